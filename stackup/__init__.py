@@ -1,0 +1,1 @@
+"""stackup: a declarative multi-container orchestrator for Compose stack files."""

@@ -1,0 +1,355 @@
+"""The typed, immutable project model: what the loader produces and everything else reads.
+
+Pipeline position: ``spec`` (stack files) → **model** → graph / reconcile / engine.
+Past the loader only these values travel: frozen dataclasses, tuples and ``FrozenMap``.
+Durations are float seconds, byte sizes are int bytes. Paths are absolute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V], Generic[K, V]):
+    """An immutable, hashable mapping that keeps insertion order."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[K, V] | Any = ()) -> None:
+        self._data: dict[K, V] = dict(data)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+def _empty() -> FrozenMap[Any, Any]:
+    return FrozenMap()
+
+
+# --- service parts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    context: str  # absolute path (or a URL)
+    dockerfile: str | None = None
+    dockerfile_inline: str | None = None
+    args: FrozenMap[str, str | None] = field(default_factory=_empty)
+    target: str | None = None
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+    network: str | None = None
+    extra_hosts: tuple[str, ...] = ()
+    shm_size: int | None = None
+    cache_from: tuple[str, ...] = ()
+    no_cache: bool = False
+    pull: bool = False
+
+
+@dataclass(frozen=True)
+class Port:
+    """One container port. Ranges in the file are expanded, one Port per container port."""
+
+    target: int
+    published: str | None = None  # "8080", a range "8000-8010", or None (random)
+    host_ip: str | None = None
+    protocol: str = "tcp"
+    mode: str = "ingress"
+    name: str | None = None
+    app_protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A service volume entry: type is volume, bind, tmpfs, npipe or cluster."""
+
+    type: str
+    target: str
+    source: str | None = None  # volume key (not engine name), absolute host path, or None
+    read_only: bool = False
+    consistency: str | None = None
+    # bind
+    create_host_path: bool = True
+    propagation: str | None = None
+    selinux: str | None = None
+    # volume
+    nocopy: bool = False
+    subpath: str | None = None
+    # tmpfs
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceNetwork:
+    """A service's attachment to a network (``name`` is the network key in the file)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    link_local_ips: tuple[str, ...] = ()
+    mac_address: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Dependency:
+    service: str
+    condition: str = "service_started"  # service_healthy, service_completed_successfully
+    restart: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...] = ()  # ("CMD", ...), ("CMD-SHELL", "..."), ("NONE",)
+    interval: float | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    start_period: float | None = None
+    start_interval: float | None = None
+    disable: bool = False
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float | None = None
+    memory: int | None = None
+    pids: int | None = None
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    condition: str | None = None  # none, on-failure, any
+    delay: float | None = None
+    max_attempts: int | None = None
+    window: float | None = None
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    parallelism: int | None = None
+    delay: float | None = None
+    failure_action: str | None = None
+    monitor: float | None = None
+    max_failure_ratio: float | None = None
+    order: str | None = None  # stop-first, start-first
+
+
+@dataclass(frozen=True)
+class Deploy:
+    mode: str | None = None
+    replicas: int | None = None
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+    limits: Resources | None = None
+    reservations: Resources | None = None
+    restart_policy: RestartPolicy | None = None
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    placement_constraints: tuple[str, ...] = ()
+    endpoint_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class Logging:
+    driver: str | None = None
+    options: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class FileReference:
+    """A service's use of a secret or config (``source`` is the top-level key)."""
+
+    source: str
+    target: str | None = None  # secrets: /run/secrets/<source> when None; configs: /<source>
+    uid: str | None = None
+    gid: str | None = None
+    mode: int | None = None
+
+
+# --- service ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str | None = None
+    build: BuildSpec | None = None
+    command: tuple[str, ...] | None = None  # None: image default; () : explicitly empty
+    entrypoint: tuple[str, ...] | None = None
+    environment: FrozenMap[str, str | None] = field(default_factory=_empty)
+    ports: tuple[Port, ...] = ()
+    expose: tuple[str, ...] = ()
+    volumes: tuple[Mount, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    networks: tuple[ServiceNetwork, ...] = ()  # sorted by name; empty when network_mode is set
+    network_mode: str | None = None
+    depends_on: tuple[Dependency, ...] = ()  # sorted by service
+    healthcheck: Healthcheck | None = None
+    restart: str | None = None  # no, always, on-failure[:N], unless-stopped
+    deploy: Deploy | None = None
+    scale: int | None = None
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+    container_name: str | None = None
+    hostname: str | None = None
+    domainname: str | None = None
+    user: str | None = None
+    working_dir: str | None = None
+    extra_hosts: tuple[str, ...] = ()  # "host:ip" (Compose config prints host=ip)
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    read_only: bool = False
+    init: bool | None = None
+    stop_signal: str | None = None
+    stop_grace_period: float | None = None
+    ulimits: tuple[Ulimit, ...] = ()
+    sysctls: FrozenMap[str, str] = field(default_factory=_empty)
+    devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    shm_size: int | None = None
+    mem_limit: int | None = None
+    mem_reservation: int | None = None
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    pids_limit: int | None = None
+    ipc: str | None = None
+    pid: str | None = None
+    group_add: tuple[str, ...] = ()
+    logging: Logging | None = None
+    pull_policy: str | None = None  # always, missing, never, build (if_not_present → missing)
+    profiles: tuple[str, ...] = ()
+    secrets: tuple[FileReference, ...] = ()
+    configs: tuple[FileReference, ...] = ()
+    tty: bool = False
+    stdin_open: bool = False
+    platform: str | None = None
+    extensions: FrozenMap[str, Any] = field(default_factory=_empty)  # x-* keys
+
+    @property
+    def replicas(self) -> int:
+        """Desired number of containers: ``scale`` wins over ``deploy.replicas``; default 1."""
+        if self.scale is not None:
+            return self.scale
+        if self.deploy is not None and self.deploy.replicas is not None:
+            return self.deploy.replicas
+        return 1
+
+    def image_ref(self, project_name: str) -> str:
+        """The image this service runs: ``image`` or, for build-only services, ``<project>-<service>``."""
+        return self.image or f"{project_name}-{self.name}"
+
+
+# --- top-level resources ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IpamPool:
+    subnet: str | None = None
+    ip_range: str | None = None
+    gateway: str | None = None
+    aux_addresses: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Ipam:
+    driver: str | None = None
+    config: tuple[IpamPool, ...] = ()
+    options: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str  # the key under top-level ``networks``
+    name: str  # the engine name: <project>_<key> unless ``name:`` or external
+    driver: str | None = None
+    driver_opts: FrozenMap[str, str] = field(default_factory=_empty)
+    internal: bool = False
+    attachable: bool = False
+    external: bool = False
+    ipam: Ipam | None = None
+    enable_ipv6: bool = False
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Volume:
+    key: str
+    name: str  # the engine name: <project>_<key> unless ``name:`` or external
+    driver: str | None = None
+    driver_opts: FrozenMap[str, str] = field(default_factory=_empty)
+    external: bool = False
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class FileObject:
+    """A top-level secret or config. Exactly one of file, environment, content, external."""
+
+    key: str
+    name: str
+    file: str | None = None  # absolute path
+    environment: str | None = None  # variable name
+    content: str | None = None  # inline content, or the variable's value when environment is set
+    external: bool = False
+    labels: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+# --- project ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    working_dir: str  # absolute project directory
+    services: FrozenMap[str, Service] = field(default_factory=_empty)  # active services, sorted
+    networks: FrozenMap[str, Network] = field(default_factory=_empty)
+    volumes: FrozenMap[str, Volume] = field(default_factory=_empty)
+    secrets: FrozenMap[str, FileObject] = field(default_factory=_empty)
+    configs: FrozenMap[str, FileObject] = field(default_factory=_empty)
+    disabled_services: FrozenMap[str, Service] = field(default_factory=_empty)  # profile off
+    config_files: tuple[str, ...] = ()
+    extensions: FrozenMap[str, Any] = field(default_factory=_empty)
+
+    @property
+    def all_profiles(self) -> tuple[str, ...]:
+        names = {p for s in (*self.services.values(), *self.disabled_services.values())
+                 for p in s.profiles}
+        return tuple(sorted(names))
