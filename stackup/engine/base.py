@@ -1,0 +1,83 @@
+"""The Engine protocol: the seam between stackup and whatever runs the containers.
+
+Pipeline position: ``execute`` and ``app`` call these methods; ``engine/docker.py`` implements
+them against a real Docker engine and ``engine/fake.py`` in memory. Methods are synchronous
+(the executor runs them in worker threads). Every destructive method re-checks the project's
+ownership labels and refuses (``EngineError``) to touch anything without them. Implementations
+translate engine failures into ``stackup.errors.EngineError`` subclasses with the engine's reason.
+
+The unit of work is a plan ``Operation``-sized call, not a raw engine verb, so that a future
+Swarm engine can implement the same calls with services and tasks instead of containers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from stackup.model import Network, Project, Service, Volume
+from stackup.observed import ObservedContainer, ObservedState
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: bytes = b""
+
+
+class Engine(Protocol):
+    # --- observe ----------------------------------------------------------------------------
+    def observe(self, project_name: str, *, networks: Iterable[str] = (),
+                volumes: Iterable[str] = (), images: Iterable[str] = (),
+                all_containers: bool = True) -> ObservedState:
+        """One snapshot: the project's labelled containers, networks and volumes, plus the named
+        (external or not) networks and volumes and the image ids of the given references."""
+        ...
+
+    def inspect_container(self, container_id: str) -> ObservedContainer:
+        """A fresh view of one container (state, health, exit code), for waits."""
+        ...
+
+    # --- networks and volumes ---------------------------------------------------------------
+    def create_network(self, project_name: str, network: Network) -> None: ...
+
+    def remove_network(self, project_name: str, name: str) -> None: ...
+
+    def create_volume(self, project_name: str, volume: Volume) -> None: ...
+
+    def remove_volume(self, project_name: str, name: str) -> None: ...
+
+    # --- containers -------------------------------------------------------------------------
+    def create_container(self, project: Project, service: Service, number: int, *,
+                         name: str, config_hash: str, config_json: str, image: str,
+                         previous_container_id: str | None = None) -> str:
+        """Create (not start) a container; returns its id. With ``previous_container_id`` the
+        anonymous volumes of that container are carried over (used by recreate)."""
+        ...
+
+    def start_container(self, project_name: str, container_id: str) -> None: ...
+
+    def stop_container(self, project_name: str, container_id: str,
+                       timeout: float | None = None) -> None: ...
+
+    def restart_container(self, project_name: str, container_id: str,
+                          timeout: float | None = None) -> None: ...
+
+    def remove_container(self, project_name: str, container_id: str, *,
+                         volumes: bool = False) -> None:
+        """Stop if needed and remove; ``volumes`` also removes its anonymous volumes."""
+        ...
+
+    def rename_container(self, project_name: str, container_id: str, name: str) -> None: ...
+
+    # --- images ---------------------------------------------------------------------------
+    def image_id(self, ref: str) -> str | None: ...
+
+    # --- interactive ------------------------------------------------------------------------
+    def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
+             timestamps: bool = False) -> Iterator[bytes]: ...
+
+    def exec(self, container_id: str, command: list[str], *, tty: bool = False,
+             user: str | None = None, workdir: str | None = None,
+             environment: dict[str, str] | None = None) -> ExecResult: ...

@@ -1,0 +1,79 @@
+"""Plan: the operations that take the engine from what it has to what the file says.
+
+Pipeline position: ``reconcile`` returns a Plan (a value); ``execute`` walks it; the CLI renders
+it. Every operation carries a ``cause`` for people; the executor never reads it. ``depends_on``
+holds the ids of the operations that must finish first (and succeed) before this one starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from stackup.model import Network, Service, Volume
+
+
+class Kind(str, Enum):
+    CREATE_NETWORK = "create_network"
+    CREATE_VOLUME = "create_volume"
+    PULL_IMAGE = "pull_image"
+    BUILD_IMAGE = "build_image"
+    CREATE_CONTAINER = "create_container"  # create and start
+    RECREATE_CONTAINER = "recreate_container"  # stop, replace (keeping anonymous volumes), start
+    START_CONTAINER = "start_container"
+    STOP_CONTAINER = "stop_container"
+    RESTART_CONTAINER = "restart_container"
+    REMOVE_CONTAINER = "remove_container"  # stop (if running) and remove
+    REMOVE_NETWORK = "remove_network"
+    REMOVE_VOLUME = "remove_volume"
+    WAIT_HEALTHY = "wait_healthy"  # a service's containers report healthy
+    WAIT_COMPLETED = "wait_completed"  # a service's containers exited 0
+    WAIT_RUNNING = "wait_running"  # a service's containers are running
+
+
+@dataclass(frozen=True)
+class Operation:
+    op_id: str  # unique in the plan and stable across runs, e.g. "create_container:web:1"
+    kind: Kind
+    cause: str  # for people: "not found", "environment.VERSION changed", ...
+    depends_on: tuple[str, ...] = ()  # op_ids
+    service: Service | None = None  # container and wait operations
+    number: int | None = None  # replica number for container operations
+    container_name: str | None = None  # the engine name the container has or will have
+    container_id: str | None = None  # the existing container, for start/stop/recreate/remove
+    config_hash: str | None = None  # for create/recreate: the label to put on the container
+    image: str | None = None  # image reference for pull/build/create
+    network: Network | None = None
+    volume: Volume | None = None
+    name: str | None = None  # engine name of a network or volume to remove
+    timeout: float | None = None  # stop timeout / wait timeout in seconds
+    remove_volumes: bool = False  # remove anonymous volumes with the container
+
+    @property
+    def subject(self) -> str:
+        """What a person reads as the thing acted on: a container, network, volume or service."""
+        if self.container_name:
+            return self.container_name
+        if self.network is not None:
+            return self.network.name
+        if self.volume is not None:
+            return self.volume.name
+        if self.name:
+            return self.name
+        if self.image:
+            return self.image
+        return self.service.name if self.service is not None else self.op_id
+
+
+@dataclass(frozen=True)
+class Plan:
+    project_name: str
+    operations: tuple[Operation, ...] = ()  # in a stable, dependency-respecting order
+    notes: tuple[str, ...] = field(default=())  # warnings for people (orphans kept, ...)
+
+    @property
+    def empty(self) -> bool:
+        return not any(op.kind not in _PASSIVE for op in self.operations)
+
+
+_PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})
