@@ -1,0 +1,136 @@
+"""The use cases: load → observe → reconcile → execute, one function per command.
+
+Pipeline position: the CLI (and Python callers) call these; they tie the pure core to an Engine.
+Nothing here prints or exits: results and events go back to the caller. The engine and the event
+loop are imported lazily so that commands which do not need them (``config``) start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stackup.errors import ProjectError
+from stackup.model import Project
+from stackup.observed import ObservedContainer, ObservedState
+from stackup.plan import Plan
+
+if TYPE_CHECKING:
+    from stackup.engine.base import Engine
+    from stackup.execute import Event, Outcome
+    from stackup.reconcile import UpOptions
+
+
+EventSink = Callable[["Event"], None]
+
+
+def _ignore(_event: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to execute a plan (not what to do: that is the plan)."""
+
+    parallel: int = 16
+    wait_timeout: float = 300.0
+
+
+def connect() -> Engine:
+    """The Docker engine from the environment (``DOCKER_HOST`` honoured)."""
+    from stackup.engine.docker import DockerEngine
+
+    return DockerEngine.from_env()
+
+
+def check_services(project: Project, names: Iterable[str]) -> None:
+    """Fail naming the first service the stack file does not define."""
+    known = set(project.services) | set(project.disabled_services)
+    for name in names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ProjectError(
+                f"no such service: {name}",
+                detail=f"The stack file defines: {', '.join(sorted(known)) or 'no services'}.{hint}",
+            )
+
+
+def observe(project: Project, engine: Engine) -> ObservedState:
+    """One snapshot of the engine for this project, including its external resources."""
+    return engine.observe(
+        project.name,
+        networks=sorted(n.name for n in project.networks.values()),
+        volumes=sorted(v.name for v in project.volumes.values()),
+        images=sorted({s.image_ref(project.name) for s in project.services.values()}),
+    )
+
+
+def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
+    from stackup.reconcile import plan_up as _plan_up
+
+    return _plan_up(project, observe(project, engine), options)
+
+
+def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
+             on_event: EventSink = _ignore) -> Outcome:
+    """Execute a plan on the engine; returns the outcome (failures included, never raised)."""
+    import anyio
+
+    from stackup.execute import execute
+
+    async def _main() -> Outcome:
+        return await execute(plan, engine, project, parallel=run.parallel,
+                             wait_timeout=run.wait_timeout, on_event=on_event)
+
+    return anyio.run(_main)
+
+
+def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
+       on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
+    """Converge; with ``wait`` also until every selected service is running and healthy."""
+    if wait:
+        import dataclasses
+
+        options = dataclasses.replace(options, wait=True)
+    plan = plan_up(project, engine, options)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def lifecycle(verb: str, project: Project, engine: Engine, *, services: Iterable[str],
+              timeout: float | None, run: RunOptions,
+              on_event: EventSink = _ignore) -> tuple[Plan, Outcome]:
+    """start / stop / restart / rm of existing containers (never creates any)."""
+    from stackup import reconcile
+
+    planner = {"start": reconcile.plan_start, "stop": reconcile.plan_stop,
+               "restart": reconcile.plan_restart, "rm": reconcile.plan_rm}[verb]
+    plan = planner(project, observe(project, engine), services=tuple(services),
+                   timeout=timeout)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def down(project: Project | None, project_name: str, engine: Engine, *, remove_volumes: bool,
+         remove_orphans: bool, timeout: float | None, run: RunOptions,
+         on_event: EventSink = _ignore) -> tuple[Plan, Outcome]:
+    from stackup.reconcile import plan_down
+
+    observed = (observe(project, engine) if project is not None
+                else engine.observe(project_name))
+    plan = plan_down(project, observed, remove_volumes=remove_volumes,
+                     remove_orphans=remove_orphans, timeout=timeout)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (),
+               include_stopped: bool = True) -> list[ObservedContainer]:
+    """The project's containers (for ps, logs, exec), sorted by service and number."""
+    wanted = set(services)
+    observed = engine.observe(project_name)
+    return [c for c in observed.containers
+            if (not wanted or c.service in wanted)
+            and (include_stopped or c.running)]
+

@@ -1,0 +1,53 @@
+"""``stackup config``: print the loaded, merged, normalized model (or names, or only validate).
+
+Pipeline position: CLI over the loader and ``spec.serialize``; never touches the engine.
+"""
+
+from __future__ import annotations
+
+import click
+
+from stackup.cli.main import Globals, cli, pass_globals
+
+
+@cli.command("config")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
+@click.option("--services", "list_services", is_flag=True, help="Print the service names.")
+@click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names.")
+@click.option("--networks", "list_networks", is_flag=True, help="Print the network names.")
+@click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
+@click.argument("services", nargs=-1)
+@pass_globals
+def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volumes: bool,
+               list_networks: bool, list_profiles: bool, output: str | None,
+               services: tuple[str, ...]) -> None:
+    """Validate the stack files and print the resolved model in Compose's shape."""
+    project = g.load(services).project
+    if services:
+        from stackup.app import check_services
+
+        check_services(project, services)
+    if quiet:
+        return
+    if list_services:
+        text = "\n".join(project.services) + ("\n" if project.services else "")
+    elif list_volumes:
+        text = "\n".join(project.volumes) + ("\n" if project.volumes else "")
+    elif list_networks:
+        text = "\n".join(project.networks) + ("\n" if project.networks else "")
+    elif list_profiles:
+        text = "".join(f"{p}\n" for p in project.all_profiles)
+    else:
+        from stackup.spec.serialize import to_json, to_yaml
+
+        text = to_json(project) if fmt == "json" else to_yaml(project)
+        if not text.endswith("\n"):
+            text += "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)

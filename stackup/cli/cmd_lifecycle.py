@@ -1,0 +1,172 @@
+"""``up``, ``plan``, ``down``, ``start``, ``stop``, ``restart``, ``rm``: commands that run a plan.
+
+Pipeline position: CLI over ``stackup.app``. ``plan`` renders exactly the plan ``up`` would run.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from stackup.cli.main import Globals, cli, pass_globals
+from stackup.errors import ProjectError, StackupError
+
+if TYPE_CHECKING:
+    from stackup.model import Project
+    from stackup.plan import Plan
+    from stackup.reconcile import UpOptions
+
+
+def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+    scale: dict[str, int] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or not number.isdigit() or not name:
+            raise click.BadParameter(f"expected SERVICE=N, found {value!r}", param_hint="--scale")
+        scale[name] = int(number)
+    return scale
+
+
+def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, ...],
+                force_recreate: bool, no_recreate: bool, remove_orphans: bool,
+                timeout: float | None) -> UpOptions:
+    from stackup.app import check_services
+    from stackup.model import FrozenMap
+    from stackup.reconcile import UpOptions
+
+    if force_recreate and no_recreate:
+        raise click.UsageError("--force-recreate and --no-recreate cannot be used together")
+    scales = _parse_scale(scale)
+    check_services(project, [*services, *scales])
+    return UpOptions(services=services, force_recreate=force_recreate, no_recreate=no_recreate,
+                     scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout)
+
+
+def up_flags(func):  # type: ignore[no-untyped-def]
+    for option in reversed([
+        click.option("--force-recreate", is_flag=True, help="Recreate even if unchanged."),
+        click.option("--no-recreate", is_flag=True, help="Never recreate existing containers."),
+        click.option("--scale", multiple=True, metavar="SERVICE=N", help="Replicas (repeatable)."),
+        click.option("--remove-orphans", is_flag=True,
+                     help="Remove containers of services no longer in the file."),
+        click.option("-t", "--timeout", type=float, help="Stop timeout in seconds."),
+        click.argument("services", nargs=-1),
+    ]):
+        func = option(func)
+    return func
+
+
+def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str) -> None:
+    progress.summary(plan, outcome, verb=verb)  # type: ignore[attr-defined]
+    if not outcome.ok:  # type: ignore[attr-defined]
+        sys.exit(1)
+
+
+@cli.command("up")
+@up_flags
+@click.option("-d", "--detach", is_flag=True, help="Accepted for Compose compatibility.")
+@click.option("--wait", is_flag=True, help="Return when every service is running and healthy.")
+@click.option("--wait-timeout", type=float, default=300.0, show_default=True)
+@pass_globals
+def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+           scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, detach: bool,
+           wait: bool, wait_timeout: float) -> None:
+    """Create and start the stack's containers, changing only what differs."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+
+    project = g.load(services).project
+    options = _up_options(project, services, scale, force_recreate, no_recreate,
+                          remove_orphans, timeout)
+    engine = g.engine()
+    progress = Progress(g.progress)
+    run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
+    plan, outcome = app.up(project, engine, options, run, progress.on_event,
+                           wait=wait)
+    _finish(g, plan, outcome, progress, "up")
+
+
+@cli.command("plan")
+@up_flags
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 0 when nothing would change, 2 otherwise.")
+@pass_globals
+def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+             scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, fmt: str,
+             exit_code: bool) -> None:
+    """Show what `up` would change, one line per operation with its cause."""
+    from stackup import app
+    from stackup.render import plan_json, plan_text
+
+    project = g.load(services).project
+    options = _up_options(project, services, scale, force_recreate, no_recreate,
+                          remove_orphans, timeout)
+    plan = app.plan_up(project, g.engine(), options)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(plan_json(plan), indent=2, sort_keys=False))
+    else:
+        click.echo(plan_text(plan), nl=False)
+    if exit_code and not plan.empty:
+        sys.exit(2)
+
+
+def _load_or_name(g: Globals) -> tuple[Project | None, str]:
+    """down works without a stack file when the project name is given (-p)."""
+    try:
+        project = g.load().project
+    except ProjectError:
+        if g.project_name:
+            return None, g.project_name
+        raise
+    return project, project.name
+
+
+@cli.command("down")
+@click.option("-v", "--volumes", is_flag=True, help="Also remove the project's volumes.")
+@click.option("--remove-orphans", is_flag=True, help="Also remove orphan containers.")
+@click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
+@pass_globals
+def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None) -> None:
+    """Stop and remove the project's containers and networks (and volumes with -v)."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+
+    project, name = _load_or_name(g)
+    progress = Progress(g.progress)
+    plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
+                             remove_orphans=remove_orphans, timeout=timeout,
+                             run=app.RunOptions(parallel=g.parallel), on_event=progress.on_event)
+    _finish(g, plan, outcome, progress, "down")
+
+
+def _simple(verb: str, help_text: str) -> None:
+    @cli.command(verb, help=help_text)
+    @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
+    @click.argument("services", nargs=-1)
+    @pass_globals
+    def command(g: Globals, timeout: float | None, services: tuple[str, ...]) -> None:
+        from stackup import app
+        from stackup.cli.progress import Progress
+
+        project = g.load(services).project
+        app.check_services(project, services)
+        progress = Progress(g.progress)
+        try:
+            plan, outcome = app.lifecycle(verb, project, g.engine(), services=services,
+                                          timeout=timeout,
+                                          run=app.RunOptions(parallel=g.parallel),
+                                          on_event=progress.on_event)
+        except StackupError:
+            raise
+        _finish(g, plan, outcome, progress, verb)
+
+
+_simple("start", "Start the project's existing, stopped containers.")
+_simple("stop", "Stop the project's containers without removing them.")
+_simple("restart", "Restart the project's containers.")
+_simple("rm", "Remove the project's stopped containers.")

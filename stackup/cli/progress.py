@@ -1,0 +1,120 @@
+"""Progress on stderr while a plan runs: redrawn in place on a terminal, plain lines otherwise,
+or one JSON object per line (``--progress json``) for pipelines.
+
+Pipeline position: the CLI passes ``Progress.on_event`` to the executor and calls ``summary``
+with the outcome at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stackup.execute import Event, Outcome
+    from stackup.plan import Plan
+
+VERBS = {
+    "create_network": ("network", "create"), "create_volume": ("volume", "create"),
+    "pull_image": ("image", "pull"), "build_image": ("image", "build"),
+    "create_container": ("container", "create"), "recreate_container": ("container", "recreate"),
+    "start_container": ("container", "start"), "stop_container": ("container", "stop"),
+    "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),
+    "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
+    "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
+    "wait_running": ("service", "wait running"),
+}
+_DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
+
+
+def describe(kind: str) -> tuple[str, str]:
+    return VERBS.get(kind, ("", kind))
+
+
+class Progress:
+    """Turns executor events into lines on a stream. Thread-safe; cheap when quiet."""
+
+    def __init__(self, mode: str = "auto", stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "tty" if self.stream.isatty() else "plain"
+        self.mode = mode
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._lines: dict[str, str] = {}
+        self._drawn = 0
+
+    def on_event(self, event: Event) -> None:
+        if self.mode == "quiet":
+            return
+        with self._lock:
+            if self.mode == "json":
+                self._write_json(event)
+            elif self.mode == "tty":
+                self._lines[event.op_id] = self._format(event)
+                self._redraw()
+            else:
+                self.stream.write(self._format(event) + "\n")
+                self.stream.flush()
+
+    def _format(self, event: Event) -> str:
+        _, verb = describe(str(getattr(event.kind, "value", event.kind)))
+        state = _DONE_WORD.get(event.phase, event.phase)
+        seconds = f"{event.seconds:5.1f}s" if event.phase != "started" else "      "
+        line = f" {state:<7} {verb:<14} {event.subject:<32} {seconds}"
+        if event.phase == "started" and event.cause:
+            line += f"  {event.cause}"
+        if event.error:
+            line += f"  {event.error.splitlines()[0]}"
+        return line.rstrip()
+
+    def _write_json(self, event: Event) -> None:
+        kind = str(getattr(event.kind, "value", event.kind))
+        resource, verb = describe(kind)
+        record = {"id": event.op_id, "action": kind, "resource": resource, "verb": verb,
+                  "name": event.subject, "service": event.service, "phase": event.phase,
+                  "cause": event.cause, "seconds": round(event.seconds, 3),
+                  "error": event.error}
+        self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+        self.stream.flush()
+
+    def _redraw(self) -> None:
+        out = self.stream
+        if self._drawn:
+            out.write(f"\x1b[{self._drawn}F")
+        for line in self._lines.values():
+            out.write("\x1b[2K" + line + "\n")
+        self._drawn = len(self._lines)
+        out.flush()
+
+    def summary(self, plan: Plan, outcome: Outcome, *, verb: str = "up") -> None:
+        """Final lines on stderr: what changed, or which service failed and why."""
+        elapsed = time.monotonic() - self.started
+        if self.mode == "json":
+            record = {"summary": True, "ok": outcome.ok, "seconds": round(elapsed, 3),
+                      "done": len(outcome.done), "skipped": len(outcome.skipped),
+                      "failed": [{"id": op.op_id, "service": op.service.name if op.service
+                                  else None, "name": op.subject, "error": str(err)}
+                                 for op, err in outcome.failed]}
+            self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+            return
+        for note in plan.notes:
+            self.stream.write(f"note: {note}\n")
+        if outcome.ok:
+            if plan.empty:
+                self.stream.write(f"Nothing to change: {plan.project_name} is up to date.\n")
+            else:
+                self.stream.write(f"{verb}: {len(outcome.done)} operations done in "
+                                  f"{elapsed:.1f}s.\n")
+            return
+        self.stream.write(f"{verb} failed: {len(outcome.failed)} operation(s) failed, "
+                          f"{len(outcome.skipped)} skipped.\n")
+        for op, error in outcome.failed:
+            who = f"service {op.service.name}" if op.service is not None else op.subject
+            _, action = describe(str(op.kind.value))
+            text = str(error).replace("\n", "\n    ")
+            self.stream.write(f"  {who}: {action} {op.subject}: {text}\n")
+        self.stream.flush()
