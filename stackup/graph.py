@@ -1,0 +1,101 @@
+"""The project's dependency graph: who needs what, and in which order to start services.
+
+Pipeline position: ``Project`` (from ``spec``) → **graph** → reconcile / execute / CLI. Pure:
+builds a ``networkx.DiGraph`` from the model each time it is asked (cheap, linear in services and
+edges). Edges point *from the dependent to what it needs*: a service → its networks, named
+volumes, secrets, configs and the services it depends on (with ``condition``, ``restart``,
+``required`` edge attributes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from stackup.model import Project
+
+Node = tuple[str, str]
+
+
+def build_graph(project: Project) -> nx.DiGraph:
+    """Every service and top-level resource as a node ``(kind, name)``; edges dependent → need."""
+    graph = nx.DiGraph()
+    for kind, items in (("network", project.networks), ("volume", project.volumes),
+                        ("secret", project.secrets), ("config", project.configs)):
+        for key in items:
+            graph.add_node((kind, key), kind=kind, name=key)
+    for name in project.services:
+        graph.add_node(("service", name), kind="service", name=name)
+    for name, svc in project.services.items():
+        node = ("service", name)
+        for net in svc.networks:
+            graph.add_edge(node, ("network", net.name))
+        for mount in svc.volumes:
+            if mount.type == "volume" and mount.source is not None:
+                graph.add_edge(node, ("volume", mount.source))
+        for ref in svc.secrets:
+            graph.add_edge(node, ("secret", ref.source))
+        for ref in svc.configs:
+            graph.add_edge(node, ("config", ref.source))
+        for dep in svc.depends_on:
+            if dep.service in project.services:
+                graph.add_edge(node, ("service", dep.service), condition=dep.condition,
+                               restart=dep.restart, required=dep.required)
+    return graph
+
+
+def _service_graph(project: Project) -> nx.DiGraph:
+    """Services only, edges dependent → dependency; nodes added in name order."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(project.services)
+    graph.add_edges_from((name, dep.service) for name, svc in project.services.items()
+                         for dep in svc.depends_on if dep.service in project.services)
+    return graph
+
+
+def find_cycle(project: Project) -> list[str] | None:
+    """One depends_on cycle in order (``[a, b]`` means a → b → a), starting at its least name."""
+    graph = _service_graph(project)
+    try:
+        edges = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    cycle = [u for u, _v in edges]
+    start = cycle.index(min(cycle))
+    return cycle[start:] + cycle[:start]
+
+
+def start_order(project: Project) -> list[str]:
+    """Services, dependencies first; ties broken by name. Raises CycleError on a cycle."""
+    graph = _service_graph(project).reverse(copy=False)
+    try:
+        return list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        from stackup.errors import CycleError
+
+        raise CycleError(find_cycle(project) or []) from None
+
+
+def stop_order(project: Project) -> list[str]:
+    """Dependents first: the reverse of :func:`start_order`."""
+    return start_order(project)[::-1]
+
+
+def dependents(project: Project, service: str) -> set[str]:
+    """Every service that depends on ``service``, directly or not (not ``service`` itself)."""
+    graph = _service_graph(project)
+    if service not in graph:
+        return set()
+    return set(nx.ancestors(graph, service))
+
+
+def dependencies(project: Project, services: Iterable[str]) -> set[str]:
+    """``services`` and everything they depend on, transitively (what ``up web`` must start)."""
+    graph = _service_graph(project)
+    out: set[str] = set()
+    for name in services:
+        if name in graph and name not in out:
+            out.add(name)
+            out |= nx.descendants(graph, name)
+    return out
