@@ -50,6 +50,10 @@ class Operation:
     remove_volumes: bool = False  # remove anonymous volumes with the container
 
     @property
+    def service_name(self) -> str | None:
+        return self.service.name if self.service is not None else None
+
+    @property
     def subject(self) -> str:
         """What a person reads as the thing acted on: a container, network, volume or service."""
         if self.container_name:
@@ -70,10 +74,18 @@ class Plan:
     project_name: str
     operations: tuple[Operation, ...] = ()  # in a stable, dependency-respecting order
     notes: tuple[str, ...] = field(default=())  # warnings for people (orphans kept, ...)
+    up_to_date: tuple[str, ...] = ()  # names of the containers left as they are, sorted
 
     @property
     def empty(self) -> bool:
         return not any(op.kind not in _PASSIVE for op in self.operations)
+
+    def operation(self, op_id: str) -> Operation:
+        """The operation with this id (``KeyError`` when there is none)."""
+        for op in self.operations:
+            if op.op_id == op_id:
+                return op
+        raise KeyError(op_id)
 
 
 _PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})

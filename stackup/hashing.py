@@ -1,0 +1,156 @@
+"""The canonical service configuration, its hash, and a readable diff between two of them.
+
+Pipeline position: pure helper of ``reconcile`` (which compares the hash stored on a container
+with the one the file asks for) and of ``execute`` (which puts the hash and its canonical JSON on
+each container it creates, as the ``labels.CONFIG_HASH`` and ``labels.CONFIG`` labels).
+
+Only settings that must force a recreate are hashed: everything in ``Service`` except
+``depends_on``, ``scale``, ``deploy.replicas``, ``build``, ``pull_policy``, ``profiles`` and the
+``x-`` extensions. References to top-level objects are resolved to what the engine sees: network
+and volume keys become engine names, secrets and configs become their file path or content.
+
+Fields left at their dataclass default are omitted, so that adding a field to the model later
+does not change the hash of every existing container (which would recreate them all).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from stackup.model import FileObject, Mount, Project, Service, ServiceNetwork
+
+# Service fields that never force a recreate.
+_NOT_HASHED = frozenset({"name", "depends_on", "scale", "build", "pull_policy", "profiles",
+                         "extensions"})
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a model value: dataclasses → dicts without default fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if _is_default(f, item):
+                continue
+            out[f.name] = _plain(item)
+        return out
+    if isinstance(value, Mapping):
+        return {str(k): _plain(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
+    if f.default is not dataclasses.MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return bool(value == f.default_factory())
+    return False
+
+
+def _file_object(obj: FileObject | None, key: str) -> Any:
+    if obj is None:
+        return {"missing": key}
+    if obj.external:
+        return {"external": obj.name}
+    if obj.file is not None:
+        return {"file": obj.file}
+    return {"content": obj.content or ""}
+
+
+def _network(project: Project, attachment: ServiceNetwork) -> dict[str, Any]:
+    data = _plain(attachment)
+    network = project.networks.get(attachment.name)
+    data["name"] = network.name if network is not None else attachment.name
+    return dict(data)
+
+
+def _mount(project: Project, mount: Mount) -> dict[str, Any]:
+    data = dict(_plain(mount))
+    if mount.type == "volume" and mount.source is not None:
+        volume = project.volumes.get(mount.source)
+        if volume is not None:
+            data["source"] = volume.name
+    return data
+
+
+def canonical_config(project: Project, service: Service) -> dict[str, Any]:
+    """The JSON-able settings of ``service`` whose change must recreate its containers."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(service):
+        if f.name in _NOT_HASHED:
+            continue
+        value = getattr(service, f.name)
+        if f.name == "image":
+            out["image"] = service.image_ref(project.name)
+            continue
+        if _is_default(f, value):
+            continue
+        if f.name == "networks":
+            out["networks"] = [_network(project, n) for n in value]
+        elif f.name == "volumes":
+            out["volumes"] = [_mount(project, m) for m in value]
+        elif f.name in ("secrets", "configs"):
+            table = project.secrets if f.name == "secrets" else project.configs
+            out[f.name] = [
+                {**_plain(ref), "object": _file_object(table.get(ref.source), ref.source)}
+                for ref in value
+            ]
+        elif f.name == "deploy":
+            deploy = _plain(dataclasses.replace(value, replicas=None))
+            if deploy:
+                out["deploy"] = deploy
+        else:
+            out[f.name] = _plain(value)
+    return {k: out[k] for k in sorted(out)}
+
+
+def canonical_json(config: Mapping[str, Any]) -> str:
+    """The one text form of a canonical config: sorted keys, no whitespace."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def config_hash(project: Project, service: Service) -> tuple[str, str]:
+    """``(sha256 hex, canonical JSON)`` of the service's recreate-relevant settings."""
+    text = canonical_json(canonical_config(project, service))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text
+
+
+def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Sorted key paths whose values differ, e.g. ``["environment.VERSION", "ports"]``.
+
+    Mappings are compared key by key (recursively); any other value, lists included, is
+    compared whole and reported at its own path.
+    """
+    changed: list[str] = []
+    _diff(old, new, "", changed)
+    return sorted(changed)
+
+
+def _diff(old: Any, new: Any, path: str, out: list[str]) -> None:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                out.append(sub)
+            else:
+                _diff(old[key], new[key], sub, out)
+        return
+    if _normal(old) != _normal(new):
+        out.append(path or "(config)")
+
+
+def _normal(value: Any) -> Any:
+    """Tuples and lists compare equal (labels come back from JSON as lists)."""
+    if isinstance(value, (tuple, list)):
+        return [_normal(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _normal(v) for k, v in value.items()}
+    return value
