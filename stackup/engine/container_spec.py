@@ -107,11 +107,14 @@ def healthcheck_config(check: Healthcheck) -> dict[str, Any]:
     return out
 
 
-def port_config(service: Service) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, str]]]]:
+PortBindings = dict[str, list[dict[str, str]]]
+
+
+def port_config(service: Service) -> tuple[dict[str, dict[str, Any]], PortBindings]:
     """(ExposedPorts, PortBindings): ``ports`` are published (a range stays a host range
     string), ``expose`` entries are only exposed."""
     exposed: dict[str, dict[str, Any]] = {}
-    bindings: dict[str, list[dict[str, str]]] = {}
+    bindings: PortBindings = {}
     for port in service.ports:
         key = f"{port.target}/{port.protocol or 'tcp'}"
         exposed[key] = {}
@@ -236,8 +239,8 @@ def endpoint_config(service: Service, attachment: ServiceNetwork) -> dict[str, A
     return out
 
 
-def extra_networks(project: Project, service: Service,
-                   network_names: Mapping[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+def extra_networks(project: Project, service: Service, network_names: Mapping[str, str] | None = None
+                   ) -> list[tuple[str, dict[str, Any]]]:
     """(engine network name, ``connect_container_to_network`` kwargs) for every network but
     the first, which the container is created on."""
     out: list[tuple[str, dict[str, Any]]] = []

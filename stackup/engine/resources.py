@@ -5,19 +5,24 @@ calls; this module computes their arguments from the model: ``network_create_arg
 ``volume_create_args`` (with stackup's ownership labels), and ``file_mounts``, the read-only
 bind mounts that give a service its secrets and configs. Contents that do not live in a file
 (``content:``/``environment:``) are written by the adapter to ``FileMount.host_path`` under a
-per-project state directory before the container is created.
+per-project state directory before the container is created. The other way round,
+``container_from_list``/``container_from_inspect``/``network_from_engine``/``volume_from_engine``
+turn the engine's JSON answers into the pure observed-state values.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from stackup import labels as L
-from stackup.model import FileObject, Network, Project, Service, Volume
+from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 
 
 def _version() -> str:
@@ -131,3 +136,100 @@ def file_mounts(project: Project, service: Service, state_dir: str | None) -> li
             host_path = os.path.join(base, project.name, f"{kind}s", obj.key)
             out.append(FileMount(kind, obj.key, host_path, target, obj.content or "", mode))
     return out
+
+
+# --- engine answers → observed values ---------------------------------------------------------
+
+_HEALTH = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"),
+           ("(health: starting)", "starting"))
+_EXITED = re.compile(r"^Exited \((-?\d+)\)")
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return FrozenMap({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _config(labels: Mapping[str, str]) -> FrozenMap[str, Any] | None:
+    raw = labels.get(L.CONFIG)
+    if not raw:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return None
+    return _freeze(parsed) if isinstance(parsed, dict) else None
+
+
+def _number(labels: Mapping[str, str]) -> int:
+    try:
+        return int(labels.get(L.NUMBER, "0"))
+    except ValueError:
+        return 0
+
+
+def container_from_list(raw: Mapping[str, Any]) -> ObservedContainer:
+    labels = raw.get("Labels") or {}
+    status = str(raw.get("Status") or "")
+    health = next((h for marker, h in _HEALTH if marker in status), None)
+    exited = _EXITED.match(status)
+    ports = []
+    for p in sorted(raw.get("Ports") or [], key=lambda p: (p.get("PrivatePort", 0),
+                                                           p.get("Type", ""), p.get("IP", ""))):
+        inner = f"{p.get('PrivatePort')}/{p.get('Type', 'tcp')}"
+        ports.append(f"{p['IP']}:{p['PublicPort']}->{inner}" if p.get("PublicPort") else inner)
+    names = raw.get("Names") or [raw.get("Id", "")[:12]]
+    return ObservedContainer(
+        container_id=str(raw["Id"]), name=str(names[0]).lstrip("/"),
+        service=labels.get(L.SERVICE, ""), number=_number(labels),
+        state=str(raw.get("State") or ""), health=health,
+        exit_code=int(exited.group(1)) if exited else None,
+        config_hash=labels.get(L.CONFIG_HASH, ""), config=_config(labels),
+        image_id=str(raw.get("ImageID") or ""), image_ref=labels.get(L.IMAGE, raw.get("Image", "")),
+        labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
+        oneoff=labels.get(L.ONEOFF) == "True")
+
+
+def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    state = info.get("State") or {}
+    health = (state.get("Health") or {}).get("Status") or None
+    ports = []
+    for inner, bindings in sorted(((info.get("NetworkSettings") or {}).get("Ports") or {}).items()):
+        for b in bindings or [None]:
+            ports.append(f"{b['HostIp']}:{b['HostPort']}->{inner}" if b else inner)
+    status = str(state.get("Status") or "")
+    return ObservedContainer(
+        container_id=str(info["Id"]), name=container_name(info),
+        service=labels.get(L.SERVICE, ""),
+        number=_number(labels), state=status, health=health,
+        exit_code=int(state["ExitCode"]) if status in ("exited", "dead") else None,
+        config_hash=labels.get(L.CONFIG_HASH, ""), config=_config(labels),
+        image_id=str(info.get("Image") or ""),
+        image_ref=labels.get(L.IMAGE, (info.get("Config") or {}).get("Image", "")),
+        labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
+        oneoff=labels.get(L.ONEOFF) == "True")
+
+
+def network_from_engine(raw: Mapping[str, Any]) -> ObservedNetwork:
+    labels = raw.get("Labels") or {}
+    return ObservedNetwork(
+        name=str(raw["Name"]), network_id=str(raw.get("Id") or ""), key=labels.get(L.NETWORK),
+        driver=str(raw.get("Driver") or "bridge"), internal=bool(raw.get("Internal")),
+        attachable=bool(raw.get("Attachable")), options=FrozenMap(raw.get("Options") or {}),
+        labels=FrozenMap(labels), project=labels.get(L.PROJECT))
+
+
+def volume_from_engine(raw: Mapping[str, Any]) -> ObservedVolume:
+    labels = raw.get("Labels") or {}
+    return ObservedVolume(
+        name=str(raw["Name"]), key=labels.get(L.VOLUME), driver=str(raw.get("Driver") or "local"),
+        options=FrozenMap(raw.get("Options") or {}), labels=FrozenMap(labels),
+        project=labels.get(L.PROJECT))
+
+
+def container_name(info: Mapping[str, Any]) -> str:
+    return str(info.get("Name") or info.get("Id", "")[:12]).lstrip("/")

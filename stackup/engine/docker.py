@@ -1,0 +1,382 @@
+"""DockerEngine: the Engine protocol against a real Docker engine. The ONLY module importing docker.
+
+Pipeline position: ``app`` calls ``observe`` once per run; ``execute`` calls one method per plan
+operation, from several worker threads at once (one low-level ``APIClient`` whose connection
+pool is sized for that). Arguments come from the pure ``container_spec``/``resources`` modules;
+this module adds the engine look-ups (ownership checks, ``network_mode: service:x``, anonymous
+volumes of a previous container) and maps every SDK/HTTP failure to a stackup error in one
+place, ``_translate``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.utils import kwargs_from_env
+
+from stackup import labels as L
+from stackup.engine.base import ExecResult
+from stackup.engine.container_spec import container_create_args, extra_networks
+from stackup.engine.resources import (container_from_inspect, container_from_list,
+                                      container_name, default_state_dir, file_mounts,
+                                      network_create_args, network_from_engine,
+                                      volume_create_args, volume_from_engine)
+from stackup.errors import Conflict, EngineError, EngineUnavailable, NotFound, StackupError
+from stackup.model import FrozenMap, Network, Project, Service, Volume
+from stackup.observed import ObservedContainer, ObservedState
+
+API_VERSION = "1.41"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+DEFAULT_STOP_TIMEOUT = 10
+
+
+# --- errors: the one place SDK/HTTP failures become stackup errors ----------------------------
+
+
+def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
+    """Map an SDK/HTTP failure to a stackup error carrying the engine's own message."""
+    if isinstance(exc, requests.exceptions.ConnectionError) or (
+            isinstance(exc, docker.errors.DockerException)
+            and not isinstance(exc, docker.errors.APIError)
+            and "connection" in str(exc).lower()):
+        return EngineUnavailable(f"cannot reach the Docker engine at {base_url}",
+                                 detail="start dockerd or set DOCKER_HOST")
+    if isinstance(exc, requests.exceptions.Timeout):
+        error = EngineUnavailable(f"{what}: the Docker engine at {base_url} did not answer in time")
+        return error
+    if isinstance(exc, docker.errors.APIError):
+        message = str(exc.explanation or exc).strip()
+        status = exc.status_code
+        if status == 404:
+            return NotFound(f"{what}: {message}")
+        if status == 409 or "port is already allocated" in message \
+                or "address already in use" in message:
+            return Conflict(f"{what}: {message}")
+        return EngineError(f"{what}: {message}")
+    return EngineError(f"{what}: {exc}")
+
+
+class DockerEngine:
+    """The Engine protocol implemented with the Docker SDK's low-level API."""
+
+    def __init__(self, api: docker.APIClient, *, state_dir: str | None = None) -> None:
+        self.api = api
+        self.base_url = str(getattr(api, "base_url", "") or DEFAULT_SOCKET)
+        self.state_dir = state_dir or default_state_dir(os.environ)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,
+                 timeout: int = 120, state_dir: str | None = None) -> DockerEngine:
+        """An engine from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (API pinned at 1.41:
+        no version round trip). Does not contact the engine."""
+        env = dict(os.environ if environ is None else environ)
+        kwargs = kwargs_from_env(environment=env) if env.get("DOCKER_HOST") else {}
+        kwargs.setdefault("base_url", DEFAULT_SOCKET)
+        display = env.get("DOCKER_HOST") or DEFAULT_SOCKET
+        try:
+            api = docker.APIClient(version=API_VERSION, timeout=timeout,
+                                   max_pool_size=max_pool_size, **kwargs)
+        except docker.errors.DockerException as exc:
+            raise EngineUnavailable(f"cannot reach the Docker engine at {display}",
+                                    detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
+        engine = cls(api, state_dir=state_dir or default_state_dir(env))
+        engine.base_url = display
+        return engine
+
+    def close(self) -> None:
+        self.api.close()
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except StackupError:
+            raise
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, what, self.base_url) from exc
+
+    def ping(self) -> None:
+        with self._call("ping"):
+            self.api.ping()
+
+    # --- observe ----------------------------------------------------------------------------
+
+    def observe(self, project_name: str, *, networks: Iterable[str] = (),
+                volumes: Iterable[str] = (), images: Iterable[str] = (),
+                all_containers: bool = True) -> ObservedState:
+        label = {"label": L.project_filter(project_name)}
+        with self._call(f"cannot observe project {project_name}"):
+            raw_containers = self.api.containers(all=all_containers, filters=label)
+            raw_networks = {n["Name"]: n for n in self.api.networks(filters=label)}
+            raw_volumes = {v["Name"]: v for v in
+                           (self.api.volumes(filters=label) or {}).get("Volumes") or []}
+        for name in sorted(set(networks) - set(raw_networks)):
+            found = self._inspect_or_none("network", name)
+            if found is not None:
+                raw_networks[name] = found
+        for name in sorted(set(volumes) - set(raw_volumes)):
+            found = self._inspect_or_none("volume", name)
+            if found is not None:
+                raw_volumes[name] = found
+        containers = sorted((container_from_list(c) for c in raw_containers),
+                            key=lambda c: (c.service, c.number, c.name))
+        return ObservedState(
+            project_name=project_name, containers=tuple(containers),
+            networks=FrozenMap({n: network_from_engine(raw_networks[n])
+                                for n in sorted(raw_networks)}),
+            volumes=FrozenMap({v: volume_from_engine(raw_volumes[v])
+                               for v in sorted(raw_volumes)}),
+            images=FrozenMap({ref: self.image_id(ref) for ref in sorted(set(images))}))
+
+    def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            with self._call(f"cannot inspect {kind} {name}"):
+                if kind == "network":
+                    return self.api.inspect_network(name)
+                if kind == "volume":
+                    return self.api.inspect_volume(name)
+                if kind == "image":
+                    return self.api.inspect_image(name)
+                return self.api.inspect_container(name)
+        except NotFound:
+            return None
+
+    def inspect_container(self, container_id: str) -> ObservedContainer:
+        with self._call(f"cannot inspect container {container_id}"):
+            return container_from_inspect(self.api.inspect_container(container_id))
+
+    def image_id(self, ref: str) -> str | None:
+        found = self._inspect_or_none("image", ref)
+        return None if found is None else str(found["Id"])
+
+    # --- ownership ------------------------------------------------------------------------
+
+    def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
+        """Inspect a resource and refuse unless it carries the project's label."""
+        with self._call(f"cannot {verb} {kind} {ref}"):
+            if kind == "container":
+                info = self.api.inspect_container(ref)
+                labels = (info.get("Config") or {}).get("Labels") or {}
+            elif kind == "network":
+                info = self.api.inspect_network(ref)
+                labels = info.get("Labels") or {}
+            else:
+                info = self.api.inspect_volume(ref)
+                labels = info.get("Labels") or {}
+        if labels.get(L.PROJECT) != project_name:
+            name = str(info.get("Name") or ref).lstrip("/")
+            raise EngineError(f"refusing to {verb} {name}: it does not belong to project "
+                              f"{project_name}",
+                              detail=f"the {kind} has no {L.PROJECT}={project_name} label")
+        return info
+
+    # --- networks and volumes ---------------------------------------------------------------
+
+    def create_network(self, project_name: str, network: Network) -> None:
+        with self._call(f"cannot create network {network.name}"):
+            self.api.create_network(**network_create_args(project_name, network))
+
+    def remove_network(self, project_name: str, name: str) -> None:
+        try:
+            self._owned(project_name, "network", name, "remove")
+        except NotFound:
+            return
+        with self._call(f"cannot remove network {name}"):
+            try:
+                self.api.remove_network(name)
+            except docker.errors.NotFound:
+                return
+
+    def create_volume(self, project_name: str, volume: Volume) -> None:
+        with self._call(f"cannot create volume {volume.name}"):
+            self.api.create_volume(**volume_create_args(project_name, volume))
+
+    def remove_volume(self, project_name: str, name: str) -> None:
+        try:
+            self._owned(project_name, "volume", name, "remove")
+        except NotFound:
+            return
+        with self._call(f"cannot remove volume {name}"):
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.NotFound:
+                return
+
+    # --- containers -------------------------------------------------------------------------
+
+    def create_container(self, project: Project, service: Service, number: int, *,
+                         name: str, config_hash: str, config_json: str, image: str,
+                         previous_container_id: str | None = None) -> str:
+        mode_container = None
+        if service.network_mode and service.network_mode.startswith("service:"):
+            mode_container = self._service_container(project.name, service.network_mode[8:])
+        anonymous = (self._anonymous_volumes(project, previous_container_id)
+                     if previous_container_id else {})
+        self._write_files(project, service)
+        args = container_create_args(
+            project, service, number, name=name, config_hash=config_hash,
+            config_json=config_json, image=image, network_mode_container=mode_container,
+            anonymous_volumes=anonymous, state_dir=self.state_dir)
+        healthcheck = args.pop("healthcheck", None)
+        create_name = args.pop("name")
+        platform = args.pop("platform", None)
+        with self._call(f"cannot create container {name}"):
+            config = self.api.create_container_config(**args)
+            if healthcheck is not None:
+                config["Healthcheck"] = healthcheck
+            container_id = str(self.api.create_container_from_config(
+                config, name=create_name, platform=platform)["Id"])
+        try:
+            for network_name, kwargs in extra_networks(project, service):
+                with self._call(f"cannot connect {name} to network {network_name}"):
+                    self.api.connect_container_to_network(container_id, network_name, **kwargs)
+        except StackupError:
+            with self._call(f"cannot remove half-created container {name}"):
+                self.api.remove_container(container_id, force=True)
+            raise
+        return container_id
+
+    def _service_container(self, project_name: str, service_name: str) -> str:
+        """The container behind ``network_mode: service:<name>`` (running first, lowest number)."""
+        filters = {"label": [L.project_filter(project_name), f"{L.SERVICE}={service_name}"]}
+        with self._call(f"cannot find the containers of service {service_name}"):
+            found = [container_from_list(c) for c in self.api.containers(all=True, filters=filters)]
+        found = [c for c in found if not c.oneoff]
+        if not found:
+            raise NotFound(f"service {service_name} has no container to share its network with",
+                           detail=f"create {service_name} first (network_mode: service:"
+                                  f"{service_name})")
+        found.sort(key=lambda c: (not c.running, c.number))
+        return found[0].container_id
+
+    def _anonymous_volumes(self, project: Project, container_id: str) -> dict[str, str]:
+        """Container path → volume name for the previous container's anonymous volumes."""
+        declared = {v.name for v in project.volumes.values()}
+        with self._call(f"cannot inspect container {container_id}"):
+            info = self.api.inspect_container(container_id)
+        return {str(m["Destination"]): str(m["Name"]) for m in info.get("Mounts") or []
+                if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in declared}
+
+    def _write_files(self, project: Project, service: Service) -> None:
+        """Write secret/config contents that do not live in a user file (see resources)."""
+        for fm in file_mounts(project, service, self.state_dir):
+            if fm.content is None:
+                continue
+            try:
+                os.makedirs(os.path.dirname(fm.host_path), mode=0o700, exist_ok=True)
+                tmp = f"{fm.host_path}.tmp{os.getpid()}"
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    handle.write(fm.content)
+                os.chmod(tmp, fm.mode)
+                os.replace(tmp, fm.host_path)
+            except OSError as exc:
+                raise EngineError(f"cannot write {fm.kind} {fm.key} to {fm.host_path}: "
+                                  f"{exc.strerror}",
+                                  detail="set STACKUP_STATE_DIR to a writable directory") from exc
+
+    def start_container(self, project_name: str, container_id: str) -> None:
+        info = self._owned(project_name, "container", container_id, "start")
+        with self._call(f"cannot start container {container_name(info)}"):
+            self.api.start(container_id)
+
+    def stop_container(self, project_name: str, container_id: str,
+                       timeout: float | None = None) -> None:
+        info = self._owned(project_name, "container", container_id, "stop")
+        with self._call(f"cannot stop container {container_name(info)}"):
+            self.api.stop(container_id, timeout=_stop_timeout(info, timeout))
+
+    def restart_container(self, project_name: str, container_id: str,
+                          timeout: float | None = None) -> None:
+        info = self._owned(project_name, "container", container_id, "restart")
+        with self._call(f"cannot restart container {container_name(info)}"):
+            self.api.restart(container_id, timeout=_stop_timeout(info, timeout))
+
+    def remove_container(self, project_name: str, container_id: str, *,
+                         volumes: bool = False) -> None:
+        """Stop (gracefully) if running, then remove. Already gone is fine."""
+        try:
+            info = self._owned(project_name, "container", container_id, "remove")
+        except NotFound:
+            return
+        with self._call(f"cannot remove container {container_name(info)}"):
+            try:
+                if (info.get("State") or {}).get("Running"):
+                    self.api.stop(container_id, timeout=_stop_timeout(info, None))
+                self.api.remove_container(container_id, v=volumes)
+            except docker.errors.NotFound:
+                return
+
+    def rename_container(self, project_name: str, container_id: str, name: str) -> None:
+        info = self._owned(project_name, "container", container_id, "rename")
+        with self._call(f"cannot rename container {container_name(info)} to {name}"):
+            self.api.rename(container_id, name)
+
+    # --- interactive ------------------------------------------------------------------------
+
+    def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
+             timestamps: bool = False) -> Iterator[bytes]:
+        what = f"cannot read the logs of {container_id}"
+        with self._call(what):
+            stream = self.api.logs(container_id, stream=True, follow=follow,
+                                   tail="all" if tail is None else tail, timestamps=timestamps)
+        with self._call(what):
+            yield from stream
+
+    def exec(self, container_id: str, command: list[str], *, tty: bool = False,
+             user: str | None = None, workdir: str | None = None,
+             environment: dict[str, str] | None = None) -> ExecResult:
+        """Run a command to completion; ``output`` is stdout and stderr interleaved."""
+        chunks = self.exec_stream(container_id, command, tty=tty, user=user, workdir=workdir,
+                                  environment=environment)
+        output = b"".join(chunk for _, chunk in chunks)
+        return ExecResult(exit_code=chunks.exit_code, output=output)
+
+    def exec_stream(self, container_id: str, command: list[str], *, tty: bool = False,
+                    user: str | None = None, workdir: str | None = None,
+                    environment: dict[str, str] | None = None) -> ExecStream:
+        """Start a command; iterate the result for (1 stdout | 2 stderr, bytes) chunks as they
+        come, then read ``exit_code``."""
+        with self._call(f"cannot exec in container {container_id}"):
+            exec_id = self.api.exec_create(container_id, command, tty=tty, user=user or "",
+                                           workdir=workdir, environment=environment)["Id"]
+            stream = self.api.exec_start(exec_id, tty=tty, stream=True, demux=True)
+        return ExecStream(self, exec_id, stream, tty)
+
+
+class ExecStream:
+    """Output chunks of a running exec; ``exit_code`` is known once the stream is exhausted."""
+
+    def __init__(self, engine: DockerEngine, exec_id: str, stream: Iterator[Any], tty: bool):
+        self._engine, self._exec_id, self._stream, self._tty = engine, exec_id, stream, tty
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        with self._engine._call(f"cannot read exec {self._exec_id}"):
+            for item in self._stream:
+                if isinstance(item, tuple):
+                    out, err = item
+                    if out:
+                        yield 1, out
+                    if err:
+                        yield 2, err
+                elif item:
+                    yield 1, item
+
+    @property
+    def exit_code(self) -> int:
+        with self._engine._call(f"cannot inspect exec {self._exec_id}"):
+            code = self._engine.api.exec_inspect(self._exec_id).get("ExitCode")
+        return -1 if code is None else int(code)
+
+
+def _stop_timeout(info: Mapping[str, Any], timeout: float | None) -> int:
+    if timeout is not None:
+        return max(0, math.ceil(timeout))
+    configured = (info.get("Config") or {}).get("StopTimeout")
+    return int(configured) if configured is not None else DEFAULT_STOP_TIMEOUT
