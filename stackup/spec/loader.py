@@ -88,11 +88,8 @@ def build_environment(options: LoadOptions, project_dir: str) -> dict[str, str]:
 def _read_source(path: str, options: LoadOptions) -> LDict:
     if path == "-":
         return read_yaml(options.stdin or "", "-")
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except OSError as err:
-        raise SpecError(f"cannot read {path}: {err.strerror}", location=Location(path)) from None
+    with open(path, encoding="utf-8-sig") as handle:  # OSError: callers say which file needed it
+        text = handle.read()
     return read_yaml(text, path)
 
 
@@ -126,7 +123,11 @@ def load_tree(options: LoadOptions) -> LoadedTree:
 
     merged: LDict | None = None
     for path in files:
-        tree = read_interpolated(path)
+        try:
+            tree = read_interpolated(path)
+        except OSError as err:
+            raise SpecError(f"cannot read {path}: {err.strerror}",
+                            location=Location(path)) from None
         origin = os.path.join(cwd, "stdin") if path == "-" else path
         tree = resolve_extends(tree, origin, read_interpolated)
         merged = strip_tags(tree) if merged is None else merge_documents(merged, tree)
