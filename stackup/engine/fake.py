@@ -1,0 +1,361 @@
+"""FakeEngine: an in-memory implementation of the Engine protocol, for fast executor tests.
+
+Pipeline position: stands where ``engine/docker.py`` stands (``execute`` and ``app`` call it).
+It keeps containers (state, health, exit code, labels), networks, volumes and image ids in
+dicts under one lock, so it is safe to call from the executor's worker threads. It applies the
+same ownership rules as the real adapter: nothing without the project's label is stopped,
+started, renamed or removed, and a network or volume in use cannot be removed.
+
+Knobs for tests: ``latency`` (seconds slept per call, outside the lock, so calls overlap),
+``fail_on(method, name)`` (the next call of ``method`` on that container/network/volume name
+raises), ``health(service, after=K, final=...)`` (containers of a service with a healthcheck
+report ``starting`` for K inspects, then ``final``), ``exit_with(service, code, logs, after=K)``
+(a one-shot: running for K inspects, then exited with ``code``). ``calls`` records every call
+as ``Call(method, subject, start, end)``; ``max_in_flight`` is the most calls seen at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackup import labels
+from stackup.engine.base import ExecResult
+from stackup.errors import Conflict, EngineError, NotFound, StackupError
+from stackup.model import FrozenMap, Network, Project, Service, Volume
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    subject: str
+    start: float  # time.monotonic()
+    end: float
+
+
+@dataclass
+class FakeContainer:
+    container_id: str
+    name: str
+    project: str
+    service: str
+    number: int
+    image_ref: str
+    image_id: str
+    config_hash: str
+    config_json: str
+    labels: dict[str, str]
+    networks: tuple[str, ...] = ()  # engine names
+    volumes: tuple[str, ...] = ()  # named volumes (engine names)
+    anonymous: tuple[str, ...] = ()  # anonymous volume names
+    has_healthcheck: bool = False
+    state: str = "created"
+    health: str | None = None
+    exit_code: int | None = None
+    inspects: int = 0  # inspects since the last start
+    logs: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class _Behaviour:
+    health_after: int = 0
+    health_final: str = "healthy"
+    exit_code: int | None = None
+    exit_after: int = 0
+    logs: tuple[str, ...] = ()
+
+
+class FakeEngine:
+    """An in-memory engine. Thread-safe; see the module docstring for the knobs."""
+
+    def __init__(self, *, latency: float = 0.0, images: dict[str, str] | None = None,
+                 auto_images: bool = True) -> None:
+        self.latency = latency
+        self.images: dict[str, str] = dict(images or {})
+        self.auto_images = auto_images
+        self.containers: dict[str, FakeContainer] = {}
+        self.networks: dict[str, ObservedNetwork] = {}
+        self.volumes: dict[str, ObservedVolume] = {}
+        self.calls: list[Call] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._failures: dict[tuple[str, str], StackupError] = {}
+        self._behaviour: dict[str, _Behaviour] = {}
+
+    # --- knobs --------------------------------------------------------------------------------
+    def fail_on(self, method: str, name: str, error: StackupError | None = None) -> None:
+        """Make the next ``method`` call on the named container, network or volume fail."""
+        self._failures[(method, name)] = error or EngineError(f"injected failure: {method} {name}")
+
+    def health(self, service: str, *, after: int = 0, final: str = "healthy") -> None:
+        self._behaviour.setdefault(service, _Behaviour()).health_after = after
+        self._behaviour[service].health_final = final
+
+    def exit_with(self, service: str, code: int, logs: Iterable[str] = (), *,
+                  after: int = 0) -> None:
+        b = self._behaviour.setdefault(service, _Behaviour())
+        b.exit_code, b.exit_after, b.logs = code, after, tuple(logs)
+
+    def add_network(self, name: str, *, project: str | None = None, driver: str = "bridge",
+                    key: str | None = None, extra_labels: dict[str, str] | None = None) -> None:
+        lab = dict(extra_labels or {})
+        if project:
+            lab[labels.PROJECT] = project
+        self.networks[name] = ObservedNetwork(name, f"net{next(self._ids)}", key, driver,
+                                              labels=FrozenMap(lab), project=project)
+
+    def add_volume(self, name: str, *, project: str | None = None, driver: str = "local",
+                   key: str | None = None) -> None:
+        lab = {labels.PROJECT: project} if project else {}
+        self.volumes[name] = ObservedVolume(name, key, driver, labels=FrozenMap(lab),
+                                            project=project)
+
+    def by_name(self, name: str) -> FakeContainer:
+        with self._lock:
+            for c in self.containers.values():
+                if c.name == name:
+                    return c
+        raise NotFound(f"no container named {name}")
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def _call(self, method: str, subject: str) -> _Tracker:
+        return _Tracker(self, method, subject)
+
+    def _owned(self, project_name: str, container_id: str) -> FakeContainer:
+        c = self.containers.get(container_id)
+        if c is None:
+            raise NotFound(f"no such container: {container_id}")
+        if c.labels.get(labels.PROJECT) != project_name:
+            raise EngineError(f"refusing to touch container {c.name}: it does not belong to "
+                              f"project {project_name}")
+        return c
+
+    # --- observe ------------------------------------------------------------------------------
+    def observe(self, project_name: str, *, networks: Iterable[str] = (),
+                volumes: Iterable[str] = (), images: Iterable[str] = (),
+                all_containers: bool = True) -> ObservedState:
+        with self._call("observe", project_name), self._lock:
+            found = [self._view(c) for c in self.containers.values()
+                     if c.labels.get(labels.PROJECT) == project_name
+                     and (all_containers or c.state == "running")]
+            found.sort(key=lambda c: (c.service, c.number, c.name))
+            nets = {n: v for n, v in self.networks.items()
+                    if v.project == project_name or n in set(networks)}
+            vols = {n: v for n, v in self.volumes.items()
+                    if v.project == project_name or n in set(volumes)}
+            return ObservedState(project_name, tuple(found), FrozenMap(sorted(nets.items())),
+                                 FrozenMap(sorted(vols.items())),
+                                 FrozenMap({r: self.images.get(r) for r in sorted(set(images))}))
+
+    def _view(self, c: FakeContainer) -> ObservedContainer:
+        return ObservedContainer(c.container_id, c.name, c.service, c.number, c.state, c.health,
+                                 c.exit_code, c.config_hash, FrozenMap(json.loads(c.config_json)),
+                                 c.image_id, c.image_ref, FrozenMap(c.labels),
+                                 oneoff=c.labels.get(labels.ONEOFF) == "True")
+
+    def inspect_container(self, container_id: str) -> ObservedContainer:
+        with self._call("inspect_container", container_id), self._lock:
+            c = self.containers.get(container_id)
+            if c is None:
+                raise NotFound(f"no such container: {container_id}")
+            self._advance(c)
+            return self._view(c)
+
+    def _advance(self, c: FakeContainer) -> None:
+        """One inspect of a running container: health and one-shot exits progress."""
+        if c.state != "running":
+            return
+        c.inspects += 1
+        b = self._behaviour.get(c.service, _Behaviour())
+        if b.exit_code is not None and c.inspects > b.exit_after:
+            c.state, c.exit_code, c.health = "exited", b.exit_code, None
+            c.logs.extend(f"{line}\n".encode() for line in b.logs)
+        elif c.has_healthcheck and c.inspects > b.health_after:
+            c.health = b.health_final
+
+    # --- networks and volumes ---------------------------------------------------------------
+    def create_network(self, project_name: str, network: Network) -> None:
+        with self._call("create_network", network.name), self._lock:
+            if network.name in self.networks:
+                raise Conflict(f"network {network.name} already exists")
+            lab = {**network.labels, labels.PROJECT: project_name, labels.NETWORK: network.key}
+            self.networks[network.name] = ObservedNetwork(
+                network.name, f"net{next(self._ids)}", network.key, network.driver or "bridge",
+                network.internal, network.attachable, network.driver_opts, FrozenMap(lab),
+                project_name)
+
+    def remove_network(self, project_name: str, name: str) -> None:
+        with self._call("remove_network", name), self._lock:
+            seen = self.networks.get(name)
+            if seen is None:
+                raise NotFound(f"no such network: {name}")
+            if seen.project != project_name:
+                raise EngineError(f"refusing to remove network {name}: it does not belong to "
+                                  f"project {project_name}")
+            users = sorted(c.name for c in self.containers.values() if name in c.networks)
+            if users:
+                raise Conflict(f"network {name} is in use by {', '.join(users)}")
+            del self.networks[name]
+
+    def create_volume(self, project_name: str, volume: Volume) -> None:
+        with self._call("create_volume", volume.name), self._lock:
+            if volume.name in self.volumes:
+                raise Conflict(f"volume {volume.name} already exists")
+            lab = {**volume.labels, labels.PROJECT: project_name, labels.VOLUME: volume.key}
+            self.volumes[volume.name] = ObservedVolume(volume.name, volume.key,
+                                                       volume.driver or "local",
+                                                       volume.driver_opts, FrozenMap(lab),
+                                                       project_name)
+
+    def remove_volume(self, project_name: str, name: str) -> None:
+        with self._call("remove_volume", name), self._lock:
+            seen = self.volumes.get(name)
+            if seen is None:
+                raise NotFound(f"no such volume: {name}")
+            if seen.project != project_name:
+                raise EngineError(f"refusing to remove volume {name}: it does not belong to "
+                                  f"project {project_name}")
+            users = sorted(c.name for c in self.containers.values() if name in c.volumes)
+            if users:
+                raise Conflict(f"volume {name} is in use by {', '.join(users)}")
+            del self.volumes[name]
+
+    # --- containers -------------------------------------------------------------------------
+    def create_container(self, project: Project, service: Service, number: int, *,
+                         name: str, config_hash: str, config_json: str, image: str,
+                         previous_container_id: str | None = None) -> str:
+        with self._call("create_container", name), self._lock:
+            if any(c.name == name for c in self.containers.values()):
+                raise Conflict(f"container name {name} is already in use")
+            if image not in self.images:
+                if not self.auto_images:
+                    raise NotFound(f"image {image} not found")
+                self.images[image] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+            nets = tuple(project.networks[n.name].name if n.name in project.networks else n.name
+                         for n in service.networks)
+            vols = tuple(project.volumes[m.source].name for m in service.volumes
+                         if m.type == "volume" and m.source in project.volumes)
+            missing = [n for n in nets if n not in self.networks] + \
+                      [v for v in vols if v not in self.volumes]
+            if missing:
+                raise NotFound(f"container {name} needs {', '.join(missing)}, which do not exist")
+            anonymous: tuple[str, ...] = ()
+            if previous_container_id and previous_container_id in self.containers:
+                anonymous = self.containers[previous_container_id].anonymous
+            else:
+                anonymous = tuple(f"anon{next(self._ids)}" for m in service.volumes
+                                  if m.type == "volume" and m.source is None)
+            hc = service.healthcheck
+            container_id = hashlib.sha256(f"{name}{next(self._ids)}".encode()).hexdigest()
+            self.containers[container_id] = FakeContainer(
+                container_id, name, project.name, service.name, number, image,
+                self.images[image], config_hash, config_json,
+                {**service.labels, labels.PROJECT: project.name, labels.SERVICE: service.name,
+                 labels.NUMBER: str(number), labels.CONFIG_HASH: config_hash,
+                 labels.CONFIG: config_json, labels.IMAGE: image},
+                nets, vols, anonymous,
+                has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",))
+            return container_id
+
+    def start_container(self, project_name: str, container_id: str) -> None:
+        with self._call("start_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("start_container", c.name)
+            c.state, c.exit_code, c.inspects = "running", None, 0
+            c.health = "starting" if c.has_healthcheck else None
+            b = self._behaviour.get(c.service)
+            if b is not None and b.exit_code is not None and b.exit_after == 0:
+                self._advance(c)  # a quick job: already finished when start returns
+
+    def stop_container(self, project_name: str, container_id: str,
+                       timeout: float | None = None) -> None:
+        with self._call("stop_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("stop_container", c.name)
+            if c.state == "running":
+                c.state, c.exit_code, c.health = "exited", 0, None
+
+    def restart_container(self, project_name: str, container_id: str,
+                          timeout: float | None = None) -> None:
+        with self._call("restart_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("restart_container", c.name)
+            c.state, c.exit_code, c.inspects = "running", None, 0
+            c.health = "starting" if c.has_healthcheck else None
+
+    def remove_container(self, project_name: str, container_id: str, *,
+                         volumes: bool = False) -> None:
+        with self._call("remove_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("remove_container", c.name)
+            del self.containers[container_id]
+
+    def rename_container(self, project_name: str, container_id: str, name: str) -> None:
+        with self._call("rename_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("rename_container", c.name)
+            if any(o.name == name for o in self.containers.values() if o is not c):
+                raise Conflict(f"container name {name} is already in use")
+            c.name = name
+
+    def _maybe_fail(self, method: str, name: str) -> None:
+        error = self._failures.pop((method, name), None)
+        if error is not None:
+            raise error
+
+    # --- images and interactive ---------------------------------------------------------------
+    def image_id(self, ref: str) -> str | None:
+        with self._call("image_id", ref), self._lock:
+            return self.images.get(ref)
+
+    def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
+             timestamps: bool = False) -> Iterator[bytes]:
+        with self._call("logs", container_id), self._lock:
+            c = self.containers.get(container_id)
+            if c is None:
+                raise NotFound(f"no such container: {container_id}")
+            lines = list(c.logs if tail is None else c.logs[-tail:] if tail else [])
+        return iter(lines)
+
+    def exec(self, container_id: str, command: list[str], *, tty: bool = False,
+             user: str | None = None, workdir: str | None = None,
+             environment: dict[str, str] | None = None) -> ExecResult:
+        with self._call("exec", container_id):
+            return ExecResult(0, b"")
+
+
+class _Tracker:
+    """Context manager recording one call (with latency outside the engine lock)."""
+
+    def __init__(self, engine: FakeEngine, method: str, subject: str) -> None:
+        self.engine, self.method, self.subject = engine, method, subject
+        self.start = 0.0
+
+    def __enter__(self) -> None:
+        e = self.engine
+        with e._lock:
+            if self.subject in e.containers:
+                self.subject = e.containers[self.subject].name
+            e._in_flight += 1
+            e.max_in_flight = max(e.max_in_flight, e._in_flight)
+        self.start = time.monotonic()
+        if e.latency:
+            time.sleep(e.latency)
+
+    def __exit__(self, *exc: Any) -> None:
+        e = self.engine
+        with e._lock:
+            e._in_flight -= 1
+            e.calls.append(Call(self.method, self.subject, self.start, time.monotonic()))

@@ -1,0 +1,263 @@
+"""execute: walk a Plan against an Engine, concurrently, in dependency order. Decides nothing.
+
+Pipeline position: ``reconcile`` → ``Plan`` → **execute(plan, engine)** → ``Event``s (rendered
+by the CLI) and an ``Outcome``. Each operation kind maps to a fixed sequence of engine calls;
+the operation's ``cause`` is never read here.
+
+Scheduling: one task group, one task per operation; a task waits on the ``anyio.Event`` of each
+of its dependencies and starts as soon as the last one is set (not layer by layer). Engine
+calls are synchronous and run in worker threads through one ``CapacityLimiter(parallel)``, so
+at most ``parallel`` engine calls are in flight. A failed operation does not stop independent
+branches; its dependents (transitively) are skipped. Cancellation (Ctrl-C) cancels the task
+group; a call already in a worker thread finishes, nothing new starts.
+
+No extra lock is needed: a plan holds one operation per network, volume and container, and the
+engine accepts concurrent calls on different objects.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+
+from stackup.engine.base import Engine
+from stackup.errors import OperationFailed, StackupError
+from stackup.hashing import config_hash
+from stackup.model import Project
+from stackup.observed import ObservedContainer
+from stackup.plan import Kind, Operation, Plan
+
+T = TypeVar("T")
+
+_LOG_TAIL = 10
+
+
+@dataclass(frozen=True)
+class Event:
+    op_id: str
+    kind: Kind
+    subject: str  # container, network or volume name; service name for waits
+    service: str | None
+    phase: str  # "started" | "done" | "failed" | "skipped"
+    cause: str
+    seconds: float  # since the operation started (0 for started and skipped)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    failed: tuple[tuple[Operation, StackupError], ...] = ()
+    skipped: tuple[Operation, ...] = ()
+    done: tuple[Operation, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+async def execute(plan: Plan, engine: Engine, project: Project | None, *, parallel: int = 16,
+                  wait_timeout: float = 300.0, poll_interval: float = 0.1,
+                  on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+    """Run every operation of ``plan``; return what was done, what failed, what was skipped."""
+    if parallel < 1:
+        raise ValueError("parallel must be at least 1")
+    ids = {op.op_id for op in plan.operations}
+    for op in plan.operations:
+        unknown = [d for d in op.depends_on if d not in ids]
+        if unknown:
+            raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
+    runner = _Runner(plan, engine, project, anyio.CapacityLimiter(parallel), wait_timeout,
+                     poll_interval, on_event)
+    async with anyio.create_task_group() as tg:
+        for op in plan.operations:
+            tg.start_soon(runner.run, op)
+    return runner.outcome()
+
+
+class _Runner:
+    def __init__(self, plan: Plan, engine: Engine, project: Project | None,
+                 limiter: anyio.CapacityLimiter, wait_timeout: float, poll_interval: float,
+                 on_event: Callable[[Event], None]) -> None:
+        self.plan, self.engine, self.project = plan, engine, project
+        self.limiter, self.wait_timeout, self.poll = limiter, wait_timeout, poll_interval
+        self.on_event = on_event
+        self.finished = {op.op_id: anyio.Event() for op in plan.operations}
+        self.status: dict[str, str] = {}
+        self.errors: dict[str, StackupError] = {}
+
+    def outcome(self) -> Outcome:
+        ops = self.plan.operations
+        return Outcome(
+            failed=tuple((op, self.errors[op.op_id]) for op in ops
+                         if self.status.get(op.op_id) == "failed"),
+            skipped=tuple(op for op in ops if self.status.get(op.op_id) == "skipped"),
+            done=tuple(op for op in ops if self.status.get(op.op_id) == "done"))
+
+    def _emit(self, op: Operation, phase: str, seconds: float = 0.0,
+              error: str | None = None) -> None:
+        self.on_event(Event(op.op_id, op.kind, op.subject, op.service_name, phase, op.cause,
+                            seconds, error))
+
+    async def run(self, op: Operation) -> None:
+        try:
+            for dep in op.depends_on:
+                await self.finished[dep].wait()
+            bad = [d for d in op.depends_on if self.status[d] != "done"]
+            if bad:
+                first = self.plan.operation(bad[0])
+                verb = "failed" if self.status[bad[0]] == "failed" else "was skipped"
+                self.status[op.op_id] = "skipped"
+                self._emit(op, "skipped", error=f"dependency {first.subject} {verb}")
+                return
+            self._emit(op, "started")
+            start = time.monotonic()
+            try:
+                await self._perform(op)
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
+                error = exc if isinstance(exc, StackupError) else OperationFailed(
+                    f"{op.subject}: {type(exc).__name__}: {exc}")
+                self.status[op.op_id] = "failed"
+                self.errors[op.op_id] = error
+                self._emit(op, "failed", time.monotonic() - start, str(error))
+            else:
+                self.status[op.op_id] = "done"
+                self._emit(op, "done", time.monotonic() - start)
+        finally:
+            self.finished[op.op_id].set()
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs),
+                                              limiter=self.limiter)
+
+    # --- one fixed sequence of engine calls per kind ------------------------------------------
+    async def _perform(self, op: Operation) -> None:
+        e, name = self.engine, self.plan.project_name
+        kind = op.kind
+        if kind is Kind.CREATE_NETWORK:
+            await self._call(e.create_network, name, _need(op.network, op))
+        elif kind is Kind.CREATE_VOLUME:
+            await self._call(e.create_volume, name, _need(op.volume, op))
+        elif kind is Kind.REMOVE_NETWORK:
+            await self._call(e.remove_network, name, op.name or _need(op.network, op).name)
+        elif kind is Kind.REMOVE_VOLUME:
+            await self._call(e.remove_volume, name, op.name or _need(op.volume, op).name)
+        elif kind is Kind.CREATE_CONTAINER:
+            container_id = await self._create(op, None)
+            await self._call(e.start_container, name, container_id)
+        elif kind is Kind.RECREATE_CONTAINER:
+            await self._recreate(op)
+        elif kind is Kind.START_CONTAINER:
+            await self._call(e.start_container, name, _need(op.container_id, op))
+        elif kind is Kind.STOP_CONTAINER:
+            await self._call(e.stop_container, name, _need(op.container_id, op), op.timeout)
+        elif kind is Kind.RESTART_CONTAINER:
+            await self._call(e.restart_container, name, _need(op.container_id, op), op.timeout)
+        elif kind is Kind.REMOVE_CONTAINER:
+            container_id = _need(op.container_id, op)
+            await self._call(e.stop_container, name, container_id, op.timeout)
+            await self._call(e.remove_container, name, container_id, volumes=op.remove_volumes)
+        elif kind in (Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING):
+            await self._wait(op)
+        else:  # PULL_IMAGE, BUILD_IMAGE: optional engine capabilities
+            method = getattr(e, kind.value, None)
+            if method is None:
+                raise OperationFailed(f"{kind.value} is not supported by this engine")
+            await self._call(method, _need(op.image, op))
+
+    async def _create(self, op: Operation, previous_id: str | None) -> str:
+        project, service = self.project, _need(op.service, op)
+        if project is None:
+            raise OperationFailed(f"cannot create {op.subject} without a stack file")
+        digest, text = config_hash(project, service)
+        return await self._call(self.engine.create_container, project, service,
+                                op.number or 1, name=_need(op.container_name, op),
+                                config_hash=digest, config_json=text,
+                                image=op.image or service.image_ref(project.name),
+                                previous_container_id=previous_id)
+
+    async def _recreate(self, op: Operation) -> None:
+        """Stop the old one, move its name aside, create and start the new one, remove the old.
+
+        If creating the new container fails, the old one gets its name back (best effort).
+        """
+        e, name = self.engine, self.plan.project_name
+        old_id, new_name = _need(op.container_id, op), _need(op.container_name, op)
+        await self._call(e.stop_container, name, old_id, op.timeout)
+        await self._call(e.rename_container, name, old_id, f"{old_id[:12]}_{new_name}")
+        try:
+            new_id = await self._create(op, old_id)
+        except Exception:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self._call(e.rename_container, name, old_id, new_name)
+                except StackupError:
+                    pass
+            raise
+        await self._call(e.start_container, name, new_id)
+        await self._call(e.remove_container, name, old_id, volumes=False)
+
+    # --- waits --------------------------------------------------------------------------------
+    async def _wait(self, op: Operation) -> None:
+        service = _need(op.service_name, op)
+        observed = await self._call(self.engine.observe, self.plan.project_name)
+        ids = [c.container_id for c in observed.containers_of(service)]
+        limit = op.timeout if op.timeout is not None else self.wait_timeout
+        deadline = time.monotonic() + limit
+        while True:
+            views = [await self._call(self.engine.inspect_container, i) for i in ids]
+            if await self._settled(op.kind, service, views):
+                return
+            if time.monotonic() >= deadline:
+                goal = {Kind.WAIT_HEALTHY: "be healthy", Kind.WAIT_COMPLETED: "complete",
+                        Kind.WAIT_RUNNING: "be running"}[op.kind]
+                raise OperationFailed(f"timed out after {limit:g}s waiting for service "
+                                      f"{service} to {goal}")
+            await anyio.sleep(self.poll)
+
+    async def _settled(self, kind: Kind, service: str, views: list[ObservedContainer]) -> bool:
+        """True when every container reached the goal; raises when one never will."""
+        for c in views:
+            stopped = c.state in ("exited", "dead")
+            if kind is Kind.WAIT_COMPLETED:
+                if stopped and c.exit_code not in (0, None):
+                    raise await self._failure(f"service {service} exited with code "
+                                              f"{c.exit_code}", c)
+                continue
+            if stopped:
+                raise await self._failure(f"service {service} exited with code {c.exit_code} "
+                                          f"while waiting for it", c)
+            if kind is Kind.WAIT_HEALTHY and c.state == "running":
+                if c.health is None:
+                    raise OperationFailed(
+                        f"service {service} has no healthcheck",
+                        detail="depends_on condition service_healthy needs one: add a "
+                               "healthcheck or use condition service_started.")
+                if c.health == "unhealthy":
+                    raise await self._failure(f"service {service} is unhealthy", c)
+        if kind is Kind.WAIT_COMPLETED:
+            return all(c.state in ("exited", "dead") for c in views)
+        if kind is Kind.WAIT_HEALTHY:
+            return all(c.health == "healthy" for c in views)
+        return all(c.running for c in views)
+
+    async def _failure(self, summary: str, c: ObservedContainer) -> OperationFailed:
+        try:
+            chunks = await self._call(lambda: list(self.engine.logs(c.container_id,
+                                                                     tail=_LOG_TAIL)))
+        except StackupError:
+            chunks = []
+        text = b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
+        detail = f"last log lines of {c.name}:\n" + "\n".join(
+            f"  {line}" for line in text.splitlines()) if text else ""
+        return OperationFailed(summary, detail=detail)
+
+
+def _need(value: T | None, op: Operation) -> T:
+    if value is None:
+        raise OperationFailed(f"operation {op.op_id} is incomplete (a reconcile bug)")
+    return value
