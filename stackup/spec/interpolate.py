@@ -45,7 +45,7 @@ class _Expander:
 
     def expand(self, text: str, where: Location | None) -> str:
         self.text, self.where = text, where
-        out, end = self.template(0, nested=False, active=True)
+        out, _ = self.template(0, nested=False, active=True)
         return out
 
     def template(self, i: int, *, nested: bool, active: bool) -> tuple[str, int]:
