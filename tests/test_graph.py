@@ -1,0 +1,78 @@
+"""graph: nodes, edges, start/stop order, transitive dependents/dependencies, cycles."""
+
+from __future__ import annotations
+
+import time
+
+from stackup.model import (Dependency, FileReference, FrozenMap, Mount, Network, Project,
+                           Service, ServiceNetwork, Volume)
+from stackup.graph import (build_graph, dependencies, dependents, find_cycle, start_order,
+                           stop_order)
+import pytest
+
+from stackup.errors import CycleError
+
+
+def project(deps: dict[str, list[str]], **extra: object) -> Project:
+    services = {n: Service(name=n, image="x", depends_on=tuple(Dependency(d) for d in sorted(ds)))
+                for n, ds in sorted(deps.items())}
+    return Project(name="p", working_dir="/p", services=FrozenMap(services), **extra)  # type: ignore[arg-type]
+
+
+def test_nodes_and_edges() -> None:
+    web = Service(name="web", image="x",
+                  networks=(ServiceNetwork("front"),),
+                  volumes=(Mount(type="volume", target="/d", source="data"),
+                           Mount(type="bind", target="/b", source="/host")),
+                  secrets=(FileReference("tok"),), configs=(FileReference("conf"),),
+                  depends_on=(Dependency("db", condition="service_healthy", restart=True),))
+    db = Service(name="db", image="y")
+    p = Project(name="p", working_dir="/p", services=FrozenMap({"db": db, "web": web}),
+                networks=FrozenMap({"front": Network("front", "p_front")}),
+                volumes=FrozenMap({"data": Volume("data", "p_data")}))
+    g = build_graph(p)
+    assert g.nodes[("service", "web")] == {"kind": "service", "name": "web"}
+    assert set(g.successors(("service", "web"))) == {
+        ("network", "front"), ("volume", "data"), ("secret", "tok"), ("config", "conf"),
+        ("service", "db")}
+    assert g.edges[("service", "web"), ("service", "db")] == {
+        "condition": "service_healthy", "restart": True, "required": True}
+
+
+def test_start_order_is_dependencies_first_then_by_name() -> None:
+    p = project({"web": ["api"], "api": ["db", "cache"], "db": [], "cache": [], "admin": ["db"]})
+    order = start_order(p)
+    assert order == ["cache", "db", "admin", "api", "web"]
+    assert stop_order(p) == order[::-1]
+
+
+def test_dependents_and_dependencies() -> None:
+    p = project({"web": ["api"], "api": ["db"], "db": [], "worker": ["db"], "lone": []})
+    assert dependents(p, "db") == {"api", "web", "worker"}
+    assert dependents(p, "web") == set()
+    assert dependencies(p, ["web"]) == {"web", "api", "db"}
+    assert dependencies(p, ["lone", "worker"]) == {"lone", "worker", "db"}
+    assert dependencies(p, []) == set()
+
+
+def test_cycles() -> None:
+    assert find_cycle(project({"a": ["b"], "b": []})) is None
+    assert find_cycle(project({"web": ["api"], "api": ["web"]})) == ["api", "web"]
+    p = project({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]})
+    assert find_cycle(p) == ["a", "b", "c"]
+    with pytest.raises(CycleError):
+        start_order(p)
+
+
+def test_linear_cost_on_dense_layers() -> None:
+    # 100 layers of 10, each service needing all 10 below: 2^... paths, 9,000 edges.
+    deps = {f"s{layer:03d}_{i}": [f"s{layer - 1:03d}_{j}" for j in range(10)] if layer else []
+            for layer in range(100) for i in range(10)}
+    p = project(deps)
+    began = time.perf_counter()
+    order = start_order(p)
+    assert len(dependencies(p, ["s099_0"])) == 991
+    assert len(dependents(p, "s000_0")) == 990
+    assert find_cycle(p) is None
+    assert order[:10] == [f"s000_{i}" for i in range(10)]
+    assert time.perf_counter() - began < 2.0
