@@ -52,6 +52,7 @@ class UpOptions:
     remove_orphans: bool = False
     always_recreate_deps: bool = False  # recreate the dependencies of the named services too
     timeout: float | None = None  # stop timeout override (-t)
+    wait: bool = False  # --wait: also wait until each selected service is healthy / running
 
 
 def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOptions()) -> Plan:
@@ -93,6 +94,8 @@ class _Up:
             self._volume(key)
         for name in start_order(self.project.services):
             self._service(self.project.services[name], selected=name in self.selected)
+        if self.options.wait:
+            self._final_waits()
         self._orphans()
         return Plan(self.project.name, tuple(self.ops), tuple(self.notes),
                     tuple(sorted(self.up_to_date)))
@@ -272,7 +275,8 @@ class _Up:
         op_id = self.resource_ops.get(key)
         return [op_id] if op_id else []
 
-    def _wait(self, kind: Kind, dependency: str, dependent: str) -> str:
+    def _wait(self, kind: Kind, dependency: str, dependent: str,
+              prefix: str = "depends_on condition of ") -> str:
         op_id = f"{kind.value}:{dependency}"
         index = self.waits.get(op_id)
         if index is not None:
@@ -280,10 +284,24 @@ class _Up:
             self.ops[index] = dataclasses.replace(op, cause=f"{op.cause}, {dependent}")
             return op_id
         self.waits[op_id] = len(self.ops)
-        self.ops.append(Operation(op_id, kind, f"depends_on condition of {dependent}",
+        self.ops.append(Operation(op_id, kind, f"{prefix}{dependent}",
                                   depends_on=tuple(self.up_ops.get(dependency, [])),
                                   service=self.project.services[dependency]))
         return op_id
+
+    def _final_waits(self) -> None:
+        """--wait: healthy for services with a healthcheck, completed for services others wait
+        on with service_completed_successfully (jobs), running for the rest."""
+        jobs = {d.service for s in self.project.services.values() for d in s.depends_on
+                if d.condition == "service_completed_successfully"}
+        for name in start_order(self.project.services):
+            if name not in self.selected:
+                continue
+            hc = self.project.services[name].healthcheck
+            checked = hc is not None and not hc.disable and hc.test[:1] != ("NONE",)
+            kind = Kind.WAIT_COMPLETED if name in jobs else \
+                Kind.WAIT_HEALTHY if checked else Kind.WAIT_RUNNING
+            self._wait(kind, name, "--wait", prefix="")
 
     # --- orphans ------------------------------------------------------------------------------
     def _orphans(self) -> None:

@@ -76,8 +76,10 @@ def plan_stop(project: Project | None, observed: ObservedState, services: Iterab
 
 
 def plan_start(project: Project | None, observed: ObservedState,
-               services: Iterable[str] = ()) -> Plan:
-    """Start the stopped containers of the named services (all when none), dependencies first."""
+               services: Iterable[str] = (), *, timeout: float | None = None) -> Plan:
+    """Start the stopped containers of the named services (all when none), dependencies first.
+
+    ``timeout`` is accepted for symmetry with the other lifecycle planners and unused."""
     chosen = _chosen(project, observed, services)
     targets = [c for c in chosen if not c.running and c.state not in ("paused", "removing")]
     ops = _ordered(project, targets, Kind.START_CONTAINER, state_cause, dependents_first=False)
