@@ -73,10 +73,18 @@ def remove_project_resources(engine: DockerEngine, project_name: str) -> None:
     carries the project's label. Test cleanup only: no graceful stop, errors ignored."""
     api = engine.api
     label = {"label": labels.project_filter(project_name)}
+    anonymous: set[str] = set()
     for container in api.containers(all=True, filters=label):
+        anonymous.update(m["Name"] for m in container.get("Mounts") or []
+                         if m.get("Type") == "volume" and len(m.get("Name") or "") == 64)
         try:
             api.remove_container(container["Id"], force=True, v=True)
         except Exception:  # noqa: BLE001 - best effort, keep cleaning
+            pass
+    for volume_name in sorted(anonymous):  # carried-over anonymous volumes survive ``v``
+        try:
+            api.remove_volume(volume_name)
+        except Exception:  # noqa: BLE001
             pass
     for network in api.networks(filters=label):
         try:

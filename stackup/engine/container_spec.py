@@ -239,7 +239,8 @@ def endpoint_config(service: Service, attachment: ServiceNetwork) -> dict[str, A
     return out
 
 
-def extra_networks(project: Project, service: Service, network_names: Mapping[str, str] | None = None
+def extra_networks(project: Project, service: Service,
+                   network_names: Mapping[str, str] | None = None
                    ) -> list[tuple[str, dict[str, Any]]]:
     """(engine network name, ``connect_container_to_network`` kwargs) for every network but
     the first, which the container is created on."""

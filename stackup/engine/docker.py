@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +36,7 @@ from stackup.observed import ObservedContainer, ObservedState
 API_VERSION = "1.41"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 DEFAULT_STOP_TIMEOUT = 10
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
 # --- errors: the one place SDK/HTTP failures become stackup errors ----------------------------
@@ -312,6 +314,21 @@ class DockerEngine:
                 self.api.remove_container(container_id, v=volumes)
             except docker.errors.NotFound:
                 return
+        if volumes:
+            self._remove_carried_volumes(info)
+
+    def _remove_carried_volumes(self, info: Mapping[str, Any]) -> None:
+        """The engine's ``v`` removes only volumes it created anonymously for this container;
+        anonymous volumes carried over from a previous container (mounted by name) stay behind.
+        Remove those too: unlabelled, 64-hex names; still in use or gone is fine."""
+        for mount in info.get("Mounts") or []:
+            name = str(mount.get("Name") or "")
+            if mount.get("Type") != "volume" or not _ANONYMOUS.fullmatch(name):
+                continue
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.APIError:
+                continue
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
         info = self._owned(project_name, "container", container_id, "rename")
