@@ -271,3 +271,81 @@ def test_completed_condition_and_wait_flag() -> None:
 def test_plan_is_deterministic() -> None:
     state = observed(STACK, resources=False)
     assert plan_up(STACK, state) == plan_up(STACK, state)
+
+
+# --- down, stop, start, rm ------------------------------------------------------------------
+
+from stackup.reconcile import plan_down, plan_rm, plan_start, plan_stop  # noqa: E402
+
+CHAIN = make_project(svc("db"), svc("api", depends_on=(dep("db"),)),
+                     svc("web", depends_on=(dep("api"),)), svc("cache"),
+                     volumes={"data": Volume("data", "demo_data")})
+
+
+def test_plan_down_removes_dependents_first_then_networks_and_volumes() -> None:
+    state = observed(CHAIN, *(container(CHAIN, s) for s in ("cache", "db", "api", "web")),
+                     container(CHAIN, "web", 2))
+    plan = plan_down(CHAIN, state, remove_volumes=True, remove_orphans=False, timeout=None)
+    assert plan_text(plan) == """\
+- remove   demo-cache-1  down
+- remove   demo-web-2    down
+- remove   demo-web-1    down
+- remove   demo-api-1    down
+- remove   demo-db-1     down
+- network  demo_default  down
+- volume   demo_data     down
+"""
+    deps = {op.op_id: op.depends_on for op in plan.operations}
+    assert deps["remove_container:web:1"] == ()
+    assert deps["remove_container:cache:1"] == ()
+    assert deps["remove_container:api:1"] == ("remove_container:web:1", "remove_container:web:2")
+    assert deps["remove_container:db:1"] == ("remove_container:api:1", "remove_container:web:1",
+                                             "remove_container:web:2")
+    assert len(deps["remove_network:demo_default"]) == 5
+    assert all(op.remove_volumes for op in plan.operations[:5])
+    kept = plan_down(CHAIN, state, remove_volumes=False, remove_orphans=False, timeout=None)
+    assert [op.op_id for op in kept.operations][-1] == "remove_network:demo_default"
+
+
+def test_plan_down_never_touches_external_or_foreign_resources_and_notes_orphans() -> None:
+    state = observed(EXT, container(EXT, "web"))
+    foreign = ObservedNetwork("other", "n9", project=None)
+    ghost = dataclasses.replace(container(EXT, "web"), service="old", name="demo-old-1",
+                                container_id="e" * 64)
+    state = dataclasses.replace(state, containers=(*state.containers, ghost), networks=FrozenMap(
+        {**state.networks, "other": foreign}))
+    plan = plan_down(EXT, state, remove_volumes=True, remove_orphans=False, timeout=None)
+    assert plan_text(plan) == (
+        "- remove   demo-web-1  down\n"
+        "! Found orphan containers (demo-old-1) for this project. Run with --remove-orphans to "
+        "remove them (the project's networks cannot be removed while they use them).\n")
+    with_orphans = plan_down(EXT, state, remove_volumes=False, remove_orphans=True, timeout=3)
+    assert plan_text(with_orphans) == "- remove   demo-web-1  down\n- remove   demo-old-1  orphan\n"
+    assert {op.timeout for op in with_orphans.operations} == {3}
+
+
+def test_plan_down_without_a_stack_file_goes_by_labels() -> None:
+    state = observed(CHAIN, container(CHAIN, "db"), container(CHAIN, "web"))
+    plan = plan_down(None, state, remove_volumes=False, remove_orphans=False, timeout=None)
+    assert plan_text(plan) == """\
+- remove   demo-db-1     down
+- remove   demo-web-1    down
+- network  demo_default  down
+"""
+    assert plan.operations[0].depends_on == plan.operations[1].depends_on == ()
+
+
+def test_stop_start_rm() -> None:
+    state = observed(CHAIN, container(CHAIN, "db"), container(CHAIN, "api"),
+                     container(CHAIN, "web", state="exited", exit_code=1))
+    stop = plan_stop(CHAIN, state)
+    assert plan_text(stop) == "- stop     demo-api-1  running\n- stop     demo-db-1   running\n"
+    assert stop.operation("stop_container:db:1").depends_on == ("stop_container:api:1",)
+    assert plan_text(plan_start(CHAIN, state, ("web",))) == "> start    demo-web-1  exited (1)\n"
+    rm = plan_rm(CHAIN, state)
+    assert plan_text(rm) == (
+        "- remove   demo-web-1  exited (1)\n"
+        "! Not removing running containers (demo-api-1, demo-db-1): stop them first or use "
+        "--stop.\n")
+    with pytest.raises(PlanError, match="no such service: nope"):
+        plan_stop(CHAIN, state, ("nope",))
