@@ -210,3 +210,23 @@ def test_fake_engine_refuses_what_the_project_does_not_own() -> None:
         engine.remove_network("demo", "shared")
     with pytest.raises(EngineError, match="in use by demo-web-1"):
         engine.remove_network("demo", "demo_default")
+
+
+def test_scale_down_stop_and_start_through_the_executor() -> None:
+    from stackup.reconcile import plan_start, plan_stop
+
+    project = make_project(svc("db"), svc("worker", Dependency("db")))
+    engine = FakeEngine()
+    _, outcome = up(engine, project, scale=FrozenMap({"worker": 3}))
+    assert outcome.ok and len(engine.containers) == 4
+    plan, outcome = up(engine, project)
+    assert outcome.ok and [op.op_id for op in plan.operations] == [
+        "remove_container:worker:3", "remove_container:worker:2"]
+    assert sorted(c.name for c in engine.containers.values()) == ["demo-db-1", "demo-worker-1"]
+    outcome, events = run(plan_stop(project, observe(engine, project)), engine, project)
+    assert outcome.ok
+    assert when(events, "stop_container:db:1", "started") >= when(
+        events, "stop_container:worker:1", "done")
+    assert {c.state for c in engine.containers.values()} == {"exited"}
+    outcome, _ = run(plan_start(project, observe(engine, project)), engine, project)
+    assert outcome.ok and plan_up(project, observe(engine, project)).operations == ()
