@@ -32,7 +32,8 @@ clear_stale_pidfile() {
     [ -f "$DOCKERD_PID" ] || return 0
     local pid
     pid=$(cat "$DOCKERD_PID" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+        && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = dockerd ]; then
         return 0  # a live dockerd owns it; it may still be starting up
     fi
     say "removing stale $DOCKERD_PID (pid ${pid:-?} is gone)"
@@ -40,7 +41,10 @@ clear_stale_pidfile() {
 }
 
 dockerd_alive() {
-    [ -f "$DOCKERD_PID" ] && kill -0 "$(cat "$DOCKERD_PID" 2>/dev/null)" 2>/dev/null
+    local pid
+    pid=$(cat "$DOCKERD_PID" 2>/dev/null || true)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+        && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = dockerd ]
 }
 
 start_engine() {

@@ -319,3 +319,21 @@ def test_stop_restart_and_remove_owned_resources(docker_engine: DockerEngine,
     docker_engine.remove_volume(project_name, f"{project_name}_data")
     state = docker_engine.observe(project_name)
     assert not state.containers and not state.networks and not state.volumes
+
+
+def test_observe_is_a_few_calls_whatever_the_container_count(
+        docker_engine: DockerEngine, project_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(project_name, *(service(f"s{i}") for i in range(5)), volumes=("data",))
+    up(docker_engine, proj, start=False)
+    sent: list[str] = []
+    original = docker_engine.api.send
+
+    def counting(request: object, **kwargs: object) -> object:
+        sent.append(str(getattr(request, "url", "")))
+        return original(request, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(docker_engine.api, "send", counting)
+    state = docker_engine.observe(project_name, networks=[f"{project_name}_default"],
+                                  volumes=[f"{project_name}_data"], images=[IMAGE])
+    assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
+    assert all(c.state == "created" for c in state.containers)
+    assert len(sent) == 4, sent  # containers, networks, volumes, one image inspect
