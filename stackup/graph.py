@@ -9,6 +9,7 @@ volumes, secrets, configs and the services it depends on (with ``condition``, ``
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 
 import networkx as nx
@@ -89,14 +90,32 @@ def find_cycle(project: Project) -> list[str] | None:
 
 
 def start_order(project: Project) -> list[str]:
-    """Services, dependencies first; ties broken by name. Raises CycleError on a cycle."""
-    graph = _service_graph(project).reverse(copy=False)
-    try:
-        return list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:
+    """Services, dependencies first; ties broken by name. Raises CycleError on a cycle.
+
+    Kahn's algorithm with a heap of ready names (a lexicographic topological sort).
+    """
+    services = project.services
+    waiting = {name: 0 for name in services}
+    needed_by: dict[str, list[str]] = {name: [] for name in services}
+    for name, svc in services.items():
+        for dep in {d.service for d in svc.depends_on if d.service in services}:
+            waiting[name] += 1
+            needed_by[dep].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for other in needed_by[name]:
+            waiting[other] -= 1
+            if waiting[other] == 0:
+                heapq.heappush(ready, other)
+    if len(order) != len(services):
         from stackup.errors import CycleError
 
-        raise CycleError(find_cycle(project) or []) from None
+        raise CycleError(find_cycle(project) or [])
+    return order
 
 
 def stop_order(project: Project) -> list[str]:

@@ -1,4 +1,4 @@
-"""Nested service sections with many keys of their own: ``build`` and ``deploy``.
+"""Service sections with rules of their own: ``build``, ``deploy``, ``extra_hosts``, ``env_file``.
 
 Pipeline position: called by ``spec.parse_service`` for the ``build`` and ``deploy`` keys of a
 service; raw ``LDict`` in, frozen model parts out. Kept apart only to keep modules short.
@@ -164,3 +164,65 @@ def parse_deploy(raw: Any, key: str, path: str, warnings: list[str]) -> Deploy:
                                                          f"{sub}.constraints")
     return Deploy(**kw)
 
+
+def read_env_files(raw: Any, path: str, ctx: Any) -> dict[str, str | None]:
+    """The ``env_file`` entries of a service, merged in order (later files win)."""
+    value = raw["env_file"]
+    items = value if isinstance(value, list) else [value]
+    container = value if isinstance(value, list) else raw
+    env: dict[str, str | None] = {}
+    for i, item in enumerate(items):
+        key: Any = i if isinstance(value, list) else "env_file"
+        sub = f"{path}.env_file[{i}]" if isinstance(value, list) else f"{path}.env_file"
+        required, fmt = True, None
+        if isinstance(item, Mapping):
+            ck.check_keys(item, ("path", "required", "format"), sub)
+            if "path" not in item:
+                raise ck.fail(container, key, sub, "expected 'path'")
+            file = ck.as_str(item, "path", f"{sub}.path")
+            if "required" in item:
+                required = ck.as_bool(item, "required", f"{sub}.required")
+            fmt = ck.opt_str(item, "format", sub) if "format" in item else None
+        elif isinstance(item, str):
+            file = item
+        else:
+            raise ck.fail(container, key, sub, f"expected a file path, found {ck.describe(item)}")
+        full = ctx.path(file)
+        if full not in ctx.env_cache:
+            try:
+                with open(full, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                if not required:
+                    continue
+                raise ck.fail(container, key, sub,
+                              f"cannot read env_file {full}: {exc.strerror}") from None
+            ctx.env_cache[full] = parse_env_text(text, ctx.environ, raw=fmt == "raw")
+        env.update(ctx.env_cache[full])
+    return env
+
+
+def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False
+                   ) -> dict[str, str | None]:
+    """``KEY=VALUE`` lines (``#`` comments, ``export``, quotes) → dict; bare ``KEY`` from environ."""
+    out: dict[str, str | None] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep:
+            out[name] = environ.get(name)
+            continue
+        value = value.strip()
+        if not raw and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        elif not raw and " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out[name] = value
+    return out

@@ -18,7 +18,7 @@ from stackup.model import (Dependency, FileReference, FrozenMap, Healthcheck, Lo
                            Port, Service, ServiceNetwork, Ulimit)
 from stackup.spec import check as ck
 from stackup.spec import units
-from stackup.spec.parse_parts import parse_build, parse_deploy, parse_extra_hosts
+from stackup.spec.parse_parts import parse_build, parse_deploy, parse_extra_hosts, read_env_files
 
 _UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cgroup_parent cpu_count
 cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpuset credential_spec develop
@@ -34,6 +34,7 @@ _LIST_OR_STR = ("dns", "dns_search", "dns_opt", "tmpfs")
 _SIZE = ("shm_size", "mem_limit", "mem_reservation")
 _DEP_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 _PULL = ("always", "never", "missing", "build")
+_SHELL_QUOTES = frozenset("'\"\\")
 
 
 @dataclass
@@ -66,6 +67,8 @@ def _command(raw: Any, key: str, path: str, ctx: Context) -> tuple[str, ...] | N
     if value is None:
         return None
     if isinstance(value, str):
+        if not _SHELL_QUOTES.intersection(value):
+            return tuple(value.split())
         try:
             return tuple(shlex.split(value))
         except ValueError as exc:
@@ -228,10 +231,12 @@ def _depends_on(raw: Any, key: str, path: str, ctx: Context) -> tuple[Dependency
     value = raw[key]
     out: list[Dependency] = []
     if isinstance(value, list):
-        for i in range(len(value)):
-            name = ck.as_str(value, i, f"{path}[{i}]")
-            if name not in ctx.services:
-                raise ck.reference_error(value, i, f"{path}[{i}]", "service", name, ctx.services)
+        services = ctx.services
+        for i, name in enumerate(value):
+            if name.__class__ is not str:
+                name = ck.as_str(value, i, f"{path}[{i}]")
+            if name not in services:
+                raise ck.reference_error(value, i, f"{path}[{i}]", "service", name, services)
             out.append(Dependency(name))
     elif isinstance(value, Mapping):
         for name in value:
@@ -413,66 +418,3 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
                       f"container_name cannot be used with {service.replicas} replicas: "
                       "container names must be unique")
     return service
-
-
-def read_env_files(raw: Any, path: str, ctx: Context) -> dict[str, str | None]:
-    """The ``env_file`` entries of a service, merged in order (later files win)."""
-    value = raw["env_file"]
-    items = value if isinstance(value, list) else [value]
-    container = value if isinstance(value, list) else raw
-    env: dict[str, str | None] = {}
-    for i, item in enumerate(items):
-        key: Any = i if isinstance(value, list) else "env_file"
-        sub = f"{path}.env_file[{i}]" if isinstance(value, list) else f"{path}.env_file"
-        required, fmt = True, None
-        if isinstance(item, Mapping):
-            ck.check_keys(item, ("path", "required", "format"), sub)
-            if "path" not in item:
-                raise ck.fail(container, key, sub, "expected 'path'")
-            file = ck.as_str(item, "path", f"{sub}.path")
-            if "required" in item:
-                required = ck.as_bool(item, "required", f"{sub}.required")
-            fmt = ck.opt_str(item, "format", sub) if "format" in item else None
-        elif isinstance(item, str):
-            file = item
-        else:
-            raise ck.fail(container, key, sub, f"expected a file path, found {ck.describe(item)}")
-        full = ctx.path(file)
-        if full not in ctx.env_cache:
-            try:
-                with open(full, encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                if not required:
-                    continue
-                raise ck.fail(container, key, sub,
-                              f"cannot read env_file {full}: {exc.strerror}") from None
-            ctx.env_cache[full] = parse_env_text(text, ctx.environ, raw=fmt == "raw")
-        env.update(ctx.env_cache[full])
-    return env
-
-
-def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False
-                   ) -> dict[str, str | None]:
-    """``KEY=VALUE`` lines (``#`` comments, ``export``, quotes) → dict; bare ``KEY`` from environ."""
-    out: dict[str, str | None] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep:
-            out[name] = environ.get(name)
-            continue
-        value = value.strip()
-        if not raw and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            quote, value = value[0], value[1:-1]
-            if quote == '"':
-                value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
-        elif not raw and " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[name] = value
-    return out
