@@ -1,0 +1,812 @@
+"""Benchmark harness: stackup against Docker Compose v2 and the engine floor, on one machine.
+
+    python bench/harness.py [--n 50] [--reps 3] [--shapes wide,layered] [--quick]
+
+Every engine phase is the wall time of one whole command, process start included (a Python
+tool pays for its interpreter and imports; that is part of what users wait for):
+
+* stackup: ``.venv/bin/stackup -p P -f FILE --progress quiet up -d`` / ``down -v``
+* compose: ``docker compose -p P -f FILE --progress quiet up -d`` / ``down -v`` (when
+  ``docker compose version`` answers; ``bench/compose_v2.sh`` installs it)
+* floor: ``.venv/bin/python bench/floor.py up|recreate|down`` (SDK, 16 threads, no orchestration)
+
+Phases per tool, shape and repetition: cold ``up -d``; no-op ``up -d``; ``up -d`` after one
+service's environment changed; ``up -d`` after every service changed; ``down -v`` (which also
+separates the cold ups of successive repetitions). Medians are reported. Engine-free phases
+(stackup only, plus ``docker compose config -q`` where it finishes): ``config -q`` on 1,000 and
+5,000 services, ``plan_up`` on a converged 1,000-service state through the Python API, and
+Compose's ``config -q`` on layered 60/70 services under a timeout. Finally a 100-service
+layered stack is brought up and down once.
+
+Results: one markdown table on stdout, also written (with the machine, the targets, and
+notes on failures) to docs/benchmarks.md unless ``--no-write``. A tool run that fails is
+recorded as failed with the tail of its stderr; the harness carries on. Every project gets a
+unique name and is removed at the end, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VENV_PY = ROOT / ".venv" / "bin" / "python"
+STACKUP = ROOT / ".venv" / "bin" / "stackup"
+
+try:  # the harness needs the docker SDK (cleanup, checks); the project's venv has it
+    import docker  # noqa: F401
+except ImportError:
+    if VENV_PY.exists() and Path(sys.executable).resolve() != VENV_PY.resolve():
+        os.execv(str(VENV_PY), [str(VENV_PY), __file__, *sys.argv[1:]])
+    raise
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+sys.path.insert(0, str(BENCH))
+import stacks  # noqa: E402
+
+PHASES = ("cold up -d", "no-op up -d", "up -d, one changed", "up -d, all changed", "down -v")
+TOOLS = ("stackup", "compose", "floor")
+RUN_TIMEOUT = 900.0  # seconds for one engine command
+CONFIG_TIMEOUT = 20.0  # seconds for `docker compose config -q` on layered stacks
+BIG_COMPOSE_TIMEOUT = 60.0
+
+
+# --- one timed command ------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    seconds: float | None  # None when it did not finish
+    ok: bool
+    note: str = ""  # why it failed (stderr tail), or what was noticed
+
+
+@dataclass
+class Cell:
+    runs: list[Run] = field(default_factory=list)
+    skipped: str = ""  # why the cell was not measured
+
+    @property
+    def ok_times(self) -> list[float]:
+        return [r.seconds for r in self.runs if r.ok and r.seconds is not None]
+
+    @property
+    def median(self) -> float | None:
+        times = self.ok_times
+        return statistics.median(times) if times and len(times) == len(self.runs) else None
+
+    def text(self) -> str:
+        if self.skipped:
+            return self.skipped
+        if not self.runs:
+            return "—"
+        failed = [r for r in self.runs if not r.ok]
+        if failed:
+            if all(r.note.startswith("timeout") for r in failed):
+                return f"timeout (> {failed[0].note.split()[-1]})"
+            return f"failed ({len(failed)}/{len(self.runs)})"
+        med = self.median
+        if med is None:
+            return "—"
+        if len(self.runs) > 1:
+            return f"{med:.2f} s"
+        return f"{med:.2f} s (1 run)"
+
+
+_current: subprocess.Popen[bytes] | None = None
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RUN_TIMEOUT,
+          env: dict[str, str] | None = None) -> Run:
+    """Wall time of one command from spawn to exit; stdout discarded, stderr kept for failures."""
+    global _current
+    start = time.perf_counter()
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True, env=env)
+    except OSError as error:
+        return Run(None, False, f"cannot start {argv[0]}: {error}")
+    _current = proc
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        return Run(None, False, f"timeout {timeout:g} s")
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        _current = None
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = " | ".join(err.decode("utf-8", "replace").strip().splitlines()[-4:])
+        return Run(elapsed, False, f"exit {proc.returncode}: {tail[-400:]}")
+    return Run(elapsed, True)
+
+
+# --- the engine: checks and cleanup (never timed) ----------------------------------------------
+
+def api() -> docker.APIClient:
+    base = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return docker.APIClient(base_url=base, version="auto", timeout=120)
+
+
+OWNER_LABELS = ("io.stackup.project", "com.docker.compose.project", "bench.floor.project")
+
+
+def project_containers(client: docker.APIClient, project: str) -> list[dict]:  # type: ignore[type-arg]
+    """Containers of ``project`` whoever made them: by owner label or by name prefix."""
+    found: dict[str, dict] = {}  # type: ignore[type-arg]
+    for label in OWNER_LABELS:
+        for c in client.containers(all=True, filters={"label": f"{label}={project}"}):
+            found[c["Id"]] = c
+    for c in client.containers(all=True, filters={"name": f"^/{project}[-_]"}):
+        found[c["Id"]] = c
+    return list(found.values())
+
+
+def cleanup(project: str) -> None:
+    """Remove everything of ``project`` straight through the engine (best effort)."""
+    try:
+        client = api()
+        for c in project_containers(client, project):
+            try:
+                client.remove_container(c["Id"], v=True, force=True)
+            except docker.errors.APIError:
+                pass
+        nets: dict[str, dict] = {}  # type: ignore[type-arg]
+        for label in OWNER_LABELS:
+            for n in client.networks(filters={"label": f"{label}={project}"}):
+                nets[n["Id"]] = n
+        for n in client.networks(names=[f"{project}_default"]):
+            if n.get("Name") == f"{project}_default":
+                nets[n["Id"]] = n
+        for n in nets.values():
+            try:
+                client.remove_network(n["Id"])
+            except docker.errors.APIError:
+                pass
+        for label in OWNER_LABELS:
+            vols = (client.volumes(filters={"label": f"{label}={project}"}) or {}).get("Volumes")
+            for v in vols or []:
+                try:
+                    client.remove_volume(v["Name"], force=True)
+                except docker.errors.APIError:
+                    pass
+    except Exception as error:  # noqa: BLE001 - cleanup must not hide the results
+        print(f"warning: cleanup of {project} failed: {error}", file=sys.stderr)
+
+
+def running_state(project: str) -> dict[str, str]:
+    """container name → id of the project's running containers."""
+    client = api()
+    return {c["Names"][0].lstrip("/"): c["Id"] for c in project_containers(client, project)
+            if c.get("State") == "running"}
+
+
+def generations(project: str, names: list[str]) -> dict[str, str]:
+    client = api()
+    out = {}
+    for name in names:
+        try:
+            env = client.inspect_container(name)["Config"]["Env"] or []
+        except docker.errors.NotFound:
+            continue
+        out[name] = next((e.split("=", 1)[1] for e in env if e.startswith("GEN=")), "")
+    return out
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+class Tool:
+    name = ""
+
+    def __init__(self, project: str, folder: Path, n: int, shape: str) -> None:
+        self.project, self.folder, self.n, self.shape = project, folder, n, shape
+        self.file = folder / "compose.yaml"
+
+    def container(self, service: str) -> str:
+        return f"{self.project}-{service}-1"
+
+    def up(self, change: str, phase: str) -> list[str] | None:
+        raise NotImplementedError
+
+    def down(self) -> list[str]:
+        raise NotImplementedError
+
+
+class Stackup(Tool):
+    name = "stackup"
+
+    def base(self) -> list[str]:
+        return [str(STACKUP), "-p", self.project, "-f", str(self.file), "--progress", "quiet"]
+
+    def up(self, change: str, phase: str) -> list[str] | None:
+        return [*self.base(), "up", "-d"]
+
+    def down(self) -> list[str]:
+        return [*self.base(), "down", "-v"]
+
+
+class Compose(Tool):
+    name = "compose"
+
+    def base(self) -> list[str]:
+        return ["docker", "compose", "-p", self.project, "-f", str(self.file),
+                "--progress", "quiet"]
+
+    def up(self, change: str, phase: str) -> list[str] | None:
+        return [*self.base(), "up", "-d"]
+
+    def down(self) -> list[str]:
+        return [*self.base(), "down", "-v"]
+
+
+class Floor(Tool):
+    name = "floor"
+
+    def base(self, verb: str) -> list[str]:
+        return [str(VENV_PY), str(BENCH / "floor.py"), verb, "--project", self.project,
+                "--n", str(self.n), "--shape", self.shape]
+
+    def up(self, change: str, phase: str) -> list[str] | None:
+        if phase == "cold up -d":
+            return self.base("up")
+        if phase == "no-op up -d":
+            return None  # the floor has no diff: there is nothing to measure
+        return [*self.base("recreate"), "--change", change]
+
+    def down(self) -> list[str]:
+        return [str(VENV_PY), str(BENCH / "floor.py"), "down", "--project", self.project]
+
+
+TOOL_CLASSES = {"stackup": Stackup, "compose": Compose, "floor": Floor}
+
+
+# --- results -----------------------------------------------------------------------------------
+
+@dataclass
+class Results:
+    cells: dict[tuple[str, str, int, str], Cell] = field(default_factory=dict)  # (phase, shape, n, tool)
+    notes: list[str] = field(default_factory=list)
+    rows: list[tuple[str, str, int]] = field(default_factory=list)  # in order of first use
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def cell(self, phase: str, shape: str, n: int, tool: str) -> Cell:
+        key = (phase, shape, n, tool)
+        if (phase, shape, n) not in self.rows:
+            self.rows.append((phase, shape, n))
+        return self.cells.setdefault(key, Cell())
+
+    def median(self, phase: str, shape: str, n: int, tool: str) -> float | None:
+        cell = self.cells.get((phase, shape, n, tool))
+        return cell.median if cell else None
+
+    def ratio(self, phase: str, shape: str, n: int, a: str, b: str) -> float | None:
+        x, y = self.median(phase, shape, n, a), self.median(phase, shape, n, b)
+        return x / y if x is not None and y else None
+
+
+def fmt_ratio(value: float | None) -> str:
+    return f"{value:.2f}×" if value is not None else "—"
+
+
+def record(results: Results, phase: str, shape: str, n: int, tool: str, run: Run,
+           verbose: bool = True) -> None:
+    results.cell(phase, shape, n, tool).runs.append(run)
+    if verbose:
+        shown = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
+        status = "ok" if run.ok else f"FAILED ({run.note})"
+        print(f"  {tool:8} {shape:8} n={n:<5} {phase:22} {shown:>9}  {status}", flush=True)
+    if not run.ok:
+        results.notes.append(f"{tool}, {phase}, {shape} {n}: {run.note}")
+
+
+# --- engine phases -----------------------------------------------------------------------------
+
+@dataclass
+class Session:
+    token: str
+    workdir: Path
+    projects: list[str] = field(default_factory=list)
+
+    def project(self, tool: str, shape: str, n: int) -> str:
+        name = f"bench{self.token}-{tool}-{shape}{n}"
+        if name not in self.projects:
+            self.projects.append(name)
+        return name
+
+    def folder(self, tool: str, shape: str, n: int) -> Path:
+        path = self.workdir / f"{tool}-{shape}-{n}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def check_after(tool: Tool, phase: str, change: str, before: dict[str, str],
+                run: Run) -> dict[str, str]:
+    """Check the engine state a phase should leave; a wrong state fails the run. Untimed."""
+    if not run.ok:
+        return before
+    names = [tool.container(s) for s in stacks.service_names(tool.n)]
+    if phase == "down -v":
+        left = project_containers(api(), tool.project)
+        if left:
+            run.ok, run.note = False, f"{len(left)} containers left after down"
+        return {}
+    after = running_state(tool.project)
+    missing = [n for n in names if n not in after]
+    if missing:
+        run.ok = False
+        run.note = f"{len(missing)}/{len(names)} containers not running, e.g. {missing[0]}"
+        return after
+    if phase != "cold up -d":
+        replaced = sorted(n for n in names if before.get(n) != after.get(n))
+        expected = {"no-op up -d": set(), "up -d, one changed":
+                    {tool.container(stacks.changed_service(tool.n))},
+                    "up -d, all changed": set(names)}[phase]
+        if set(replaced) != expected:
+            run.note = (f"replaced {len(replaced)} containers, expected {len(expected)}"
+                        + (f" (e.g. {replaced[0]})" if replaced else ""))
+            if not set(replaced) >= expected:
+                run.ok = False
+    if change != "none":
+        want = {"one": "2", "all": "3"}[change]
+        sample = [tool.container(stacks.changed_service(tool.n))]
+        if change == "all":
+            sample = names
+        gens = generations(tool.project, sample)
+        wrong = [n for n in sample if gens.get(n) != want]
+        if wrong:
+            run.ok, run.note = False, f"{len(wrong)} containers lack GEN={want}, e.g. {wrong[0]}"
+    return after
+
+
+def engine_sequence(results: Results, session: Session, tool_name: str, shape: str, n: int,
+                    phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT) -> None:
+    """One repetition of the phases for one tool: cold up, no-op, one, all, down -v."""
+    project = session.project(tool_name, shape, n)
+    folder = session.folder(tool_name, shape, n)
+    tool = TOOL_CLASSES[tool_name](project, folder, n, shape)
+    stacks.write(folder, n, shape, "none")
+    cleanup(project)  # a clean start, whatever an earlier repetition left behind
+    state: dict[str, str] = {}
+    for phase in phases:
+        change = {"up -d, one changed": "one", "up -d, all changed": "all"}.get(phase, "none")
+        if phase != "down -v":
+            stacks.write(folder, n, shape, change)
+            argv = tool.up(change, phase)
+        else:
+            argv = tool.down()
+        if argv is None:
+            results.cell(phase, shape, n, tool_name).skipped = "n/a"
+            continue
+        run = timed(argv, cwd=folder, timeout=timeout)
+        state = check_after(tool, phase, change, state, run)
+        record(results, phase, shape, n, tool_name, run)
+        if not run.ok and phase == "cold up -d":
+            break  # nothing to converge from; down -v happens in the cleanup below
+    cleanup(project)
+
+
+def compose_available() -> str | None:
+    try:
+        out = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True,
+                             text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+# --- engine-free phases ------------------------------------------------------------------------
+
+def static_config(results: Results, session: Session, shape: str, n: int, reps: int,
+                  compose: bool, compose_timeout: float) -> None:
+    folder = session.folder("static", shape, n)
+    stacks.write(folder, n, shape, "none")
+    phase = "config -q (load, validate, graph)"
+    proj = f"bench{session.token}-static"
+    for _ in range(reps):
+        run = timed([str(STACKUP), "-p", proj, "-f", str(folder / "compose.yaml"), "config",
+                     "-q"], cwd=folder, timeout=120)
+        record(results, phase, shape, n, "stackup", run)
+    if not compose:
+        results.cell(phase, shape, n, "compose").skipped = "not installed"
+        return
+    if shape == "layered" and n > 80:
+        # 10^(n/10) paths: Compose would run for hours and grow its memory without bound.
+        results.cell(phase, shape, n, "compose").skipped = "not run (explodes, see 60/70)"
+        return
+    for _ in range(reps):
+        run = timed(["docker", "compose", "-p", proj, "-f", str(folder / "compose.yaml"),
+                     "config", "-q"], cwd=folder, timeout=compose_timeout)
+        record(results, phase, shape, n, "compose", run)
+        if not run.ok:
+            break  # one timeout says it
+
+
+PLAN_SCRIPT = r"""
+import json, os, sys, time, hashlib
+t0 = time.perf_counter()
+from stackup.spec.loader import LoadOptions, load_project
+from stackup.hashing import config_hash
+from stackup.model import FrozenMap
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState
+from stackup.reconcile import UpOptions, plan_up
+from stackup.reconcile_base import container_name
+from stackup import labels as L
+t1 = time.perf_counter()
+path, name, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+project = load_project(LoadOptions(files=(path,), project_name=name, environ=dict(os.environ),
+                                   cwd=os.path.dirname(path))).project
+t2 = time.perf_counter()
+image_ids = {}
+containers = []
+for service in project.services.values():
+    digest, text = config_hash(project, service)
+    ref = service.image_ref(project.name)
+    image_id = image_ids.setdefault(ref, "sha256:" + hashlib.sha256(ref.encode()).hexdigest())
+    for number in range(1, service.replicas + 1):
+        cname = container_name(project.name, service, number)
+        labels = {L.PROJECT: project.name, L.SERVICE: service.name, L.NUMBER: str(number),
+                  L.CONFIG_HASH: digest, L.CONFIG: text, L.IMAGE: ref}
+        containers.append(ObservedContainer(
+            container_id=hashlib.sha256(cname.encode()).hexdigest(), name=cname,
+            service=service.name, number=number, state="running", config_hash=digest,
+            config=FrozenMap(json.loads(text)), image_id=image_id, image_ref=ref,
+            labels=FrozenMap(labels)))
+networks = {}
+for key, net in project.networks.items():
+    if net.external:
+        continue
+    networks[net.name] = ObservedNetwork(
+        name=net.name, network_id=hashlib.sha256(net.name.encode()).hexdigest(), key=key,
+        driver=net.driver or "bridge", internal=net.internal, attachable=net.attachable,
+        options=FrozenMap(net.driver_opts),
+        labels=FrozenMap({**net.labels, L.PROJECT: project.name, L.NETWORK: key}),
+        project=project.name)
+observed = ObservedState(project_name=project.name,
+                         containers=tuple(sorted(containers, key=lambda c: (c.service, c.number, c.name))),
+                         networks=FrozenMap(networks), images=FrozenMap(image_ids))
+t3 = time.perf_counter()
+times = []
+for _ in range(reps):
+    start = time.perf_counter()
+    plan = plan_up(project, observed, UpOptions())
+    times.append(time.perf_counter() - start)
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "observed": t3 - t2, "plan": times,
+                  "empty": plan.empty, "operations": len(plan.operations),
+                  "up_to_date": len(plan.up_to_date)}))
+"""
+
+
+def static_plan(results: Results, session: Session, shape: str, n: int, reps: int) -> None:
+    folder = session.folder("static", shape, n)
+    path = stacks.write(folder, n, shape, "none")
+    phase = "plan_up, converged (API)"
+    try:
+        out = subprocess.run([str(VENV_PY), "-c", PLAN_SCRIPT, str(path),
+                              f"bench{session.token}-plan", str(reps)],
+                             capture_output=True, text=True, timeout=600, cwd=folder)
+    except subprocess.TimeoutExpired:
+        record(results, phase, shape, n, "stackup", Run(None, False, "timeout 600 s"))
+        return
+    if out.returncode != 0:
+        tail = " | ".join(out.stderr.strip().splitlines()[-4:])
+        record(results, phase, shape, n, "stackup", Run(None, False, f"exit {out.returncode}: {tail}"))
+        return
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    ok = bool(data["empty"]) and data["up_to_date"] == n
+    note = "" if ok else (f"plan not empty on a converged state: {data['operations']} operations, "
+                          f"{data['up_to_date']} up to date")
+    for seconds in data["plan"]:
+        record(results, phase, shape, n, "stackup", Run(seconds, ok, note), verbose=False)
+    print(f"  stackup  {shape:8} n={n:<5} {phase:22} median {statistics.median(data['plan']):.3f} s"
+          f" (load {data['load']:.2f} s, observed {data['observed']:.2f} s){' ' + note if note else ''}",
+          flush=True)
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+def machine(compose_version: str | None) -> dict[str, str]:
+    info: dict[str, str] = {}
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info["CPU"] = cpu or "unknown"
+    info["cores"] = str(os.cpu_count())
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    info["kernel"] = f"{platform.system()} {platform.release()}"
+    try:
+        v = api().version()
+        info["engine"] = f"Docker Engine {v.get('Version')} (API {v.get('ApiVersion')})"
+    except Exception as error:  # noqa: BLE001
+        info["engine"] = f"unknown ({error})"
+    info["compose"] = f"Docker Compose {compose_version}" if compose_version else "not installed"
+    try:
+        out = subprocess.run([str(STACKUP), "--version"], capture_output=True, text=True, timeout=30)
+        info["stackup"] = out.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        info["stackup"] = "unknown"
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            info["stackup"] += f", commit {out.stdout.strip()}"
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    info["python"] = platform.python_version()
+    info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return info
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def table(results: Results) -> str:
+    lines = ["| phase | shape | services | stackup | compose | floor | stackup/compose "
+             "| stackup/floor |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for phase, shape, n in results.rows:
+        cells = [results.cells.get((phase, shape, n, t)) or Cell() for t in TOOLS]
+        lines.append(
+            f"| {phase} | {shape} | {n:,} | " + " | ".join(c.text() for c in cells)
+            + f" | {fmt_ratio(results.ratio(phase, shape, n, 'stackup', 'compose'))}"
+            + f" | {fmt_ratio(results.ratio(phase, shape, n, 'stackup', 'floor'))} |")
+    return "\n".join(lines)
+
+
+@dataclass
+class Target:
+    text: str
+    status: str  # met, not met, not measured
+    detail: str
+
+
+def _ratio_target(results: Results, text: str, phase: str, shape: str, n: int, other: str,
+                  limit: float) -> Target:
+    r = results.ratio(phase, shape, n, "stackup", other)
+    if r is None:
+        return Target(text, "not measured", f"no {other} or stackup median for {phase}, {shape} {n}")
+    return Target(text, "met" if r <= limit else "not met", f"{r:.2f}× ({shape}, {n} services)")
+
+
+def targets(results: Results, n: int, big_n: int) -> list[Target]:
+    out = [
+        _ratio_target(results, "cold `up -d`, wide ≤ 1.05× floor", "cold up -d", "wide", n,
+                      "floor", 1.05),
+        _ratio_target(results, "cold `up -d`, layered ≤ 0.9× compose", "cold up -d", "layered",
+                      n, "compose", 0.9),
+    ]
+    noop = [(shape, results.ratio("no-op up -d", shape, n, "stackup", "compose"))
+            for shape in ("wide", "layered", "chain")]
+    noop = [(s, r) for s, r in noop if r is not None]
+    if noop:
+        worst = max(r for _, r in noop)
+        out.append(Target("no-op `up -d` ≤ 1.0× compose", "met" if worst <= 1.0 else "not met",
+                          ", ".join(f"{r:.2f}× ({s})" for s, r in noop)))
+    else:
+        out.append(Target("no-op `up -d` ≤ 1.0× compose", "not measured", "no medians"))
+    out.append(_ratio_target(results, "`up -d` with one service changed, layered ≤ 0.2× compose",
+                             "up -d, one changed", "layered", n, "compose", 0.2))
+    out.append(_ratio_target(results, "`down -v`, layered ≤ 0.8× compose", "down -v", "layered",
+                             n, "compose", 0.8))
+    for size, limit in ((1000, 1.5), (5000, 8.0)):
+        med = results.median("config -q (load, validate, graph)", "layered", size, "stackup")
+        text = f"`stackup config -q`, {size:,} layered services < {limit:g} s"
+        out.append(Target(text, "not measured", "") if med is None else
+                   Target(text, "met" if med < limit else "not met", f"{med:.2f} s"))
+    plans = [(s, results.median("plan_up, converged (API)", s, 1000, "stackup"))
+             for s in ("wide", "layered")]
+    plans = [(s, m) for s, m in plans if m is not None]
+    text = "plan on a converged 1,000-service state < 0.5 s"
+    out.append(Target(text, "not measured", "") if not plans else
+               Target(text, "met" if max(m for _, m in plans) < 0.5 else "not met",
+                      ", ".join(f"{m:.3f} s ({s})" for s, m in plans)))
+    up = results.cells.get(("cold up -d", "layered", big_n, "stackup"))
+    down = results.cells.get(("down -v", "layered", big_n, "stackup"))
+    text = f"`up`/`down` of a {big_n}-service layered stack completes"
+    if up is None or not up.runs:
+        out.append(Target(text, "not measured", ""))
+    else:
+        done = up.median is not None and down is not None and down.median is not None
+        fu, fd = (results.median("cold up -d", "layered", big_n, "floor"),
+                  results.median("down -v", "layered", big_n, "floor"))
+        detail = (f"up {up.text()} (floor {fu:.2f} s), down {down.text() if down else '—'}"
+                  f" (floor {fd:.2f} s)" if fu is not None and fd is not None else
+                  f"up {up.text()}, down {down.text() if down else '—'}")
+        out.append(Target(text, "met" if done else "not met", detail))
+    return out
+
+
+def report(results: Results, args: argparse.Namespace, big_n: int) -> str:
+    tg = targets(results, args.n, big_n)
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `bench/harness.py` (see `bench/README.md` for what each phase means and "
+        "how to run it). Every time is the **median wall time of the whole command**, process "
+        "start included, over the repetitions shown. Machines are noisy: compare the ratios, "
+        "not the seconds.",
+        "",
+        f"Command: `python bench/harness.py {' '.join(args.argv)}`".rstrip() + " "
+        f"({args.reps} repetitions of each engine phase).",
+        "",
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in results.meta.items()],
+        "",
+        "## Results",
+        "",
+        "Tools: **stackup** = `.venv/bin/stackup -p P -f FILE --progress quiet …`; **compose** = "
+        "`docker compose -p P -f FILE --progress quiet …`; **floor** = `bench/floor.py`, the "
+        "same containers created and started straight through the Docker SDK from 16 threads "
+        "(no spec, no graph, no diff; for the changed phases it stops, removes, creates and "
+        "starts exactly the changed containers). Engine-free rows are stackup (and Compose's "
+        "`config -q` where it ends); `plan_up` is timed in-process through the Python API on a "
+        "hand-built converged ObservedState.",
+        "",
+        table(results),
+        "",
+        "## Targets",
+        "",
+        "| target | status | measured |",
+        "|---|---|---|",
+        *[f"| {t.text} | {t.status} | {t.detail} |" for t in tg],
+        "",
+    ]
+    if results.notes:
+        parts += ["## Notes", "",
+                  "Failures and oddities seen during the run (a failed run has no time in the "
+                  "table):", ""]
+        parts += [f"- {note}" for note in dict.fromkeys(results.notes)]
+        parts.append("")
+    return "\n".join(parts)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark stackup against Compose and the floor.")
+    p.add_argument("--n", type=int, default=50, help="services per engine stack (default 50)")
+    p.add_argument("--reps", type=int, default=3, help="repetitions per engine phase (default 3)")
+    p.add_argument("--shapes", default="wide,layered",
+                   help="comma-separated shapes for engine phases: wide, layered, chain")
+    p.add_argument("--tools", default="stackup,compose,floor")
+    p.add_argument("--sections", default="engine,static,big",
+                   help="engine (n-service phases), static (engine-free), big (100 layered)")
+    p.add_argument("--big-n", type=int, default=100)
+    p.add_argument("--static-sizes", default="1000,5000")
+    p.add_argument("--explode-sizes", default="60,70",
+                   help="layered sizes for `docker compose config -q` under a timeout")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: n=10, 1 repetition, small engine-free sizes, no docs write")
+    p.add_argument("--out", default=None, help="markdown file to write (default docs/benchmarks.md)")
+    p.add_argument("--no-write", action="store_true", help="print the table only")
+    args = p.parse_args(argv)
+    args.argv = argv
+    if args.quick:
+        args.n, args.reps, args.big_n = 10, 1, 20
+        args.static_sizes, args.explode_sizes = "200,1000", "30,40"
+        if args.out is None:
+            args.no_write = True
+    args.out = Path(args.out) if args.out else ROOT / "docs" / "benchmarks.md"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    shapes = [s for s in args.shapes.split(",") if s]
+    for s in shapes:
+        if s not in stacks.SHAPES:
+            raise SystemExit(f"unknown shape {s}")
+    sections = set(args.sections.split(","))
+    tools = [t for t in args.tools.split(",") if t]
+    compose_version = compose_available()
+    if "compose" in tools and compose_version is None:
+        print("docker compose is not installed (bench/compose_v2.sh installs it): "
+              "no compose columns", file=sys.stderr)
+        tools.remove("compose")
+    signal.signal(signal.SIGTERM, _interrupt)
+    session = Session(token=secrets.token_hex(3),
+                      workdir=Path(tempfile.mkdtemp(prefix="stackup-bench-")))
+    results = Results()
+    results.meta = machine(compose_version)
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in results.meta.items()), flush=True)
+    interrupted = False
+    try:
+        if "engine" in sections:
+            for shape in shapes:
+                for rep in range(args.reps):
+                    print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
+                          flush=True)
+                    for tool in tools:
+                        engine_sequence(results, session, tool, shape, args.n)
+        if "static" in sections:
+            print("== engine-free phases", flush=True)
+            sizes = [int(s) for s in args.static_sizes.split(",") if s]
+            for shape in ("wide", "layered"):
+                for size in sizes:
+                    static_config(results, session, shape, size, max(args.reps, 1),
+                                  compose_version is not None and "compose" in tools,
+                                  CONFIG_TIMEOUT)
+            for size in [int(s) for s in args.explode_sizes.split(",") if s]:
+                static_config(results, session, "layered", size, 1,
+                              compose_version is not None and "compose" in tools, CONFIG_TIMEOUT)
+            for shape in ("wide", "layered"):
+                for size in sizes[:1]:
+                    static_plan(results, session, shape, size, max(args.reps, 5))
+        if "big" in sections:
+            print(f"== {args.big_n}-service layered stack, once", flush=True)
+            for tool in tools:
+                if tool == "compose" and args.big_n > 80:
+                    # Compose walks every dependency path (10^(n/10) of them) before it starts
+                    # anything: it would not finish, and its memory would keep growing.
+                    for phase in ("cold up -d", "down -v"):
+                        results.cell(phase, "layered", args.big_n, tool).skipped = \
+                            "not run (path walk)"
+                    continue
+                timeout = BIG_COMPOSE_TIMEOUT if tool == "compose" else RUN_TIMEOUT
+                engine_sequence(results, session, tool, "layered", args.big_n,
+                                phases=("cold up -d", "down -v"), timeout=timeout)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: cleaning up, then reporting what was measured", file=sys.stderr)
+    finally:
+        for project in session.projects:
+            cleanup(project)
+        shutil.rmtree(session.workdir, ignore_errors=True)
+    text = report(results, args, args.big_n)
+    print()
+    print(table(results))
+    print()
+    for t in targets(results, args.n, args.big_n):
+        print(f"{t.status:>12}  {t.text}  [{t.detail}]")
+    if not args.no_write and not interrupted:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"\nwrote {args.out}")
+    return 130 if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
