@@ -101,9 +101,8 @@ class Cell:
         med = self.median
         if med is None:
             return "—"
-        if len(self.runs) > 1:
-            return f"{med:.2f} s"
-        return f"{med:.2f} s (1 run)"
+        shown = f"{med:.3f} s" if med < 0.1 else f"{med:.2f} s"
+        return shown if len(self.runs) > 1 else f"{shown} (1 run)"
 
 
 _current: subprocess.Popen[bytes] | None = None
@@ -122,6 +121,30 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
+CHILD_ENV: dict[str, str] | None = None  # set by main(): the environment tools run in
+
+
+def child_env(keep_bytecode_setting: bool) -> dict[str, str]:
+    """The environment for timed commands: ours, except that Python may write and use its
+    bytecode cache (PYTHONDONTWRITEBYTECODE would make every stackup run recompile its own
+    modules, which no installed copy does)."""
+    env = dict(os.environ)
+    if not keep_bytecode_setting:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def warm_up(tools: list[str], env: dict[str, str]) -> None:
+    """Byte-compile stackup and the bench helpers, and start each tool once (untimed)."""
+    subprocess.run([str(VENV_PY), "-m", "compileall", "-q", str(ROOT / "stackup"), str(BENCH)],
+                   env=env, capture_output=True, timeout=300)
+    commands = {"stackup": [str(STACKUP), "--version"],
+                "compose": ["docker", "compose", "version"],
+                "floor": [str(VENV_PY), "-c", "import docker"]}
+    for tool in tools:
+        subprocess.run(commands[tool], env=env, capture_output=True, timeout=60)
+
+
 def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RUN_TIMEOUT,
           env: dict[str, str] | None = None) -> Run:
     """Wall time of one command from spawn to exit; stdout discarded, stderr kept for failures."""
@@ -130,7 +153,8 @@ def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RU
     try:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True, env=env)
+                                start_new_session=True,
+                                env=env if env is not None else CHILD_ENV)
     except OSError as error:
         return Run(None, False, f"cannot start {argv[0]}: {error}")
     _current = proc
@@ -514,7 +538,8 @@ def static_plan(results: Results, session: Session, shape: str, n: int, reps: in
     try:
         out = subprocess.run([str(VENV_PY), "-c", PLAN_SCRIPT, str(path),
                               f"bench{session.token}-plan", str(reps)],
-                             capture_output=True, text=True, timeout=600, cwd=folder)
+                             capture_output=True, text=True, timeout=600, cwd=folder,
+                             env=CHILD_ENV)
     except subprocess.TimeoutExpired:
         record(results, phase, shape, n, "stackup", Run(None, False, "timeout 600 s"))
         return
@@ -707,28 +732,36 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark stackup against Compose and the floor.")
-    p.add_argument("--n", type=int, default=50, help="services per engine stack (default 50)")
-    p.add_argument("--reps", type=int, default=3, help="repetitions per engine phase (default 3)")
+    p.add_argument("--n", type=int, default=None, help="services per engine stack (default 50)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per engine phase (default 3)")
     p.add_argument("--shapes", default="wide,layered",
                    help="comma-separated shapes for engine phases: wide, layered, chain")
     p.add_argument("--tools", default="stackup,compose,floor")
     p.add_argument("--sections", default="engine,static,big",
                    help="engine (n-service phases), static (engine-free), big (100 layered)")
-    p.add_argument("--big-n", type=int, default=100)
-    p.add_argument("--static-sizes", default="1000,5000")
-    p.add_argument("--explode-sizes", default="60,70",
+    p.add_argument("--big-n", type=int, default=None)
+    p.add_argument("--static-sizes", default=None)
+    p.add_argument("--explode-sizes", default=None,
                    help="layered sizes for `docker compose config -q` under a timeout")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: n=10, 1 repetition, small engine-free sizes, no docs write")
     p.add_argument("--out", default=None, help="markdown file to write (default docs/benchmarks.md)")
     p.add_argument("--no-write", action="store_true", help="print the table only")
+    p.add_argument("--keep-pythondontwritebytecode", action="store_true",
+                   help="run tools with PYTHONDONTWRITEBYTECODE as set (default: unset it, so "
+                        "stackup runs from its bytecode cache like an installed copy)")
     args = p.parse_args(argv)
     args.argv = argv
-    if args.quick:
-        args.n, args.reps, args.big_n = 10, 1, 20
-        args.static_sizes, args.explode_sizes = "200,1000", "30,40"
+    defaults = {"n": 50, "reps": 3, "big_n": 100, "static_sizes": "1000,5000",
+                "explode_sizes": "60,70"}
+    if args.quick:  # explicit options still win
+        defaults = {"n": 10, "reps": 1, "big_n": 20, "static_sizes": "200,1000",
+                    "explode_sizes": "30,40"}
         if args.out is None:
             args.no_write = True
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     args.out = Path(args.out) if args.out else ROOT / "docs" / "benchmarks.md"
     return args
 
@@ -746,11 +779,18 @@ def main(argv: list[str] | None = None) -> int:
         print("docker compose is not installed (bench/compose_v2.sh installs it): "
               "no compose columns", file=sys.stderr)
         tools.remove("compose")
+    global CHILD_ENV
+    CHILD_ENV = child_env(args.keep_pythondontwritebytecode)
+    warm_up(tools, CHILD_ENV)
     signal.signal(signal.SIGTERM, _interrupt)
     session = Session(token=secrets.token_hex(3),
                       workdir=Path(tempfile.mkdtemp(prefix="stackup-bench-")))
     results = Results()
     results.meta = machine(compose_version)
+    results.meta["bytecode cache"] = ("as the environment says (PYTHONDONTWRITEBYTECODE="
+                                      f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!s})"
+                                      if args.keep_pythondontwritebytecode else
+                                      "on (stackup precompiled, like an installed copy)")
     print("machine: " + "; ".join(f"{k} {v}" for k, v in results.meta.items()), flush=True)
     interrupted = False
     try:
