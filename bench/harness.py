@@ -724,6 +724,10 @@ def report(results: Results, args: argparse.Namespace, big_n: int) -> str:
     return "\n".join(parts)
 
 
+KEEP_MARKER = ("<!-- Everything above is written by bench/harness.py; text below this line is "
+               "kept when it runs again. -->")
+
+
 # --- main --------------------------------------------------------------------------------------
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -843,6 +847,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{t.status:>12}  {t.text}  [{t.detail}]")
     if not args.no_write and not interrupted:
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        text += "\n" + KEEP_MARKER + "\n"
+        if args.out.exists():  # hand-written analysis below the marker survives a re-run
+            old = args.out.read_text(encoding="utf-8")
+            if KEEP_MARKER in old:
+                text += old.split(KEEP_MARKER, 1)[1].lstrip("\n")
         args.out.write_text(text, encoding="utf-8")
         print(f"\nwrote {args.out}")
     return 130 if interrupted else 0

@@ -141,8 +141,8 @@ def test_override_files() -> None:
 
 
 BAD_CASES = [
-    # file, line, key path, message fragment. A key's location is where its value starts
-    # (a nested mapping starts on the next line).
+    # file, line, key path, message fragment. A scalar is located where it is written, a
+    # nested block at its key's line.
     ("unknown_key.yaml", 1, "servics", "did you mean 'services'"),
     ("unknown_service_key.yaml", 4, "services.web.enviroment", "did you mean 'environment'"),
     ("wrong_type.yaml", 4, "services.web.privileged", "expected true or false"),
