@@ -113,10 +113,16 @@ def _syntax_error(file: str, text: str, err: yaml.MarkedYAMLError) -> YamlSyntax
     line = mark.line + 1 if mark else 0
     col = mark.column + 1 if mark else 0
     problem = err.problem or "invalid YAML"
-    detail = f"while {err.context}" if err.context else ""
+    context = err.context or ""
+    if context and err.context_mark is not None and err.context_mark is not mark:
+        context += f" (started at line {err.context_mark.line + 1})"
     lines = text.splitlines()
-    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
-        detail = "Tabs are not allowed for indentation in YAML; use spaces."
+    if mark is not None and mark.line < len(lines):
+        source = lines[mark.line]
+        context += f"\n    {source}\n    {' ' * mark.column}^"
+        if "\t" in source:
+            context = "Tabs are not allowed for indentation in YAML; use spaces.\n" + context
+    detail = context.lstrip("\n")
     return YamlSyntaxError(f"invalid YAML in {file}: {problem}", detail=detail,
                            location=Location(file, line, col))
 
