@@ -391,6 +391,22 @@ HANDLERS: dict[str, Handler] = {
 _KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends"}
 
 
+def _network_mode_dependency(raw: Any, path: str, kw: dict[str, Any], ctx: Context) -> None:
+    """``network_mode: service:x`` needs x's container: an implied depends_on, as in Compose
+    (restart: true, since the network namespace goes with x's container)."""
+    mode = kw["network_mode"]
+    if not mode.startswith("service:"):
+        return
+    target = mode.partition(":")[2]
+    if target not in ctx.services:
+        raise ck.reference_error(raw, "network_mode", f"{path}.network_mode", "service",
+                                 target, ctx.services)
+    deps = kw.get("depends_on", ())
+    if all(dep.service != target for dep in deps):
+        implied = Dependency(target, "service_started", restart=True, required=True)
+        kw["depends_on"] = tuple(sorted((*deps, implied), key=lambda d: d.service))
+
+
 def parse_service(name: str, raw: Any, ctx: Context) -> Service:
     """``services.<name>`` → Service. Raises a located SpecError on the first problem."""
     path = f"services.{name}"
@@ -409,6 +425,7 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
     kw["environment"] = FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))
     if "network_mode" in kw:
         kw.pop("networks", None)
+        _network_mode_dependency(raw, path, kw, ctx)
     elif "networks" not in kw:
         kw["networks"] = (ServiceNetwork("default"),)
     kw["extensions"] = ck.extensions_of(raw)

@@ -255,3 +255,27 @@ def test_model_is_hashable_and_frozen() -> None:
     p = parse("x-a: {b: [1, {c: 2}]}\nservices:\n  a: {image: x, x-y: {z: [1]}}\n")
     assert hash(p) == hash(p)
     assert p.extensions["x-a"]["b"][1]["c"] == 2
+
+
+def test_network_mode_service_implies_a_dependency(tmp_path) -> None:
+    from stackup.spec.loader import LoadOptions, load_project
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  vpn:\n    image: a\n  app:\n    image: b\n    network_mode: service:vpn\n")
+    project = load_project(LoadOptions(files=(str(tmp_path / "compose.yaml"),))).project
+    app = project.services["app"]
+    assert app.networks == ()
+    assert [(d.service, d.condition, d.restart) for d in app.depends_on] == [
+        ("vpn", "service_started", True)]
+
+
+def test_network_mode_unknown_service_is_located(tmp_path) -> None:
+    from stackup.errors import SpecError
+    from stackup.spec.loader import LoadOptions, load_project
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: b\n    network_mode: service:vnp\n")
+    with pytest.raises(SpecError) as err:
+        load_project(LoadOptions(files=(str(tmp_path / "compose.yaml"),)))
+    assert err.value.location.line == 4
+    assert "vnp" in str(err.value)
