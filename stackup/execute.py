@@ -215,8 +215,11 @@ class _Runner:
             if time.monotonic() >= deadline:
                 goal = {Kind.WAIT_HEALTHY: "be healthy", Kind.WAIT_COMPLETED: "complete",
                         Kind.WAIT_RUNNING: "be running"}[op.kind]
-                raise OperationFailed(f"timed out after {limit:g}s waiting for service "
-                                      f"{service} to {goal}")
+                summary = f"timed out after {limit:g}s waiting for service {service} to {goal}"
+                pending = [c for c in views if c.health != "healthy"] or views
+                if pending:
+                    raise await self._failure(summary, pending[0])
+                raise OperationFailed(summary)
             await anyio.sleep(self.poll)
 
     async def _settled(self, kind: Kind, service: str, views: list[ObservedContainer]) -> bool:
@@ -252,9 +255,14 @@ class _Runner:
         except StackupError:
             chunks = []
         text = b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
-        detail = f"last log lines of {c.name}:\n" + "\n".join(
-            f"  {line}" for line in text.splitlines()) if text else ""
-        return OperationFailed(summary, detail=detail)
+        parts = []
+        if c.health_log:
+            parts.append(f"last healthchecks of {c.name}:\n" + "\n".join(
+                f"  {line}" for line in c.health_log))
+        if text:
+            parts.append(f"last log lines of {c.name}:\n" + "\n".join(
+                f"  {line}" for line in text.splitlines()))
+        return OperationFailed(summary, detail="\n".join(parts))
 
 
 def _need(value: T | None, op: Operation) -> T:

@@ -29,6 +29,7 @@ class ObservedContainer:
     labels: FrozenMap[str, str] = field(default_factory=_empty)
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp", for ps
     oneoff: bool = False
+    health_log: tuple[str, ...] = ()  # latest healthcheck outputs (inspect only), oldest first
 
     @property
     def running(self) -> bool:

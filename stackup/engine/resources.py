@@ -197,6 +197,9 @@ def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
     labels = (info.get("Config") or {}).get("Labels") or {}
     state = info.get("State") or {}
     health = (state.get("Health") or {}).get("Status") or None
+    checks = (state.get("Health") or {}).get("Log") or []
+    health_log = tuple(f"exit {entry.get('ExitCode')}: {str(entry.get('Output') or '').strip()}"
+                       for entry in checks[-3:])
     ports = []
     for inner, bindings in sorted(((info.get("NetworkSettings") or {}).get("Ports") or {}).items()):
         for b in bindings or [None]:
@@ -211,7 +214,7 @@ def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
         image_id=str(info.get("Image") or ""),
         image_ref=labels.get(L.IMAGE, (info.get("Config") or {}).get("Image", "")),
         labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
-        oneoff=labels.get(L.ONEOFF) == "True")
+        oneoff=labels.get(L.ONEOFF) == "True", health_log=health_log)
 
 
 def network_from_engine(raw: Mapping[str, Any]) -> ObservedNetwork:

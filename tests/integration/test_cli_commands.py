@@ -1,0 +1,211 @@
+"""End to end on the real engine: ps, logs, exec, start/stop/restart/rm, --wait, selection of
+services, secrets and configs, external resources, and an interrupted `up` that a rerun finishes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.integration.test_cli_up import LOOP, STACKUP, ids, run, write
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture()
+def client(docker_engine: object) -> docker.DockerClient:
+    return docker.from_env()
+
+
+def test_ps_logs_exec(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, f"""
+        services:
+          talker:
+            image: busybox:local
+            command: ["sh", "-c", "echo first line; echo second line; {LOOP}"]
+          quiet:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+    """)
+    run(tmp_path, project_name, "up")
+    rows = json.loads(run(tmp_path, project_name, "ps", "--format", "json").stdout)
+    assert [(r["service"], r["name"], r["state"]) for r in rows] == [
+        ("quiet", f"{project_name}-quiet-1", "running"),
+        ("talker", f"{project_name}-talker-1", "running")]
+    table = run(tmp_path, project_name, "ps").stdout
+    assert table.splitlines()[0].split() == ["NAME", "SERVICE", "STATE", "HEALTH", "PORTS"]
+
+    deadline = time.monotonic() + 10
+    while True:
+        logs = run(tmp_path, project_name, "logs", "talker").stdout
+        if "second line" in logs or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert logs.splitlines()[:2] == ["talker-1 | first line", "talker-1 | second line"]
+    tail = run(tmp_path, project_name, "logs", "--tail", "1", "talker").stdout
+    assert tail.splitlines() == ["talker-1 | second line"]
+
+    done = run(tmp_path, project_name, "exec", "-T", "quiet", "sh", "-c", "echo out; exit 7",
+               check=False)
+    assert done.returncode == 7
+    assert done.stdout == "out\n"
+
+    unknown = run(tmp_path, project_name, "logs", "talkr", check=False)
+    assert unknown.returncode == 1
+    assert "no such service: talkr" in unknown.stderr
+    assert "talker" in unknown.stderr
+
+
+def test_stop_start_restart_rm(tmp_path: Path, project_name: str,
+                               client: docker.DockerClient) -> None:
+    write(tmp_path, f"""
+        services:
+          a:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+          b:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+    """)
+    run(tmp_path, project_name, "up")
+    created = ids(client, project_name)
+    run(tmp_path, project_name, "stop", "a")
+    assert client.containers.get(f"{project_name}-a-1").status == "exited"
+    assert client.containers.get(f"{project_name}-b-1").status == "running"
+    planned = run(tmp_path, project_name, "plan").stdout
+    assert f"{project_name}-a-1" in planned and "start" in planned
+
+    run(tmp_path, project_name, "start", "a")
+    assert client.containers.get(f"{project_name}-a-1").status == "running"
+    before = client.containers.get(f"{project_name}-b-1").attrs["State"]["StartedAt"]
+    run(tmp_path, project_name, "restart", "b")
+    after = client.containers.get(f"{project_name}-b-1").attrs["State"]["StartedAt"]
+    assert after != before
+    assert ids(client, project_name) == created  # nothing was recreated
+
+    run(tmp_path, project_name, "stop")
+    run(tmp_path, project_name, "rm")
+    assert ids(client, project_name) == {}
+
+
+def test_up_named_service_brings_its_dependencies_only(tmp_path: Path, project_name: str,
+                                                        client: docker.DockerClient) -> None:
+    write(tmp_path, f"""
+        services:
+          db:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+          api:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            depends_on: [db]
+          other:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+    """)
+    run(tmp_path, project_name, "up", "api")
+    assert sorted(ids(client, project_name)) == [f"{project_name}-api-1", f"{project_name}-db-1"]
+    bad = run(tmp_path, project_name, "up", "apj", check=False)
+    assert bad.returncode == 1 and "no such service: apj" in bad.stderr
+
+
+def test_wait_fails_naming_the_unhealthy_service(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, f"""
+        services:
+          sick:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            healthcheck:
+              test: ["CMD-SHELL", "echo not ready yet; exit 1"]
+              interval: 0.2s
+              retries: 2
+    """)
+    result = run(tmp_path, project_name, "up", "--wait", "--wait-timeout", "20", check=False)
+    assert result.returncode == 1
+    assert "sick" in result.stderr
+    assert "unhealthy" in result.stderr
+    assert "not ready yet" in result.stderr  # the health log
+
+
+def test_secrets_and_configs_are_mounted(tmp_path: Path, project_name: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INLINE_SECRET", "from-env")
+    (tmp_path / "token.txt").write_text("s3cret-from-file\n")
+    write(tmp_path, f"""
+        services:
+          app:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            secrets: [token, inline]
+            configs:
+              - source: settings
+                target: /etc/app/settings.ini
+        secrets:
+          token:
+            file: ./token.txt
+          inline:
+            environment: INLINE_SECRET
+        configs:
+          settings:
+            content: "level=debug"
+    """)
+    run(tmp_path, project_name, "up")
+    show = run(tmp_path, project_name, "exec", "-T", "app", "sh", "-c",
+               "cat /run/secrets/token /run/secrets/inline; echo; cat /etc/app/settings.ini")
+    assert show.stdout.split() == ["s3cret-from-file", "from-env", "level=debug"]
+
+
+def test_missing_external_network_is_a_clear_error(tmp_path: Path, project_name: str,
+                                                   client: docker.DockerClient) -> None:
+    write(tmp_path, f"""
+        services:
+          app:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            networks: [shared]
+        networks:
+          shared:
+            external: true
+            name: {project_name}-shared
+    """)
+    result = run(tmp_path, project_name, "up", check=False)
+    assert result.returncode == 1
+    assert f"{project_name}-shared" in result.stderr and "not found" in result.stderr
+    assert ids(client, project_name) == {}
+
+    network = client.networks.create(f"{project_name}-shared")
+    try:
+        run(tmp_path, project_name, "up")
+        run(tmp_path, project_name, "down")
+        network.reload()  # external: still there after down
+    finally:
+        network.remove()
+
+
+def test_interrupted_up_converges_on_rerun(tmp_path: Path, project_name: str,
+                                           client: docker.DockerClient) -> None:
+    services = "".join(f"""
+          s{i}:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]""" for i in range(12))
+    write(tmp_path, "services:" + services + "\n")
+    process = subprocess.Popen([STACKUP, "-p", project_name, "--parallel", "2", "-f",
+                                str(tmp_path / "compose.yaml"), "up"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in (130, 0), stderr
+    assert "Traceback" not in stderr
+    run(tmp_path, project_name, "up")
+    names = ids(client, project_name)
+    assert len(names) == 12
+    assert all(client.containers.get(n).status == "running" for n in names)
+    again = run(tmp_path, project_name, "plan", "--exit-code", check=False)
+    assert again.returncode == 0, again.stdout
