@@ -7,11 +7,11 @@ loop are imported lazily so that commands which do not need them (``config``) st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stackup.errors import ProjectError
+from stackup.errors import ProjectError, StackupError
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
@@ -76,7 +76,8 @@ def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
 
 
 def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
-             on_event: EventSink = _ignore) -> Outcome:
+             on_event: EventSink = _ignore, *,
+             settled: Mapping[str, StackupError | None] | None = None) -> Outcome:
     """Execute a plan on the engine; returns the outcome (failures included, never raised)."""
     import anyio
 
@@ -84,20 +85,86 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
 
     async def _main() -> Outcome:
         return await execute(plan, engine, project, parallel=run.parallel,
-                             wait_timeout=run.wait_timeout, on_event=on_event)
+                             wait_timeout=run.wait_timeout, on_event=on_event, settled=settled)
 
     return anyio.run(_main)
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
        on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
-    """Converge; with ``wait`` also until every selected service is running and healthy."""
+    """Converge; with ``wait`` also until every selected service is running and healthy.
+
+    Two phases when images change: the plan's build/pull operations run first; then the engine
+    is observed again and the containers are reconciled against the new image ids (a rebuilt
+    image recreates exactly the services running it). The image operations keep their ids in
+    the second plan, so that failures there skip the dependent containers."""
+    from stackup.plan import IMAGE_KINDS
+
     if wait:
         import dataclasses
 
         options = dataclasses.replace(options, wait=True)
     plan = plan_up(project, engine, options)
-    return plan, run_plan(plan, project, engine, run, on_event)
+    image_ops = tuple(op for op in plan.operations if op.kind in IMAGE_KINDS)
+    if not image_ops:
+        return plan, run_plan(plan, project, engine, run, on_event)
+    first = run_plan(Plan(plan.project_name, image_ops), project, engine, run, on_event)
+    settled: dict[str, Any] = {op.op_id: None for op in first.done}
+    settled.update({op.op_id: error for op, error in first.failed})
+    second_plan = plan_up(project, engine, options)
+    second = run_plan(second_plan, project, engine, run, on_event, settled=settled)
+    return _combine(image_ops, first, second_plan, second)
+
+
+def _combine(image_ops: tuple[Any, ...], first: Outcome, plan: Plan,
+             second: Outcome) -> tuple[Plan, Outcome]:
+    """One plan and outcome for people: the image operations, then the container plan."""
+    from stackup.execute import Outcome
+
+    ids = {op.op_id for op in image_ops}
+    ops = (*image_ops, *(op for op in plan.operations if op.op_id not in ids))
+    combined = Plan(plan.project_name, ops, plan.notes, plan.up_to_date)
+    return combined, Outcome(
+        failed=first.failed + tuple(f for f in second.failed if f[0].op_id not in ids),
+        skipped=first.skipped + tuple(op for op in second.skipped if op.op_id not in ids),
+        done=first.done + tuple(op for op in second.done if op.op_id not in ids))
+
+
+def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
+                no_cache: bool = False, pull: bool = False) -> Plan:
+    """The plan of ``build``, ``pull`` or ``push`` (no engine needed to decide)."""
+    from stackup import reconcile_images
+
+    if verb == "build":
+        return reconcile_images.plan_build(project, services, no_cache=no_cache, pull=pull)
+    if verb == "pull":
+        return reconcile_images.plan_pull(project, services)
+    if verb == "push":
+        return reconcile_images.plan_push(project, services)
+    raise ValueError(f"unknown image command {verb}")
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """``stackup images``: the image one container runs."""
+
+    container: str
+    service: str
+    image_ref: str
+    image_id: str
+    size: int | None  # bytes; None when the engine no longer has the image
+
+
+def images(project_name: str, engine: Engine, *, services: Iterable[str] = ()) -> list[ImageRow]:
+    """Which image each of the project's containers runs, sorted by service and number."""
+    found = containers(project_name, engine, services=services)
+    details = engine.image_details(sorted({c.image_id for c in found if c.image_id}))
+    rows = []
+    for c in found:
+        info = details.get(c.image_id)
+        rows.append(ImageRow(c.name, c.service, c.image_ref, c.image_id,
+                             info.size if info is not None else None))
+    return rows
 
 
 def lifecycle(verb: str, project: Project, engine: Engine, *, services: Iterable[str],

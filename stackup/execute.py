@@ -11,6 +11,11 @@ at most ``parallel`` engine calls are in flight. A failed operation does not sto
 branches; its dependents (transitively) are skipped. Cancellation (Ctrl-C) cancels the task
 group; a call already in a worker thread finishes, nothing new starts.
 
+``settled`` (op id → None for done, or the error it failed with) marks operations already run
+by an earlier execution (``app.up`` runs image operations first, then re-plans): they are not
+run again, and their dependents proceed or are skipped as if they had just finished. Image
+operations stream the engine's output as ``output`` events.
+
 No extra lock is needed: a plan holds one operation per network, volume and container, and the
 engine accepts concurrent calls on different objects.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,10 +48,11 @@ class Event:
     kind: Kind
     subject: str  # container, network or volume name; service name for waits
     service: str | None
-    phase: str  # "started" | "done" | "failed" | "skipped"
+    phase: str  # "started" | "output" | "done" | "failed" | "skipped"
     cause: str
     seconds: float  # since the operation started (0 for started and skipped)
     error: str | None = None
+    output: str | None = None  # phase "output": one line of build/pull/push output
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,8 @@ class Outcome:
 
 async def execute(plan: Plan, engine: Engine, project: Project | None, *, parallel: int = 16,
                   wait_timeout: float = 300.0, poll_interval: float = 0.1,
-                  on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+                  on_event: Callable[[Event], None] = lambda e: None,
+                  settled: Mapping[str, StackupError | None] | None = None) -> Outcome:
     """Run every operation of ``plan``; return what was done, what failed, what was skipped."""
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
@@ -73,9 +80,16 @@ async def execute(plan: Plan, engine: Engine, project: Project | None, *, parall
             raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
     runner = _Runner(plan, engine, project, anyio.CapacityLimiter(parallel), wait_timeout,
                      poll_interval, on_event)
+    for op_id, error in (settled or {}).items():
+        if op_id in runner.finished:
+            runner.status[op_id] = "done" if error is None else "failed"
+            if error is not None:
+                runner.errors[op_id] = error
+            runner.finished[op_id].set()
     async with anyio.create_task_group() as tg:
         for op in plan.operations:
-            tg.start_soon(runner.run, op)
+            if op.op_id not in runner.status:
+                tg.start_soon(runner.run, op)
     return runner.outcome()
 
 
@@ -163,11 +177,27 @@ class _Runner:
             await self._call(e.remove_container, name, container_id, volumes=op.remove_volumes)
         elif kind in (Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING):
             await self._wait(op)
-        else:  # PULL_IMAGE, BUILD_IMAGE: optional engine capabilities
-            method = getattr(e, kind.value, None)
-            if method is None:
-                raise OperationFailed(f"{kind.value} is not supported by this engine")
-            await self._call(method, _need(op.image, op))
+        elif kind is Kind.BUILD_IMAGE:
+            service = _need(op.service, op)
+            await self._call(e.build_image, service.name, _need(service.build, op),
+                             _need(op.image, op), no_cache=op.no_cache, pull=op.pull,
+                             on_output=self._output(op))
+        elif kind is Kind.PULL_IMAGE:
+            await self._call(e.pull_image, _need(op.image, op), on_output=self._output(op))
+        elif kind is Kind.PUSH_IMAGE:
+            await self._call(e.push_image, _need(op.image, op), on_output=self._output(op))
+        else:
+            raise OperationFailed(f"{kind.value} is not supported by the executor")
+
+    def _output(self, op: Operation) -> Callable[[str], None]:
+        """An output sink for an engine call: each line becomes an ``output`` event."""
+        start = time.monotonic()
+
+        def sink(line: str) -> None:
+            self.on_event(Event(op.op_id, op.kind, op.subject, op.service_name, "output",
+                                op.cause, time.monotonic() - start, None, line))
+
+        return sink
 
     async def _create(self, op: Operation, previous_id: str | None) -> str:
         project, service = self.project, _need(op.service, op)

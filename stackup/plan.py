@@ -18,6 +18,7 @@ class Kind(str, Enum):
     CREATE_VOLUME = "create_volume"
     PULL_IMAGE = "pull_image"
     BUILD_IMAGE = "build_image"
+    PUSH_IMAGE = "push_image"
     CREATE_CONTAINER = "create_container"  # create and start
     RECREATE_CONTAINER = "recreate_container"  # stop, replace (keeping anonymous volumes), start
     START_CONTAINER = "start_container"
@@ -48,6 +49,8 @@ class Operation:
     name: str | None = None  # engine name of a network or volume to remove
     timeout: float | None = None  # stop timeout / wait timeout in seconds
     remove_volumes: bool = False  # remove anonymous volumes with the container
+    no_cache: bool = False  # build: do not use the build cache
+    pull: bool = False  # build: pull newer base images first
 
     @property
     def service_name(self) -> str | None:
@@ -87,5 +90,7 @@ class Plan:
                 return op
         raise KeyError(op_id)
 
+
+IMAGE_KINDS = frozenset({Kind.PULL_IMAGE, Kind.BUILD_IMAGE, Kind.PUSH_IMAGE})
 
 _PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})

@@ -6,6 +6,9 @@ Pipeline position: ``Project`` + ``ObservedState`` + ``UpOptions`` → **plan_up
 
 Decisions, in order, for ``up``:
 
+* images: the selected services' images are built or pulled as ``reconcile_images`` decides
+  (``pull_policy``, ``--pull``, ``--build``), one operation per image reference that the
+  service's container operations depend on;
 * networks and volumes used by the selected services are created when missing. External ones
   must already exist. An existing one whose settings differ from the file, or that does not carry
   this project's label, is a ``PlanError`` (never silently removed, recreated or adopted: Compose
@@ -36,6 +39,7 @@ from stackup.plan import Kind, Operation, Plan
 from stackup.reconcile_base import (container_name, known_services, short_image_id,
                                     start_order, state_cause, with_dependencies)
 from stackup.reconcile_down import plan_down, plan_restart, plan_rm, plan_start, plan_stop
+from stackup.reconcile_images import ImageNeed, image_needs
 
 __all__ = ["UpOptions", "plan_up", "plan_down", "plan_stop", "plan_start", "plan_restart",
            "plan_rm"]
@@ -53,6 +57,8 @@ class UpOptions:
     always_recreate_deps: bool = False  # recreate the dependencies of the named services too
     timeout: float | None = None  # stop timeout override (-t)
     wait: bool = False  # --wait: also wait until each selected service is healthy / running
+    build: bool = False  # --build: build the images of services with ``build:`` first
+    pull: str | None = None  # --pull always|missing|never: overrides each pull_policy
 
 
 def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOptions()) -> Plan:
@@ -81,12 +87,17 @@ class _Up:
         self.up_ops: dict[str, list[str]] = {}  # service → ids bringing its containers up
         self.recreated: set[str] = set()
         self.resource_ops: dict[str, str] = {}  # "network:key" / "volume:key" → op id
+        self.images: dict[str, ImageNeed] = {}  # image reference → what it needs
+        self.used_images: set[str] = set()  # references whose build/pull is planned
         self.waits: dict[str, int] = {}  # wait op id → index in self.ops
         self.up_to_date: list[str] = []
         self.notes: list[str] = []
 
     def build(self) -> Plan:
         services = [self.project.services[n] for n in sorted(self.selected)]
+        self.images = image_needs(self.project, self.observed, self.selected,
+                                  build=self.options.build, pull=self.options.pull)
+        self.used_images = {ref for ref, need in self.images.items() if need.explicit}
         for key in sorted({n.name for s in services for n in s.networks}):
             self._network(key)
         for key in sorted({m.source for s in services for m in s.volumes
@@ -97,7 +108,9 @@ class _Up:
         if self.options.wait:
             self._final_waits()
         self._orphans()
-        return Plan(self.project.name, tuple(self.ops), tuple(self.notes),
+        image_ops = [need.op for ref, need in self.images.items()
+                     if ref in self.used_images and need.op is not None]
+        return Plan(self.project.name, (*image_ops, *self.ops), tuple(self.notes),
                     tuple(sorted(self.up_to_date)))
 
     # --- networks and volumes ---------------------------------------------------------------
@@ -252,6 +265,14 @@ class _Up:
         if not ops:
             return
         needs: list[str] = []
+        ref = service.image_ref(self.project.name)
+        image = self.images.get(ref)
+        creates = any(op.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for op in ops)
+        if image is not None and image.op is None and creates and image.error is not None:
+            raise image.error
+        if image is not None and image.op is not None and (creates or ref in self.used_images):
+            self.used_images.add(ref)
+            needs.append(image.op.op_id)
         for dep in service.depends_on:
             if dep.service not in self.project.services:
                 continue

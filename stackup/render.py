@@ -9,7 +9,8 @@ Text: one line per operation, in plan order, columns aligned::
     ~ recreate demo-api-1     environment.VERSION changed
 
 The mark says what happens to the thing: ``+`` created, ``~`` replaced or restarted,
-``>`` started, ``-`` stopped or removed, ``.`` waited for. Notes follow, prefixed ``! ``.
+``>`` started, ``-`` stopped or removed, ``.`` waited for, ``^`` pushed (images are ``+``
+built or pulled). Notes follow, prefixed ``! ``.
 A plan without changes renders as ``No changes: N containers up to date.``
 
 JSON (``plan_json``), version 1::
@@ -46,6 +47,7 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.CREATE_VOLUME: ("+", "volume"),
     Kind.PULL_IMAGE: ("+", "pull"),
     Kind.BUILD_IMAGE: ("+", "build"),
+    Kind.PUSH_IMAGE: ("^", "push"),
     Kind.CREATE_CONTAINER: ("+", "create"),
     Kind.RECREATE_CONTAINER: ("~", "recreate"),
     Kind.START_CONTAINER: (">", "start"),
@@ -64,7 +66,7 @@ _WAIT_STATE = {Kind.WAIT_HEALTHY: "healthy", Kind.WAIT_COMPLETED: "completed",
 
 _RESOURCE = {Kind.CREATE_NETWORK: "network", Kind.REMOVE_NETWORK: "network",
              Kind.CREATE_VOLUME: "volume", Kind.REMOVE_VOLUME: "volume",
-             Kind.PULL_IMAGE: "image", Kind.BUILD_IMAGE: "image",
+             Kind.PULL_IMAGE: "image", Kind.BUILD_IMAGE: "image", Kind.PUSH_IMAGE: "image",
              Kind.WAIT_HEALTHY: "service", Kind.WAIT_COMPLETED: "service",
              Kind.WAIT_RUNNING: "service"}
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 VERBS = {
     "create_network": ("network", "create"), "create_volume": ("volume", "create"),
     "pull_image": ("image", "pull"), "build_image": ("image", "build"),
+    "push_image": ("image", "push"),
     "create_container": ("container", "create"), "recreate_container": ("container", "recreate"),
     "start_container": ("container", "start"), "stop_container": ("container", "stop"),
     "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),

@@ -12,11 +12,11 @@ Swarm engine can implement the same calls with services and tasks instead of con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from stackup.model import Network, Project, Service, Volume
+from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
 
 
@@ -24,6 +24,20 @@ from stackup.observed import ObservedContainer, ObservedState
 class ExecResult:
     exit_code: int
     output: bytes = b""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One local image, for ``stackup images``."""
+
+    image_id: str  # sha256:...
+    tags: tuple[str, ...] = ()
+    size: int = 0  # bytes
+    created: str = ""  # RFC 3339
+
+
+OutputSink = Callable[[str], None]
+"""Receives build/pull/push output, one line at a time (called from the engine's thread)."""
 
 
 class Engine(Protocol):
@@ -73,6 +87,23 @@ class Engine(Protocol):
 
     # --- images ---------------------------------------------------------------------------
     def image_id(self, ref: str) -> str | None: ...
+
+    def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
+                    no_cache: bool = False, pull: bool = False,
+                    on_output: OutputSink | None = None) -> str:
+        """Build ``build`` and tag it ``tag``; returns the image id. A failed build raises
+        ``OperationFailed`` naming the service, the step and the engine's message."""
+        ...
+
+    def pull_image(self, ref: str, *, on_output: OutputSink | None = None) -> str:
+        """Pull ``ref`` with the user's registry credentials; returns the local image id."""
+        ...
+
+    def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None: ...
+
+    def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
+        """Image id → details, for the ids the engine still has."""
+        ...
 
     # --- interactive ------------------------------------------------------------------------
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,

@@ -10,7 +10,10 @@ Knobs for tests: ``latency`` (seconds slept per call, outside the lock, so calls
 ``fail_on(method, name)`` (the next call of ``method`` on that container/network/volume name
 raises), ``health(service, after=K, final=...)`` (containers of a service with a healthcheck
 report ``starting`` for K inspects, then ``final``), ``exit_with(service, code, logs, after=K)``
-(a one-shot: running for K inspects, then exited with ``code``). ``calls`` records every call
+(a one-shot: running for K inspects, then exited with ``code``). Images: with
+``auto_images`` (the default) every reference exists; otherwise only those in ``images``, and
+``pull_image`` finds those in ``registry`` (ref → id); ``build_image`` gives a new id per build
+and ``fail_on("build_image" | "pull_image" | "push_image", ref)`` works too. ``calls`` records every call
 as ``Call(method, subject, start, end)``; ``max_in_flight`` is the most calls seen at once.
 """
 
@@ -21,14 +24,14 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels
-from stackup.engine.base import ExecResult
-from stackup.errors import Conflict, EngineError, NotFound, StackupError
-from stackup.model import FrozenMap, Network, Project, Service, Volume
+from stackup.engine.base import ExecResult, ImageInfo
+from stackup.errors import Conflict, EngineError, NotFound, OperationFailed, StackupError
+from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 
 
@@ -80,6 +83,10 @@ class FakeEngine:
         self.latency = latency
         self.images: dict[str, str] = dict(images or {})
         self.auto_images = auto_images
+        self.registry: dict[str, str] = {}  # pullable references (when not auto_images)
+        self.pushed: dict[str, str] = {}  # ref → id pushed
+        self.builds: list[tuple[str, BuildSpec, str, bool, bool]] = []  # (service, build, tag,
+        # no_cache, pull)
         self.containers: dict[str, FakeContainer] = {}
         self.networks: dict[str, ObservedNetwork] = {}
         self.volumes: dict[str, ObservedVolume] = {}
@@ -157,7 +164,12 @@ class FakeEngine:
                     if v.project == project_name or n in set(volumes)}
             return ObservedState(project_name, tuple(found), FrozenMap(sorted(nets.items())),
                                  FrozenMap(sorted(vols.items())),
-                                 FrozenMap({r: self.images.get(r) for r in sorted(set(images))}))
+                                 FrozenMap({r: self._image(r) for r in sorted(set(images))}))
+
+    def _image(self, ref: str) -> str | None:
+        if ref not in self.images and self.auto_images:
+            self.images[ref] = "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+        return self.images.get(ref)
 
     def _view(self, c: FakeContainer) -> ObservedContainer:
         return ObservedContainer(c.container_id, c.name, c.service, c.number, c.state, c.health,
@@ -318,7 +330,52 @@ class FakeEngine:
     # --- images and interactive ---------------------------------------------------------------
     def image_id(self, ref: str) -> str | None:
         with self._call("image_id", ref), self._lock:
-            return self.images.get(ref)
+            return self._image(ref)
+
+    def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
+                    no_cache: bool = False, pull: bool = False,
+                    on_output: Callable[[str], None] | None = None) -> str:
+        with self._call("build_image", tag), self._lock:
+            self.builds.append((service_name, build, tag, no_cache, pull))
+            if on_output is not None:
+                on_output(f"Step 1/1 : FROM {tag}")
+            error = self._failures.pop(("build_image", tag), None)
+            if error is not None:
+                raise error
+            image_id = "sha256:" + hashlib.sha256(f"{tag}{next(self._ids)}".encode()).hexdigest()
+            self.images[tag] = image_id
+            return image_id
+
+    def pull_image(self, ref: str, *, on_output: Callable[[str], None] | None = None) -> str:
+        with self._call("pull_image", ref), self._lock:
+            error = self._failures.pop(("pull_image", ref), None)
+            if error is not None:
+                raise error
+            if ref in self.registry:
+                self.images[ref] = self.registry[ref]
+            elif self.auto_images:
+                self.images[ref] = "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+            else:
+                raise OperationFailed(f"cannot pull image {ref}: not found in the registry")
+            if on_output is not None:
+                on_output(f"Pulled {ref}")
+            return self.images[ref]
+
+    def push_image(self, ref: str, *, on_output: Callable[[str], None] | None = None) -> None:
+        with self._call("push_image", ref), self._lock:
+            error = self._failures.pop(("push_image", ref), None)
+            if error is not None:
+                raise error
+            if ref not in self.images:
+                raise NotFound(f"cannot push image {ref}: no such image")
+            self.pushed[ref] = self.images[ref]
+
+    def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
+        with self._call("image_details", ""), self._lock:
+            wanted = set(image_ids)
+            return {i: ImageInfo(i, tuple(sorted(r for r, v in self.images.items() if v == i)),
+                                 1000)
+                    for i in sorted(wanted) if i in self.images.values()}
 
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
              timestamps: bool = False) -> Iterator[bytes]:
