@@ -8,6 +8,7 @@ with the outcome at the end.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import threading
 import time
@@ -55,8 +56,7 @@ class Progress:
             if self.mode == "json":
                 self._write_json(event)
             elif self.mode == "tty":
-                self._lines[event.op_id] = self._format(event)
-                self._redraw()
+                self._redraw(event)
             else:
                 self.stream.write(self._format(event) + "\n")
                 self.stream.flush()
@@ -82,13 +82,24 @@ class Progress:
         self.stream.write(json.dumps(record, sort_keys=True) + "\n")
         self.stream.flush()
 
-    def _redraw(self) -> None:
+    def _redraw(self, event: Event) -> None:
+        """Finished operations scroll up as plain lines; running ones stay in a block at the
+        bottom, redrawn in place and cut to the terminal's height."""
         out = self.stream
         if self._drawn:
-            out.write(f"\x1b[{self._drawn}F")
-        for line in self._lines.values():
-            out.write("\x1b[2K" + line + "\n")
-        self._drawn = len(self._lines)
+            out.write(f"\x1b[{self._drawn}F\x1b[J")
+        if event.phase == "started":
+            self._lines[event.op_id] = self._format(event)
+        else:
+            self._lines.pop(event.op_id, None)
+            out.write(self._format(event) + "\n")
+        rows = max(3, shutil.get_terminal_size((80, 24)).lines - 2)
+        active = list(self._lines.values())
+        shown = active if len(active) <= rows else active[:rows - 1] + [
+            f" ...     {len(active) - rows + 1} more operations running"]
+        for line in shown:
+            out.write(line + "\n")
+        self._drawn = len(shown)
         out.flush()
 
     def summary(self, plan: Plan, outcome: Outcome, *, verb: str = "up") -> None:
