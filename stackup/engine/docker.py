@@ -18,19 +18,24 @@ from contextlib import contextmanager
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
+import docker.utils.build
 import requests.exceptions
-from docker.utils import kwargs_from_env
+from docker.api.build import process_dockerfile
+from docker.utils import kwargs_from_env, parse_repository_tag
 
 from stackup import labels as L
-from stackup.engine.base import ExecResult
+from stackup.engine.base import ExecResult, ImageInfo, OutputSink
+from stackup.engine.image_stream import BuildStream, TransferStream
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.resources import (container_from_inspect, container_from_list,
                                       container_name, default_state_dir, file_mounts,
                                       network_create_args, network_from_engine,
                                       volume_create_args, volume_from_engine)
-from stackup.errors import Conflict, EngineError, EngineUnavailable, NotFound, StackupError
-from stackup.model import FrozenMap, Network, Project, Service, Volume
+from stackup.errors import (Conflict, EngineError, EngineUnavailable, NotFound, OperationFailed,
+                            StackupError)
+from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
 
 API_VERSION = "1.41"
@@ -335,6 +340,74 @@ class DockerEngine:
         with self._call(f"cannot rename container {container_name(info)} to {name}"):
             self.api.rename(container_id, name)
 
+    # --- images ---------------------------------------------------------------------------
+
+    def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
+                    no_cache: bool = False, pull: bool = False,
+                    on_output: OutputSink | None = None) -> str:
+        """Build with the engine's builder (legacy ``/build``), streaming its output."""
+        what = f"cannot build image {tag} for service {service_name}"
+        stream = BuildStream(service_name, tag, on_output)
+        kwargs: dict[str, Any] = dict(
+            tag=tag, nocache=no_cache or build.no_cache, pull=pull or build.pull, rm=True,
+            forcerm=True, decode=True, target=build.target, network_mode=build.network,
+            shmsize=build.shm_size, labels=dict(build.labels) or None,
+            cache_from=list(build.cache_from) or None,
+            buildargs={k: v for k, v in build.args.items() if v is not None},
+            extra_hosts=dict(h.split(":", 1) for h in build.extra_hosts) or None)
+        context = None
+        if _is_remote(build.context):
+            kwargs["path"] = build.context
+        else:
+            context, kwargs["dockerfile"] = _build_context(build, what)
+            kwargs.update(fileobj=context, custom_context=True)
+        try:
+            with self._call(what):
+                for record in self.api.build(**kwargs):
+                    stream.feed(record)
+        finally:
+            if context is not None:
+                context.close()
+        image_id = self.image_id(tag)
+        if image_id is None:
+            raise OperationFailed(f"{what}: the engine reported no image",
+                                  detail="\n".join(stream.lines[-5:]))
+        return image_id
+
+    def pull_image(self, ref: str, *, on_output: OutputSink | None = None) -> str:
+        what = f"cannot pull image {ref}"
+        repository, tag = parse_repository_tag(ref)
+        auth = _auth_config(repository, what)
+        stream = TransferStream("pull", ref, on_output)
+        with self._call(what):
+            for record in self.api.pull(repository, tag=tag or "latest", stream=True,
+                                        decode=True, auth_config=auth):
+                stream.feed(record)
+        image_id = self.image_id(ref)
+        if image_id is None:
+            raise OperationFailed(f"{what}: the engine reported no image")
+        return image_id
+
+    def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None:
+        what = f"cannot push image {ref}"
+        repository, tag = parse_repository_tag(ref)
+        auth = _auth_config(repository, what)
+        stream = TransferStream("push", ref, on_output)
+        with self._call(what):
+            for record in self.api.push(repository, tag=tag or "latest", stream=True,
+                                        decode=True, auth_config=auth):
+                stream.feed(record)
+
+    def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
+        found: dict[str, ImageInfo] = {}
+        for image_id in sorted(set(image_ids)):
+            info = self._inspect_or_none("image", image_id)
+            if info is not None:
+                found[image_id] = ImageInfo(str(info["Id"]), tuple(info.get("RepoTags") or ()),
+                                            int(info.get("Size") or 0),
+                                            str(info.get("Created") or ""))
+        return found
+
     # --- interactive ------------------------------------------------------------------------
 
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
@@ -390,6 +463,51 @@ class ExecStream:
         with self._engine._call(f"cannot inspect exec {self._exec_id}"):
             code = self._engine.api.exec_inspect(self._exec_id).get("ExitCode")
         return -1 if code is None else int(code)
+
+
+def _is_remote(context: str) -> bool:
+    return context.startswith(("http://", "https://", "git://", "github.com/", "git@"))
+
+
+def _build_context(build: BuildSpec, what: str) -> tuple[Any, str | None]:
+    """The build context as an in-memory tar (``.dockerignore`` honoured) and the Dockerfile's
+    name in it; ``dockerfile_inline`` is added to the tar as a generated file."""
+    path = build.context
+    if not os.path.isdir(path):
+        raise OperationFailed(f"{what}: build context {path} is not a directory")
+    exclude = None
+    ignore = os.path.join(path, ".dockerignore")
+    try:
+        if os.path.exists(ignore):
+            with open(ignore, encoding="utf-8") as handle:
+                exclude = [line.strip() for line in handle.read().splitlines()
+                           if line.strip() and not line.strip().startswith("#")]
+        if build.dockerfile_inline is not None:
+            dockerfile: tuple[str | None, str | None] = (".stackup.inline.Dockerfile",
+                                                         build.dockerfile_inline)
+        else:
+            dockerfile = process_dockerfile(build.dockerfile, path)
+            name = dockerfile[0] or "Dockerfile"
+            if dockerfile[1] is None and not os.path.isfile(os.path.join(path, name)):
+                raise OperationFailed(f"{what}: no {name} in build context {path}")
+        return docker.utils.build.tar(path, exclude=exclude, dockerfile=dockerfile), dockerfile[0]
+    except OSError as exc:
+        raise OperationFailed(f"{what}: {exc.strerror}: {exc.filename}") from exc
+
+
+def _auth_config(repository: str, what: str) -> dict[str, Any] | None:
+    """The user's credentials for the registry of ``repository``, read as the docker CLI does
+    (``DOCKER_CONFIG`` or ``~/.docker/config.json``, credential helpers). Never printed."""
+    try:
+        registry, _ = docker.auth.resolve_repository_name(repository)
+        config = docker.auth.load_config()
+        found = config.resolve_authconfig(registry)
+    except docker.errors.InvalidRepository as exc:
+        raise OperationFailed(f"{what}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a broken helper or config: say so, no secrets
+        raise OperationFailed(f"{what}: cannot read registry credentials ({type(exc).__name__})",
+                              detail="check ~/.docker/config.json or DOCKER_CONFIG") from exc
+    return dict(found) if found else None
 
 
 def _stop_timeout(info: Mapping[str, Any], timeout: float | None) -> int:
