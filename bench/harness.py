@@ -362,8 +362,10 @@ class Session:
     workdir: Path
     projects: list[str] = field(default_factory=list)
 
-    def project(self, tool: str, shape: str, n: int) -> str:
-        name = f"bench{self.token}-{tool}-{shape}{n}"
+    def project(self, tool: str, shape: str, n: int, rep: int = 0) -> str:
+        # A new name per repetition: an engine hiccup in one (dockerd 20.10 can leak a network
+        # endpoint, leaving a network that cannot be removed) must not spill into the next.
+        name = f"bench{self.token}-{tool}-{shape}{n}-r{rep + 1}"
         if name not in self.projects:
             self.projects.append(name)
         return name
@@ -414,9 +416,10 @@ def check_after(tool: Tool, phase: str, change: str, before: dict[str, str],
 
 
 def engine_sequence(results: Results, session: Session, tool_name: str, shape: str, n: int,
-                    phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT) -> None:
+                    phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT,
+                    rep: int = 0) -> None:
     """One repetition of the phases for one tool: cold up, no-op, one, all, down -v."""
-    project = session.project(tool_name, shape, n)
+    project = session.project(tool_name, shape, n, rep)
     folder = session.folder(tool_name, shape, n)
     tool = TOOL_CLASSES[tool_name](project, folder, n, shape)
     stacks.write(folder, n, shape, "none")
@@ -804,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
                           flush=True)
                     for tool in tools:
-                        engine_sequence(results, session, tool, shape, args.n)
+                        engine_sequence(results, session, tool, shape, args.n, rep=rep)
         if "static" in sections:
             print("== engine-free phases", flush=True)
             sizes = [int(s) for s in args.static_sizes.split(",") if s]
