@@ -31,7 +31,8 @@ def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 
 def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, ...],
                 force_recreate: bool, no_recreate: bool, remove_orphans: bool,
-                timeout: float | None) -> UpOptions:
+                timeout: float | None, build: bool = False,
+                pull: str | None = None) -> UpOptions:
     from stackup.app import check_services
     from stackup.model import FrozenMap
     from stackup.reconcile import UpOptions
@@ -41,7 +42,8 @@ def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, .
     scales = _parse_scale(scale)
     check_services(project, [*services, *scales])
     return UpOptions(services=services, force_recreate=force_recreate, no_recreate=no_recreate,
-                     scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout)
+                     scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout,
+                     build=build, pull=pull)
 
 
 def up_flags(func):  # type: ignore[no-untyped-def]
@@ -52,6 +54,9 @@ def up_flags(func):  # type: ignore[no-untyped-def]
         click.option("--remove-orphans", is_flag=True,
                      help="Remove containers of services no longer in the file."),
         click.option("-t", "--timeout", type=float, help="Stop timeout in seconds."),
+        click.option("--build", is_flag=True, help="Build images of services with build: first."),
+        click.option("--pull", type=click.Choice(["always", "missing", "never"]),
+                     help="Pull images: always, when missing, or never (overrides pull_policy)."),
         click.argument("services", nargs=-1),
     ]):
         func = option(func)
@@ -71,15 +76,15 @@ def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @pass_globals
 def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-           scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, detach: bool,
-           wait: bool, wait_timeout: float) -> None:
+           scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
+           pull: str | None, detach: bool, wait: bool, wait_timeout: float) -> None:
     """Create and start the stack's containers, changing only what differs."""
     from stackup import app
     from stackup.cli.progress import Progress
 
     project = g.load(services).project
     options = _up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans, timeout)
+                          remove_orphans, timeout, build, pull)
     engine = g.engine()
     progress = Progress(g.progress)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
@@ -95,15 +100,15 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
 @click.option("--exit-code", is_flag=True, help="Exit 0 when nothing would change, 2 otherwise.")
 @pass_globals
 def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-             scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, fmt: str,
-             exit_code: bool) -> None:
+             scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
+             pull: str | None, fmt: str, exit_code: bool) -> None:
     """Show what `up` would change, one line per operation with its cause."""
     from stackup import app
     from stackup.render import plan_json, plan_text
 
     project = g.load(services).project
     options = _up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans, timeout)
+                          remove_orphans, timeout, build, pull)
     plan = app.plan_up(project, g.engine(), options)
     if fmt == "json":
         import json

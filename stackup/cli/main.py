@@ -83,7 +83,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
 
 
 def _register() -> None:
-    from stackup.cli import cmd_config, cmd_lifecycle, cmd_inspect  # noqa: F401
+    from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

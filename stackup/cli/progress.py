@@ -63,6 +63,8 @@ class Progress:
 
     def _format(self, event: Event) -> str:
         _, verb = describe(str(getattr(event.kind, "value", event.kind)))
+        if event.phase == "output":
+            return f" {'':<7} {verb:<14} {event.subject:<32} | {event.output or ''}".rstrip()
         state = _DONE_WORD.get(event.phase, event.phase)
         seconds = f"{event.seconds:5.1f}s" if event.phase != "started" else "      "
         line = f" {state:<7} {verb:<14} {event.subject:<32} {seconds}"
@@ -79,6 +81,8 @@ class Progress:
                   "name": event.subject, "service": event.service, "phase": event.phase,
                   "cause": event.cause, "seconds": round(event.seconds, 3),
                   "error": event.error}
+        if event.phase == "output":
+            record["output"] = event.output
         self.stream.write(json.dumps(record, sort_keys=True) + "\n")
         self.stream.flush()
 
@@ -90,6 +94,8 @@ class Progress:
             out.write(f"\x1b[{self._drawn}F\x1b[J")
         if event.phase == "started":
             self._lines[event.op_id] = self._format(event)
+        elif event.phase == "output":  # build/pull output scrolls; the operation stays active
+            out.write(self._format(event)[:shutil.get_terminal_size((80, 24)).columns] + "\n")
         else:
             self._lines.pop(event.op_id, None)
             out.write(self._format(event) + "\n")

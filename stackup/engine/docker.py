@@ -234,6 +234,7 @@ class DockerEngine:
         healthcheck = args.pop("healthcheck", None)
         create_name = args.pop("name")
         platform = args.pop("platform", None)
+        args.setdefault("command", None)  # the SDK requires it; None keeps the image's CMD
         with self._call(f"cannot create container {name}"):
             config = self.api.create_container_config(**args)
             if healthcheck is not None:
