@@ -123,6 +123,7 @@ def test_build_no_cache_and_images_lists_ids(tmp_path: Path, project_name: str,
             command: ["sh", "-c", "{LOOP}"]
     """)
     run(tmp_path, project_name, "build")
+    images.add(client.images.get(f"{project_name}/app:1").id)  # replaced by --no-cache
     cached = run(tmp_path, project_name, "build")
     assert "Using cache" in cached.stderr
     fresh = run(tmp_path, project_name, "build", "--no-cache")
