@@ -10,11 +10,11 @@ volumes, secrets, configs and the services it depends on (with ``condition``, ``
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
-from stackup.model import Project
+from stackup.model import Project, Service
 
 Node = tuple[str, str]
 
@@ -46,22 +46,31 @@ def build_graph(project: Project) -> nx.DiGraph:
     return graph
 
 
-def _service_graph(project: Project) -> nx.DiGraph:
-    """Services only, edges dependent → dependency; nodes added in name order."""
+def service_graph(services: Mapping[str, Service]) -> nx.DiGraph:
+    """Services only, edges dependent → dependency (between the given services); nodes added in
+    name order."""
     graph = nx.DiGraph()
-    graph.add_nodes_from(project.services)
-    graph.add_edges_from((name, dep.service) for name, svc in project.services.items()
-                         for dep in svc.depends_on if dep.service in project.services)
+    graph.add_nodes_from(sorted(services))
+    graph.add_edges_from((name, dep.service) for name, svc in services.items()
+                         for dep in svc.depends_on if dep.service in services)
     return graph
 
 
+def _service_graph(project: Project) -> nx.DiGraph:
+    return service_graph(project.services)
+
+
 def find_cycle(project: Project) -> list[str] | None:
-    """One depends_on cycle in order (``[a, b]`` means a → b → a), starting at its least name.
+    """One depends_on cycle in order (``[a, b]`` means a → b → a), starting at its least name."""
+    return cycle_in(project.services)
+
+
+def cycle_in(services: Mapping[str, Service]) -> list[str] | None:
+    """:func:`find_cycle` over any set of services.
 
     An iterative three-colour depth-first search: each service and each edge is visited once
     (``networkx.find_cycle`` re-walks shared sub-graphs and is far slower on dense layers).
     """
-    services = project.services
     needs = {name: [d.service for d in svc.depends_on if d.service in services]
              for name, svc in services.items()}
     state: dict[str, int] = {}  # 1: on the current path, 2: done
@@ -90,17 +99,24 @@ def find_cycle(project: Project) -> list[str] | None:
 
 
 def start_order(project: Project) -> list[str]:
-    """Services, dependencies first; ties broken by name. Raises CycleError on a cycle.
+    """Services, dependencies first; ties broken by name. Raises CycleError on a cycle."""
+    return service_order(project.services)
+
+
+def service_order(services: Mapping[str, Service], *,
+                  dependents_first: bool = False) -> list[str]:
+    """:func:`start_order` (or, with ``dependents_first``, a stop order) over any set of
+    services; dependencies outside the set are ignored.
 
     Kahn's algorithm with a heap of ready names (a lexicographic topological sort).
     """
-    services = project.services
     waiting = {name: 0 for name in services}
     needed_by: dict[str, list[str]] = {name: [] for name in services}
     for name, svc in services.items():
         for dep in {d.service for d in svc.depends_on if d.service in services}:
-            waiting[name] += 1
-            needed_by[dep].append(name)
+            first, then = (name, dep) if dependents_first else (dep, name)
+            waiting[then] += 1
+            needed_by[first].append(then)
     ready = [name for name, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     order: list[str] = []
@@ -114,13 +130,13 @@ def start_order(project: Project) -> list[str]:
     if len(order) != len(services):
         from stackup.errors import CycleError
 
-        raise CycleError(find_cycle(project) or [])
+        raise CycleError(cycle_in(services) or [])
     return order
 
 
 def stop_order(project: Project) -> list[str]:
-    """Dependents first: the reverse of :func:`start_order`."""
-    return start_order(project)[::-1]
+    """Dependents first; ties broken by name."""
+    return service_order(project.services, dependents_first=True)
 
 
 def dependents(project: Project, service: str) -> set[str]:

@@ -1,8 +1,8 @@
 """Small pure helpers shared by ``reconcile`` (up) and ``reconcile_down`` (down, stop, start ...).
 
-Pipeline position: inside the pure reconcile step; no I/O. Service order is computed here from
-``Service.depends_on`` with networkx (a lexicographical topological sort, names as tie break), so
-two runs of the same input always give the same order.
+Pipeline position: inside the pure reconcile step; no I/O. Service order comes from
+``stackup.graph`` (a lexicographic topological sort, names as tie break), so two runs of the
+same input always give the same order.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
-from stackup.errors import CycleError, PlanError
+from stackup.errors import PlanError
+from stackup.graph import service_graph, service_order
 from stackup.model import Project, Service
 from stackup.observed import ObservedContainer
 
@@ -27,41 +28,25 @@ def known_services(project: Project) -> dict[str, Service]:
 
 
 def dependency_graph(services: Mapping[str, Service]) -> nx.DiGraph:
-    """Edges dependency → dependent, between the given services only."""
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(sorted(services))
-    for name in sorted(services):
-        for dep in services[name].depends_on:
-            if dep.service in services:
-                graph.add_edge(dep.service, name)
-    return graph
+    """Edges dependent → dependency, between the given services only (``graph.service_graph``)."""
+    return service_graph(services)
 
 
 def start_order(services: Mapping[str, Service]) -> list[str]:
     """Dependencies before dependents, names as tie break. A cycle raises ``CycleError``."""
-    graph = dependency_graph(services)
-    try:
-        return list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        cycle = [edge[0] for edge in nx.find_cycle(graph)]
-        raise CycleError(cycle) from None
+    return service_order(services)
 
 
 def stop_order(services: Mapping[str, Service]) -> list[str]:
-    """Dependents before their dependencies, names as tie break."""
-    graph = dependency_graph(services).reverse(copy=True)
-    try:
-        return list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        cycle = [edge[0] for edge in nx.find_cycle(graph)]
-        raise CycleError(list(reversed(cycle))) from None
+    """Dependents before their dependencies."""
+    return service_order(services, dependents_first=True)
 
 
 def transitive(graph: nx.DiGraph, name: str, *, dependents: bool) -> set[str]:
     """All services that (transitively) depend on ``name``, or that ``name`` depends on."""
     if name not in graph:
         return set()
-    return set(nx.descendants(graph, name) if dependents else nx.ancestors(graph, name))
+    return set(nx.ancestors(graph, name) if dependents else nx.descendants(graph, name))
 
 
 def with_dependencies(project: Project, names: Iterable[str]) -> set[str]:

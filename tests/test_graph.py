@@ -43,7 +43,8 @@ def test_start_order_is_dependencies_first_then_by_name() -> None:
     p = project({"web": ["api"], "api": ["db", "cache"], "db": [], "cache": [], "admin": ["db"]})
     order = start_order(p)
     assert order == ["cache", "db", "admin", "api", "web"]
-    assert stop_order(p) == order[::-1]
+    # dependents first, ties broken by name too
+    assert stop_order(p) == ["admin", "web", "api", "cache", "db"]
 
 
 def test_dependents_and_dependencies() -> None:
