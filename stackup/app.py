@@ -18,7 +18,7 @@ from stackup.plan import Plan
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
-    from stackup.execute import Event, Outcome
+    from stackup.events import Event, Outcome
     from stackup.reconcile import UpOptions
 
 
@@ -79,6 +79,10 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
              on_event: EventSink = _ignore, *,
              settled: Mapping[str, StackupError | None] | None = None) -> Outcome:
     """Execute a plan on the engine; returns the outcome (failures included, never raised)."""
+    if not plan.operations and not settled:
+        from stackup.events import Outcome
+
+        return Outcome()  # nothing to do: no event loop, no executor
     import anyio
 
     from stackup.execute import execute
@@ -119,7 +123,7 @@ def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
 def _combine(image_ops: tuple[Any, ...], first: Outcome, plan: Plan,
              second: Outcome) -> tuple[Plan, Outcome]:
     """One plan and outcome for people: the image operations, then the container plan."""
-    from stackup.execute import Outcome
+    from stackup.events import Outcome
 
     ids = {op.op_id for op in image_ops}
     ops = (*image_ops, *(op for op in plan.operations if op.op_id not in ids))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -35,35 +34,14 @@ from stackup.errors import OperationFailed, StackupError
 from stackup.hashing import config_hash
 from stackup.model import Project
 from stackup.observed import ObservedContainer
+from stackup.events import Event, Outcome
 from stackup.plan import Kind, Operation, Plan
+
+__all__ = ["Event", "Outcome", "execute"]
 
 T = TypeVar("T")
 
 _LOG_TAIL = 10
-
-
-@dataclass(frozen=True)
-class Event:
-    op_id: str
-    kind: Kind
-    subject: str  # container, network or volume name; service name for waits
-    service: str | None
-    phase: str  # "started" | "output" | "done" | "failed" | "skipped"
-    cause: str
-    seconds: float  # since the operation started (0 for started and skipped)
-    error: str | None = None
-    output: str | None = None  # phase "output": one line of build/pull/push output
-
-
-@dataclass(frozen=True)
-class Outcome:
-    failed: tuple[tuple[Operation, StackupError], ...] = ()
-    skipped: tuple[Operation, ...] = ()
-    done: tuple[Operation, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.skipped
 
 
 async def execute(plan: Plan, engine: Engine, project: Project | None, *, parallel: int = 16,

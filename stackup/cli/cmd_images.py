@@ -16,7 +16,7 @@ import click
 from stackup.cli.main import Globals, cli, pass_globals
 
 if TYPE_CHECKING:
-    from stackup.execute import Outcome
+    from stackup.events import Outcome
     from stackup.plan import Plan
 
 

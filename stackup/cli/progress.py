@@ -15,7 +15,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stackup.execute import Event, Outcome
+    from stackup.events import Event, Outcome
     from stackup.plan import Plan
 
 VERBS = {
