@@ -790,6 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     CHILD_ENV = child_env(args.keep_pythondontwritebytecode)
     warm_up(tools, CHILD_ENV)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     session = Session(token=secrets.token_hex(3),
                       workdir=Path(tempfile.mkdtemp(prefix="stackup-bench-")))
     results = Results()
