@@ -119,6 +119,8 @@ class Progress:
                                  for op, err in outcome.failed]}
             self.stream.write(json.dumps(record, sort_keys=True) + "\n")
             return
+        if self.mode == "quiet" and outcome.ok:
+            return
         for note in plan.notes:
             self.stream.write(f"note: {note}\n")
         if outcome.ok:
