@@ -8,13 +8,15 @@ same input always give the same order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from stackup.errors import PlanError
 from stackup.graph import service_graph, service_order
 from stackup.model import Project, Service
 from stackup.observed import ObservedContainer
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported where a graph is built: it costs ~0.1 s to import
 
 
 def container_name(project_name: str, service: Service, number: int) -> str:
@@ -44,6 +46,8 @@ def stop_order(services: Mapping[str, Service]) -> list[str]:
 
 def transitive(graph: nx.DiGraph, name: str, *, dependents: bool) -> set[str]:
     """All services that (transitively) depend on ``name``, or that ``name`` depends on."""
+    import networkx as nx
+
     if name not in graph:
         return set()
     return set(nx.ancestors(graph, name) if dependents else nx.descendants(graph, name))

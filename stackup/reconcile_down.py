@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import networkx as nx
 
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
@@ -130,7 +129,7 @@ def _ordered(project: Project | None, targets: list[ObservedContainer], kind: Ki
              remove_volumes: bool = False, dependents_first: bool) -> list[Operation]:
     """One op per container; each waits for the same op on the services it must follow."""
     services = known_services(project) if project is not None else {}
-    graph = dependency_graph(services) if services else nx.DiGraph()
+    graph = dependency_graph(services)
     by_service: dict[str, list[str]] = {}
     ids: dict[str, str] = {}
     for c in targets:
