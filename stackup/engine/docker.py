@@ -10,20 +10,14 @@ place, ``_translate``.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-
-import docker
-import docker.auth
-import docker.errors
-import docker.utils.build
-import requests.exceptions
-from docker.api.build import process_dockerfile
-from docker.utils import kwargs_from_env, parse_repository_tag
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
 from stackup.engine.base import ExecResult, ImageInfo, OutputSink
@@ -36,7 +30,30 @@ from stackup.engine.resources import (container_from_inspect, container_from_lis
 from stackup.errors import (Conflict, EngineError, EngineUnavailable, NotFound, OperationFailed,
                             StackupError)
 from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
+from stackup.engine.unix_http import UnixSocketReader
 from stackup.observed import ObservedContainer, ObservedState
+
+if TYPE_CHECKING:
+    import docker
+    import requests
+else:
+    class _Lazy:
+        """The SDK, imported on first use: commands that only read (a no-op ``up``, ``plan``,
+        ``ps``) observe through ``unix_http`` and never pay for importing it."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+            self._module: ModuleType | None = None
+
+        def __getattr__(self, attr: str) -> Any:
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+                importlib.import_module(f"{self._name}.{_SUBMODULES[self._name]}")
+            return getattr(self._module, attr)
+
+    _SUBMODULES = {"docker": "api.build", "requests": "exceptions"}
+    docker = _Lazy("docker")
+    requests = _Lazy("requests")
 
 API_VERSION = "1.41"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -73,32 +90,55 @@ def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
 class DockerEngine:
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 
-    def __init__(self, api: docker.APIClient, *, state_dir: str | None = None) -> None:
-        self.api = api
-        self.base_url = str(getattr(api, "base_url", "") or DEFAULT_SOCKET)
+    def __init__(self, api: docker.APIClient | Callable[[], docker.APIClient], *,
+                 state_dir: str | None = None, reader: UnixSocketReader | None = None) -> None:
+        """``api`` is an SDK client or a function making one on first use; ``reader``, when
+        given, serves the read-only calls (observe, inspect) without the SDK."""
+        self._api = None if callable(api) else api
+        self._make_api = api if callable(api) else None
+        self.reader = reader
+        self.base_url = str(getattr(self._api, "base_url", "") or DEFAULT_SOCKET)
         self.state_dir = state_dir or default_state_dir(os.environ)
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._api is None:
+            assert self._make_api is not None
+            self._api = self._make_api()
+        return self._api
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,
                  timeout: int = 120, state_dir: str | None = None) -> DockerEngine:
         """An engine from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (API pinned at 1.41:
-        no version round trip). Does not contact the engine."""
+        no version round trip). Does not contact the engine, nor import the SDK."""
         env = dict(os.environ if environ is None else environ)
-        kwargs = kwargs_from_env(environment=env) if env.get("DOCKER_HOST") else {}
-        kwargs.setdefault("base_url", DEFAULT_SOCKET)
         display = env.get("DOCKER_HOST") or DEFAULT_SOCKET
-        try:
-            api = docker.APIClient(version=API_VERSION, timeout=timeout,
-                                   max_pool_size=max_pool_size, **kwargs)
-        except docker.errors.DockerException as exc:
-            raise EngineUnavailable(f"cannot reach the Docker engine at {display}",
-                                    detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
-        engine = cls(api, state_dir=state_dir or default_state_dir(env))
+
+        def make_api() -> docker.APIClient:
+            kwargs = docker.utils.kwargs_from_env(environment=env) if env.get("DOCKER_HOST") \
+                else {}
+            kwargs.setdefault("base_url", DEFAULT_SOCKET)
+            try:
+                return docker.APIClient(version=API_VERSION, timeout=timeout,
+                                        max_pool_size=max_pool_size, **kwargs)
+            except docker.errors.DockerException as exc:
+                raise EngineUnavailable(f"cannot reach the Docker engine at {display}",
+                                        detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
+
+        reader = None
+        if display.startswith("unix://") and not env.get("DOCKER_TLS_VERIFY"):
+            reader = UnixSocketReader(display[len("unix://"):], display=display,
+                                      timeout=timeout)
+        engine = cls(make_api, state_dir=state_dir or default_state_dir(env), reader=reader)
         engine.base_url = display
         return engine
 
     def close(self) -> None:
-        self.api.close()
+        if self.reader is not None:
+            self.reader.close()
+        if self._api is not None:
+            self._api.close()
 
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
@@ -118,12 +158,23 @@ class DockerEngine:
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
                 all_containers: bool = True) -> ObservedState:
-        label = {"label": L.project_filter(project_name)}
-        with self._call(f"cannot observe project {project_name}"):
-            raw_containers = self.api.containers(all=all_containers, filters=label)
-            raw_networks = {n["Name"]: n for n in self.api.networks(filters=label)}
+        label = {"label": [L.project_filter(project_name)]}
+        what = f"cannot observe project {project_name}"
+        if self.reader is not None:
+            get = self.reader.get
+            raw_containers = get("/containers/json", {"all": "1" if all_containers else "0",
+                                                      "filters": label}, what=what)
+            raw_networks = {n["Name"]: n for n in get("/networks", {"filters": label},
+                                                      what=what)}
             raw_volumes = {v["Name"]: v for v in
-                           (self.api.volumes(filters=label) or {}).get("Volumes") or []}
+                           (get("/volumes", {"filters": label}, what=what) or {})
+                           .get("Volumes") or []}
+        else:
+            with self._call(what):
+                raw_containers = self.api.containers(all=all_containers, filters=label)
+                raw_networks = {n["Name"]: n for n in self.api.networks(filters=label)}
+                raw_volumes = {v["Name"]: v for v in
+                               (self.api.volumes(filters=label) or {}).get("Volumes") or []}
         for name in sorted(set(networks) - set(raw_networks)):
             found = self._inspect_or_none("network", name)
             if found is not None:
@@ -144,6 +195,10 @@ class DockerEngine:
 
     def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
         try:
+            if self.reader is not None:
+                path = {"network": "/networks/{}", "volume": "/volumes/{}",
+                        "image": "/images/{}/json", "container": "/containers/{}/json"}[kind]
+                return self.reader.get(path.format(name), what=f"cannot inspect {kind} {name}")
             with self._call(f"cannot inspect {kind} {name}"):
                 if kind == "network":
                     return self.api.inspect_network(name)
@@ -156,7 +211,11 @@ class DockerEngine:
             return None
 
     def inspect_container(self, container_id: str) -> ObservedContainer:
-        with self._call(f"cannot inspect container {container_id}"):
+        what = f"cannot inspect container {container_id}"
+        if self.reader is not None:
+            return container_from_inspect(
+                self.reader.get(f"/containers/{container_id}/json", what=what))
+        with self._call(what):
             return container_from_inspect(self.api.inspect_container(container_id))
 
     def image_id(self, ref: str) -> str | None:
@@ -377,7 +436,7 @@ class DockerEngine:
 
     def pull_image(self, ref: str, *, on_output: OutputSink | None = None) -> str:
         what = f"cannot pull image {ref}"
-        repository, tag = parse_repository_tag(ref)
+        repository, tag = docker.utils.parse_repository_tag(ref)
         auth = _auth_config(repository, what)
         stream = TransferStream("pull", ref, on_output)
         with self._call(what):
@@ -391,7 +450,7 @@ class DockerEngine:
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None:
         what = f"cannot push image {ref}"
-        repository, tag = parse_repository_tag(ref)
+        repository, tag = docker.utils.parse_repository_tag(ref)
         auth = _auth_config(repository, what)
         stream = TransferStream("push", ref, on_output)
         with self._call(what):
@@ -487,7 +546,7 @@ def _build_context(build: BuildSpec, what: str) -> tuple[Any, str | None]:
             dockerfile: tuple[str | None, str | None] = (".stackup.inline.Dockerfile",
                                                          build.dockerfile_inline)
         else:
-            dockerfile = process_dockerfile(build.dockerfile, path)
+            dockerfile = docker.api.build.process_dockerfile(build.dockerfile, path)
             name = dockerfile[0] or "Dockerfile"
             if dockerfile[1] is None and not os.path.isfile(os.path.join(path, name)):
                 raise OperationFailed(f"{what}: no {name} in build context {path}")

@@ -326,14 +326,50 @@ def test_observe_is_a_few_calls_whatever_the_container_count(
     proj = project(project_name, *(service(f"s{i}") for i in range(5)), volumes=("data",))
     up(docker_engine, proj, start=False)
     sent: list[str] = []
-    original = docker_engine.api.send
+    if docker_engine.reader is not None:  # reads go over the socket without the SDK
+        original_get = docker_engine.reader.get
 
-    def counting(request: object, **kwargs: object) -> object:
-        sent.append(str(getattr(request, "url", "")))
-        return original(request, **kwargs)  # type: ignore[arg-type]
-    monkeypatch.setattr(docker_engine.api, "send", counting)
+        def counting_get(path: str, *args: object, **kwargs: object) -> object:
+            sent.append(path)
+            return original_get(path, *args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(docker_engine.reader, "get", counting_get)
+    else:
+        original = docker_engine.api.send
+
+        def counting(request: object, **kwargs: object) -> object:
+            sent.append(str(getattr(request, "url", "")))
+            return original(request, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(docker_engine.api, "send", counting)
     state = docker_engine.observe(project_name, networks=[f"{project_name}_default"],
                                   volumes=[f"{project_name}_data"], images=[IMAGE])
     assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
     assert all(c.state == "created" for c in state.containers)
     assert len(sent) == 4, sent  # containers, networks, volumes, one image inspect
+
+
+def test_reading_commands_do_not_import_the_sdk(docker_engine: DockerEngine,
+                                                project_name: str) -> None:
+    """A no-op `up`, `plan` or `ps` only reads: it must not pay for importing docker/requests."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from stackup.engine.docker import DockerEngine\n"
+            "e = DockerEngine.from_env()\n"
+            f"e.observe({project_name!r}, networks=['x'], volumes=['y'], images=[{IMAGE!r}])\n"
+            "print(sorted(m for m in ('docker', 'requests') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_socket_reader_maps_errors(docker_engine: DockerEngine) -> None:
+    from stackup.engine.unix_http import UnixSocketReader
+
+    reader = docker_engine.reader
+    assert reader is not None
+    with pytest.raises(NotFound) as missing:
+        reader.get("/containers/no-such-container-here/json", what="cannot inspect it")
+    assert "no-such-container-here" in str(missing.value)
+    dead = UnixSocketReader("/nonexistent.sock", display="unix:///nonexistent.sock")
+    with pytest.raises(EngineUnavailable):
+        dead.get("/containers/json", what="cannot list")

@@ -1,0 +1,93 @@
+"""A small read-only client for the Docker engine's HTTP API on a unix socket.
+
+Pipeline position: inside the engine adapter. ``DockerEngine.observe`` (and the inspections
+the executor polls) only read JSON; doing that over the standard library instead of the Docker
+SDK keeps commands that change nothing (a no-op ``up``, ``plan``, ``ps``) from importing the SDK
+and ``requests``, which cost more than the observation itself. Everything that changes the engine
+still goes through the SDK. Failures map to stackup errors with the engine's own message.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from stackup.errors import EngineError, EngineUnavailable, NotFound, StackupError
+
+API_VERSION = "1.41"
+
+
+class _Connection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class UnixSocketReader:
+    """GET JSON from the engine; one keep-alive connection per thread."""
+
+    def __init__(self, socket_path: str, *, display: str, timeout: float = 60.0) -> None:
+        self.socket_path = socket_path
+        self.display = display
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
+        """The decoded JSON of ``GET /v1.41<path>``; 404 → NotFound, others → EngineError."""
+        url = f"/v{API_VERSION}{quote(path)}"
+        if params:
+            url += "?" + urlencode({k: v if isinstance(v, str) else json.dumps(v)
+                                    for k, v in params.items()})
+        try:
+            status, body = self._request(url)
+        except StackupError:
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            raise EngineUnavailable(f"cannot reach the Docker engine at {self.display}",
+                                    detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
+        if status == 200:
+            return json.loads(body)
+        message = _message(body)
+        if status == 404:
+            raise NotFound(f"{what}: {message}")
+        raise EngineError(f"{what}: {message}")
+
+    def _request(self, url: str) -> tuple[int, bytes]:
+        for attempt in (1, 2):  # a kept-alive connection the engine closed: reconnect once
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = _Connection(self.socket_path, self.timeout)
+            try:
+                conn.request("GET", url, headers={"Host": "docker"})
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _message(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("message") or body.decode("utf-8", "replace")).strip()
+    except (ValueError, AttributeError):
+        return body.decode("utf-8", "replace").strip()
