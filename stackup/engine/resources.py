@@ -17,22 +17,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
+from stackup import __version__
 from stackup import labels as L
 from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 
 
-def _version() -> str:
-    try:
-        return metadata.version("stackup")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0.1.0.dev0"
-
-
-STACKUP_VERSION = _version()
+STACKUP_VERSION = __version__  # not importlib.metadata: it costs ~30 ms at start-up
 
 
 def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
