@@ -42,9 +42,25 @@ def plan_down(project: Project | None, observed: ObservedState, *, remove_volume
     def cause(c: ObservedContainer) -> str:
         return "orphan" if c in orphans else "down"
 
-    ops = _ordered(project, targets, Kind.REMOVE_CONTAINER, cause, timeout=timeout,
-                   remove_volumes=remove_volumes, dependents_first=True)
-    after = tuple(op.op_id for op in ops)
+    # Stops go dependents first, each as soon as the containers depending on it have stopped;
+    # a container is removed as soon as it is stopped, while the next layer stops.
+    running = [c for c in targets if c.running or c.state == "paused"]
+    ops = _ordered(project, running, Kind.STOP_CONTAINER, cause, timeout=timeout,
+                   dependents_first=True)
+    stop_ids = {op.container_id: op.op_id for op in ops}
+    services = known_services(project) if project is not None else {}
+    removes = [Operation(container_op_id(Kind.REMOVE_CONTAINER.value, c),
+                         Kind.REMOVE_CONTAINER, cause(c),
+                         depends_on=(stop_ids[c.container_id],) if c.container_id in stop_ids
+                         else (),
+                         service=services.get(c.service), number=c.number, container_name=c.name,
+                         container_id=c.container_id, timeout=timeout,
+                         remove_volumes=remove_volumes)
+               for c in targets]
+    position = {container_id: i for i, container_id in enumerate(stop_ids)}
+    removes.sort(key=lambda op: position.get(op.container_id, len(position)))
+    ops.extend(removes)
+    after = tuple(op.op_id for op in removes)
     external_networks = {n.name for n in project.networks.values() if n.external} \
         if project is not None else set()
     for name in sorted(observed.networks):

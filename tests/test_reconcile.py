@@ -14,6 +14,7 @@ from stackup.hashing import config_hash
 from stackup.model import (Dependency, FrozenMap, Mount, Network, Project, Service,
                            ServiceNetwork, Volume)
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.plan import Kind
 from stackup.reconcile import UpOptions, plan_up
 from stackup.render import plan_text
 
@@ -282,11 +283,16 @@ CHAIN = make_project(svc("db"), svc("api", depends_on=(dep("db"),)),
                      volumes={"data": Volume("data", "demo_data")})
 
 
-def test_plan_down_removes_dependents_first_then_networks_and_volumes() -> None:
+def test_plan_down_stops_dependents_first_and_removes_each_once_stopped() -> None:
     state = observed(CHAIN, *(container(CHAIN, s) for s in ("cache", "db", "api", "web")),
                      container(CHAIN, "web", 2))
     plan = plan_down(CHAIN, state, remove_volumes=True, remove_orphans=False, timeout=None)
     assert plan_text(plan) == """\
+- stop     demo-cache-1  down
+- stop     demo-web-2    down
+- stop     demo-web-1    down
+- stop     demo-api-1    down
+- stop     demo-db-1     down
 - remove   demo-cache-1  down
 - remove   demo-web-2    down
 - remove   demo-web-1    down
@@ -296,13 +302,15 @@ def test_plan_down_removes_dependents_first_then_networks_and_volumes() -> None:
 - volume   demo_data     down
 """
     deps = {op.op_id: op.depends_on for op in plan.operations}
-    assert deps["remove_container:web:1"] == ()
-    assert deps["remove_container:cache:1"] == ()
-    assert deps["remove_container:api:1"] == ("remove_container:web:1", "remove_container:web:2")
-    assert deps["remove_container:db:1"] == ("remove_container:api:1", "remove_container:web:1",
-                                             "remove_container:web:2")
+    assert deps["stop_container:web:1"] == ()
+    assert deps["stop_container:cache:1"] == ()
+    assert deps["stop_container:api:1"] == ("stop_container:web:1", "stop_container:web:2")
+    assert deps["stop_container:db:1"] == ("stop_container:api:1", "stop_container:web:1",
+                                           "stop_container:web:2")
+    # a container goes as soon as it has stopped, not after its dependents are removed
+    assert deps["remove_container:api:1"] == ("stop_container:api:1",)
     assert len(deps["remove_network:demo_default"]) == 5
-    assert all(op.remove_volumes for op in plan.operations[:5])
+    assert all(op.remove_volumes for op in plan.operations if op.kind is Kind.REMOVE_CONTAINER)
     kept = plan_down(CHAIN, state, remove_volumes=False, remove_orphans=False, timeout=None)
     assert [op.op_id for op in kept.operations][-1] == "remove_network:demo_default"
 
@@ -316,11 +324,14 @@ def test_plan_down_never_touches_external_or_foreign_resources_and_notes_orphans
         {**state.networks, "other": foreign}))
     plan = plan_down(EXT, state, remove_volumes=True, remove_orphans=False, timeout=None)
     assert plan_text(plan) == (
+        "- stop     demo-web-1  down\n"
         "- remove   demo-web-1  down\n"
         "! Found orphan containers (demo-old-1) for this project. Run with --remove-orphans to "
         "remove them (the project's networks cannot be removed while they use them).\n")
     with_orphans = plan_down(EXT, state, remove_volumes=False, remove_orphans=True, timeout=3)
-    assert plan_text(with_orphans) == "- remove   demo-web-1  down\n- remove   demo-old-1  orphan\n"
+    assert plan_text(with_orphans) == (
+        "- stop     demo-web-1  down\n- stop     demo-old-1  orphan\n"
+        "- remove   demo-web-1  down\n- remove   demo-old-1  orphan\n")
     assert {op.timeout for op in with_orphans.operations} == {3}
 
 
@@ -328,6 +339,8 @@ def test_plan_down_without_a_stack_file_goes_by_labels() -> None:
     state = observed(CHAIN, container(CHAIN, "db"), container(CHAIN, "web"))
     plan = plan_down(None, state, remove_volumes=False, remove_orphans=False, timeout=None)
     assert plan_text(plan) == """\
+- stop     demo-db-1     down
+- stop     demo-web-1    down
 - remove   demo-db-1     down
 - remove   demo-web-1    down
 - network  demo_default  down
