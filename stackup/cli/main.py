@@ -68,7 +68,7 @@ pass_globals = click.make_pass_decorator(Globals)
               help="Interpolation variables file (repeatable; replaces .env).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
 @click.option("--parallel", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Engine calls in flight at once.")
+              help="Engine calls in flight at once (stops: 4x, at least 64).")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
               default="auto", show_default=True, help="How to show progress on stderr.")
 @click.version_option(package_name="stackup")

@@ -79,8 +79,9 @@ class Engine(Protocol):
                           timeout: float | None = None) -> None: ...
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False) -> None:
-        """Stop if needed and remove; ``volumes`` also removes its anonymous volumes."""
+                         volumes: bool = False, timeout: float | None = None) -> None:
+        """Stop if needed (``timeout``: stop timeout, else the container's own) and remove;
+        ``volumes`` also removes its anonymous volumes."""
         ...
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None: ...

@@ -366,7 +366,7 @@ class DockerEngine:
             self.api.restart(container_id, timeout=_stop_timeout(info, timeout))
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False) -> None:
+                         volumes: bool = False, timeout: float | None = None) -> None:
         """Stop (gracefully) if running, then remove. Already gone is fine."""
         try:
             info = self._owned(project_name, "container", container_id, "remove")
@@ -375,7 +375,7 @@ class DockerEngine:
         with self._call(f"cannot remove container {container_name(info)}"):
             try:
                 if (info.get("State") or {}).get("Running"):
-                    self.api.stop(container_id, timeout=_stop_timeout(info, None))
+                    self.api.stop(container_id, timeout=_stop_timeout(info, timeout))
                 self.api.remove_container(container_id, v=volumes)
             except docker.errors.NotFound:
                 return

@@ -308,7 +308,7 @@ class FakeEngine:
             c.health = "starting" if c.has_healthcheck else None
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False) -> None:
+                         volumes: bool = False, timeout: float | None = None) -> None:
         with self._call("remove_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("remove_container", c.name)
