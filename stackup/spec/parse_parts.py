@@ -49,7 +49,8 @@ def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) ->
     """``build: ./dir`` or the long mapping → BuildSpec (context made absolute unless a URL)."""
     value = raw[key]
     if isinstance(value, str):
-        return BuildSpec(context=value if _is_url(value) else resolve(value))
+        return BuildSpec(context=value if _is_url(value) else resolve(value),
+                         dockerfile="Dockerfile")
     spec = ck.as_mapping(raw, key, path)
     warnings: list[str] = []
     ck.check_keys(spec, _BUILD_KEYS, path, unsupported=_BUILD_UNSUPPORTED, warnings=warnings)
@@ -58,6 +59,8 @@ def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) ->
     for name in ("dockerfile", "dockerfile_inline", "target", "network"):
         if spec.get(name) is not None:
             kw[name] = ck.as_str(spec, name, f"{path}.{name}")
+    if "dockerfile" not in kw and "dockerfile_inline" not in kw:
+        kw["dockerfile"] = "Dockerfile"  # as Compose normalizes it
     if spec.get("args") is not None:
         args = ck.as_dict_of_str(spec, "args", f"{path}.args")
         kw["args"] = FrozenMap(sorted(args.items()))

@@ -20,7 +20,30 @@ from stackup.model import (BuildSpec, Deploy, FileObject, FileReference, Healthc
                            Network, Project, Resources, Service, UpdateConfig, Volume)
 from stackup.spec.units import format_duration, format_port, format_size
 
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML the way ``docker compose config`` writes it, so that the two can be diffed:
+    sequences indented under their key, double quotes where quotes are needed, no folding of
+    long lines, multi-line text as literal blocks."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def choose_scalar_style(self) -> str:
+        style = super().choose_scalar_style()
+        if style == "'" and '"' not in self.event.value:
+            return '"'
+        return style
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value.rstrip("\n") or value.endswith("\n") and value.strip():
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 _DURATIONS = frozenset({"stop_grace_period", "interval", "timeout", "start_period",
                         "start_interval", "delay", "monitor", "window"})
@@ -100,10 +123,14 @@ def _mount(mount: Mount) -> dict[str, Any]:
     return out
 
 
+_HEALTHCHECK_ORDER = ("test", "timeout", "interval", "retries", "start_period", "start_interval")
+
+
 def _healthcheck(hc: Healthcheck) -> dict[str, Any]:
     if hc.disable:
         return {"disable": True}
-    return _fields(hc, skip=frozenset({"disable"}))
+    fields = _fields(hc, skip=frozenset({"disable"}))
+    return {key: fields[key] for key in _HEALTHCHECK_ORDER if key in fields}
 
 
 def _resources(res: Resources) -> dict[str, Any]:
@@ -143,8 +170,10 @@ def service_dict(svc: Service) -> dict[str, Any]:
         out["build"] = _build(svc.build)
     out.update(_fields(svc, skip=_SERVICE_SPECIAL))
     if svc.depends_on:
-        out["depends_on"] = {d.service: {"condition": d.condition, "restart": d.restart,
-                                         "required": d.required} for d in svc.depends_on}
+        out["depends_on"] = {d.service: {"condition": d.condition,
+                                         **({"restart": True} if d.restart else {}),
+                                         "required": d.required}
+                             for d in svc.depends_on}
     if svc.environment:
         out["environment"] = dict(svc.environment)
     if svc.ports:
@@ -207,7 +236,7 @@ def to_compose_dict(project: Project) -> dict[str, Any]:
 
 def to_yaml(project: Project) -> str:
     return yaml.dump(to_compose_dict(project), Dumper=_Dumper, sort_keys=False,
-                     default_flow_style=False, allow_unicode=True)
+                     default_flow_style=False, allow_unicode=True, width=float("inf"))
 
 
 def to_json(project: Project) -> str:

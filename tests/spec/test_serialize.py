@@ -65,3 +65,37 @@ def test_shape_of_config_output() -> None:
     assert "privileged" not in web and "environment" not in web
     assert json.loads(to_json(project)) == doc
     assert yaml.safe_load(to_yaml(project)) == doc
+
+
+def test_yaml_is_written_the_way_compose_config_writes_it(tmp_path) -> None:
+    """Indented sequences, double quotes, no folded lines, Compose's healthcheck key order and
+    an implied Dockerfile: `diff <(docker compose config) <(stackup config)` stays quiet."""
+    from stackup.spec.loader import LoadOptions, load_project
+    from stackup.spec.serialize import to_yaml
+
+    long_command = "echo " + "x" * 120
+    (tmp_path / "compose.yaml").write_text(f"""
+services:
+  web:
+    build: .
+    command: ["sh", "-c", "{long_command}"]
+    ports: ["127.0.0.1:8080:80"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
+    depends_on:
+      db: {{condition: service_healthy, restart: true}}
+  db:
+    image: busybox:local
+""")
+    project = load_project(LoadOptions(files=(str(tmp_path / "compose.yaml"),))).project
+    text = to_yaml(project)
+    assert "\n      - sh\n" in text  # sequence items indented under their key
+    assert 'published: "8080"' in text
+    assert f"      - {long_command}\n" in text  # not folded
+    assert text.index("timeout: 2s") < text.index("interval: 1s")
+    assert "dockerfile: Dockerfile" in text
+    assert "        condition: service_healthy\n        restart: true\n        required: true" \
+        in text
