@@ -16,6 +16,7 @@ CONFIG = f"{PREFIX}.config"  # canonical JSON the hash was computed from (for re
 IMAGE = f"{PREFIX}.image"  # image reference the container was created from
 NETWORK = f"{PREFIX}.network"  # network key in the stack file, on networks
 VOLUME = f"{PREFIX}.volume"  # volume key in the stack file, on volumes
+CARRIED_VOLUMES = f"{PREFIX}.carried-volumes"  # anonymous volumes taken over on recreate
 ONEOFF = f"{PREFIX}.oneoff"  # "True" on `run` containers
 VERSION = f"{PREFIX}.version"  # stackup version that created it
 

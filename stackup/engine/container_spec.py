@@ -60,6 +60,8 @@ def container_create_args(
         args["stop_timeout"] = math.ceil(service.stop_grace_period)
     args["labels"] = container_labels(project.name, service, number, config_hash=config_hash,
                                       config_json=config_json, image=image, oneoff=oneoff)
+    if anonymous_volumes:
+        args["labels"][L.CARRIED_VOLUMES] = ",".join(sorted(set(anonymous_volumes.values())))
     if service.healthcheck is not None:
         args["healthcheck"] = healthcheck_config(service.healthcheck)
 

@@ -99,6 +99,10 @@ class DockerEngine:
         self.reader = reader
         self.base_url = str(getattr(self._api, "base_url", "") or DEFAULT_SOCKET)
         self.state_dir = state_dir or default_state_dir(os.environ)
+        # (project, container id) → (name, carried anonymous volumes) for containers seen with
+        # the project's label (in observe, or created here). Labels never change and ids are
+        # never reused, so these need no second inspect before being started, stopped or removed.
+        self._mine: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     @property
     def api(self) -> docker.APIClient:
@@ -185,6 +189,9 @@ class DockerEngine:
                 raw_volumes[name] = found
         containers = sorted((container_from_list(c) for c in raw_containers),
                             key=lambda c: (c.service, c.number, c.name))
+        for c in containers:
+            if c.labels.get(L.PROJECT) == project_name:
+                self._remember(project_name, c.container_id, c.name, c.labels)
         return ObservedState(
             project_name=project_name, containers=tuple(containers),
             networks=FrozenMap({n: network_from_engine(raw_networks[n])
@@ -300,6 +307,7 @@ class DockerEngine:
                 config["Healthcheck"] = healthcheck
             container_id = str(self.api.create_container_from_config(
                 config, name=create_name, platform=platform)["Id"])
+        self._remember(project.name, container_id, name, args["labels"])
         try:
             for network_name, kwargs in extra_networks(project, service):
                 with self._call(f"cannot connect {name} to network {network_name}"):
@@ -309,6 +317,11 @@ class DockerEngine:
                 self.api.remove_container(container_id, force=True)
             raise
         return container_id
+
+    def _remember(self, project_name: str, container_id: str, name: str,
+                  labels: Mapping[str, str]) -> None:
+        carried = tuple(v for v in labels.get(L.CARRIED_VOLUMES, "").split(",") if v)
+        self._mine[(project_name, container_id)] = (name, carried)
 
     def _service_container(self, project_name: str, service_name: str) -> str:
         """The container behind ``network_mode: service:<name>`` (running first, lowest number)."""
@@ -349,12 +362,20 @@ class DockerEngine:
                                   detail="set STACKUP_STATE_DIR to a writable directory") from exc
 
     def start_container(self, project_name: str, container_id: str) -> None:
-        info = self._owned(project_name, "container", container_id, "start")
-        with self._call(f"cannot start container {container_name(info)}"):
+        known = self._mine.get((project_name, container_id))
+        name = known[0] if known else container_name(
+            self._owned(project_name, "container", container_id, "start"))
+        with self._call(f"cannot start container {name}"):
             self.api.start(container_id)
 
     def stop_container(self, project_name: str, container_id: str,
                        timeout: float | None = None) -> None:
+        known = self._mine.get((project_name, container_id))
+        if known is not None:  # no timeout: the engine applies the container's StopTimeout
+            seconds = None if timeout is None else max(0, math.ceil(timeout))
+            with self._call(f"cannot stop container {known[0]}"):
+                self.api.stop(container_id, timeout=seconds)
+            return
         info = self._owned(project_name, "container", container_id, "stop")
         with self._call(f"cannot stop container {container_name(info)}"):
             self.api.stop(container_id, timeout=_stop_timeout(info, timeout))
@@ -368,6 +389,10 @@ class DockerEngine:
     def remove_container(self, project_name: str, container_id: str, *,
                          volumes: bool = False, timeout: float | None = None) -> None:
         """Stop (gracefully) if running, then remove. Already gone is fine."""
+        known = self._mine.get((project_name, container_id))
+        if known is not None:
+            self._remove_known(project_name, container_id, known, volumes, timeout)
+            return
         try:
             info = self._owned(project_name, "container", container_id, "remove")
         except NotFound:
@@ -381,6 +406,30 @@ class DockerEngine:
                 return
         if volumes:
             self._remove_carried_volumes(info)
+
+    def _remove_known(self, project_name: str, container_id: str,
+                      known: tuple[str, tuple[str, ...]], volumes: bool,
+                      timeout: float | None) -> None:
+        """Remove a container already known to be ours: one call when it is stopped; when the
+        engine answers that it is running, stop it gracefully first."""
+        name, carried = known
+        with self._call(f"cannot remove container {name}"):
+            try:
+                self.api.remove_container(container_id, v=volumes)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                self.api.stop(container_id,
+                              timeout=None if timeout is None else max(0, math.ceil(timeout)))
+                self.api.remove_container(container_id, v=volumes)
+        self._mine.pop((project_name, container_id), None)
+        for volume in carried if volumes else ():
+            try:
+                self.api.remove_volume(volume)
+            except docker.errors.APIError:
+                continue
 
     def _remove_carried_volumes(self, info: Mapping[str, Any]) -> None:
         """The engine's ``v`` removes only volumes it created anonymously for this container;
