@@ -2,8 +2,10 @@
 
 Pipeline position: ``execute`` and ``app`` call these methods; ``engine/docker.py`` implements
 them against a real Docker engine and ``engine/fake.py`` in memory. Methods are synchronous
-(the executor runs them in worker threads). Every destructive method re-checks the project's
-ownership labels and refuses (``EngineError``) to touch anything without them. Implementations
+(the executor runs them in worker threads). Every method that changes a container, network or
+volume checks the project's ownership label and refuses (``EngineError``) to touch anything
+without it; a container the implementation has already seen with the label (its labels cannot
+change, its id is never reused) needs no second look. Implementations
 translate engine failures into ``stackup.errors.EngineError`` subclasses with the engine's reason.
 
 The unit of work is a plan ``Operation``-sized call, not a raw engine verb, so that a future
