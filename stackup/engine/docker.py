@@ -445,9 +445,13 @@ class DockerEngine:
                 continue
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
-        info = self._owned(project_name, "container", container_id, "rename")
-        with self._call(f"cannot rename container {container_name(info)} to {name}"):
+        known = self._mine.get((project_name, container_id))
+        old = known[0] if known else container_name(
+            self._owned(project_name, "container", container_id, "rename"))
+        with self._call(f"cannot rename container {old} to {name}"):
             self.api.rename(container_id, name)
+        if known is not None:
+            self._mine[(project_name, container_id)] = (name, known[1])
 
     # --- images ---------------------------------------------------------------------------
 
