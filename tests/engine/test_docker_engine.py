@@ -373,3 +373,21 @@ def test_socket_reader_maps_errors(docker_engine: DockerEngine) -> None:
     dead = UnixSocketReader("/nonexistent.sock", display="unix:///nonexistent.sock")
     with pytest.raises(EngineUnavailable):
         dead.get("/containers/json", what="cannot list")
+
+
+def test_network_still_used_by_a_stranger_is_named(docker_engine: DockerEngine,
+                                                   project_name: str) -> None:
+    proj = project(project_name)
+    up(docker_engine, proj)
+    api = docker_engine.api
+    stranger = api.create_container(IMAGE, ["sh", "-c", LOOP], name=f"{project_name}-guest",
+                                    stop_timeout=1, host_config=api.create_host_config(
+                                        network_mode=f"{project_name}_default"))["Id"]
+    try:
+        api.start(stranger)
+        with pytest.raises(EngineError) as err:
+            docker_engine.remove_network(project_name, f"{project_name}_default")
+        assert f"{project_name}-guest" in err.value.summary
+        assert api.inspect_container(stranger)["State"]["Running"]  # not touched
+    finally:
+        api.remove_container(stranger, force=True)
