@@ -54,7 +54,7 @@ async def execute(plan: Plan, engine: Engine, project: Project | None, *, parall
         raise ValueError("parallel must be at least 1")
     ids = {op.op_id for op in plan.operations}
     for op in plan.operations:
-        unknown = [d for d in op.depends_on if d not in ids]
+        unknown = [d for d in (*op.depends_on, *op.start_after) if d not in ids]
         if unknown:
             raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
     runner = _Runner(plan, engine, project, anyio.CapacityLimiter(parallel), wait_timeout,
@@ -114,6 +114,9 @@ class _Runner:
             start = time.monotonic()
             try:
                 await self._perform(op)
+            except _NotStarted as exc:
+                self.status[op.op_id] = "skipped"
+                self._emit(op, "skipped", time.monotonic() - start, str(exc))
             except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
                 error = exc if isinstance(exc, StackupError) else OperationFailed(
                     f"{op.subject}: {type(exc).__name__}: {exc}")
@@ -148,6 +151,7 @@ class _Runner:
             await self._call(e.remove_volume, name, op.name or _need(op.volume, op).name)
         elif kind is Kind.CREATE_CONTAINER:
             container_id = await self._create(op, None)
+            await self._after(op)
             await self._call(e.start_container, name, container_id)
         elif kind is Kind.RECREATE_CONTAINER:
             await self._recreate(op)
@@ -174,6 +178,17 @@ class _Runner:
             await self._call(e.push_image, _need(op.image, op), on_output=self._output(op))
         else:
             raise OperationFailed(f"{kind.value} is not supported by the executor")
+
+    async def _after(self, op: Operation) -> None:
+        """Wait for ``start_after``; a failed one leaves the container created, not started."""
+        for dep in op.start_after:
+            await self.finished[dep].wait()
+        bad = [d for d in op.start_after if self.status[d] != "done"]
+        if bad:
+            first = self.plan.operation(bad[0])
+            verb = "failed" if self.status[bad[0]] == "failed" else "was skipped"
+            raise _NotStarted(f"dependency {first.subject} {verb}; {op.subject} was created, "
+                              f"not started")
 
     def _output(self, op: Operation) -> Callable[[str], None]:
         """An output sink for an engine call: each line becomes an ``output`` event."""
@@ -279,6 +294,10 @@ class _Runner:
             parts.append(f"last log lines of {c.name}:\n" + "\n".join(
                 f"  {line}" for line in text.splitlines()))
         return OperationFailed(summary, detail="\n".join(parts))
+
+
+class _NotStarted(Exception):
+    """A create_container whose ``start_after`` did not all succeed: skipped after creating."""
 
 
 def _need(value: T | None, op: Operation) -> T:

@@ -38,6 +38,10 @@ class Operation:
     kind: Kind
     cause: str  # for people: "not found", "environment.VERSION changed", ...
     depends_on: tuple[str, ...] = ()  # op_ids
+    # create_container only: the container is created as soon as ``depends_on`` are done (its
+    # image, networks, volumes) and started once these are too (the services it depends on), so
+    # that creating a layer's containers overlaps the start of the layer below.
+    start_after: tuple[str, ...] = ()
     service: Service | None = None  # container and wait operations
     number: int | None = None  # replica number for container operations
     container_name: str | None = None  # the engine name the container has or will have

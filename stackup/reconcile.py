@@ -273,22 +273,31 @@ class _Up:
         if image is not None and image.op is not None and (creates or ref in self.used_images):
             self.used_images.add(ref)
             needs.append(image.op.op_id)
+        services: list[str] = []  # what the services it depends on must reach first
         for dep in service.depends_on:
             if dep.service not in self.project.services:
                 continue
             if dep.condition == "service_healthy":
-                needs.append(self._wait(Kind.WAIT_HEALTHY, dep.service, service.name))
+                services.append(self._wait(Kind.WAIT_HEALTHY, dep.service, service.name))
             elif dep.condition == "service_completed_successfully":
-                needs.append(self._wait(Kind.WAIT_COMPLETED, dep.service, service.name))
+                services.append(self._wait(Kind.WAIT_COMPLETED, dep.service, service.name))
             else:
-                needs.extend(self.up_ops.get(dep.service, []))
+                services.extend(self.up_ops.get(dep.service, []))
         for n in service.networks:
             needs.extend(self._resource(f"network:{n.name}"))
         for m in service.volumes:
             if m.type == "volume" and m.source is not None:
                 needs.extend(self._resource(f"volume:{m.source}"))
+        if service.network_mode and service.network_mode.startswith("service:"):
+            needs.extend(services)  # its container must exist (and run) to be joined
         depends = tuple(dict.fromkeys(needs))
-        ops = [dataclasses.replace(op, depends_on=depends) for op in ops]
+        everything = tuple(dict.fromkeys([*needs, *services]))
+        after = tuple(d for d in dict.fromkeys(services) if d not in depends)
+        # A new container is created as soon as its image, networks and volumes are there, and
+        # started once the services it depends on are: creates overlap the layer below.
+        ops = [dataclasses.replace(op, depends_on=depends, start_after=after)
+               if op.kind is Kind.CREATE_CONTAINER
+               else dataclasses.replace(op, depends_on=everything) for op in ops]
         self.ops.extend(ops)
         self.up_ops[service.name] = [op.op_id for op in ops]
 

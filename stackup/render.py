@@ -28,7 +28,8 @@ JSON (``plan_json``), version 1::
           "number": 1,                         # replica number, or null
           "name": "demo-web-1",                # engine name of the subject (service for waits)
           "cause": "not found",                # why, for people
-          "depends_on": ["create_network:default"]
+          "depends_on": ["create_network:default"],
+          "start_after": ["wait_healthy:db"]    # create_container: started only after these
         }
       ],
       "notes": ["..."],                        # warnings for people
@@ -105,6 +106,7 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "name": op.service_name if is_wait else op.subject,
         "cause": op.cause,
         "depends_on": list(op.depends_on),
+        "start_after": list(op.start_after),
     }
 
 

@@ -112,8 +112,11 @@ def test_operations_start_as_soon_as_their_dependencies_finish() -> None:
     web_started = when(events, "create_container:web:1", "started")
     assert web_started < when(events, "wait_healthy:db", "done")
     assert web_started - when(events, "create_container:cache:1", "done") < 0.05
-    assert when(events, "create_container:api:1", "started") >= when(events, "wait_healthy:db",
-                                                                      "done")
+    # api's container is created while db is still unhealthy, and started only once it is
+    healthy = when(events, "wait_healthy:db", "done")
+    assert when(events, "create_container:api:1", "started") < healthy
+    [api_start] = [c for c in engine.calls_of("start_container") if c.subject == "demo-api-1"]
+    assert api_start.start >= healthy
 
 
 def test_failure_skips_dependents_but_not_independent_branches() -> None:
@@ -129,8 +132,12 @@ def test_failure_skips_dependents_but_not_independent_branches() -> None:
     assert [op.op_id for op in outcome.skipped] == ["create_container:api:1",
                                                     "create_container:web:1"]
     skipped = {e.op_id: e.error for _, e in events if e.phase == "skipped"}
-    assert skipped == {"create_container:api:1": "dependency demo-db-1 failed",
-                       "create_container:web:1": "dependency demo-api-1 was skipped"}
+    assert skipped == {
+        "create_container:api:1": "dependency demo-db-1 failed; demo-api-1 was created, "
+                                  "not started",
+        "create_container:web:1": "dependency demo-api-1 was skipped; demo-web-1 was created, "
+                                  "not started"}
+    assert engine.by_name("demo-api-1").state == "created"
     assert engine.by_name("demo-cache-1").state == "running"
 
 
@@ -195,7 +202,7 @@ def test_cancellation_propagates_cleanly() -> None:
     with pytest.raises(TimeoutError):
         anyio.run(main)
     assert time.monotonic() - started < 2
-    assert "demo-api-1" not in {c.name for c in engine.containers.values()}
+    assert all(c.state == "created" for c in engine.containers.values() if c.name == "demo-api-1")
 
 
 def test_fake_engine_refuses_what_the_project_does_not_own() -> None:

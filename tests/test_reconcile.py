@@ -93,8 +93,11 @@ def test_fresh_stack() -> None:
     deps = {op.op_id: op.depends_on for op in plan.operations}
     assert deps["create_container:db:1"] == ("create_network:default", "create_volume:data")
     assert deps["wait_healthy:db"] == ("create_container:db:1",)
-    assert deps["create_container:api:1"] == ("wait_healthy:db", "create_network:default")
-    assert deps["create_container:web:1"] == ("create_container:api:1", "create_network:default")
+    # created once its network is there, started once db is healthy
+    assert deps["create_container:api:1"] == ("create_network:default",)
+    assert plan.operation("create_container:api:1").start_after == ("wait_healthy:db",)
+    assert deps["create_container:web:1"] == ("create_network:default",)
+    assert plan.operation("create_container:web:1").start_after == ("create_container:api:1",)
 
 
 def test_converged_stack_gives_an_empty_plan() -> None:

@@ -52,7 +52,7 @@ def test_json_is_documented_and_serialisable() -> None:
         "id": "recreate_container:web:1", "action": "recreate_container",
         "resource": "container", "service": "web", "number": 1, "name": "demo-web-1",
         "cause": "environment.VERSION changed",
-        "depends_on": ["create_network:default", "wait_healthy:db"]}
+        "depends_on": ["create_network:default", "wait_healthy:db"], "start_after": []}
     assert data["operations"][1]["resource"] == "service"
     assert data["operations"][1]["name"] == "db"
     assert data["operations"][0]["resource"] == "network"
