@@ -169,7 +169,10 @@ def test_failing_build_names_service_and_step(tmp_path: Path, project_name: str,
     assert "Step 2/2 : RUN echo about to fail && false" in result.stderr
     assert "returned a non-zero code: 1" in result.stderr
     assert "Traceback" not in result.stderr
-    assert sorted(ids(client, project_name)) == [f"{project_name}-other-1"]
+    # app has no image, so no container; its dependent web is created but never started
+    assert sorted(ids(client, project_name)) == [f"{project_name}-other-1",
+                                                 f"{project_name}-web-1"]
+    assert client.containers.get(f"{project_name}-web-1").status == "created"
     built = run(tmp_path, project_name, "build", check=False)
     assert built.returncode == 1 and "service app" in built.stderr
 
@@ -249,5 +252,8 @@ def test_unreachable_registry_names_image_and_service(tmp_path: Path, project_na
     up = run(tmp_path, project_name, "up", check=False)
     assert up.returncode == 1 and f"cannot pull image {ref}" in up.stderr
     assert "service web" in up.stderr
-    assert sorted(ids(client, project_name)) == [f"{project_name}-other-1"]  # front skipped
+    # web has no image, so no container; its dependent front is created, never started
+    assert sorted(ids(client, project_name)) == [f"{project_name}-front-1",
+                                                 f"{project_name}-other-1"]
+    assert client.containers.get(f"{project_name}-front-1").status == "created"
     assert free_port()  # (keeps the helper import honest)
