@@ -32,7 +32,6 @@ import anyio
 
 from stackup.engine.base import Engine
 from stackup.errors import OperationFailed, StackupError
-from stackup.hashing import config_hash
 from stackup.model import Project
 from stackup.observed import ObservedContainer
 from stackup.events import Event, Outcome
@@ -204,11 +203,11 @@ class _Runner:
         project, service = self.project, _need(op.service, op)
         if project is None:
             raise OperationFailed(f"cannot create {op.subject} without a stack file")
-        digest, text = config_hash(project, service)
         return await self._call(self.engine.create_container, project, service,
                                 op.number or 1, name=_need(op.container_name, op),
-                                config_hash=digest, config_json=text,
-                                image=op.image or service.image_ref(project.name),
+                                config_hash=_need(op.config_hash, op),
+                                config_json=_need(op.config_json, op),
+                                image=_need(op.image, op),
                                 previous_container_id=previous_id)
 
     async def _recreate(self, op: Operation) -> None:

@@ -47,6 +47,7 @@ class Operation:
     container_name: str | None = None  # the engine name the container has or will have
     container_id: str | None = None  # the existing container, for start/stop/recreate/remove
     config_hash: str | None = None  # for create/recreate: the label to put on the container
+    config_json: str | None = None  # for create/recreate: the canonical config it hashes
     image: str | None = None  # image reference for pull/build/create
     network: Network | None = None
     volume: Volume | None = None

@@ -192,7 +192,8 @@ class _Up:
             c = by_number.get(n)
             base = Operation(f"create_container:{service.name}:{n}", Kind.CREATE_CONTAINER,
                              "not found", service=service, number=n, container_name=name,
-                             config_hash=digest, image=ref, timeout=options.timeout)
+                             config_hash=digest, config_json=text, image=ref,
+                             timeout=options.timeout)
             if c is None:
                 ops.append(base)
                 continue
