@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
@@ -57,8 +56,6 @@ else:
 
 API_VERSION = "1.41"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-DEFAULT_STOP_TIMEOUT = 10
-_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
 # --- errors: the one place SDK/HTTP failures become stackup errors ----------------------------
@@ -381,58 +378,49 @@ class DockerEngine:
                                   f"{exc.strerror}",
                                   detail="set STACKUP_STATE_DIR to a writable directory") from exc
 
-    def start_container(self, project_name: str, container_id: str) -> None:
+    def _ours(self, project_name: str, container_id: str,
+              verb: str) -> tuple[str, tuple[str, ...]]:
+        """(name, carried anonymous volumes) of a container of the project; refuses others.
+
+        One inspect the first time a container is met; none for containers already seen with
+        the label (observed or created here): labels never change, ids are never reused."""
         known = self._mine.get((project_name, container_id))
-        name = known[0] if known else container_name(
-            self._owned(project_name, "container", container_id, "start"))
+        if known is None:
+            info = self._owned(project_name, "container", container_id, verb)
+            labels = (info.get("Config") or {}).get("Labels") or {}
+            self._remember(project_name, container_id, container_name(info), labels)
+            known = self._mine[(project_name, container_id)]
+        return known
+
+    def start_container(self, project_name: str, container_id: str) -> None:
+        name, _ = self._ours(project_name, container_id, "start")
         with self._call(f"cannot start container {name}"):
             self.api.start(container_id)
 
     def stop_container(self, project_name: str, container_id: str,
                        timeout: float | None = None) -> None:
-        known = self._mine.get((project_name, container_id))
-        if known is not None:  # no timeout: the engine applies the container's StopTimeout
-            seconds = None if timeout is None else max(0, math.ceil(timeout))
-            with self._call(f"cannot stop container {known[0]}"):
-                self.api.stop(container_id, timeout=seconds)
-            return
-        info = self._owned(project_name, "container", container_id, "stop")
-        with self._call(f"cannot stop container {container_name(info)}"):
-            self.api.stop(container_id, timeout=_stop_timeout(info, timeout))
+        """Without ``timeout`` the engine applies the container's own StopTimeout."""
+        name, _ = self._ours(project_name, container_id, "stop")
+        with self._call(f"cannot stop container {name}"):
+            self.api.stop(container_id, timeout=_seconds(timeout))
 
     def restart_container(self, project_name: str, container_id: str,
                           timeout: float | None = None) -> None:
-        info = self._owned(project_name, "container", container_id, "restart")
-        with self._call(f"cannot restart container {container_name(info)}"):
-            self.api.restart(container_id, timeout=_stop_timeout(info, timeout))
+        name, _ = self._ours(project_name, container_id, "restart")
+        with self._call(f"cannot restart container {name}"):
+            self.api.stop(container_id, timeout=_seconds(timeout))
+            self.api.start(container_id)
 
     def remove_container(self, project_name: str, container_id: str, *,
                          volumes: bool = False, timeout: float | None = None) -> None:
-        """Stop (gracefully) if running, then remove. Already gone is fine."""
-        known = self._mine.get((project_name, container_id))
-        if known is not None:
-            self._remove_known(project_name, container_id, known, volumes, timeout)
-            return
+        """Remove; one call when the container is stopped, and when the engine answers that it is
+        running, stop it gracefully first. Already gone is fine. With ``volumes``, also the
+        anonymous volumes it carried over from a container it replaced (the engine's own ``v``
+        removes only those it created for this one)."""
         try:
-            info = self._owned(project_name, "container", container_id, "remove")
+            name, carried = self._ours(project_name, container_id, "remove")
         except NotFound:
             return
-        with self._call(f"cannot remove container {container_name(info)}"):
-            try:
-                if (info.get("State") or {}).get("Running"):
-                    self.api.stop(container_id, timeout=_stop_timeout(info, timeout))
-                self.api.remove_container(container_id, v=volumes)
-            except docker.errors.NotFound:
-                return
-        if volumes:
-            self._remove_carried_volumes(info)
-
-    def _remove_known(self, project_name: str, container_id: str,
-                      known: tuple[str, tuple[str, ...]], volumes: bool,
-                      timeout: float | None) -> None:
-        """Remove a container already known to be ours: one call when it is stopped; when the
-        engine answers that it is running, stop it gracefully first."""
-        name, carried = known
         with self._call(f"cannot remove container {name}"):
             try:
                 self.api.remove_container(container_id, v=volumes)
@@ -441,8 +429,7 @@ class DockerEngine:
             except docker.errors.APIError as exc:
                 if exc.status_code != 409:
                     raise
-                self.api.stop(container_id,
-                              timeout=None if timeout is None else max(0, math.ceil(timeout)))
+                self.api.stop(container_id, timeout=_seconds(timeout))
                 self.api.remove_container(container_id, v=volumes)
         self._mine.pop((project_name, container_id), None)
         for volume in carried if volumes else ():
@@ -451,27 +438,11 @@ class DockerEngine:
             except docker.errors.APIError:
                 continue
 
-    def _remove_carried_volumes(self, info: Mapping[str, Any]) -> None:
-        """The engine's ``v`` removes only volumes it created anonymously for this container;
-        anonymous volumes carried over from a previous container (mounted by name) stay behind.
-        Remove those too: unlabelled, 64-hex names; still in use or gone is fine."""
-        for mount in info.get("Mounts") or []:
-            name = str(mount.get("Name") or "")
-            if mount.get("Type") != "volume" or not _ANONYMOUS.fullmatch(name):
-                continue
-            try:
-                self.api.remove_volume(name)
-            except docker.errors.APIError:
-                continue
-
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
-        known = self._mine.get((project_name, container_id))
-        old = known[0] if known else container_name(
-            self._owned(project_name, "container", container_id, "rename"))
+        old, carried = self._ours(project_name, container_id, "rename")
         with self._call(f"cannot rename container {old} to {name}"):
             self.api.rename(container_id, name)
-        if known is not None:
-            self._mine[(project_name, container_id)] = (name, known[1])
+        self._mine[(project_name, container_id)] = (name, carried)
 
     # --- images ---------------------------------------------------------------------------
 
@@ -508,27 +479,25 @@ class DockerEngine:
         return image_id
 
     def pull_image(self, ref: str, *, on_output: OutputSink | None = None) -> str:
-        what = f"cannot pull image {ref}"
-        repository, tag = docker.utils.parse_repository_tag(ref)
-        auth = _auth_config(repository, what)
-        stream = TransferStream("pull", ref, on_output)
-        with self._call(what):
-            for record in self.api.pull(repository, tag=tag or "latest", stream=True,
-                                        decode=True, auth_config=auth):
-                stream.feed(record)
+        self._transfer("pull", ref, on_output)
         image_id = self.image_id(ref)
         if image_id is None:
-            raise OperationFailed(f"{what}: the engine reported no image")
+            raise OperationFailed(f"cannot pull image {ref}: the engine reported no image")
         return image_id
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None:
-        what = f"cannot push image {ref}"
+        self._transfer("push", ref, on_output)
+
+    def _transfer(self, verb: str, ref: str, on_output: OutputSink | None) -> None:
+        """Pull or push ``ref`` with the user's registry credentials, streaming progress."""
+        what = f"cannot {verb} image {ref}"
         repository, tag = docker.utils.parse_repository_tag(ref)
         auth = _auth_config(repository, what)
-        stream = TransferStream("push", ref, on_output)
+        stream = TransferStream(verb, ref, on_output)
+        call = self.api.pull if verb == "pull" else self.api.push
         with self._call(what):
-            for record in self.api.push(repository, tag=tag or "latest", stream=True,
-                                        decode=True, auth_config=auth):
+            for record in call(repository, tag=tag or "latest", stream=True, decode=True,
+                               auth_config=auth):
                 stream.feed(record)
 
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
@@ -643,8 +612,6 @@ def _auth_config(repository: str, what: str) -> dict[str, Any] | None:
     return dict(found) if found else None
 
 
-def _stop_timeout(info: Mapping[str, Any], timeout: float | None) -> int:
-    if timeout is not None:
-        return max(0, math.ceil(timeout))
-    configured = (info.get("Config") or {}).get("StopTimeout")
-    return int(configured) if configured is not None else DEFAULT_STOP_TIMEOUT
+def _seconds(timeout: float | None) -> int | None:
+    """A stop timeout for the engine (whole seconds), or None for the container's own."""
+    return None if timeout is None else max(0, math.ceil(timeout))
