@@ -326,20 +326,13 @@ def test_observe_is_a_few_calls_whatever_the_container_count(
     proj = project(project_name, *(service(f"s{i}") for i in range(5)), volumes=("data",))
     up(docker_engine, proj, start=False)
     sent: list[str] = []
-    if docker_engine.reader is not None:  # reads go over the socket without the SDK
-        original_get = docker_engine.reader.get
+    assert docker_engine.reader is not None  # on a unix socket, reads bypass the SDK
+    original_get = docker_engine.reader.get
 
-        def counting_get(path: str, *args: object, **kwargs: object) -> object:
-            sent.append(path)
-            return original_get(path, *args, **kwargs)  # type: ignore[arg-type]
-        monkeypatch.setattr(docker_engine.reader, "get", counting_get)
-    else:
-        original = docker_engine.api.send
-
-        def counting(request: object, **kwargs: object) -> object:
-            sent.append(str(getattr(request, "url", "")))
-            return original(request, **kwargs)  # type: ignore[arg-type]
-        monkeypatch.setattr(docker_engine.api, "send", counting)
+    def counting_get(path: str, *args: object, **kwargs: object) -> object:
+        sent.append(path)
+        return original_get(path, *args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(docker_engine.reader, "get", counting_get)
     state = docker_engine.observe(project_name, networks=[f"{project_name}_default"],
                                   volumes=[f"{project_name}_data"], images=[IMAGE])
     assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
@@ -391,3 +384,17 @@ def test_network_still_used_by_a_stranger_is_named(docker_engine: DockerEngine,
         assert api.inspect_container(stranger)["State"]["Running"]  # not touched
     finally:
         api.remove_container(stranger, force=True)
+
+
+def test_observing_through_the_sdk_sees_the_same(docker_engine: DockerEngine,
+                                                 project_name: str) -> None:
+    """A DOCKER_HOST that is not a unix socket observes through the SDK: same snapshot."""
+    proj = project(project_name, service("a"), service("b"), volumes=("data",))
+    ids = up(docker_engine, proj)
+    through_sdk = DockerEngine(docker_engine.api, state_dir=docker_engine.state_dir)
+    assert through_sdk.reader is None
+    names = dict(networks=[f"{project_name}_default"], volumes=[f"{project_name}_data"],
+                 images=[IMAGE])
+    assert through_sdk.observe(project_name, **names) == docker_engine.observe(project_name,
+                                                                               **names)
+    assert through_sdk.inspect_container(ids["a"]) == docker_engine.inspect_container(ids["a"])
