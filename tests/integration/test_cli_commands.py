@@ -13,14 +13,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.test_cli_up import LOOP, STACKUP, ids, run, write
+from tests.integration.helpers import LOOP, STACKUP, ids, run, write
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture()
-def client(docker_engine: object) -> docker.DockerClient:
-    return docker.from_env()
 
 
 def test_ps_logs_exec(tmp_path: Path, project_name: str) -> None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -19,43 +16,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.integration.helpers import LOOP, free_port, ids, run, write
+
 pytestmark = pytest.mark.engine
-
-STACKUP = str(Path(sys.executable).parent / "stackup")
-LOOP = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
-
-
-def run(folder: Path, project: str, *args: str, check: bool = True,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([STACKUP, "-p", project, "--progress", "plain",
-                             "-f", str(folder / "compose.yaml"), *args],
-                            capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"stackup {' '.join(args)} exited {result.returncode}\n"
-                             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
-    return result
-
-
-def write(folder: Path, text: str) -> Path:
-    path = folder / "compose.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def ids(client: docker.DockerClient, project: str) -> dict[str, str]:
-    found = client.containers.list(all=True, filters={"label": f"io.stackup.project={project}"})
-    return {c.name: c.id for c in found}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture()
-def client(docker_engine: object) -> docker.DockerClient:
-    return docker.from_env()
 
 
 def test_up_dns_ports_and_idempotent_second_up(tmp_path: Path, project_name: str,

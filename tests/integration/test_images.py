@@ -10,7 +10,6 @@ Every image a test makes is named with the project name; the ``images`` fixture 
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +19,10 @@ import pytest
 
 from stackup.engine.docker import DockerEngine
 from tests.conftest import remove_project_resources
-from tests.integration.test_cli_up import LOOP, free_port, ids, run, write
+from tests.integration.helpers import LOOP, free_port, ids, run, write
 from tests.registry_server import RegistryServer
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture()
-def client(docker_engine: object) -> docker.DockerClient:
-    return docker.from_env()
 
 
 @pytest.fixture()
@@ -225,10 +219,7 @@ def test_push_to_and_pull_from_a_local_registry(tmp_path: Path, project_name: st
 
 def test_unreachable_registry_names_image_and_service(tmp_path: Path, project_name: str,
                                                       client: docker.DockerClient) -> None:
-    with socket.socket() as holder:  # a port nothing listens on
-        holder.bind(("127.0.0.1", 0))
-        port = holder.getsockname()[1]
-    ref = f"127.0.0.1:{port}/{project_name}/app:1"
+    ref = f"127.0.0.1:{free_port()}/{project_name}/app:1"  # a port nothing listens on
     write(tmp_path, f"""
         services:
           web:
@@ -256,4 +247,3 @@ def test_unreachable_registry_names_image_and_service(tmp_path: Path, project_na
     assert sorted(ids(client, project_name)) == [f"{project_name}-front-1",
                                                  f"{project_name}-other-1"]
     assert client.containers.get(f"{project_name}-front-1").status == "created"
-    assert free_port()  # (keeps the helper import honest)
