@@ -15,11 +15,11 @@ declared in the file are never removed even if they carry it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 
-from stackup.model import Project
-from stackup.observed import ObservedContainer, ObservedState
+from stackup.model import Network, Project, Volume
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.plan import Kind, Operation, Plan
 from stackup.reconcile_base import (container_op_id, dependency_graph, known_services, select,
                                     sorted_containers, start_order, state_cause, stop_order,
@@ -61,22 +61,23 @@ def plan_down(project: Project | None, observed: ObservedState, *, remove_volume
     removes.sort(key=lambda op: position.get(op.container_id, len(position)))
     ops.extend(removes)
     after = tuple(op.op_id for op in removes)
-    external_networks = {n.name for n in project.networks.values() if n.external} \
-        if project is not None else set()
-    for name in sorted(observed.networks):
-        seen = observed.networks[name]
-        if seen.project == observed.project_name and name not in external_networks:
-            ops.append(Operation(f"remove_network:{name}", Kind.REMOVE_NETWORK, "down",
-                                 depends_on=after, name=name))
+    ops.extend(_removals(Kind.REMOVE_NETWORK, observed.networks, observed.project_name,
+                         project.networks.values() if project is not None else (), after))
     if remove_volumes:
-        external_volumes = {v.name for v in project.volumes.values() if v.external} \
-            if project is not None else set()
-        for name in sorted(observed.volumes):
-            seen_volume = observed.volumes[name]
-            if seen_volume.project == observed.project_name and name not in external_volumes:
-                ops.append(Operation(f"remove_volume:{name}", Kind.REMOVE_VOLUME, "down",
-                                     depends_on=after, name=name))
+        ops.extend(_removals(Kind.REMOVE_VOLUME, observed.volumes, observed.project_name,
+                             project.volumes.values() if project is not None else (), after))
     return Plan(observed.project_name, tuple(ops), tuple(notes))
+
+
+def _removals(kind: Kind, seen: Mapping[str, ObservedNetwork | ObservedVolume],
+              project_name: str, declared: Iterable[Network | Volume],
+              after: tuple[str, ...]) -> list[Operation]:
+    """Remove the project's own networks or volumes (labelled, never external ones)."""
+    external = {item.name for item in declared if item.external}
+    prefix = kind.value
+    return [Operation(f"{prefix}:{name}", kind, "down", depends_on=after, name=name)
+            for name in sorted(seen)
+            if seen[name].project == project_name and name not in external]
 
 
 def plan_stop(project: Project | None, observed: ObservedState, services: Iterable[str] = (),
