@@ -482,12 +482,12 @@ def static_config(results: Results, session: Session, shape: str, n: int, reps: 
 PLAN_SCRIPT = r"""
 import json, os, sys, time, hashlib
 t0 = time.perf_counter()
-from stackup.spec.loader import LoadOptions, load_project
+from stackup.loader.loader import LoadOptions, load_project
 from stackup.hashing import config_hash
 from stackup.model import FrozenMap
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState
 from stackup.reconcile import UpOptions, plan_up
-from stackup.reconcile_base import container_name
+from stackup.reconcile._select import container_name
 from stackup import labels as L
 t1 = time.perf_counter()
 path, name, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -5,7 +5,7 @@ Usage: python bench/load_bench.py [--shape chain|layered] [--sizes 1000,5000] [-
 
 ``chain``: every service has an image, a command, environment, a named volume and labels;
 every 3rd depends on 2 earlier ones. ``layered``: layers of 10, each service depending on all
-10 of the layer below. Uses ``stackup.spec.loader.load_project`` when present, else reads with
+10 of the layer below. Uses ``stackup.loader.loader.load_project`` when present, else reads with
 yamlsrc (or PyYAML) and calls ``parse_project`` directly. Prints the median of ``repeat`` runs.
 """
 
@@ -45,10 +45,10 @@ def generate(n: int, shape: str) -> str:
 
 def _load(path: str) -> object:
     try:
-        from stackup.spec.loader import LoadOptions, load_project
+        from stackup.loader.loader import LoadOptions, load_project
     except ImportError:
-        from stackup.spec.parse import parse_project
-        from stackup.spec.yamlsrc import read_yaml
+        from stackup.loader.parse import parse_project
+        from stackup.loader.yamlsrc import read_yaml
 
         tree = read_yaml(Path(path).read_text(), path)
         return parse_project(tree, project_name="bench", working_dir=os.path.dirname(path),

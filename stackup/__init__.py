@@ -56,7 +56,7 @@ def load(files: Sequence[str] = (), *, project_name: str | None = None,
     process's; the default is empty so that loading stays pure). Warnings are issued as
     ``StackupWarning``.
     """
-    from stackup.spec.loader import LoadOptions, load_project
+    from stackup.loader.loader import LoadOptions, load_project
 
     loaded = load_project(LoadOptions(
         files=tuple(files), project_name=project_name, project_directory=project_directory,

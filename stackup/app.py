@@ -137,7 +137,7 @@ def _combine(image_ops: tuple[Any, ...], first: Outcome, plan: Plan,
 def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
                 no_cache: bool = False, pull: bool = False) -> Plan:
     """The plan of ``build``, ``pull`` or ``push`` (no engine needed to decide)."""
-    from stackup import reconcile_images
+    from stackup.reconcile import images as reconcile_images
 
     if verb == "build":
         return reconcile_images.plan_build(project, services, no_cache=no_cache, pull=pull)

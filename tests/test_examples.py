@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.spec.loader import LoadOptions, load_project
+from stackup.loader.loader import LoadOptions, load_project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

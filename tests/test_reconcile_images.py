@@ -7,7 +7,7 @@ import pytest
 from stackup.errors import PlanError
 from stackup.model import BuildSpec, Dependency
 from stackup.reconcile import plan_up
-from stackup.reconcile_images import plan_build, plan_pull, plan_push
+from stackup.reconcile.images import plan_build, plan_pull, plan_push
 from stackup.render import plan_text
 from tests.test_reconcile import IMAGE_ID, container, make_project, observed, svc, text
 

@@ -1,6 +1,6 @@
 """``stackup config``: print the loaded, merged, normalized model (or names, or only validate).
 
-Pipeline position: CLI over the loader and ``spec.serialize``; never touches the engine.
+Pipeline position: CLI over the loader and ``loader.serialize``; never touches the engine.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
     elif list_profiles:
         text = "".join(f"{p}\n" for p in project.all_profiles)
     else:
-        from stackup.spec.serialize import to_json, to_yaml
+        from stackup.loader.serialize import to_json, to_yaml
 
         text = to_json(project) if fmt == "json" else to_yaml(project)
         if not text.endswith("\n"):

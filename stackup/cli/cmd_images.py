@@ -1,7 +1,7 @@
 """``build``, ``pull``, ``push``, ``images``: the stack's images.
 
 Pipeline position: CLI over ``stackup.app``. ``build``/``pull``/``push`` run a plan of image
-operations (from ``reconcile_images``) through the executor, in parallel, with progress on
+operations (from ``reconcile.images``) through the executor, in parallel, with progress on
 stderr; ``images`` prints which image each container runs, on stdout.
 """
 

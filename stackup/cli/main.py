@@ -19,7 +19,7 @@ from stackup.errors import StackupError
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
-    from stackup.spec.loader import Loaded
+    from stackup.loader.loader import Loaded
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Globals:
 
     def load(self, services: tuple[str, ...] = ()) -> Loaded:
         """Load the stack files the way the global options say; warnings go to stderr."""
-        from stackup.spec.loader import LoadOptions, load_project
+        from stackup.loader.loader import LoadOptions, load_project
 
         stdin = sys.stdin.read() if "-" in self.files else None
         loaded = load_project(LoadOptions(

@@ -1,6 +1,6 @@
 """The Engine protocol: the seam between stackup and whatever runs the containers.
 
-Pipeline position: ``execute`` and ``app`` call these methods; ``engine/docker.py`` implements
+Pipeline position: ``execute`` and ``app`` call these methods; ``engine/docker/`` implements
 them against a real Docker engine and ``engine/fake.py`` in memory. Methods are synchronous
 (the executor runs them in worker threads). Every method that changes a container, network or
 volume checks the project's ownership label and refuses (``EngineError``) to touch anything

@@ -1,6 +1,6 @@
 """Service → the engine's container-create arguments. Pure: no I/O, no ``docker`` import.
 
-Pipeline position: ``execute`` asks the engine adapter (``engine/docker.py``) to create a
+Pipeline position: ``execute`` asks the engine adapter (``engine/docker/``) to create a
 container for (project, service, number); the adapter calls ``container_create_args`` here to
 translate the typed model into the arguments of the Docker SDK's low-level
 ``APIClient.create_container(**args)`` (``host_config``/``networking_config`` are raw engine-API

@@ -1,6 +1,6 @@
 """FakeEngine: an in-memory implementation of the Engine protocol, for fast executor tests.
 
-Pipeline position: stands where ``engine/docker.py`` stands (``execute`` and ``app`` call it).
+Pipeline position: stands where ``engine/docker/`` stands (``execute`` and ``app`` call it).
 It keeps containers (state, health, exit code, labels), networks, volumes and image ids in
 dicts under one lock, so it is safe to call from the executor's worker threads. It applies the
 same ownership rules as the real adapter: nothing without the project's label is stopped,

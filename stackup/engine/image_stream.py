@@ -1,6 +1,6 @@
 """Reading the engine's JSON progress streams of build, pull and push. Pure: no I/O.
 
-Pipeline position: ``engine/docker.py`` feeds each decoded record of ``/build``,
+Pipeline position: ``engine/docker/`` feeds each decoded record of ``/build``,
 ``/images/create`` and ``/images/{name}/push`` to one of these readers. They pass readable lines
 to the caller's output sink, remember what the error message needs (the last build step), and
 turn an ``error`` record into ``OperationFailed`` naming the image (and, for builds, the service

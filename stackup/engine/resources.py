@@ -1,6 +1,6 @@
 """Networks, volumes, secrets and configs → engine arguments. Pure: no I/O, no ``docker``.
 
-Pipeline position: the engine adapter (``engine/docker.py``) turns plan operations into engine
+Pipeline position: the engine adapter (``engine/docker/``) turns plan operations into engine
 calls; this module computes their arguments from the model: ``network_create_args`` and
 ``volume_create_args`` (with stackup's ownership labels), and ``file_mounts``, the read-only
 bind mounts that give a service its secrets and configs. Contents that do not live in a file

@@ -1,0 +1,128 @@
+"""The Docker SDK client, imported lazily, and the one place SDK/HTTP failures become stackup errors.
+
+Pipeline position: the base of ``DockerEngine`` (``engine.docker.engine``); the other mixins
+(observe, resources, containers, images, streams) make their engine calls through ``_call``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from stackup import labels as L
+from stackup.engine.resources import default_state_dir
+from stackup.engine.unix_http import UnixSocketReader
+from stackup.errors import (
+    Conflict,
+    EngineError,
+    EngineUnavailable,
+    NotFound,
+    StackupError,
+)
+
+if TYPE_CHECKING:
+    import docker
+    import requests
+else:  # pragma: no cover - trivial
+    class _Lazy:
+        """The SDK, imported on first use: commands that only read (a no-op ``up``, ``plan``,
+        ``ps``) observe through ``unix_http`` and never pay for importing it."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+            self._module: ModuleType | None = None
+
+        def __getattr__(self, attr: str) -> Any:
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+                importlib.import_module(f"{self._name}.{_SUBMODULES[self._name]}")
+            return getattr(self._module, attr)
+
+    _SUBMODULES = {"docker": "api.build", "requests": "exceptions"}
+    docker = _Lazy("docker")
+    requests = _Lazy("requests")
+
+API_VERSION = "1.41"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+# --- errors: the one place SDK/HTTP failures become stackup errors ----------------------------
+
+
+def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
+    """Map an SDK/HTTP failure to a stackup error carrying the engine's own message."""
+    if isinstance(exc, requests.exceptions.ConnectionError) or (
+            isinstance(exc, docker.errors.DockerException)
+            and not isinstance(exc, docker.errors.APIError)
+            and "connection" in str(exc).lower()):
+        return EngineUnavailable(f"cannot reach the Docker engine at {base_url}",
+                                 detail="start dockerd or set DOCKER_HOST")
+    if isinstance(exc, requests.exceptions.Timeout):
+        error = EngineUnavailable(f"{what}: the Docker engine at {base_url} did not answer in time")
+        return error
+    if isinstance(exc, docker.errors.APIError):
+        message = str(exc.explanation or exc).strip()
+        status = exc.status_code
+        if status == 404:
+            return NotFound(f"{what}: {message}")
+        if status == 409 or "port is already allocated" in message \
+                or "address already in use" in message:
+            return Conflict(f"{what}: {message}")
+        return EngineError(f"{what}: {message}")
+    return EngineError(f"{what}: {exc}")
+
+
+
+class ClientBase:
+    """The SDK client (made on first use), the socket reader for reads, and ``_call``."""
+
+    def __init__(self, api: docker.APIClient | Callable[[], docker.APIClient], *,
+                 state_dir: str | None = None, reader: UnixSocketReader | None = None) -> None:
+        """``api`` is an SDK client or a function making one on first use; ``reader``, when
+        given, serves the read-only calls (observe, inspect) without the SDK."""
+        self._api = None if callable(api) else api
+        self._make_api = api if callable(api) else None
+        self.reader = reader
+        self.base_url = str(getattr(self._api, "base_url", "") or DEFAULT_SOCKET)
+        self.state_dir = state_dir or default_state_dir(os.environ)
+        # (project, container id) → (name, carried anonymous volumes) for containers seen with
+        # the project's label (in observe, or created here). Labels never change and ids are
+        # never reused, so these need no second inspect before being started, stopped or removed.
+        self._mine: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._api is None:
+            assert self._make_api is not None
+            self._api = self._make_api()
+        return self._api
+
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        if self._api is not None:
+            self._api.close()
+
+    def _remember(self, project_name: str, container_id: str, name: str,
+                  labels: Mapping[str, str]) -> None:
+        carried = tuple(v for v in labels.get(L.CARRIED_VOLUMES, "").split(",") if v)
+        self._mine[(project_name, container_id)] = (name, carried)
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except StackupError:
+            raise
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, what, self.base_url) from exc
+
+    def ping(self) -> None:
+        with self._call("ping"):
+            self.api.ping()
+

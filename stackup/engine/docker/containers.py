@@ -1,0 +1,172 @@
+"""Containers: create, start, stop, restart, remove, rename; one engine call per plan
+operation, each refusing a container without the project's label.
+
+Pipeline position: ``execute`` calls one of these per container operation of a plan.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from stackup import labels as L
+from stackup.engine.container_spec import container_create_args, extra_networks
+from stackup.engine.docker.client import ClientBase, docker
+from stackup.engine.resources import (
+    container_from_list,
+    container_name,
+    file_mounts,
+)
+from stackup.errors import (
+    EngineError,
+    NotFound,
+    StackupError,
+)
+from stackup.model import Project, Service
+
+
+class ContainerMixin(ClientBase):
+    """Container operations."""
+
+    def create_container(self, project: Project, service: Service, number: int, *,
+                         name: str, config_hash: str, config_json: str, image: str,
+                         previous_container_id: str | None = None) -> str:
+        mode_container = None
+        if service.network_mode and service.network_mode.startswith("service:"):
+            mode_container = self._service_container(project.name, service.network_mode[8:])
+        anonymous = (self._anonymous_volumes(project, previous_container_id)
+                     if previous_container_id else {})
+        self._write_files(project, service)
+        args = container_create_args(
+            project, service, number, name=name, config_hash=config_hash,
+            config_json=config_json, image=image, network_mode_container=mode_container,
+            anonymous_volumes=anonymous, state_dir=self.state_dir)
+        healthcheck = args.pop("healthcheck", None)
+        create_name = args.pop("name")
+        platform = args.pop("platform", None)
+        args.setdefault("command", None)  # the SDK requires it; None keeps the image's CMD
+        with self._call(f"cannot create container {name}"):
+            config = self.api.create_container_config(**args)
+            if healthcheck is not None:
+                config["Healthcheck"] = healthcheck
+            container_id = str(self.api.create_container_from_config(
+                config, name=create_name, platform=platform)["Id"])
+        self._remember(project.name, container_id, name, args["labels"])
+        try:
+            for network_name, kwargs in extra_networks(project, service):
+                with self._call(f"cannot connect {name} to network {network_name}"):
+                    self.api.connect_container_to_network(container_id, network_name, **kwargs)
+        except StackupError:
+            with self._call(f"cannot remove half-created container {name}"):
+                self.api.remove_container(container_id, force=True)
+            raise
+        return container_id
+
+    def _service_container(self, project_name: str, service_name: str) -> str:
+        """The container behind ``network_mode: service:<name>`` (running first, lowest number)."""
+        filters = {"label": [L.project_filter(project_name), f"{L.SERVICE}={service_name}"]}
+        with self._call(f"cannot find the containers of service {service_name}"):
+            found = [container_from_list(c) for c in self.api.containers(all=True, filters=filters)]
+        found = [c for c in found if not c.oneoff]
+        if not found:
+            raise NotFound(f"service {service_name} has no container to share its network with",
+                           detail=f"create {service_name} first (network_mode: service:"
+                                  f"{service_name})")
+        found.sort(key=lambda c: (not c.running, c.number))
+        return found[0].container_id
+
+    def _anonymous_volumes(self, project: Project, container_id: str) -> dict[str, str]:
+        """Container path → volume name for the previous container's anonymous volumes."""
+        declared = {v.name for v in project.volumes.values()}
+        with self._call(f"cannot inspect container {container_id}"):
+            info = self.api.inspect_container(container_id)
+        return {str(m["Destination"]): str(m["Name"]) for m in info.get("Mounts") or []
+                if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in declared}
+
+    def _write_files(self, project: Project, service: Service) -> None:
+        """Write secret/config contents that do not live in a user file (see resources)."""
+        for fm in file_mounts(project, service, self.state_dir):
+            if fm.content is None:
+                continue
+            try:
+                os.makedirs(os.path.dirname(fm.host_path), mode=0o700, exist_ok=True)
+                tmp = f"{fm.host_path}.tmp{os.getpid()}"
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    handle.write(fm.content)
+                os.chmod(tmp, fm.mode)
+                os.replace(tmp, fm.host_path)
+            except OSError as exc:
+                raise EngineError(f"cannot write {fm.kind} {fm.key} to {fm.host_path}: "
+                                  f"{exc.strerror}",
+                                  detail="set STACKUP_STATE_DIR to a writable directory") from exc
+
+    def _ours(self, project_name: str, container_id: str,
+              verb: str) -> tuple[str, tuple[str, ...]]:
+        """(name, carried anonymous volumes) of a container of the project; refuses others.
+
+        One inspect the first time a container is met; none for containers already seen with
+        the label (observed or created here): labels never change, ids are never reused."""
+        known = self._mine.get((project_name, container_id))
+        if known is None:
+            info = self._owned(project_name, "container", container_id, verb)
+            labels = (info.get("Config") or {}).get("Labels") or {}
+            self._remember(project_name, container_id, container_name(info), labels)
+            known = self._mine[(project_name, container_id)]
+        return known
+
+    def start_container(self, project_name: str, container_id: str) -> None:
+        name, _ = self._ours(project_name, container_id, "start")
+        with self._call(f"cannot start container {name}"):
+            self.api.start(container_id)
+
+    def stop_container(self, project_name: str, container_id: str,
+                       timeout: float | None = None) -> None:
+        """Without ``timeout`` the engine applies the container's own StopTimeout."""
+        name, _ = self._ours(project_name, container_id, "stop")
+        with self._call(f"cannot stop container {name}"):
+            self.api.stop(container_id, timeout=_seconds(timeout))
+
+    def restart_container(self, project_name: str, container_id: str,
+                          timeout: float | None = None) -> None:
+        name, _ = self._ours(project_name, container_id, "restart")
+        with self._call(f"cannot restart container {name}"):
+            self.api.stop(container_id, timeout=_seconds(timeout))
+            self.api.start(container_id)
+
+    def remove_container(self, project_name: str, container_id: str, *,
+                         volumes: bool = False, timeout: float | None = None) -> None:
+        """Remove; one call when the container is stopped, and when the engine answers that it is
+        running, stop it gracefully first. Already gone is fine. With ``volumes``, also the
+        anonymous volumes it carried over from a container it replaced (the engine's own ``v``
+        removes only those it created for this one)."""
+        try:
+            name, carried = self._ours(project_name, container_id, "remove")
+        except NotFound:
+            return
+        with self._call(f"cannot remove container {name}"):
+            try:
+                self.api.remove_container(container_id, v=volumes)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                self.api.stop(container_id, timeout=_seconds(timeout))
+                self.api.remove_container(container_id, v=volumes)
+        self._mine.pop((project_name, container_id), None)
+        for volume in carried if volumes else ():
+            try:
+                self.api.remove_volume(volume)
+            except docker.errors.APIError:
+                continue
+
+    def rename_container(self, project_name: str, container_id: str, name: str) -> None:
+        old, carried = self._ours(project_name, container_id, "rename")
+        with self._call(f"cannot rename container {old} to {name}"):
+            self.api.rename(container_id, name)
+        self._mine[(project_name, container_id)] = (name, carried)
+
+
+def _seconds(timeout: float | None) -> int | None:
+    """A stop timeout for the engine (whole seconds), or None for the container's own."""
+    return None if timeout is None else max(0, math.ceil(timeout))

@@ -1,0 +1,62 @@
+"""DockerEngine: the Engine protocol against a real Docker engine.
+
+Pipeline position: ``app`` calls ``observe`` once per run; ``execute`` calls one method per plan
+operation, from several worker threads at once (one low-level ``APIClient`` whose connection
+pool is sized for that). Split by concern: ``client`` (the SDK, ``_call`` and error mapping),
+``observe``, ``resources`` (networks, volumes), ``containers``, ``images``, ``streams``.
+Arguments come from the pure ``engine.container_spec`` and ``engine.resources`` modules.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
+from stackup.engine.docker.containers import ContainerMixin
+from stackup.engine.docker.images import ImageMixin
+from stackup.engine.docker.observe import ObserveMixin
+from stackup.engine.docker.resources import ResourceMixin
+from stackup.engine.docker.streams import ExecStream, StreamMixin
+from stackup.engine.resources import (
+    default_state_dir,
+)
+from stackup.engine.unix_http import UnixSocketReader
+from stackup.errors import (
+    EngineUnavailable,
+)
+
+
+class DockerEngine(ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin, StreamMixin):
+    """The Engine protocol implemented with the Docker SDK's low-level API."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,
+                 timeout: int = 120, state_dir: str | None = None) -> DockerEngine:
+        """An engine from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (API pinned at 1.41:
+        no version round trip). Does not contact the engine, nor import the SDK."""
+        env = dict(os.environ if environ is None else environ)
+        display = env.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+        def make_api() -> docker.APIClient:
+            kwargs = docker.utils.kwargs_from_env(environment=env) if env.get("DOCKER_HOST") \
+                else {}
+            kwargs.setdefault("base_url", DEFAULT_SOCKET)
+            try:
+                return docker.APIClient(version=API_VERSION, timeout=timeout,
+                                        max_pool_size=max_pool_size, **kwargs)
+            except docker.errors.DockerException as exc:
+                raise EngineUnavailable(f"cannot reach the Docker engine at {display}",
+                                        detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
+
+        reader = None
+        if display.startswith("unix://") and not env.get("DOCKER_TLS_VERIFY"):
+            reader = UnixSocketReader(display[len("unix://"):], display=display,
+                                      timeout=timeout)
+        engine = cls(make_api, state_dir=state_dir or default_state_dir(env), reader=reader)
+        engine.base_url = display
+        return engine
+
+
+
+__all__ = ["DockerEngine", "ExecStream"]

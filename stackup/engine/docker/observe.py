@@ -1,0 +1,122 @@
+"""Observe: one snapshot of a project (containers, networks, volumes, image ids), and the
+ownership check every change goes through.
+
+Pipeline position: ``app`` calls ``observe`` once per run; reads go over the unix socket with the
+standard library when they can (``unix_http``), so a no-op run never imports the SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from stackup import labels as L
+from stackup.engine.docker.client import ClientBase
+from stackup.engine.resources import (
+    container_from_inspect,
+    container_from_list,
+    network_from_engine,
+    volume_from_engine,
+)
+from stackup.errors import (
+    EngineError,
+    NotFound,
+)
+from stackup.model import FrozenMap
+from stackup.observed import ObservedContainer, ObservedState
+
+
+class ObserveMixin(ClientBase):
+    """Reads: observe, inspect, image ids; ``_owned`` refuses what is not the project's."""
+
+    def observe(self, project_name: str, *, networks: Iterable[str] = (),
+                volumes: Iterable[str] = (), images: Iterable[str] = (),
+                all_containers: bool = True) -> ObservedState:
+        label = {"label": [L.project_filter(project_name)]}
+        what = f"cannot observe project {project_name}"
+        if self.reader is not None:
+            get = self.reader.get
+            raw_containers = get("/containers/json", {"all": "1" if all_containers else "0",
+                                                      "filters": label}, what=what)
+            raw_networks = {n["Name"]: n for n in get("/networks", {"filters": label},
+                                                      what=what)}
+            raw_volumes = {v["Name"]: v for v in
+                           (get("/volumes", {"filters": label}, what=what) or {})
+                           .get("Volumes") or []}
+        else:
+            with self._call(what):
+                raw_containers = self.api.containers(all=all_containers, filters=label)
+                raw_networks = {n["Name"]: n for n in self.api.networks(filters=label)}
+                raw_volumes = {v["Name"]: v for v in
+                               (self.api.volumes(filters=label) or {}).get("Volumes") or []}
+        for name in sorted(set(networks) - set(raw_networks)):
+            found = self._inspect_or_none("network", name)
+            if found is not None:
+                raw_networks[name] = found
+        for name in sorted(set(volumes) - set(raw_volumes)):
+            found = self._inspect_or_none("volume", name)
+            if found is not None:
+                raw_volumes[name] = found
+        containers = sorted((container_from_list(c) for c in raw_containers),
+                            key=lambda c: (c.service, c.number, c.name))
+        for c in containers:
+            if c.labels.get(L.PROJECT) == project_name:
+                self._remember(project_name, c.container_id, c.name, c.labels)
+        return ObservedState(
+            project_name=project_name, containers=tuple(containers),
+            networks=FrozenMap({n: network_from_engine(raw_networks[n])
+                                for n in sorted(raw_networks)}),
+            volumes=FrozenMap({v: volume_from_engine(raw_volumes[v])
+                               for v in sorted(raw_volumes)}),
+            images=FrozenMap({ref: self.image_id(ref) for ref in sorted(set(images))}))
+
+    def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            if self.reader is not None:
+                path = {"network": "/networks/{}", "volume": "/volumes/{}",
+                        "image": "/images/{}/json", "container": "/containers/{}/json"}[kind]
+                return self.reader.get(path.format(name), what=f"cannot inspect {kind} {name}")
+            with self._call(f"cannot inspect {kind} {name}"):
+                if kind == "network":
+                    return self.api.inspect_network(name)
+                if kind == "volume":
+                    return self.api.inspect_volume(name)
+                if kind == "image":
+                    return self.api.inspect_image(name)
+                return self.api.inspect_container(name)
+        except NotFound:
+            return None
+
+    def inspect_container(self, container_id: str) -> ObservedContainer:
+        what = f"cannot inspect container {container_id}"
+        if self.reader is not None:
+            return container_from_inspect(
+                self.reader.get(f"/containers/{container_id}/json", what=what))
+        with self._call(what):
+            return container_from_inspect(self.api.inspect_container(container_id))
+
+    def image_id(self, ref: str) -> str | None:
+        found = self._inspect_or_none("image", ref)
+        return None if found is None else str(found["Id"])
+
+    # --- ownership ------------------------------------------------------------------------
+
+    def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
+        """Inspect a resource and refuse unless it carries the project's label."""
+        with self._call(f"cannot {verb} {kind} {ref}"):
+            if kind == "container":
+                info = self.api.inspect_container(ref)
+                labels = (info.get("Config") or {}).get("Labels") or {}
+            elif kind == "network":
+                info = self.api.inspect_network(ref)
+                labels = info.get("Labels") or {}
+            else:
+                info = self.api.inspect_volume(ref)
+                labels = info.get("Labels") or {}
+        if labels.get(L.PROJECT) != project_name:
+            name = str(info.get("Name") or ref).lstrip("/")
+            raise EngineError(f"refusing to {verb} {name}: it does not belong to project "
+                              f"{project_name}",
+                              detail=f"the {kind} has no {L.PROJECT}={project_name} label")
+        return info
+

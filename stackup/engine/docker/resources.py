@@ -1,0 +1,72 @@
+"""Networks and volumes: create and remove, only ever the project's own.
+
+Pipeline position: ``execute`` calls these for create/remove network and volume operations.
+"""
+
+from __future__ import annotations
+
+from stackup.engine.docker.client import ClientBase, docker
+from stackup.engine.resources import (
+    network_create_args,
+    volume_create_args,
+)
+from stackup.errors import (
+    EngineError,
+    NotFound,
+)
+from stackup.model import Network, Volume
+
+
+class ResourceMixin(ClientBase):
+    """Networks and volumes."""
+
+    def create_network(self, project_name: str, network: Network) -> None:
+        with self._call(f"cannot create network {network.name}"):
+            self.api.create_network(**network_create_args(project_name, network))
+
+    def remove_network(self, project_name: str, name: str) -> None:
+        try:
+            self._owned(project_name, "network", name, "remove")
+        except NotFound:
+            return
+        try:
+            with self._call(f"cannot remove network {name}"):
+                try:
+                    self.api.remove_network(name)
+                except docker.errors.NotFound:
+                    return
+        except EngineError as error:
+            if "active endpoints" not in error.summary:
+                raise
+            raise self._network_in_use(name, error) from error
+
+    def _network_in_use(self, name: str, error: EngineError) -> EngineError:
+        """Say who still uses a network the engine refuses to remove."""
+        info = self._inspect_or_none("network", name) or {}
+        users = sorted(str(c.get("Name") or cid[:12])
+                       for cid, c in (info.get("Containers") or {}).items())
+        if users:
+            return EngineError(f"cannot remove network {name}: containers outside the project "
+                               f"still use it: {', '.join(users)}",
+                               detail="Disconnect or remove them, then run `stackup down` again.")
+        return EngineError(
+            error.summary,
+            detail="No container uses it: the engine lost count of its endpoints (a known issue "
+                   "of Docker Engine 20.10 after many concurrent stops). Restarting dockerd "
+                   "clears it; then `stackup down` again removes the network.")
+
+    def create_volume(self, project_name: str, volume: Volume) -> None:
+        with self._call(f"cannot create volume {volume.name}"):
+            self.api.create_volume(**volume_create_args(project_name, volume))
+
+    def remove_volume(self, project_name: str, name: str) -> None:
+        try:
+            self._owned(project_name, "volume", name, "remove")
+        except NotFound:
+            return
+        with self._call(f"cannot remove volume {name}"):
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.NotFound:
+                return
+

@@ -1,0 +1,51 @@
+"""Raw YAML trees that remember where each value came from.
+
+Pipeline position: the YAML reader builds these; interpolation, merge and ``extends`` keep them;
+the parser turns them into the model and uses the locations in its error messages. Nothing past
+``loader.parse`` sees them.
+
+An ``LDict`` / ``LList`` is a plain ``dict`` / ``list`` with two extra attributes: ``loc`` (where
+the mapping or sequence itself starts) and ``key_locs`` / ``item_locs`` (where each entry's value
+starts). Scalars stay plain Python values; ask their container with :func:`loc_of`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackup.errors import Location
+
+
+class LDict(dict):  # type: ignore[type-arg]
+    """A mapping from a stack file, with the location of itself and of each value."""
+
+    __slots__ = ("loc", "key_locs")
+
+    def __init__(self, *args: Any, loc: Location | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loc = loc
+        self.key_locs: dict[Any, Location] = {}
+
+
+class LList(list):  # type: ignore[type-arg]
+    """A sequence from a stack file, with the location of itself and of each item."""
+
+    __slots__ = ("loc", "item_locs")
+
+    def __init__(self, *args: Any, loc: Location | None = None) -> None:
+        super().__init__(*args)
+        self.loc = loc
+        self.item_locs: list[Location | None] = []
+
+
+def loc_of(container: Any, key: Any = None) -> Location | None:
+    """Where ``container[key]`` was written (or the container itself when ``key`` is None)."""
+    if key is None:
+        return getattr(container, "loc", None)
+    if isinstance(container, LDict):
+        return container.key_locs.get(key, container.loc)
+    if isinstance(container, LList) and isinstance(key, int):
+        if 0 <= key < len(container.item_locs) and container.item_locs[key] is not None:
+            return container.item_locs[key]
+        return container.loc
+    return getattr(container, "loc", None)

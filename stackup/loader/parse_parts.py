@@ -1,0 +1,231 @@
+"""Service sections with rules of their own: ``build``, ``deploy``, ``extra_hosts``, ``env_file``.
+
+Pipeline position: called by ``loader.parse_service`` for the ``build`` and ``deploy`` keys of a
+service; raw ``LDict`` in, frozen model parts out. Kept apart only to keep modules short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from stackup.model import BuildSpec, Deploy, FrozenMap, Resources, RestartPolicy, UpdateConfig
+from stackup.loader import check as ck
+from stackup.loader import units
+
+_BUILD_KEYS = frozenset({"context", "dockerfile", "dockerfile_inline", "args", "target",
+                         "labels", "network", "extra_hosts", "shm_size", "cache_from",
+                         "no_cache", "pull"})
+_BUILD_UNSUPPORTED = frozenset({"cache_to", "additional_contexts", "ssh", "secrets", "tags",
+                                "platforms", "privileged", "isolation", "ulimits", "entitlements",
+                                "provenance", "sbom"})
+
+
+def _is_url(context: str) -> bool:
+    return "://" in context or context.startswith(("git@", "github.com/"))
+
+
+def parse_extra_hosts(raw: Any, key: str, path: str) -> tuple[str, ...]:
+    """A list of ``host:ip`` / ``host=ip`` or a map host → ip (or list of ips) → ``host:ip``."""
+    value = raw[key]
+    out: list[str] = []
+    if isinstance(value, Mapping):
+        for host in value:
+            ips = value[host]
+            for ip in (ips if isinstance(ips, list) else [ips]):
+                out.append(f"{host}:{ip}")
+        return tuple(out)
+    for i, item in enumerate(ck.as_str_list(raw, key, path)):
+        host, sep, ip = item.partition("=")
+        if not sep:
+            host, sep, ip = item.partition(":")
+        if not sep or not host or not ip:
+            raise ck.fail(value, i, f"{path}[{i}]", f"expected 'host:ip', found {item!r}")
+        out.append(f"{host}:{ip}")
+    return tuple(out)
+
+
+def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) -> BuildSpec:
+    """``build: ./dir`` or the long mapping → BuildSpec (context made absolute unless a URL)."""
+    value = raw[key]
+    if isinstance(value, str):
+        return BuildSpec(context=value if _is_url(value) else resolve(value),
+                         dockerfile="Dockerfile")
+    spec = ck.as_mapping(raw, key, path)
+    warnings: list[str] = []
+    ck.check_keys(spec, _BUILD_KEYS, path, unsupported=_BUILD_UNSUPPORTED, warnings=warnings)
+    context = ck.as_str(spec, "context", f"{path}.context") if "context" in spec else "."
+    kw: dict[str, Any] = {"context": context if _is_url(context) else resolve(context)}
+    for name in ("dockerfile", "dockerfile_inline", "target", "network"):
+        if spec.get(name) is not None:
+            kw[name] = ck.as_str(spec, name, f"{path}.{name}")
+    if "dockerfile" not in kw and "dockerfile_inline" not in kw:
+        kw["dockerfile"] = "Dockerfile"  # as Compose normalizes it
+    if spec.get("args") is not None:
+        args = ck.as_dict_of_str(spec, "args", f"{path}.args")
+        kw["args"] = FrozenMap(sorted(args.items()))
+    if spec.get("labels") is not None:
+        labels = ck.as_dict_of_str(spec, "labels", f"{path}.labels")
+        kw["labels"] = FrozenMap(sorted((k, v or "") for k, v in labels.items()))
+    if spec.get("extra_hosts") is not None:
+        kw["extra_hosts"] = parse_extra_hosts(spec, "extra_hosts", f"{path}.extra_hosts")
+    if spec.get("shm_size") is not None:
+        kw["shm_size"] = ck.convert(spec, "shm_size", f"{path}.shm_size", units.parse_size)
+    if spec.get("cache_from") is not None:
+        kw["cache_from"] = ck.as_str_list(spec, "cache_from", f"{path}.cache_from")
+    for name in ("no_cache", "pull"):
+        if spec.get(name) is not None:
+            kw[name] = ck.as_bool(spec, name, f"{path}.{name}")
+    return BuildSpec(**kw)
+
+
+_DEPLOY_KEYS = frozenset({"mode", "replicas", "labels", "resources", "restart_policy",
+                          "update_config", "rollback_config", "placement", "endpoint_mode"})
+_UPDATE_KEYS = frozenset({"parallelism", "delay", "failure_action", "monitor",
+                          "max_failure_ratio", "order"})
+
+
+def _resources(opts: Any, key: str, path: str, warnings: list[str]) -> Resources:
+    res = ck.as_mapping(opts, key, path)
+    ck.check_keys(res, ("cpus", "memory", "pids"), path, warnings=warnings,
+                  unsupported=frozenset({"devices", "generic_resources"}))
+    return Resources(
+        cpus=ck.as_float(res, "cpus", f"{path}.cpus") if res.get("cpus") is not None else None,
+        memory=ck.convert(res, "memory", f"{path}.memory", units.parse_size)
+        if res.get("memory") is not None else None,
+        pids=ck.as_int(res, "pids", f"{path}.pids", minimum=-1)
+        if res.get("pids") is not None else None)
+
+
+def _update(opts: Any, key: str, path: str) -> UpdateConfig:
+    cfg = ck.as_mapping(opts, key, path)
+    ck.check_keys(cfg, _UPDATE_KEYS, path)
+    kw: dict[str, Any] = {}
+    for name in cfg:
+        if cfg[name] is None:
+            continue
+        sub = f"{path}.{name}"
+        if name == "parallelism":
+            kw[name] = ck.as_int(cfg, name, sub)
+        elif name in ("delay", "monitor"):
+            kw[name] = ck.convert(cfg, name, sub, units.parse_duration)
+        elif name == "max_failure_ratio":
+            kw[name] = ck.as_float(cfg, name, sub)
+        elif name == "order":
+            kw[name] = ck.as_choice(cfg, name, sub, ("stop-first", "start-first"))
+        else:
+            kw[name] = ck.as_str(cfg, name, sub)
+    return UpdateConfig(**kw)
+
+
+def parse_deploy(raw: Any, key: str, path: str, warnings: list[str]) -> Deploy:
+    """``deploy:`` → Deploy (the parts a single-host engine can honour, and Swarm's extras)."""
+    spec = ck.as_mapping(raw, key, path)
+    ck.check_keys(spec, _DEPLOY_KEYS, path)
+    kw: dict[str, Any] = {}
+    if spec.get("mode") is not None:
+        kw["mode"] = ck.as_choice(spec, "mode", f"{path}.mode",
+                                  ("replicated", "global", "replicated-job", "global-job"))
+    if spec.get("replicas") is not None:
+        kw["replicas"] = ck.as_int(spec, "replicas", f"{path}.replicas")
+    if spec.get("labels") is not None:
+        labels = ck.as_dict_of_str(spec, "labels", f"{path}.labels")
+        kw["labels"] = FrozenMap(sorted((k, v or "") for k, v in labels.items()))
+    if spec.get("endpoint_mode") is not None:
+        kw["endpoint_mode"] = ck.as_choice(spec, "endpoint_mode", f"{path}.endpoint_mode",
+                                           ("vip", "dnsrr"))
+    if spec.get("resources") is not None:
+        res = ck.as_mapping(spec, "resources", f"{path}.resources")
+        ck.check_keys(res, ("limits", "reservations"), f"{path}.resources")
+        for part in ("limits", "reservations"):
+            if res.get(part) is not None:
+                kw[part] = _resources(res, part, f"{path}.resources.{part}", warnings)
+    if spec.get("restart_policy") is not None:
+        sub = f"{path}.restart_policy"
+        pol = ck.as_mapping(spec, "restart_policy", sub)
+        ck.check_keys(pol, ("condition", "delay", "max_attempts", "window"), sub)
+        kw["restart_policy"] = RestartPolicy(
+            condition=ck.as_choice(pol, "condition", f"{sub}.condition",
+                                   ("none", "on-failure", "any"))
+            if pol.get("condition") is not None else None,
+            delay=ck.convert(pol, "delay", f"{sub}.delay", units.parse_duration)
+            if pol.get("delay") is not None else None,
+            max_attempts=ck.as_int(pol, "max_attempts", f"{sub}.max_attempts")
+            if pol.get("max_attempts") is not None else None,
+            window=ck.convert(pol, "window", f"{sub}.window", units.parse_duration)
+            if pol.get("window") is not None else None)
+    for part in ("update_config", "rollback_config"):
+        if spec.get(part) is not None:
+            kw[part] = _update(spec, part, f"{path}.{part}")
+    if spec.get("placement") is not None:
+        sub = f"{path}.placement"
+        place = ck.as_mapping(spec, "placement", sub)
+        ck.check_keys(place, ("constraints",), sub, warnings=warnings,
+                      unsupported=frozenset({"preferences", "max_replicas_per_node"}))
+        if place.get("constraints") is not None:
+            kw["placement_constraints"] = ck.as_str_list(place, "constraints",
+                                                         f"{sub}.constraints")
+    return Deploy(**kw)
+
+
+def read_env_files(raw: Any, path: str, ctx: Any) -> dict[str, str | None]:
+    """The ``env_file`` entries of a service, merged in order (later files win)."""
+    value = raw["env_file"]
+    items = value if isinstance(value, list) else [value]
+    container = value if isinstance(value, list) else raw
+    env: dict[str, str | None] = {}
+    for i, item in enumerate(items):
+        key: Any = i if isinstance(value, list) else "env_file"
+        sub = f"{path}.env_file[{i}]" if isinstance(value, list) else f"{path}.env_file"
+        required, fmt = True, None
+        if isinstance(item, Mapping):
+            ck.check_keys(item, ("path", "required", "format"), sub)
+            if "path" not in item:
+                raise ck.fail(container, key, sub, "expected 'path'")
+            file = ck.as_str(item, "path", f"{sub}.path")
+            if "required" in item:
+                required = ck.as_bool(item, "required", f"{sub}.required")
+            fmt = ck.opt_str(item, "format", sub) if "format" in item else None
+        elif isinstance(item, str):
+            file = item
+        else:
+            raise ck.fail(container, key, sub, f"expected a file path, found {ck.describe(item)}")
+        full = ctx.path(file)
+        if full not in ctx.env_cache:
+            try:
+                with open(full, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                if not required:
+                    continue
+                raise ck.fail(container, key, sub,
+                              f"cannot read env_file {full}: {exc.strerror}") from None
+            ctx.env_cache[full] = parse_env_text(text, ctx.environ, raw=fmt == "raw")
+        env.update(ctx.env_cache[full])
+    return env
+
+
+def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False
+                   ) -> dict[str, str | None]:
+    """``KEY=VALUE`` lines (``#`` comments, ``export``, quotes) → dict; bare ``KEY`` from environ."""
+    out: dict[str, str | None] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep:
+            out[name] = environ.get(name)
+            continue
+        value = value.strip()
+        if not raw and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        elif not raw and " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out[name] = value
+    return out

@@ -1,0 +1,437 @@
+"""One ``services.<name>`` mapping of the raw tree → a ``model.Service``.
+
+Pipeline position: called by ``loader.parse.parse_project`` after top-level resources are parsed
+(so references to networks, volumes, secrets and configs are checked here, where their
+locations are known). Input: an interpolated, merged ``LDict``. Output: a frozen ``Service``.
+Short and long syntaxes are normalised here; paths are made absolute against the project dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackup.model import (Dependency, FileReference, FrozenMap, Healthcheck, Logging, Mount,
+                           Port, Service, ServiceNetwork, Ulimit)
+from stackup.loader import check as ck
+from stackup.loader import units
+from stackup.loader.parse_parts import parse_build, parse_deploy, parse_extra_hosts, read_env_files
+
+_UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cgroup_parent cpu_count
+cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpuset credential_spec develop
+device_cgroup_rules external_links gpus isolation label_file links mac_address mem_swappiness
+memswap_limit models oom_kill_disable oom_score_adj post_start pre_stop provider runtime
+stop_timeout storage_opt use_api_socket userns_mode uts volumes_from""".split())
+
+_STR = ("image", "container_name", "hostname", "domainname", "user", "working_dir",
+        "network_mode", "stop_signal", "ipc", "pid", "platform")
+_BOOL = ("privileged", "read_only", "tty", "stdin_open", "init")
+_LIST = ("expose", "cap_add", "cap_drop", "security_opt", "group_add", "profiles", "devices")
+_LIST_OR_STR = ("dns", "dns_search", "dns_opt", "tmpfs")
+_SIZE = ("shm_size", "mem_limit", "mem_reservation")
+_DEP_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+_PULL = ("always", "never", "missing", "build")
+_SHELL_QUOTES = frozenset("'\"\\")
+
+
+@dataclass
+class Context:
+    """What a service parser needs to know about the rest of the project."""
+
+    working_dir: str
+    environ: Mapping[str, str]
+    warnings: list[str]
+    networks: frozenset[str] = frozenset()
+    volumes: frozenset[str] = frozenset()
+    secrets: frozenset[str] = frozenset()
+    configs: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+    env_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    def path(self, raw: str) -> str:
+        """A host path from the file → absolute, normalised."""
+        if raw.startswith("~"):
+            home = self.environ.get("HOME") or self.environ.get("USERPROFILE") or "~"
+            raw = home + raw[1:]
+        return os.path.normpath(os.path.join(self.working_dir, raw))
+
+
+Handler = Callable[[Any, str, str, Context], Any]
+
+
+def _command(raw: Any, key: str, path: str, ctx: Context) -> tuple[str, ...] | None:
+    value = raw[key]
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not _SHELL_QUOTES.intersection(value):
+            return tuple(value.split())
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as exc:
+            raise ck.fail(raw, key, path, f"cannot split the command: {exc}") from None
+    return ck.as_str_list(raw, key, path)
+
+
+def _ports(raw: Any, key: str, path: str, ctx: Context) -> tuple[Port, ...]:
+    out: list[Port] = []
+    items = ck.as_list(raw, key, path)
+    for i, item in enumerate(items):
+        sub = f"{path}[{i}]"
+        if isinstance(item, Mapping):
+            ck.check_keys(item, _PORT_KEYS, sub)
+            if "target" not in item:
+                raise ck.fail(items, i, sub, "a long-form port needs 'target'")
+            target = ck.as_int(item, "target", f"{sub}.target", minimum=1)
+            published = None
+            if item.get("published") is not None:
+                published = ck.as_str(item, "published", f"{sub}.published")
+                ck.convert(item, "published", f"{sub}.published", units.parse_port)
+            out.append(Port(
+                target=target, published=published,
+                host_ip=ck.opt_str(item, "host_ip", sub) if "host_ip" in item else None,
+                protocol=ck.as_choice(item, "protocol", f"{sub}.protocol", ("tcp", "udp", "sctp"))
+                if item.get("protocol") else "tcp",
+                mode=ck.as_choice(item, "mode", f"{sub}.mode", ("ingress", "host"))
+                if item.get("mode") else "ingress",
+                name=ck.opt_str(item, "name", sub) if "name" in item else None,
+                app_protocol=ck.opt_str(item, "app_protocol", sub) if "app_protocol" in item
+                else None))
+        else:
+            out.extend(ck.convert(items, i, sub, units.parse_port))
+    return tuple(out)
+
+
+_PORT_KEYS = frozenset({"target", "published", "host_ip", "protocol", "mode", "name",
+                        "app_protocol"})
+_VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "bind", "volume", "tmpfs",
+                          "consistency", "image"})
+
+
+def _volumes(raw: Any, key: str, path: str, ctx: Context) -> tuple[Mount, ...]:
+    out: list[Mount] = []
+    items = ck.as_list(raw, key, path)
+    for i, item in enumerate(items):
+        sub = f"{path}[{i}]"
+        mount = _long_volume(item, sub, ctx) if isinstance(item, Mapping) else \
+            _short_volume(items, i, sub, ctx)
+        if mount.type == "volume" and mount.source is not None and \
+                mount.source not in ctx.volumes:
+            raise ck.reference_error(items, i, sub, "volume", mount.source, ctx.volumes)
+        out.append(mount)
+    return tuple(out)
+
+
+def _short_volume(items: Any, i: int, sub: str, ctx: Context) -> Mount:
+    short = ck.convert(items, i, sub, units.parse_volume)
+    source = short.source
+    if short.type == "bind" and source is not None:
+        source = ctx.path(source)
+    return Mount(type=short.type, target=short.target, source=source, read_only=short.read_only,
+                 consistency=short.consistency, propagation=short.propagation,
+                 selinux=short.selinux, nocopy=short.nocopy)
+
+
+def _long_volume(item: Any, sub: str, ctx: Context) -> Mount:
+    ck.check_keys(item, _VOLUME_KEYS, sub)
+    if "type" not in item or "target" not in item:
+        raise ck.fail(item, None, sub, "a long-form volume needs 'type' and 'target'")
+    kind = ck.as_choice(item, "type", f"{sub}.type",
+                        ("volume", "bind", "tmpfs", "npipe", "cluster", "image"))
+    target = ck.as_str(item, "target", f"{sub}.target")
+    source = ck.opt_str(item, "source", f"{sub}.source") if "source" in item else None
+    if kind == "bind":
+        if not source:
+            raise ck.fail(item, None, sub, "a bind mount needs 'source'")
+        source = ctx.path(source)
+    fields: dict[str, Any] = {}
+    for part, keys in (("bind", ("propagation", "create_host_path", "selinux")),
+                       ("volume", ("nocopy", "subpath")), ("tmpfs", ("size", "mode"))):
+        if item.get(part) is None:
+            continue
+        opts = ck.as_mapping(item, part, f"{sub}.{part}")
+        ck.check_keys(opts, keys, f"{sub}.{part}")
+        for name in opts:
+            p = f"{sub}.{part}.{name}"
+            if name in ("create_host_path", "nocopy"):
+                fields[name] = ck.as_bool(opts, name, p)
+            elif name == "size":
+                fields["tmpfs_size"] = ck.convert(opts, name, p, units.parse_size)
+            elif name == "mode":
+                fields["tmpfs_mode"] = _octal(opts, name, p)
+            else:
+                fields[name] = ck.as_str(opts, name, p)
+    return Mount(type=kind, target=target, source=source,
+                 read_only=ck.as_bool(item, "read_only", f"{sub}.read_only")
+                 if "read_only" in item else False,
+                 consistency=ck.opt_str(item, "consistency", sub) if "consistency" in item
+                 else None, **fields)
+
+
+def _octal(c: Any, k: Any, path: str) -> int:
+    value = c[k]
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            raise ck.fail(c, k, path, f"expected an octal mode like '0440', found {value!r}") \
+                from None
+    return ck.as_int(c, k, path)
+
+
+_NET_KEYS = frozenset({"aliases", "ipv4_address", "ipv6_address", "link_local_ips",
+                       "mac_address", "priority", "driver_opts", "gw_priority",
+                       "interface_name"})
+
+
+def _networks(raw: Any, key: str, path: str, ctx: Context) -> tuple[ServiceNetwork, ...]:
+    value = raw[key]
+    out: list[ServiceNetwork] = []
+    known = ctx.networks | {"default"}
+    if isinstance(value, list):
+        for i in range(len(value)):
+            name = ck.as_str(value, i, f"{path}[{i}]")
+            if name not in known:
+                raise ck.reference_error(value, i, f"{path}[{i}]", "network", name, known)
+            out.append(ServiceNetwork(name))
+    elif isinstance(value, Mapping):
+        for name in value:
+            sub = f"{path}.{name}"
+            if name not in known:
+                raise ck.reference_error(value, name, sub, "network", str(name), known)
+            opts = value[name]
+            if opts is None:
+                out.append(ServiceNetwork(str(name)))
+                continue
+            opts = ck.as_mapping(value, name, sub)
+            ck.check_keys(opts, _NET_KEYS, sub)
+            get = opts.get
+            out.append(ServiceNetwork(
+                name=str(name),
+                aliases=ck.as_str_list(opts, "aliases", f"{sub}.aliases") if "aliases" in opts
+                else (),
+                ipv4_address=ck.opt_str(opts, "ipv4_address", sub) if get("ipv4_address")
+                else None,
+                ipv6_address=ck.opt_str(opts, "ipv6_address", sub) if get("ipv6_address")
+                else None,
+                link_local_ips=ck.as_str_list(opts, "link_local_ips", sub)
+                if "link_local_ips" in opts else (),
+                mac_address=ck.opt_str(opts, "mac_address", sub) if get("mac_address") else None,
+                priority=ck.as_int(opts, "priority", f"{sub}.priority", minimum=None)
+                if get("priority") is not None else 0))
+    elif value is not None:
+        raise ck.fail(raw, key, path, f"expected a list or a mapping, found {ck.describe(value)}")
+    return tuple(sorted(out, key=lambda n: n.name))
+
+
+def _depends_on(raw: Any, key: str, path: str, ctx: Context) -> tuple[Dependency, ...]:
+    value = raw[key]
+    out: list[Dependency] = []
+    if isinstance(value, list):
+        services = ctx.services
+        for i, name in enumerate(value):
+            if name.__class__ is not str:
+                name = ck.as_str(value, i, f"{path}[{i}]")
+            if name not in services:
+                raise ck.reference_error(value, i, f"{path}[{i}]", "service", name, services)
+            out.append(Dependency(name))
+    elif isinstance(value, Mapping):
+        for name in value:
+            sub = f"{path}.{name}"
+            if name not in ctx.services:
+                raise ck.reference_error(value, name, sub, "service", str(name), ctx.services)
+            opts = value[name] if value[name] is not None else {}
+            if not isinstance(opts, Mapping):
+                raise ck.fail(value, name, sub, "expected a mapping with 'condition'")
+            ck.check_keys(opts, ("condition", "restart", "required"), sub)
+            out.append(Dependency(
+                service=str(name),
+                condition=ck.as_choice(opts, "condition", f"{sub}.condition", _DEP_CONDITIONS)
+                if opts.get("condition") is not None else "service_started",
+                restart=ck.as_bool(opts, "restart", f"{sub}.restart")
+                if opts.get("restart") is not None else False,
+                required=ck.as_bool(opts, "required", f"{sub}.required")
+                if opts.get("required") is not None else True))
+    elif value is not None:
+        raise ck.fail(raw, key, path, f"expected a list or a mapping, found {ck.describe(value)}")
+    return tuple(sorted(out, key=lambda d: d.service))
+
+
+_HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period",
+                          "start_interval", "disable"})
+
+
+def _healthcheck(raw: Any, key: str, path: str, ctx: Context) -> Healthcheck | None:
+    if raw[key] is None:
+        return None
+    hc = ck.as_mapping(raw, key, path)
+    ck.check_keys(hc, _HEALTH_KEYS, path)
+    kw: dict[str, Any] = {}
+    test = hc.get("test")
+    if isinstance(test, str):
+        kw["test"] = ("CMD-SHELL", test)
+    elif test is not None:
+        kw["test"] = ck.as_str_list(hc, "test", f"{path}.test")
+    for name in ("interval", "timeout", "start_period", "start_interval"):
+        if hc.get(name) is not None:
+            kw[name] = ck.convert(hc, name, f"{path}.{name}", units.parse_duration)
+    if hc.get("retries") is not None:
+        kw["retries"] = ck.as_int(hc, "retries", f"{path}.retries")
+    disabled = hc.get("disable") is not None and ck.as_bool(hc, "disable", f"{path}.disable")
+    if disabled or kw.get("test") == ("NONE",):
+        return Healthcheck(test=("NONE",), disable=True)
+    return Healthcheck(**kw)
+
+
+def _restart(raw: Any, key: str, path: str, ctx: Context) -> str | None:
+    value = raw[key]
+    if value is False:  # YAML 1.1 reads a bare `no` as false
+        return "no"
+    text = ck.as_str(raw, key, path)
+    if text in ("no", "always", "on-failure", "unless-stopped"):
+        return text
+    head, _, count = text.partition(":")
+    if head == "on-failure" and count.isdigit():
+        return text
+    raise ck.fail(raw, key, path, "expected no, always, on-failure[:N] or unless-stopped, "
+                                  f"found {text!r}")
+
+
+def _ulimits(raw: Any, key: str, path: str, ctx: Context) -> tuple[Ulimit, ...]:
+    limits = ck.as_mapping(raw, key, path)
+    out = []
+    for name in limits:
+        sub = f"{path}.{name}"
+        if isinstance(limits[name], Mapping):
+            opts = limits[name]
+            ck.check_keys(opts, ("soft", "hard"), sub)
+            if "soft" not in opts or "hard" not in opts:
+                raise ck.fail(limits, name, sub, "expected both 'soft' and 'hard'")
+            soft = ck.as_int(opts, "soft", f"{sub}.soft", minimum=None)
+            hard = ck.as_int(opts, "hard", f"{sub}.hard", minimum=None)
+        else:
+            soft = hard = ck.as_int(limits, name, sub, minimum=None)
+        out.append(Ulimit(str(name), soft, hard))
+    return tuple(sorted(out, key=lambda u: u.name))
+
+
+def _logging(raw: Any, key: str, path: str, ctx: Context) -> Logging:
+    opts = ck.as_mapping(raw, key, path)
+    ck.check_keys(opts, ("driver", "options"), path)
+    options = ck.as_dict_of_str(opts, "options", f"{path}.options") if "options" in opts else {}
+    return Logging(driver=ck.opt_str(opts, "driver", path) if "driver" in opts else None,
+                   options=FrozenMap(sorted((k, v or "") for k, v in options.items())))
+
+
+def _pull_policy(raw: Any, key: str, path: str, ctx: Context) -> str:
+    text = ck.as_str(raw, key, path)
+    if text == "if_not_present":
+        return "missing"
+    if text in _PULL or text in ("daily", "weekly") or text.startswith("every_"):
+        return text
+    return ck.as_choice(raw, key, path, (*_PULL, "if_not_present", "daily", "weekly"))
+
+
+def _file_refs(kind: str) -> Handler:
+    def parse(raw: Any, key: str, path: str, ctx: Context) -> tuple[FileReference, ...]:
+        known = ctx.secrets if kind == "secret" else ctx.configs
+        items = ck.as_list(raw, key, path)
+        out = []
+        for i, item in enumerate(items):
+            sub = f"{path}[{i}]"
+            if not isinstance(item, Mapping):
+                ref = FileReference(ck.as_str(items, i, sub))
+            else:
+                ck.check_keys(item, ("source", "target", "uid", "gid", "mode"), sub)
+                if "source" not in item:
+                    raise ck.fail(items, i, sub, "expected 'source'")
+                ref = FileReference(
+                    source=ck.as_str(item, "source", f"{sub}.source"),
+                    target=ck.opt_str(item, "target", sub) if "target" in item else None,
+                    uid=ck.opt_str(item, "uid", sub) if "uid" in item else None,
+                    gid=ck.opt_str(item, "gid", sub) if "gid" in item else None,
+                    mode=_octal(item, "mode", f"{sub}.mode") if item.get("mode") is not None
+                    else None)
+            if ref.source not in known:
+                raise ck.reference_error(items, i, sub, kind, ref.source, known)
+            out.append(ref)
+        return tuple(out)
+    return parse
+
+
+def _simple(func: Callable[..., Any]) -> Handler:
+    return lambda raw, key, path, ctx: func(raw, key, path)
+
+
+def _labels(raw: Any, key: str, path: str, ctx: Context) -> FrozenMap[str, str]:
+    data = ck.as_dict_of_str(raw, key, path)
+    return FrozenMap(sorted((k, v or "") for k, v in data.items()))
+
+
+HANDLERS: dict[str, Handler] = {
+    **{k: _simple(ck.opt_str) for k in _STR},
+    **{k: _simple(ck.as_bool) for k in _BOOL},
+    **{k: _simple(ck.as_str_list) for k in _LIST},
+    **{k: (lambda r, k, p, c: ck.as_str_list(r, k, p, allow_string=True)) for k in _LIST_OR_STR},
+    **{k: (lambda r, k, p, c: ck.convert(r, k, p, units.parse_size)) for k in _SIZE},
+    "command": _command, "entrypoint": _command, "ports": _ports, "volumes": _volumes,
+    "networks": _networks, "depends_on": _depends_on, "healthcheck": _healthcheck,
+    "restart": _restart, "extra_hosts": _simple(parse_extra_hosts), "ulimits": _ulimits,
+    "logging": _logging, "pull_policy": _pull_policy, "labels": _labels, "sysctls": _labels,
+    "secrets": _file_refs("secret"), "configs": _file_refs("config"),
+    "cpus": _simple(ck.as_float), "cpu_shares": _simple(ck.as_int), "scale": _simple(ck.as_int),
+    "pids_limit": lambda r, k, p, c: ck.as_int(r, k, p, minimum=-1),
+    "stop_grace_period": lambda r, k, p, c: ck.convert(r, k, p, units.parse_duration),
+    "build": lambda r, k, p, c: parse_build(r, k, p, c.path),
+    "deploy": lambda r, k, p, c: parse_deploy(r, k, p, c.warnings),
+}
+_KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends"}
+
+
+def _network_mode_dependency(raw: Any, path: str, kw: dict[str, Any], ctx: Context) -> None:
+    """``network_mode: service:x`` needs x's container: an implied depends_on, as in Compose
+    (restart: true, since the network namespace goes with x's container)."""
+    mode = kw["network_mode"]
+    if not mode.startswith("service:"):
+        return
+    target = mode.partition(":")[2]
+    if target not in ctx.services:
+        raise ck.reference_error(raw, "network_mode", f"{path}.network_mode", "service",
+                                 target, ctx.services)
+    deps = kw.get("depends_on", ())
+    if all(dep.service != target for dep in deps):
+        implied = Dependency(target, "service_started", restart=True, required=True)
+        kw["depends_on"] = tuple(sorted((*deps, implied), key=lambda d: d.service))
+
+
+def parse_service(name: str, raw: Any, ctx: Context) -> Service:
+    """``services.<name>`` → Service. Raises a located SpecError on the first problem."""
+    path = f"services.{name}"
+    ck.check_keys(raw, _KNOWN, path, unsupported=_UNSUPPORTED, warnings=ctx.warnings)
+    kw: dict[str, Any] = {}
+    for key in raw:
+        handler = HANDLERS.get(key)
+        if handler is not None and raw[key] is not None:
+            kw[key] = handler(raw, key, f"{path}.{key}", ctx)
+    if "image" not in kw and "build" not in kw:
+        raise ck.fail(raw, None, path, "a service needs 'image' or 'build'")
+    env = read_env_files(raw, path, ctx) if raw.get("env_file") is not None else {}
+    if raw.get("environment") is not None:
+        env.update(ck.as_dict_of_str(raw, "environment", f"{path}.environment",
+                                     missing=ctx.environ.get))
+    kw["environment"] = FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))
+    if "network_mode" in kw:
+        kw.pop("networks", None)
+        _network_mode_dependency(raw, path, kw, ctx)
+    elif "networks" not in kw:
+        kw["networks"] = (ServiceNetwork("default"),)
+    kw["extensions"] = ck.extensions_of(raw)
+    service = Service(name=name, **kw)
+    if service.container_name and service.replicas > 1:
+        raise ck.fail(raw, "container_name", f"{path}.container_name",
+                      f"container_name cannot be used with {service.replicas} replicas: "
+                      "container names must be unique")
+    return service

@@ -1,0 +1,77 @@
+"""reconcile for ``down``. Pure, like ``reconcile.up``.
+
+Pipeline position: ``Project`` (or ``None`` when there is no stack file) + ``ObservedState`` →
+**plan_down** → ``Plan`` → ``execute``.
+
+Teardown order: a stop of a service's container depends on the stops of the containers of the
+services that directly depend on it, so dependents stop first while unrelated services stop in
+parallel. Without a project (no stack file) nothing is known about dependencies: everything
+labelled with the project is acted on at once. Only resources carrying this project's label are
+ever removed; external networks and volumes declared in the file are never removed even if they
+carry it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from stackup.model import Network, Project, Volume
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.plan import Kind, Operation, Plan
+from stackup.reconcile._select import container_op_id, known_services, sorted_containers
+from stackup.reconcile.lifecycle import ordered
+
+def plan_down(project: Project | None, observed: ObservedState, *, remove_volumes: bool = False,
+              remove_orphans: bool = False, timeout: float | None = None) -> Plan:
+    """Stop and remove the project's containers, then its networks (and volumes)."""
+    known = set(known_services(project)) if project is not None else None
+    containers = sorted_containers(observed.containers)
+    orphans = [c for c in containers if known is not None and c.service not in known]
+    targets = [c for c in containers if c not in orphans or remove_orphans]
+    notes: list[str] = []
+    if orphans and not remove_orphans:
+        notes.append(f"Found orphan containers ({', '.join(c.name for c in orphans)}) for this "
+                     f"project. Run with --remove-orphans to remove them (the project's "
+                     f"networks cannot be removed while they use them).")
+
+    def cause(c: ObservedContainer) -> str:
+        return "orphan" if c in orphans else "down"
+
+    # Stops go dependents first, each as soon as the containers depending on it have stopped;
+    # a container is removed as soon as it is stopped, while the next layer stops.
+    running = [c for c in targets if c.running or c.state == "paused"]
+    ops = ordered(project, running, Kind.STOP_CONTAINER, cause, timeout=timeout,
+                   dependents_first=True)
+    stop_ids = {op.container_id: op.op_id for op in ops}
+    services = known_services(project) if project is not None else {}
+    removes = [Operation(container_op_id(Kind.REMOVE_CONTAINER.value, c),
+                         Kind.REMOVE_CONTAINER, cause(c),
+                         depends_on=(stop_ids[c.container_id],) if c.container_id in stop_ids
+                         else (),
+                         service=services.get(c.service), number=c.number, container_name=c.name,
+                         container_id=c.container_id, timeout=timeout,
+                         remove_volumes=remove_volumes)
+               for c in targets]
+    position = {container_id: i for i, container_id in enumerate(stop_ids)}
+    removes.sort(key=lambda op: position.get(op.container_id, len(position)))
+    ops.extend(removes)
+    after = tuple(op.op_id for op in removes)
+    ops.extend(_removals(Kind.REMOVE_NETWORK, observed.networks, observed.project_name,
+                         project.networks.values() if project is not None else (), after))
+    if remove_volumes:
+        ops.extend(_removals(Kind.REMOVE_VOLUME, observed.volumes, observed.project_name,
+                             project.volumes.values() if project is not None else (), after))
+    return Plan(observed.project_name, tuple(ops), tuple(notes))
+
+
+def _removals(kind: Kind, seen: Mapping[str, ObservedNetwork | ObservedVolume],
+              project_name: str, declared: Iterable[Network | Volume],
+              after: tuple[str, ...]) -> list[Operation]:
+    """Remove the project's own networks or volumes (labelled, never external ones)."""
+    external = {item.name for item in declared if item.external}
+    prefix = kind.value
+    return [Operation(f"{prefix}:{name}", kind, "down", depends_on=after, name=name)
+            for name in sorted(seen)
+            if seen[name].project == project_name and name not in external]
+
+

@@ -1,0 +1,167 @@
+"""Image decisions: which images to build, pull or push. Pure: no I/O, no engine.
+
+Pipeline position: inside reconcile. ``plan_up`` asks ``image_needs`` for the build/pull
+operations of the selected services: one per distinct image reference, planned when asked for
+(``always``, ``build``, ``--build``) or when a container running that image is created or
+recreated (a missing image of a converged service changes nothing); the container operations of
+every service running that image depend on it. ``plan_build``, ``plan_pull`` and ``plan_push`` are the
+plans of the ``build``, ``pull`` and ``push`` commands.
+
+For ``up``, per image reference (the ``--pull`` option wins over each service's ``pull_policy``):
+
+* ``--build`` and the service has ``build:`` → build;
+* policy ``build`` → build (the service must have ``build:``);
+* policy ``always`` → pull when the service names an ``image:``; a build-only service (its image
+  is ``<project>-<service>``, which no registry has) builds when its image is missing;
+* policy ``missing`` (the default; ``daily``, ``weekly`` and ``every_*`` are read as ``missing``:
+  stackup keeps no pull times) → when the image is not found locally, build if the service has
+  ``build:``, else pull;
+* policy ``never`` → a missing image is built when the service has ``build:``, otherwise it is a
+  ``PlanError`` naming the image and the service.
+
+When services disagree about one reference, a build wins over a pull (the building service
+produces the image the others run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stackup.errors import PlanError
+from stackup.model import Project, Service
+from stackup.observed import ObservedState
+from stackup.plan import Kind, Operation, Plan
+from stackup.reconcile._select import with_dependencies
+
+__all__ = ["ImageNeed", "image_needs", "plan_build", "plan_pull", "plan_push"]
+
+PULL_CHOICES = ("always", "missing", "never")
+
+
+@dataclass(frozen=True)
+class _Want:
+    kind: Kind | None  # None: the image cannot be had (``error`` says why)
+    cause: str
+    service: Service
+    explicit: bool  # asked for (always, build, --build), not only because it is missing
+    error: PlanError | None = None
+
+
+@dataclass(frozen=True)
+class ImageNeed:
+    """What one image reference needs. ``op`` is planned when ``explicit`` or when a container
+    of a service running it is created or recreated; without ``op``, such a container is the
+    ``error``."""
+
+    op: Operation | None
+    explicit: bool
+    error: PlanError | None = None
+
+
+def _decide(project: Project, service: Service, local: str | None, *, build: bool,
+            pull: str | None) -> _Want | None:
+    ref = service.image_ref(project.name)
+    policy = pull if pull is not None else (service.pull_policy or "missing")
+    source = f"--pull {pull}" if pull is not None else f"pull_policy: {policy}"
+    buildable = service.build is not None
+    if build and buildable:
+        return _Want(Kind.BUILD_IMAGE, "--build", service, True)
+    if policy == "build":
+        if not buildable:
+            raise PlanError(f"service {service.name} has pull_policy build but no build section",
+                            detail="Add `build:` to the service or change its pull_policy.")
+        return _Want(Kind.BUILD_IMAGE, source, service, True)
+    if policy == "always" and service.image is not None:
+        return _Want(Kind.PULL_IMAGE, source, service, True)
+    if local is not None:
+        return None
+    if buildable:
+        return _Want(Kind.BUILD_IMAGE, "image not found locally", service, False)
+    if policy == "never":
+        return _Want(None, "", service, False, PlanError(
+            f"image {ref} not found locally and {'--pull' if pull is not None else 'pull_policy'}"
+            f" is never (service {service.name})",
+            detail=f"Build or load the image first (`docker pull {ref}` where a registry is "
+                   f"reachable), or allow pulling it."))
+    return _Want(Kind.PULL_IMAGE, "image not found locally", service, False)
+
+
+def image_needs(project: Project, observed: ObservedState, services: Iterable[str], *,
+                build: bool = False, pull: str | None = None) -> dict[str, ImageNeed]:
+    """Image reference → what it needs (a build, a pull, or an error), for the given services."""
+    if pull is not None and pull not in PULL_CHOICES:
+        raise PlanError(f"--pull {pull}: expected one of {', '.join(PULL_CHOICES)}")
+    wants: dict[str, list[_Want]] = {}
+    for name in sorted(set(services)):
+        service = project.services[name]
+        ref = service.image_ref(project.name)
+        want = _decide(project, service, observed.images.get(ref), build=build, pull=pull)
+        if want is not None:
+            wants.setdefault(ref, []).append(want)
+    needs: dict[str, ImageNeed] = {}
+    for ref in sorted(wants):
+        found = wants[ref]
+        acting = ([w for w in found if w.kind is Kind.BUILD_IMAGE]
+                  or [w for w in found if w.kind is Kind.PULL_IMAGE])
+        if not acting:
+            needs[ref] = ImageNeed(None, False, found[0].error)
+            continue
+        chosen = next((w for w in acting if w.explicit), acting[0])
+        assert chosen.kind is not None
+        needs[ref] = ImageNeed(_image_op(chosen.kind, ref, chosen.cause, chosen.service),
+                               chosen.explicit)
+    return needs
+
+
+def _image_op(kind: Kind, ref: str, cause: str, service: Service, *, no_cache: bool = False,
+              pull: bool = False) -> Operation:
+    return Operation(f"{kind.value}:{ref}", kind, cause, service=service, image=ref,
+                     no_cache=no_cache, pull=pull)
+
+
+def _selected(project: Project, services: Iterable[str]) -> list[Service]:
+    names = tuple(services)
+    chosen = with_dependencies(project, names) if names else set(project.services)
+    if names:  # the commands act on the named services only, not their dependencies
+        chosen = set(names)
+    return [project.services[n] for n in sorted(chosen)]
+
+
+def plan_build(project: Project, services: Iterable[str] = (), *, no_cache: bool = False,
+               pull: bool = False) -> Plan:
+    """``build``: every selected service with ``build:``, one build per image reference."""
+    ops: dict[str, Operation] = {}
+    for service in _selected(project, services):
+        if service.build is None:
+            continue
+        ref = service.image_ref(project.name)
+        ops.setdefault(ref, _image_op(Kind.BUILD_IMAGE, ref, "build", service,
+                                      no_cache=no_cache or service.build.no_cache,
+                                      pull=pull or service.build.pull))
+    return Plan(project.name, tuple(ops[r] for r in sorted(ops)))
+
+
+def plan_pull(project: Project, services: Iterable[str] = ()) -> Plan:
+    """``pull``: every selected service that names an ``image:`` and is not built by policy."""
+    ops: dict[str, Operation] = {}
+    notes: list[str] = []
+    for service in _selected(project, services):
+        if service.image is None:
+            continue
+        if service.pull_policy == "build":
+            notes.append(f"service {service.name}: pull_policy is build, not pulled")
+            continue
+        ref = service.image
+        ops.setdefault(ref, _image_op(Kind.PULL_IMAGE, ref, "pull", service))
+    return Plan(project.name, tuple(ops[r] for r in sorted(ops)), tuple(notes))
+
+
+def plan_push(project: Project, services: Iterable[str] = ()) -> Plan:
+    """``push``: every selected service that names an ``image:``, one push per reference."""
+    ops: dict[str, Operation] = {}
+    for service in _selected(project, services):
+        if service.image is None:
+            continue
+        ops.setdefault(service.image, _image_op(Kind.PUSH_IMAGE, service.image, "push", service))
+    return Plan(project.name, tuple(ops[r] for r in sorted(ops)))

@@ -1,0 +1,116 @@
+"""reconcile for ``down``, ``stop``, ``start``, ``restart`` and ``rm``. Pure, like ``reconcile``.
+
+Pipeline position: ``Project`` (or ``None`` when there is no stack file) + ``ObservedState`` →
+**plan_down / plan_stop / ...** → ``Plan`` → ``execute``.
+
+Teardown order: an operation on a service's container depends on the same operation on the
+containers of every service that (transitively) depends on it, so dependents stop first while
+unrelated services stop in parallel. Without a project (no stack file) nothing is known about
+dependencies: everything labelled with the project is acted on at once. Start order is the
+reverse: dependencies first.
+
+Only resources carrying this project's label are ever removed; external networks and volumes
+declared in the file are never removed even if they carry it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+
+from stackup.model import Network, Project, Volume
+from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.plan import Kind, Operation, Plan
+from stackup.reconcile._select import (container_op_id, dependency_graph, known_services, select,
+                                    sorted_containers, start_order, state_cause, stop_order,
+                                    transitive)
+
+
+def plan_stop(project: Project | None, observed: ObservedState, services: Iterable[str] = (),
+              *, timeout: float | None = None) -> Plan:
+    """Stop the running containers of the named services (all when none), dependents first."""
+    chosen = _chosen(project, observed, services)
+    targets = [c for c in chosen if c.running or c.state == "paused"]
+    ops = ordered(project, targets, Kind.STOP_CONTAINER, lambda c: c.state, timeout=timeout,
+                   dependents_first=True)
+    return Plan(observed.project_name, tuple(ops),
+                up_to_date=tuple(sorted(c.name for c in chosen if c not in targets)))
+
+
+def plan_start(project: Project | None, observed: ObservedState,
+               services: Iterable[str] = (), *, timeout: float | None = None) -> Plan:
+    """Start the stopped containers of the named services (all when none), dependencies first.
+
+    ``timeout`` is accepted for symmetry with the other lifecycle planners and unused."""
+    chosen = _chosen(project, observed, services)
+    targets = [c for c in chosen if not c.running and c.state not in ("paused", "removing")]
+    ops = ordered(project, targets, Kind.START_CONTAINER, state_cause, dependents_first=False)
+    notes = []
+    if project is not None:
+        present = {c.service for c in observed.containers}
+        missing = sorted(n for n in (set(services) or set(project.services)) if n not in present)
+        if missing:
+            notes.append(f"No containers for {', '.join(missing)}: run `stackup up` to create them.")
+    return Plan(observed.project_name, tuple(ops), tuple(notes),
+                tuple(sorted(c.name for c in chosen if c not in targets)))
+
+
+def plan_restart(project: Project | None, observed: ObservedState, services: Iterable[str] = (),
+                 *, timeout: float | None = None) -> Plan:
+    """Restart every container of the named services (all when none), dependencies first."""
+    targets = _chosen(project, observed, services)
+    ops = ordered(project, targets, Kind.RESTART_CONTAINER, lambda c: "restart requested",
+                   timeout=timeout, dependents_first=False)
+    return Plan(observed.project_name, tuple(ops))
+
+
+def plan_rm(project: Project | None, observed: ObservedState, services: Iterable[str] = (), *,
+            stop: bool = False, remove_volumes: bool = False,
+            timeout: float | None = None) -> Plan:
+    """Remove the stopped containers of the named services; running ones only with ``stop``."""
+    chosen = _chosen(project, observed, services)
+    running = [c for c in chosen if c.running or c.state == "paused"]
+    targets = [c for c in chosen if stop or c not in running]
+    ops = ordered(project, targets, Kind.REMOVE_CONTAINER, state_cause, timeout=timeout,
+                   remove_volumes=remove_volumes, dependents_first=True)
+    notes = []
+    if running and not stop:
+        notes.append(f"Not removing running containers ({', '.join(c.name for c in running)}): "
+                     f"stop them first or use --stop.")
+    return Plan(observed.project_name, tuple(ops), tuple(notes))
+
+
+def _chosen(project: Project | None, observed: ObservedState,
+            services: Iterable[str]) -> list[ObservedContainer]:
+    names = select(project, (c.service for c in observed.containers), services)
+    return [c for c in sorted_containers(observed.containers)
+            if c.service in names and not c.oneoff]
+
+
+def ordered(project: Project | None, targets: list[ObservedContainer], kind: Kind,
+             cause: Callable[[ObservedContainer], str], *, timeout: float | None = None,
+             remove_volumes: bool = False, dependents_first: bool) -> list[Operation]:
+    """One op per container; each waits for the same op on the services it must follow."""
+    services = known_services(project) if project is not None else {}
+    graph = dependency_graph(services)
+    by_service: dict[str, list[str]] = {}
+    ids: dict[str, str] = {}
+    for c in targets:
+        op_id = container_op_id(kind.value, c)
+        if op_id in ids.values():
+            op_id = f"{op_id}:{c.container_id[:12]}"
+        ids[c.container_id] = op_id
+        by_service.setdefault(c.service, []).append(op_id)
+    order = stop_order(services) if dependents_first else start_order(services)
+    rank = {name: i for i, name in enumerate(order)}
+    ranked = sorted(targets, key=lambda c: (rank.get(c.service, len(rank)), c.service, c.oneoff,
+                                            -c.number if dependents_first else c.number, c.name))
+    ops: list[Operation] = []
+    for c in ranked:
+        first = transitive(graph, c.service, dependents=dependents_first)
+        after = tuple(i for s in sorted(first) for i in by_service.get(s, []))
+        ops.append(Operation(ids[c.container_id], kind, cause(c), depends_on=after,
+                             service=services.get(c.service), number=c.number,
+                             container_name=c.name, container_id=c.container_id,
+                             timeout=timeout, remove_volumes=remove_volumes))
+    return ops
