@@ -1,7 +1,7 @@
 """Load a project: stack files + environment → ``Project``.
 
 Pipeline position: the entry point of ``loader``. discover → env (.env / --env-file) →
-yamlsrc → interpolate → extends → merge → strip tags → ``loader.parse.parse_project``.
+yamlsrc → interpolate → extends → include → merge → strip tags → ``loader.parse.parse_project``.
 Pure apart from reading files: the process environment and stdin come in through
 :class:`LoadOptions`; nothing here chdirs, prints or exits.
 
@@ -23,6 +23,7 @@ from stackup.model import Project
 from stackup.loader.discover import enabled_profiles, find_stack_files, project_name
 from stackup.loader.dotenv import parse_env_file
 from stackup.loader.extends import resolve_extends
+from stackup.loader.include import apply_include
 from stackup.loader.interpolate import interpolate
 from stackup.loader.located import LDict
 from stackup.loader.merge import merge_documents, strip_tags
@@ -130,6 +131,7 @@ def load_tree(options: LoadOptions) -> LoadedTree:
                             location=Location(path)) from None
         origin = os.path.join(cwd, "stdin") if path == "-" else path
         tree = resolve_extends(tree, origin, read_interpolated)
+        tree = apply_include(tree, origin, working_dir, env, warnings)
         merged = strip_tags(tree) if merged is None else merge_documents(merged, tree)
     assert merged is not None
     top_name = merged.get("name")
