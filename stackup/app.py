@@ -37,11 +37,15 @@ class RunOptions:
     wait_timeout: float = 300.0
 
 
-def connect() -> Engine:
-    """The Docker engine from the environment (``DOCKER_HOST`` honoured)."""
+def connect(environ: Mapping[str, str] | None = None) -> Engine:
+    """The Docker engine from the environment: ``DOCKER_HOST``, else the docker context
+    (``DOCKER_CONTEXT`` or the docker CLI's current one)."""
+    import os
+
+    from stackup.engine.context import engine_environ
     from stackup.engine.docker import DockerEngine
 
-    return DockerEngine.from_env()
+    return DockerEngine.from_env(engine_environ(os.environ if environ is None else environ))
 
 
 def check_services(project: Project, names: Iterable[str]) -> None:

@@ -2,7 +2,8 @@
 
 Pipeline position: the loader's first decisions, before any YAML is read. Inputs are the
 command-line values and an environment mapping passed in (never ``os.environ``).
-Only the project directory is searched (no walk up to parent directories).
+Without ``-f`` or ``COMPOSE_FILE`` the project directory (or the working directory) is searched,
+then its parents up to the root, as Compose does.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def find_stack_files(project_directory: str | None, files: list[str],
     """The stack files to load, in merge order: absolute paths, ``-`` for stdin.
 
     ``-f`` files win; else ``COMPOSE_FILE`` (split by ``COMPOSE_PATH_SEPARATOR`` or
-    ``os.pathsep``); else the first default name in the project directory plus its override file.
+    ``os.pathsep``); else the first default name in the project directory plus its override file,
+    or in the nearest parent directory that has one.
     Relative ``-f``/``COMPOSE_FILE`` paths are relative to ``cwd``.
     """
     base = os.path.abspath(cwd)
@@ -36,7 +38,23 @@ def find_stack_files(project_directory: str | None, files: list[str],
         listed = [p for p in compose_file.split(separator) if p]
         root = os.path.join(base, project_directory) if project_directory else base
         return [_existing(f, root) for f in listed]
-    directory = os.path.abspath(os.path.join(base, project_directory or "."))
+    start = os.path.abspath(os.path.join(base, project_directory or "."))
+    directory = start
+    while True:
+        found = _defaults_in(directory)
+        if found:
+            return found
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    raise ProjectError(f"no stack file found in {start} or its parent directories",
+                       detail=f"Looked for {', '.join(DEFAULT_FILES)}. Create one, or name "
+                              "files with -f or COMPOSE_FILE.")
+
+
+def _defaults_in(directory: str) -> list[str]:
+    """The first default stack file in ``directory`` and its override file, if any."""
     for name in DEFAULT_FILES:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
@@ -47,9 +65,7 @@ def find_stack_files(project_directory: str | None, files: list[str],
                     found.append(extra)
                     break
             return found
-    raise ProjectError(f"no stack file found in {directory}",
-                       detail=f"Looked for {', '.join(DEFAULT_FILES)}. Create one, or name "
-                              "files with -f or COMPOSE_FILE.")
+    return []
 
 
 def _existing(path: str, base: str) -> str:

@@ -6,7 +6,8 @@ Pure apart from reading files: the process environment and stdin come in through
 :class:`LoadOptions`; nothing here chdirs, prints or exits.
 
 Interpolation environment, highest first: ``environ`` > ``--env-file`` files (a later file
-overrides an earlier one) > ``.env`` in the project directory (only without ``--env-file``).
+overrides an earlier one; ``COMPOSE_ENV_FILES``, comma-separated, when none is given) > ``.env``
+in the project directory (only without env files, and not with ``COMPOSE_DISABLE_ENV_FILE``).
 ``COMPOSE_FILE``, ``COMPOSE_PROJECT_NAME`` and ``COMPOSE_PROFILES`` are read from that merged
 environment, as Compose does; to find ``COMPOSE_FILE`` the ``.env`` of ``--project-directory``
 (or the working directory) is consulted.
@@ -72,13 +73,15 @@ def build_environment(options: LoadOptions, project_dir: str) -> dict[str, str]:
     """The interpolation environment (see the module docstring for precedence)."""
     cwd = os.path.abspath(options.cwd)
     env: dict[str, str] = {}
-    if options.env_files:
-        for name in options.env_files:
+    env_files = options.env_files or tuple(
+        f for f in options.environ.get("COMPOSE_ENV_FILES", "").split(",") if f)
+    if env_files:
+        for name in env_files:
             path = os.path.join(cwd, os.path.expanduser(name))
             if not os.path.isfile(path):
                 raise ProjectError(f"env file not found: {name}", detail=f"Looked for {path}.")
             env.update(_env_layer(path, {**env, **options.environ}))
-    else:
+    elif options.environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() not in ("1", "true"):
         dotenv = os.path.join(project_dir, ".env")
         if os.path.isfile(dotenv):
             env.update(_env_layer(dotenv, options.environ))
