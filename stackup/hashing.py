@@ -7,7 +7,9 @@ each container it creates, as the ``labels.CONFIG_HASH`` and ``labels.CONFIG`` l
 Only settings that must force a recreate are hashed: everything in ``Service`` except
 ``depends_on``, ``scale``, ``deploy.replicas``, ``build``, ``pull_policy``, ``profiles`` and the
 ``x-`` extensions. References to top-level objects are resolved to what the engine sees: network
-and volume keys become engine names, secrets and configs become their file path or content.
+and volume keys become engine names, secrets and configs become a salted sha256 digest of their
+bytes (``content_digest``): the canonical config is stored in clear in a container label, so it
+never holds a secret's content.
 
 Fields left at their dataclass default are omitted, so that adding a field to the model later
 does not change the hash of every existing container (which would recreate them all).
@@ -55,14 +57,28 @@ def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
     return False
 
 
-def _file_object(obj: FileObject | None, key: str) -> Any:
+def content_digest(kind: str, obj: FileObject) -> str | None:
+    """The digest a secret's or config's bytes are known by in the canonical config, never the
+    bytes: ``sha256("stackup:<kind>:<key>:" + sha256(bytes))``. The key salts it, so the label
+    of two projects with the same secret differ and no precomputed table reverses it (a short,
+    guessable secret can still be guessed by whoever can read labels: use long random secrets).
+    The file path is left out: two runners with different checkouts give the same hash.
+    None for a ``file:`` the loader could not read."""
+    if obj.file is not None:
+        if obj.digest is None:
+            return None
+        inner = bytes.fromhex(obj.digest)
+    else:
+        inner = hashlib.sha256((obj.content or "").encode("utf-8")).digest()
+    return hashlib.sha256(f"stackup:{kind}:{obj.key}:".encode() + inner).hexdigest()
+
+
+def _file_object(obj: FileObject | None, key: str, kind: str) -> Any:
     if obj is None:
         return {"missing": key}
     if obj.external:
         return {"external": obj.name}
-    if obj.file is not None:
-        return {"file": obj.file}
-    return {"content": obj.content or ""}
+    return {"sha256": content_digest(kind, obj)}
 
 
 def _network(project: Project, attachment: ServiceNetwork) -> dict[str, Any]:
@@ -100,7 +116,8 @@ def canonical_config(project: Project, service: Service) -> dict[str, Any]:
         elif f.name in ("secrets", "configs"):
             table = project.secrets if f.name == "secrets" else project.configs
             out[f.name] = [
-                {**_plain(ref), "object": _file_object(table.get(ref.source), ref.source)}
+                {**_plain(ref), "object": _file_object(table.get(ref.source), ref.source,
+                                                       f.name[:-1])}
                 for ref in value
             ]
         elif f.name == "deploy":

@@ -330,6 +330,7 @@ class FileObject:
     content: str | None = None  # inline content, or the variable's value when environment is set
     external: bool = False
     labels: FrozenMap[str, str] = field(default_factory=_empty)
+    digest: str | None = None  # sha256 hex of a file source's bytes (None: unreadable at load)
 
 
 # --- project ------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
-from stackup.hashing import canonical_config, config_hash, diff_configs
+from stackup.hashing import canonical_config, config_hash, content_digest, diff_configs
 from stackup.model import (BuildSpec, Dependency, Deploy, FileObject, FileReference, FrozenMap,
                            Mount, Network, Port, Project, Service, ServiceNetwork, Volume)
 
@@ -29,7 +30,7 @@ def test_references_resolve_to_engine_names_and_files() -> None:
     config = canonical_config(_project(BASE), BASE)
     assert config["networks"] == [{"name": "shared-back"}]
     assert config["volumes"][0]["source"] == "demo_data"
-    assert config["secrets"] == [{"source": "token", "object": {"file": "/w/token.txt"}}]
+    assert config["secrets"] == [{"source": "token", "object": {"sha256": None}}]  # unread
     assert list(config) == sorted(config)
     assert list(config["environment"]) == ["A", "VERSION"]
 
@@ -74,6 +75,34 @@ def test_secret_content_change_forces_a_recreate() -> None:
     after = dataclasses.replace(before, secrets=FrozenMap(
         {"token": FileObject("token", "demo_token", content="new")}))
     assert config_hash(before, BASE)[0] != config_hash(after, BASE)[0]
+
+
+def _with_secret(obj: FileObject) -> Project:
+    return dataclasses.replace(_project(BASE), secrets=FrozenMap({"token": obj}))
+
+
+def test_secret_content_is_never_in_the_canonical_config() -> None:
+    canary = "s3cr3t-canary-7f1e"
+    for obj in (FileObject("token", "demo_token", content=canary),
+                FileObject("token", "demo_token", environment="TOKEN", content=canary)):
+        digest, text = config_hash(_with_secret(obj), BASE)
+        assert canary not in text and "TOKEN" not in text
+        assert json.loads(text)["secrets"][0]["object"] == {
+            "sha256": content_digest("secret", obj)}
+        assert hashlib.sha256(canary.encode()).hexdigest() not in text  # salted by the key
+
+
+def test_file_bytes_decide_the_hash_not_the_path() -> None:
+    raw = hashlib.sha256(b"from-file").hexdigest()
+    here = config_hash(_with_secret(FileObject("token", "t", file="/w/token.txt", digest=raw)),
+                       BASE)[0]
+    elsewhere = config_hash(_with_secret(FileObject("token", "t", file="/ci/run-9/token.txt",
+                                                    digest=raw)), BASE)[0]
+    edited = config_hash(_with_secret(FileObject(
+        "token", "t", file="/w/token.txt", digest=hashlib.sha256(b"edited").hexdigest())), BASE)[0]
+    inline = config_hash(_with_secret(FileObject("token", "t", content="from-file")), BASE)[0]
+    assert here == elsewhere == inline  # another runner's checkout, or content: → no recreate
+    assert edited != here
 
 
 def test_build_only_service_hashes_its_image_ref() -> None:

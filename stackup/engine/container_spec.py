@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stackup import labels as L
-from stackup.engine.resources import STACKUP_VERSION, FileMount, file_mounts
+from stackup.engine.resources import STACKUP_VERSION
 from stackup.model import Healthcheck, Mount, Project, Service, ServiceNetwork
 
 NANO = 1_000_000_000
@@ -26,16 +26,16 @@ def container_create_args(
     project: Project, service: Service, number: int, *, name: str, config_hash: str,
     config_json: str, image: str, network_names: Mapping[str, str] | None = None,
     network_mode_container: str | None = None,
-    anonymous_volumes: Mapping[str, str] | None = None,
-    state_dir: str | None = None, oneoff: bool = False,
+    anonymous_volumes: Mapping[str, str] | None = None, oneoff: bool = False,
 ) -> dict[str, Any]:
     """The keyword arguments for ``APIClient.create_container`` (plus ``healthcheck`` as a raw
     engine dict, which the adapter puts on the config itself).
 
     ``network_names`` maps network keys to engine names (default: ``project.networks[key].name``);
     ``network_mode_container`` is the id behind ``network_mode: service:x``;
-    ``anonymous_volumes`` maps container paths to existing anonymous volume names to reuse;
-    ``state_dir`` is where the adapter writes secret/config contents (see ``resources``).
+    ``anonymous_volumes`` maps container paths to existing anonymous volume names to reuse.
+    Secrets and configs are not in here: they are copied into the container after create
+    (``resources.file_deliveries``), never bind-mounted, so no argument carries their content.
     """
     host: dict[str, Any] = {}
     args: dict[str, Any] = {"image": image, "name": name, "detach": True}
@@ -71,7 +71,7 @@ def container_create_args(
     if bindings:
         host["PortBindings"] = bindings
 
-    _mounts(project, service, host, anonymous_volumes or {}, state_dir)
+    _mounts(project, service, host, anonymous_volumes or {})
     _networking(project, service, args, host, network_names, network_mode_container)
     host.update(host_settings(service))
     args["host_config"] = host
@@ -130,11 +130,11 @@ def port_config(service: Service) -> tuple[dict[str, dict[str, Any]], PortBindin
     return exposed, bindings
 
 
-# --- volumes, tmpfs, secrets and configs -----------------------------------------------------
+# --- volumes and tmpfs ---------------------------------------------------------------------
 
 
 def _mounts(project: Project, service: Service, host: dict[str, Any],
-            anonymous: Mapping[str, str], state_dir: str | None) -> None:
+            anonymous: Mapping[str, str]) -> None:
     mounts: list[dict[str, Any]] = []
     binds: list[str] = []
     for mount in service.volumes:
@@ -146,8 +146,6 @@ def _mounts(project: Project, service: Service, host: dict[str, Any],
     for target, volume_name in sorted(anonymous.items()):
         if target not in targets:  # anonymous volumes the image declares (VOLUME)
             mounts.append({"Type": "volume", "Source": volume_name, "Target": target})
-    for fm in file_mounts(project, service, state_dir):
-        mounts.append(file_mount_config(fm))
     if binds:
         host["Binds"] = binds
     if mounts:
@@ -201,10 +199,6 @@ def mount_config(project: Project, mount: Mount, anonymous: Mapping[str, str]) -
     elif mount.source:
         out["Source"] = mount.source
     return out
-
-
-def file_mount_config(fm: FileMount) -> dict[str, Any]:
-    return {"Type": "bind", "Source": fm.host_path, "Target": fm.target, "ReadOnly": True}
 
 
 # --- networks ------------------------------------------------------------------------------

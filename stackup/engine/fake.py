@@ -30,6 +30,7 @@ from typing import Any
 
 from stackup import labels
 from stackup.engine.base import ExecResult, ImageInfo
+from stackup.engine.files import Payload, delivered
 from stackup.errors import Conflict, EngineError, NotFound, OperationFailed, StackupError
 from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
@@ -64,6 +65,7 @@ class FakeContainer:
     exit_code: int | None = None
     inspects: int = 0  # inspects since the last start
     logs: list[bytes] = field(default_factory=list)
+    files: dict[str, Payload] = field(default_factory=dict)  # secrets/configs by target path
 
 
 @dataclass
@@ -279,6 +281,7 @@ class FakeEngine:
                  labels.CONFIG: config_json, labels.IMAGE: image},
                 nets, vols, anonymous,
                 has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",))
+            self.containers[container_id].files = delivered(project, service)
             return container_id
 
     def start_container(self, project_name: str, container_id: str) -> None:

@@ -2,10 +2,9 @@
 
 Pipeline position: the engine adapter (``engine/docker/``) turns plan operations into engine
 calls; this module computes their arguments from the model: ``network_create_args`` and
-``volume_create_args`` (with stackup's ownership labels), and ``file_mounts``, the read-only
-bind mounts that give a service its secrets and configs. Contents that do not live in a file
-(``content:``/``environment:``) are written by the adapter to ``FileMount.host_path`` under a
-per-project state directory before the container is created. The other way round,
+``volume_create_args`` (with stackup's ownership labels), and ``file_deliveries``, the secret
+and config files the adapter copies into a new container through the engine API before it
+starts (``engine.files`` reads and packs them). The other way round,
 ``container_from_list``/``container_from_inspect``/``network_from_engine``/``volume_from_engine``
 turn the engine's JSON answers into the pure observed-state values.
 """
@@ -71,25 +70,34 @@ def volume_create_args(project_name: str, volume: Volume) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class FileMount:
-    """A secret or config file bind-mounted read-only into a container.
+class FileDelivery:
+    """A secret or config file to copy into a container after create and before start.
 
-    ``content`` is None when ``host_path`` is the user's own file; otherwise the adapter writes
-    ``content`` to ``host_path`` (mode ``mode``) before creating the container.
+    Exactly one of ``content`` (``content:`` or ``environment:``: the text itself) and ``file``
+    (``file:``: a path on the machine running stackup, read when the file is delivered) is set.
+    The bytes travel to the engine in a tar through its API, never as a bind mount, so they reach
+    a remote ``DOCKER_HOST`` too, and never appear in labels, mounts or ``docker inspect``.
     """
 
     kind: str  # "secret" or "config"
     key: str
-    host_path: str
-    target: str
-    content: str | None = None
+    target: str  # absolute path in the container
     mode: int = 0o444
+    uid: int = 0
+    gid: int = 0
+    content: str | None = None
+    file: str | None = None
+
+    def __repr__(self) -> str:  # never print the content (tracebacks, debug logs)
+        return (f"FileDelivery({self.kind} {self.key!r} → {self.target}, mode={self.mode:o}, "
+                f"uid={self.uid}, gid={self.gid}, "
+                f"{'file=' + repr(self.file) if self.file is not None else 'content=<hidden>'})")
 
 
 def default_state_dir(environ: Mapping[str, str]) -> str:
-    """Where stackup keeps per-project files: ``$STACKUP_STATE_DIR``, else
+    """Where stackup may keep per-project files on the runner: ``$STACKUP_STATE_DIR``, else
     ``$XDG_STATE_HOME/stackup``, else ``/var/lib/stackup`` for root, else
-    ``~/.local/state/stackup``."""
+    ``~/.local/state/stackup``. (Secrets and configs no longer use it: see ``FileDelivery``.)"""
     if environ.get("STACKUP_STATE_DIR"):
         return environ["STACKUP_STATE_DIR"]
     if environ.get("XDG_STATE_HOME"):
@@ -100,7 +108,9 @@ def default_state_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(home, ".local", "state", "stackup")
 
 
-def _target(kind: str, key: str, target: str | None) -> str:
+def file_target(kind: str, key: str, target: str | None) -> str:
+    """Where a secret or config lands: ``/run/secrets/<key>`` and ``/<key>`` by default; a
+    relative secret target is under ``/run/secrets``, a relative config target under ``/``."""
     if kind == "secret":
         if not target:
             return f"/run/secrets/{key}"
@@ -110,24 +120,24 @@ def _target(kind: str, key: str, target: str | None) -> str:
     return target if target.startswith("/") else f"/{target}"
 
 
-def file_mounts(project: Project, service: Service, state_dir: str | None) -> list[FileMount]:
-    """The service's secrets and configs as read-only bind mounts. External ones (Swarm only)
-    and references to undeclared keys are skipped: the loader reports those."""
-    out: list[FileMount] = []
+def _id(value: str | None) -> int:
+    return int(value) if value and value.strip().isdigit() else 0
+
+
+def file_deliveries(project: Project, service: Service) -> list[FileDelivery]:
+    """The service's secrets and configs, in file order (secrets first). External ones (Swarm
+    only) and references to undeclared keys are skipped: the loader reports those."""
+    out: list[FileDelivery] = []
     for kind, refs, declared in (("secret", service.secrets, project.secrets),
                                  ("config", service.configs, project.configs)):
         for ref in refs:
             obj: FileObject | None = declared.get(ref.source)
             if obj is None or obj.external:
                 continue
-            target = _target(kind, ref.source, ref.target)
-            mode = ref.mode if ref.mode is not None else 0o444
-            if obj.file is not None:
-                out.append(FileMount(kind, obj.key, obj.file, target, None, mode))
-                continue
-            base = state_dir or "/var/lib/stackup"
-            host_path = os.path.join(base, project.name, f"{kind}s", obj.key)
-            out.append(FileMount(kind, obj.key, host_path, target, obj.content or "", mode))
+            out.append(FileDelivery(
+                kind, obj.key, file_target(kind, ref.source, ref.target),
+                ref.mode if ref.mode is not None else 0o444, _id(ref.uid), _id(ref.gid),
+                content=None if obj.file is not None else (obj.content or ""), file=obj.file))
     return out
 
 

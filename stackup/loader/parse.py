@@ -9,7 +9,10 @@ depends_on for cycles. Nothing past this point sees raw YAML.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -186,6 +189,7 @@ def _file_object(section: Any, key: Any, path: str, project: str, ctx: Context) 
     kw: dict[str, Any] = {}
     if "file" in sources:
         kw["file"] = ctx.path(ck.as_str(spec, "file", f"{path}.file"))
+        kw["digest"] = _file_digest(kw["file"])
     elif "environment" in sources:
         var = ck.as_str(spec, "environment", f"{path}.environment")
         if var not in ctx.environ:
@@ -196,6 +200,24 @@ def _file_object(section: Any, key: Any, path: str, project: str, ctx: Context) 
         kw["content"] = ck.scalar_str(spec, "content", f"{path}.content")
     return FileObject(key=str(key), name=name, external=external, labels=_labels(spec, path),
                       **kw)
+
+
+def _file_digest(path: str) -> str | None:
+    """sha256 of a secret/config file's bytes, so that editing the file recreates the services
+    using it (their config hash covers this digest, never the bytes); None when unreadable (the
+    engine adapter reports that when it delivers the file). Only regular files up to 64 MiB are
+    read: ``file: /dev/zero`` or a FIFO must not hang the loader."""
+    digest = hashlib.sha256()
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 1024 * 1024:
+            return None
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _apply_profiles(services: dict[str, Service], raw_services: Any, profiles: tuple[str, ...],

@@ -215,7 +215,7 @@ def _volume(vol: Volume) -> dict[str, Any]:
 
 
 def _file_object(obj: FileObject) -> dict[str, Any]:
-    out = _fields(obj, skip=frozenset({"key"}))
+    out = _fields(obj, skip=frozenset({"key", "digest"}))
     if obj.environment is not None:
         out.pop("content", None)  # read again from the environment
     return out

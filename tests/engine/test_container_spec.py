@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from typing import Any
 
 import pytest
@@ -9,9 +11,11 @@ import pytest
 from stackup import labels as L
 from stackup.engine.container_spec import (container_create_args, device_config, extra_networks,
                                            healthcheck_config, port_config, restart_policy)
-from stackup.engine.resources import (STACKUP_VERSION, container_from_inspect,
-                                      container_from_list, default_state_dir, file_mounts,
+from stackup.engine.files import payloads, tar_archive
+from stackup.engine.resources import (STACKUP_VERSION, FileDelivery, container_from_inspect,
+                                      container_from_list, default_state_dir, file_deliveries,
                                       network_create_args, volume_create_args)
+from stackup.errors import EngineError
 from stackup.model import (Deploy, FileObject, FileReference, FrozenMap, Healthcheck, Ipam,
                            IpamPool, Logging, Mount, Network, Port, Project, Resources,
                            RestartPolicy, Service, ServiceNetwork, Ulimit, Volume)
@@ -219,8 +223,9 @@ def test_deploy_resources_when_top_level_unset() -> None:
     assert (top["NanoCpus"], top["Memory"]) == (2_000_000_000, 2**30)
 
 
-def test_secrets_and_configs_are_read_only_binds() -> None:
-    svc = Service("web", secrets=(FileReference("token"), FileReference("pw", target="db_pw"),
+def test_secrets_and_configs_are_delivered_not_mounted() -> None:
+    svc = Service("web", secrets=(FileReference("token"), FileReference("pw", target="db_pw",
+                                                                        uid="1000", gid="1001"),
                                   FileReference("ext")),
                   configs=(FileReference("conf"), FileReference("nginx", target="/etc/n.conf",
                                                                 mode=0o440)))
@@ -229,19 +234,37 @@ def test_secrets_and_configs_are_read_only_binds() -> None:
                          "ext": FileObject("ext", "ext", external=True)})
     configs = FrozenMap({"conf": FileObject("conf", "conf", content="a=1"),
                          "nginx": FileObject("nginx", "nginx", file="/w/nginx.conf")})
-    host = args_for(svc, secrets=secrets, configs=configs, state_dir="/state")["host_config"]
-    assert host["Mounts"] == [
-        {"Type": "bind", "Source": "/w/token.txt", "Target": "/run/secrets/token",
-         "ReadOnly": True},
-        {"Type": "bind", "Source": "/state/proj/secrets/pw", "Target": "/run/secrets/db_pw",
-         "ReadOnly": True},
-        {"Type": "bind", "Source": "/state/proj/configs/conf", "Target": "/conf",
-         "ReadOnly": True},
-        {"Type": "bind", "Source": "/w/nginx.conf", "Target": "/etc/n.conf", "ReadOnly": True},
+    args = args_for(svc, secrets=secrets, configs=configs)
+    assert "Mounts" not in args["host_config"] and "Binds" not in args["host_config"]
+    assert "s3cret" not in repr(args)
+    deliveries = file_deliveries(make(svc, secrets=secrets, configs=configs), svc)
+    assert deliveries == [
+        FileDelivery("secret", "token", "/run/secrets/token", file="/w/token.txt"),
+        FileDelivery("secret", "pw", "/run/secrets/db_pw", uid=1000, gid=1001, content="s3cret"),
+        FileDelivery("config", "conf", "/conf", content="a=1"),
+        FileDelivery("config", "nginx", "/etc/n.conf", mode=0o440, file="/w/nginx.conf"),
     ]
-    mounts = file_mounts(make(svc, secrets=secrets, configs=configs), svc, "/state")
-    assert [(m.content, m.mode) for m in mounts] == [
-        (None, 0o444), ("s3cret", 0o444), ("a=1", 0o444), (None, 0o440)]
+    assert "s3cret" not in repr(deliveries)
+
+
+def test_file_payloads_and_tar(tmp_path: Any) -> None:
+    source = tmp_path / "cert.pem"
+    source.write_bytes(b"\x00binary\xff")
+    items = payloads([FileDelivery("secret", "cert", "/run/secrets/cert", mode=0o400, uid=7,
+                                   gid=8, file=str(source)),
+                      FileDelivery("config", "app", "/etc/app/app.ini", content="k=\u00e9")],
+                     service="web")
+    with tarfile.open(fileobj=io.BytesIO(tar_archive(items))) as tar:
+        members = tar.getmembers()
+        assert [(m.name, m.mode, m.uid, m.gid, m.isfile()) for m in members] == [
+            ("run/secrets/cert", 0o400, 7, 8, True), ("etc/app/app.ini", 0o444, 0, 0, True)]
+        assert [tar.extractfile(m).read() for m in members] == [  # type: ignore[union-attr]
+            b"\x00binary\xff", "k=\u00e9".encode()]
+    with pytest.raises(EngineError, match="service web: cannot read secret gone from .*missing"):
+        payloads([FileDelivery("secret", "gone", "/run/secrets/gone",
+                               file=str(tmp_path / "missing"))], service="web")
+    with pytest.raises(EngineError, match="is a directory"):
+        payloads([FileDelivery("secret", "dir", "/x", file=str(tmp_path))], service="web")
 
 
 def test_default_state_dir() -> None:

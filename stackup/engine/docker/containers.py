@@ -7,18 +7,16 @@ Pipeline position: ``execute`` calls one of these per container operation of a p
 from __future__ import annotations
 
 import math
-import os
 
 from stackup import labels as L
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
+from stackup.engine.docker.files import deliver_files
 from stackup.engine.resources import (
     container_from_list,
     container_name,
-    file_mounts,
 )
 from stackup.errors import (
-    EngineError,
     NotFound,
     StackupError,
 )
@@ -36,11 +34,10 @@ class ContainerMixin(ClientBase):
             mode_container = self._service_container(project.name, service.network_mode[8:])
         anonymous = (self._anonymous_volumes(project, previous_container_id)
                      if previous_container_id else {})
-        self._write_files(project, service)
         args = container_create_args(
             project, service, number, name=name, config_hash=config_hash,
             config_json=config_json, image=image, network_mode_container=mode_container,
-            anonymous_volumes=anonymous, state_dir=self.state_dir)
+            anonymous_volumes=anonymous)
         healthcheck = args.pop("healthcheck", None)
         create_name = args.pop("name")
         platform = args.pop("platform", None)
@@ -60,6 +57,7 @@ class ContainerMixin(ClientBase):
             with self._call(f"cannot remove half-created container {name}"):
                 self.api.remove_container(container_id, force=True)
             raise
+        deliver_files(self, container_id, project, service, name)  # secrets, configs
         return container_id
 
     def _service_container(self, project_name: str, service_name: str) -> str:
@@ -82,23 +80,6 @@ class ContainerMixin(ClientBase):
             info = self.api.inspect_container(container_id)
         return {str(m["Destination"]): str(m["Name"]) for m in info.get("Mounts") or []
                 if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in declared}
-
-    def _write_files(self, project: Project, service: Service) -> None:
-        """Write secret/config contents that do not live in a user file (see resources)."""
-        for fm in file_mounts(project, service, self.state_dir):
-            if fm.content is None:
-                continue
-            try:
-                os.makedirs(os.path.dirname(fm.host_path), mode=0o700, exist_ok=True)
-                tmp = f"{fm.host_path}.tmp{os.getpid()}"
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    handle.write(fm.content)
-                os.chmod(tmp, fm.mode)
-                os.replace(tmp, fm.host_path)
-            except OSError as exc:
-                raise EngineError(f"cannot write {fm.kind} {fm.key} to {fm.host_path}: "
-                                  f"{exc.strerror}",
-                                  detail="set STACKUP_STATE_DIR to a writable directory") from exc
 
     def _ours(self, project_name: str, container_id: str,
               verb: str) -> tuple[str, tuple[str, ...]]:
