@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
@@ -115,3 +115,48 @@ class Engine(Protocol):
     def exec(self, container_id: str, command: list[str], *, tty: bool = False,
              user: str | None = None, workdir: str | None = None,
              environment: dict[str, str] | None = None) -> ExecResult: ...
+
+    # --- the smaller commands (kill, pause, top, cp, ls, events, stats ...; engine/docker/extra)
+    def kill_container(self, project_name: str, container_id: str,
+                       signal: str | None = None) -> None: ...
+
+    def pause_container(self, project_name: str, container_id: str) -> None: ...
+
+    def unpause_container(self, project_name: str, container_id: str) -> None: ...
+
+    def top(self, container_id: str) -> tuple[list[str], list[list[str]]]: ...
+
+    def wait_container(self, container_id: str) -> int: ...
+
+    def stats(self, container_id: str, *, stream: bool = True) -> Iterator[dict[str, Any]]: ...
+
+    def events(self, project_name: str, *, since: str | None = None,
+               until: str | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def engine_version(self) -> dict[str, Any]: ...
+
+    def list_projects(self, *, all_containers: bool = False) -> list[ProjectSummary]: ...
+
+    def stat_path(self, container_id: str, path: str) -> dict[str, Any] | None: ...
+
+    def get_archive(self, container_id: str,
+                    path: str) -> tuple[Iterator[bytes], dict[str, Any]]: ...
+
+    def put_archive(self, project_name: str, container_id: str, path: str,
+                    data: bytes) -> None: ...
+
+    def remove_image(self, ref: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """One project on the engine, for ``stackup ls``."""
+
+    name: str
+    states: tuple[tuple[str, int], ...]  # (container state, count), sorted by state
+    config_files: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """Compose's STATUS column: ``running(2), exited(1)``."""
+        return ", ".join(f"{state}({count})" for state, count in self.states)
