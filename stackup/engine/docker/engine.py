@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
 from stackup.engine.docker.containers import ContainerMixin
+from stackup.engine.docker.extra import ExtraMixin
 from stackup.engine.docker.images import ImageMixin
 from stackup.engine.docker.observe import ObserveMixin
 from stackup.engine.docker.resources import ResourceMixin
@@ -27,7 +28,8 @@ from stackup.errors import (
 )
 
 
-class DockerEngine(ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin, StreamMixin):
+class DockerEngine(ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
+                   StreamMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 
     @classmethod
