@@ -7,6 +7,8 @@ stopped or removed by stackup.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PREFIX = "io.stackup"
 PROJECT = f"{PREFIX}.project"  # project name, on containers, networks and volumes
 SERVICE = f"{PREFIX}.service"  # service name, on containers
@@ -21,6 +23,40 @@ ONEOFF = f"{PREFIX}.oneoff"  # "True" on `run` containers
 VERSION = f"{PREFIX}.version"  # stackup version that created it
 
 
+# Docker Compose's own labels. stackup writes them too, so that `docker compose ps/logs/down`
+# work on a stackup project, and reads them to take over a project that Compose created.
+COMPOSE_PREFIX = "com.docker.compose"
+COMPOSE_PROJECT = f"{COMPOSE_PREFIX}.project"
+COMPOSE_SERVICE = f"{COMPOSE_PREFIX}.service"
+COMPOSE_NUMBER = f"{COMPOSE_PREFIX}.container-number"
+COMPOSE_ONEOFF = f"{COMPOSE_PREFIX}.oneoff"
+COMPOSE_CONFIG_HASH = f"{COMPOSE_PREFIX}.config-hash"
+COMPOSE_NETWORK = f"{COMPOSE_PREFIX}.network"
+COMPOSE_VOLUME = f"{COMPOSE_PREFIX}.volume"
+COMPOSE_VERSION = f"{COMPOSE_PREFIX}.version"
+COMPOSE_WORKING_DIR = f"{COMPOSE_PREFIX}.project.working_dir"
+COMPOSE_CONFIG_FILES = f"{COMPOSE_PREFIX}.project.config_files"
+COMPOSE_DEPENDS_ON = f"{COMPOSE_PREFIX}.depends_on"
+COMPOSE_IMAGE = f"{COMPOSE_PREFIX}.image"
+# The Compose version stackup claims on what it creates: the oldest Compose v2 that reads every
+# label above (Compose compares it only to decide on upgrades of its own labels).
+COMPOSE_LABELS_VERSION = "2.26.1"
+
+
+def owner(labels: Mapping[str, str]) -> tuple[str | None, bool]:
+    """(project name, made by Docker Compose): stackup's label first, else Compose's."""
+    project = labels.get(PROJECT)
+    if project is not None:
+        return project, False
+    project = labels.get(COMPOSE_PROJECT)
+    return project, project is not None
+
+
 def project_filter(project_name: str) -> str:
     """The engine label filter selecting one project's resources."""
     return f"{PROJECT}={project_name}"
+
+
+def compose_filter(project_name: str) -> str:
+    """The engine label filter selecting what Docker Compose (or stackup) made for a project."""
+    return f"{COMPOSE_PROJECT}={project_name}"

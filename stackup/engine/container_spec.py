@@ -60,6 +60,8 @@ def container_create_args(
         args["stop_timeout"] = math.ceil(service.stop_grace_period)
     args["labels"] = container_labels(project.name, service, number, config_hash=config_hash,
                                       config_json=config_json, image=image, oneoff=oneoff)
+    args["labels"].update(compose_container_labels(project, service, number,
+                                                   config_hash=config_hash, oneoff=oneoff))
     if anonymous_volumes:
         args["labels"][L.CARRIED_VOLUMES] = ",".join(sorted(set(anonymous_volumes.values())))
     if service.healthcheck is not None:
@@ -90,6 +92,23 @@ def container_labels(project_name: str, service: Service, number: int, *, config
     if oneoff:
         labels[L.ONEOFF] = "True"
     return labels
+
+
+def compose_container_labels(project: Project, service: Service, number: int, *,
+                             config_hash: str, oneoff: bool = False) -> dict[str, str]:
+    """Docker Compose's labels, so that ``docker compose ps/logs/down -p <project>`` see the
+    container as their own. Compose's config hash is computed from its own model and cannot be
+    matched: ``com.docker.compose.config-hash`` holds stackup's hash, so a later
+    ``docker compose up`` recreates the container once (and the reverse: see reconcile)."""
+    return {
+        L.COMPOSE_PROJECT: project.name, L.COMPOSE_SERVICE: service.name,
+        L.COMPOSE_NUMBER: str(number), L.COMPOSE_ONEOFF: "True" if oneoff else "False",
+        L.COMPOSE_CONFIG_HASH: config_hash, L.COMPOSE_VERSION: L.COMPOSE_LABELS_VERSION,
+        L.COMPOSE_WORKING_DIR: project.working_dir,
+        L.COMPOSE_CONFIG_FILES: ",".join(project.config_files),
+        L.COMPOSE_DEPENDS_ON: ",".join(f"{d.service}:{d.condition}:{str(d.restart).lower()}"
+                                       for d in service.depends_on),
+    }
 
 
 def healthcheck_config(check: Healthcheck) -> dict[str, Any]:

@@ -32,23 +32,29 @@ class ObserveMixin(ClientBase):
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
                 all_containers: bool = True) -> ObservedState:
-        label = {"label": [L.project_filter(project_name)]}
         what = f"cannot observe project {project_name}"
-        if self.reader is not None:
-            get = self.reader.get
-            raw_containers = get("/containers/json", {"all": "1" if all_containers else "0",
-                                                      "filters": label}, what=what)
-            raw_networks = {n["Name"]: n for n in get("/networks", {"filters": label},
-                                                      what=what)}
-            raw_volumes = {v["Name"]: v for v in
-                           (get("/volumes", {"filters": label}, what=what) or {})
-                           .get("Volumes") or []}
-        else:
-            with self._call(what):
-                raw_containers = self.api.containers(all=all_containers, filters=label)
-                raw_networks = {n["Name"]: n for n in self.api.networks(filters=label)}
-                raw_volumes = {v["Name"]: v for v in
-                               (self.api.volumes(filters=label) or {}).get("Volumes") or []}
+        raw_containers: dict[str, Any] = {}
+        raw_networks: dict[str, Any] = {}
+        raw_volumes: dict[str, Any] = {}
+        # stackup's label, then Docker Compose's: a project Compose created is taken over, and
+        # containers made by stackup before it also wrote Compose's labels are still found.
+        for selector in (L.project_filter(project_name), L.compose_filter(project_name)):
+            label = {"label": [selector]}
+            if self.reader is not None:
+                get = self.reader.get
+                found_containers = get("/containers/json", {"all": "1" if all_containers else "0",
+                                                            "filters": label}, what=what)
+                found_networks = get("/networks", {"filters": label}, what=what)
+                found_volumes = (get("/volumes", {"filters": label}, what=what) or {}) \
+                    .get("Volumes") or []
+            else:
+                with self._call(what):
+                    found_containers = self.api.containers(all=all_containers, filters=label)
+                    found_networks = self.api.networks(filters=label)
+                    found_volumes = (self.api.volumes(filters=label) or {}).get("Volumes") or []
+            raw_containers.update((c["Id"], c) for c in found_containers)
+            raw_networks.update((n["Name"], n) for n in found_networks)
+            raw_volumes.update((v["Name"], v) for v in found_volumes)
         for name in sorted(set(networks) - set(raw_networks)):
             found = self._inspect_or_none("network", name)
             if found is not None:
@@ -57,10 +63,10 @@ class ObserveMixin(ClientBase):
             found = self._inspect_or_none("volume", name)
             if found is not None:
                 raw_volumes[name] = found
-        containers = sorted((container_from_list(c) for c in raw_containers),
+        containers = sorted((container_from_list(c) for c in raw_containers.values()),
                             key=lambda c: (c.service, c.number, c.name))
         for c in containers:
-            if c.labels.get(L.PROJECT) == project_name:
+            if L.owner(c.labels)[0] == project_name:
                 self._remember(project_name, c.container_id, c.name, c.labels)
         return ObservedState(
             project_name=project_name, containers=tuple(containers),
@@ -113,10 +119,11 @@ class ObserveMixin(ClientBase):
             else:
                 info = self.api.inspect_volume(ref)
                 labels = info.get("Labels") or {}
-        if labels.get(L.PROJECT) != project_name:
+        if L.owner(labels)[0] != project_name:  # stackup's label, or Compose's for the project
             name = str(info.get("Name") or ref).lstrip("/")
             raise EngineError(f"refusing to {verb} {name}: it does not belong to project "
                               f"{project_name}",
-                              detail=f"the {kind} has no {L.PROJECT}={project_name} label")
+                              detail=f"the {kind} has neither {L.PROJECT}={project_name} nor "
+                                     f"{L.COMPOSE_PROJECT}={project_name} label")
         return info
 
