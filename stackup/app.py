@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stackup.errors import ProjectError, StackupError
+from stackup.errors import ProjectError
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
@@ -34,7 +34,7 @@ class RunOptions:
     """How to execute a plan (not what to do: that is the plan)."""
 
     parallel: int = 16
-    wait_timeout: float = 300.0
+    wait_timeout: float | None = 300.0  # None: no limit
 
 
 def connect(environ: Mapping[str, str] | None = None) -> Engine:
@@ -80,20 +80,26 @@ def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
 
 
 def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
-             on_event: EventSink = _ignore, *,
-             settled: Mapping[str, StackupError | None] | None = None) -> Outcome:
-    """Execute a plan on the engine; returns the outcome (failures included, never raised)."""
-    if not plan.operations and not settled:
+             on_event: EventSink = _ignore) -> Outcome:
+    """Execute a plan on the engine's containers; returns the outcome (failures included,
+    never raised). ``project`` is used when the plan carries none."""
+    if not plan.operations:
         from stackup.events import Outcome
 
         return Outcome()  # nothing to do: no event loop, no executor
+    import dataclasses
+
     import anyio
 
+    from stackup.engine.container_backend import ContainerBackend
     from stackup.execute import execute
 
+    if plan.project is None and project is not None:
+        plan = dataclasses.replace(plan, project=project)
+
     async def _main() -> Outcome:
-        return await execute(plan, engine, project, parallel=run.parallel,
-                             wait_timeout=run.wait_timeout, on_event=on_event, settled=settled)
+        return await execute(plan, ContainerBackend(engine), parallel=run.parallel,
+                             wait_timeout=run.wait_timeout, on_event=on_event)
 
     return anyio.run(_main)
 
@@ -102,40 +108,14 @@ def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
        on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
     """Converge; with ``wait`` also until every selected service is running and healthy.
 
-    Two phases when images change: the plan's build/pull operations run first; then the engine
-    is observed again and the containers are reconciled against the new image ids (a rebuilt
-    image recreates exactly the services running it). The image operations keep their ids in
-    the second plan, so that failures there skip the dependent containers."""
-    from stackup.plan import IMAGE_KINDS
-
+    One plan, run as it is: where a build or pull may change an image, the plan already holds
+    the recreations that follow, each conditional on the image id changing."""
     if wait:
         import dataclasses
 
         options = dataclasses.replace(options, wait=True)
     plan = plan_up(project, engine, options)
-    image_ops = tuple(op for op in plan.operations if op.kind in IMAGE_KINDS)
-    if not image_ops:
-        return plan, run_plan(plan, project, engine, run, on_event)
-    first = run_plan(Plan(plan.project_name, image_ops), project, engine, run, on_event)
-    settled: dict[str, Any] = {op.op_id: None for op in first.done}
-    settled.update({op.op_id: error for op, error in first.failed})
-    second_plan = plan_up(project, engine, options)
-    second = run_plan(second_plan, project, engine, run, on_event, settled=settled)
-    return _combine(image_ops, first, second_plan, second)
-
-
-def _combine(image_ops: tuple[Any, ...], first: Outcome, plan: Plan,
-             second: Outcome) -> tuple[Plan, Outcome]:
-    """One plan and outcome for people: the image operations, then the container plan."""
-    from stackup.events import Outcome
-
-    ids = {op.op_id for op in image_ops}
-    ops = (*image_ops, *(op for op in plan.operations if op.op_id not in ids))
-    combined = Plan(plan.project_name, ops, plan.notes, plan.up_to_date)
-    return combined, Outcome(
-        failed=first.failed + tuple(f for f in second.failed if f[0].op_id not in ids),
-        skipped=first.skipped + tuple(op for op in second.skipped if op.op_id not in ids),
-        done=first.done + tuple(op for op in second.done if op.op_id not in ids))
+    return plan, run_plan(plan, project, engine, run, on_event)
 
 
 def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
@@ -209,3 +189,64 @@ def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (
             if (not wanted or c.service in wanted)
             and (include_stopped or c.running)]
 
+
+
+# --- saved plans: plan --out, apply FILE ------------------------------------------------------
+
+
+def build_context_digests(project: Project) -> dict[str, str]:
+    """Image reference → digest of its local build context (paths, sizes and contents)."""
+    import hashlib
+    import os
+
+    out: dict[str, str] = {}
+    for service in project.services.values():
+        build = service.build
+        if build is None or not os.path.isdir(build.context):
+            continue
+        h = hashlib.sha256()
+        for root, dirs, files in os.walk(build.context):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                h.update(os.path.relpath(path, build.context).encode("utf-8", "replace"))
+                try:
+                    with open(path, "rb") as handle:
+                        for chunk in iter(lambda: handle.read(1 << 20), b""):
+                            h.update(chunk)
+                except OSError:
+                    h.update(b"(unreadable)")
+        if build.dockerfile_inline is not None:
+            h.update(build.dockerfile_inline.encode("utf-8"))
+        out[service.image_ref(project.name)] = "sha256:" + h.hexdigest()
+    return out
+
+
+def save_plan(project: Project, engine: Engine, options: UpOptions) -> tuple[Plan, str]:
+    """The plan of ``up`` and its saved form (``plan --out``)."""
+    import datetime
+
+    from stackup import __version__, planfile
+    from stackup.reconcile import plan_up as _plan_up
+
+    observed = observe(project, engine)
+    plan = _plan_up(project, observed, options)
+    prints = planfile.fingerprints(project, observed, build_context_digests(project))
+    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return plan, planfile.dump(plan, prints, version=__version__, created=created)
+
+
+def check_saved_plan(text: str, source: str, project: Project, engine: Engine) -> Plan:
+    """The saved plan, ready to run, if nothing moved since it was made; else ``StalePlan``
+    (nothing changed on the engine) listing what moved, or ``PlanFileError``."""
+    from stackup import planfile
+    from stackup.errors import StalePlan
+
+    saved = planfile.load(text, source)
+    observed = observe(project, engine)
+    now = planfile.fingerprints(project, observed, build_context_digests(project))
+    moved = planfile.moved(saved, now, project)
+    if moved:
+        raise StalePlan(f"the plan in {source} is stale: {len(moved)} thing(s) moved since it "
+                        f"was made; nothing was changed", tuple(moved))
+    return planfile.to_plan(saved, project)

@@ -7,10 +7,14 @@
     │   └── CycleError               a depends_on cycle, listed in order
     ├── ProjectError                 the project as a whole: missing files, bad project name
     ├── PlanError                    reconcile cannot decide (external resource missing, diverged volume)
+    │   ├── PlanFileError            a saved plan file is unreadable, of another version or edited
+    │   └── StalePlan                ``apply FILE``: the files or the engine moved since the plan
+    ├── InternalError                a bug in stackup: ``cause`` keeps the original exception
     └── EngineError                  the Docker engine refused or failed (names service and reason)
         ├── EngineUnavailable        no engine answers (transient)
         ├── NotFound                 the engine does not have it
         ├── Conflict                 name in use, port already allocated ...
+        │   └── LockHeld             another run holds the project's lock (names the holder)
         └── OperationFailed          a plan step failed while executing
 
 The CLI prints ``str(error)`` and exits 1; nothing in stackup prints a traceback for these.
@@ -94,6 +98,30 @@ class PlanError(StackupError):
     """Reconcile cannot produce a safe plan."""
 
 
+class PlanFileError(PlanError):
+    """A saved plan cannot be used: unreadable, unknown version, truncated or edited."""
+
+
+class StalePlan(PlanError):
+    """``apply FILE``: something the plan was computed from has moved; nothing was changed.
+    ``moved`` lists what, one line each."""
+
+    def __init__(self, summary: str, moved: tuple[str, ...], *, detail: str = "") -> None:
+        super().__init__(summary, detail=detail or "\n".join(f"  - {m}" for m in moved))
+        self.moved = moved
+
+
+class InternalError(StackupError):
+    """A bug in stackup, not a problem of the input or the engine. ``cause`` is the original
+    exception; the CLI shows its traceback with ``--debug``."""
+
+    def __init__(self, summary: str, *, cause: BaseException | None = None,
+                 detail: str = "") -> None:
+        super().__init__(summary, detail=detail or "This is a bug in stackup: run again with "
+                                                   "--debug for the traceback and report it.")
+        self.cause = cause
+
+
 class EngineError(StackupError):
     """The Docker engine refused or failed an operation."""
 
@@ -108,6 +136,10 @@ class NotFound(EngineError):
 
 class Conflict(EngineError):
     pass
+
+
+class LockHeld(Conflict):
+    """Another stackup run holds the project's lock (``engine.locking``), or held it and lost it."""
 
 
 class OperationFailed(EngineError):

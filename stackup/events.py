@@ -19,7 +19,7 @@ class Event:
     kind: Kind
     subject: str  # container, network or volume name; service name for waits
     service: str | None
-    phase: str  # "started" | "output" | "done" | "failed" | "skipped"
+    phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed"
     cause: str
     seconds: float  # since the operation started (0 for started and skipped)
     error: str | None = None
@@ -31,6 +31,7 @@ class Outcome:
     failed: tuple[tuple[Operation, StackupError], ...] = ()
     skipped: tuple[Operation, ...] = ()
     done: tuple[Operation, ...] = ()
+    not_needed: tuple[Operation, ...] = ()  # restore steps and conditional recreates not run
 
     @property
     def ok(self) -> bool:

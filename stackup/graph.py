@@ -22,7 +22,8 @@ Node = tuple[str, str]
 
 
 def build_graph(project: Project) -> nx.DiGraph:
-    """Every service and top-level resource as a node ``(kind, name)``; edges dependent → need."""
+    """Every service, top-level resource and image as a node ``(kind, name)``; edges dependent →
+    need. This is the spine ``reconcile`` walks (``walk``) to order the operations it plans."""
     import networkx as nx
 
     graph = nx.DiGraph()
@@ -34,6 +35,8 @@ def build_graph(project: Project) -> nx.DiGraph:
         graph.add_node(("service", name), kind="service", name=name)
     for name, svc in project.services.items():
         node = ("service", name)
+        graph.add_edge(node, ("image", svc.image_ref(project.name)))
+        graph.nodes[("image", svc.image_ref(project.name))].update(kind="image")
         for net in svc.networks:
             graph.add_edge(node, ("network", net.name))
         for mount in svc.volumes:
@@ -48,6 +51,31 @@ def build_graph(project: Project) -> nx.DiGraph:
                 graph.add_edge(node, ("service", dep.service), condition=dep.condition,
                                restart=dep.restart, required=dep.required)
     return graph
+
+
+def walk(graph: nx.DiGraph) -> list[Node]:
+    """The nodes of a ``build_graph`` graph, everything a node needs before it; ties broken by
+    ``(kind, name)`` so that two runs give the same order. A depends_on cycle raises
+    ``CycleError`` naming it."""
+    import networkx as nx
+
+    try:
+        return list(nx.lexicographical_topological_sort(graph.reverse(copy=False),
+                                                        key=_node_key))
+    except nx.NetworkXUnfeasible:
+        from stackup.errors import CycleError
+
+        services = [n[1] for n in graph if n[0] == "service"]
+        edges = {n: [d[1] for d in graph.successors(("service", n)) if d[0] == "service"]
+                 for n in services}
+        raise CycleError(_cycle(edges) or []) from None
+
+
+def _node_key(node: Node) -> str:
+    return f"{_RANK.get(node[0], 9)}:{node[1]}"
+
+
+_RANK = {"network": 0, "volume": 1, "secret": 2, "config": 3, "image": 4, "service": 5}
 
 
 def service_graph(services: Mapping[str, Service]) -> nx.DiGraph:
@@ -72,13 +100,15 @@ def find_cycle(project: Project) -> list[str] | None:
 
 
 def cycle_in(services: Mapping[str, Service]) -> list[str] | None:
-    """:func:`find_cycle` over any set of services.
+    """:func:`find_cycle` over any set of services."""
+    return _cycle({name: [d.service for d in svc.depends_on if d.service in services]
+                   for name, svc in services.items()})
 
-    An iterative three-colour depth-first search: each service and each edge is visited once
-    (``networkx.find_cycle`` re-walks shared sub-graphs and is far slower on dense layers).
-    """
-    needs = {name: [d.service for d in svc.depends_on if d.service in services]
-             for name, svc in services.items()}
+
+def _cycle(needs: Mapping[str, list[str]]) -> list[str] | None:
+    """An iterative three-colour depth-first search: each service and each edge is visited once
+    (``networkx.find_cycle`` re-walks shared sub-graphs and is far slower on dense layers)."""
+    services = needs
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     for root in services:
         if root in state:

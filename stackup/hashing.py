@@ -27,7 +27,7 @@ from stackup.model import FileObject, Mount, Project, Service, ServiceNetwork
 
 # Service fields that never force a recreate.
 _NOT_HASHED = frozenset({"name", "depends_on", "scale", "build", "pull_policy", "profiles",
-                         "extensions"})
+                         "extensions", "env_file_keys"})
 
 
 def _plain(value: Any) -> Any:

@@ -70,6 +70,59 @@ class BuildSpec:
     cache_from: tuple[str, ...] = ()
     no_cache: bool = False
     pull: bool = False
+    # BuildKit's options: `docker buildx` applies them all; the API builders say what they lack
+    cache_to: tuple[str, ...] = ()
+    additional_contexts: FrozenMap[str, str] = field(default_factory=_empty)  # name → path/URL
+    ssh: tuple[str, ...] = ()  # "default" or "id=path"
+    secrets: tuple[BuildSecret, ...] = ()
+    tags: tuple[str, ...] = ()  # more tags for the built image
+    platforms: tuple[str, ...] = ()
+    privileged: bool = False
+    isolation: str | None = None
+    ulimits: tuple[Ulimit, ...] = ()
+    entitlements: tuple[str, ...] = ()
+    provenance: str | None = None  # "true", "false" or a buildx attestation spec
+    sbom: str | None = None
+    # "build.ssh" → " (compose.yaml:12)": where each BuildKit-only key was written, so that a
+    # builder lacking it can say so with the file and line. Not part of the value.
+    origins: FrozenMap[str, str] = field(default_factory=_empty, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class BuildSecret:
+    """A top-level secret made available to a build (``RUN --mount=type=secret,id=<id>``)."""
+
+    source: str  # the top-level secret's key
+    target: str | None = None  # the id the Dockerfile uses; default: source
+    file: str | None = None  # absolute path, for `file:` secrets
+    environment: str | None = None  # the variable, for `environment:` secrets
+    content: str | None = field(default=None, repr=False)  # the value (content/environment)
+
+    @property
+    def id(self) -> str:
+        return self.target or self.source
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    """``gpus`` and ``deploy.resources.reservations.devices`` → the engine's DeviceRequests."""
+
+    capabilities: tuple[str, ...] = ()
+    count: int | None = None  # -1: all
+    device_ids: tuple[str, ...] = ()
+    driver: str | None = None
+    options: FrozenMap[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A ``post_start`` / ``pre_stop`` command, run with exec in the service's container."""
+
+    command: tuple[str, ...]
+    user: str | None = None
+    privileged: bool = False
+    working_dir: str | None = None
+    environment: FrozenMap[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True)
@@ -117,6 +170,9 @@ class ServiceNetwork:
     link_local_ips: tuple[str, ...] = ()
     mac_address: str | None = None
     priority: int = 0
+    driver_opts: FrozenMap[str, str] = field(default_factory=_empty)
+    gw_priority: int = 0  # the engine picks the default gateway by it (API 1.48)
+    interface_name: str | None = None  # name of the interface in the container (API 1.49)
 
 
 @dataclass(frozen=True)
@@ -143,6 +199,7 @@ class Resources:
     cpus: float | None = None
     memory: int | None = None
     pids: int | None = None
+    devices: tuple[DeviceRequest, ...] = ()  # reservations only (GPUs and other devices)
 
 
 @dataclass(frozen=True)
@@ -262,6 +319,22 @@ class Service:
     stdin_open: bool = False
     platform: str | None = None
     extensions: FrozenMap[str, Any] = field(default_factory=_empty)  # x-* keys
+    # environment keys whose value came from an env_file: treated as sensitive (never shown)
+    env_file_keys: tuple[str, ...] = ()
+    # Added later, at the end and with defaults, so the config hash of containers created
+    # before them does not change (hashing omits fields left at their default).
+    links: tuple[str, ...] = ()  # "service[:alias]"
+    external_links: tuple[str, ...] = ()  # "container[:alias]"
+    volumes_from: tuple[str, ...] = ()  # "service[:ro|rw]" or "container:name[:ro|rw]"
+    gpus: tuple[DeviceRequest, ...] = ()
+    runtime: str | None = None
+    userns_mode: str | None = None
+    cgroup_parent: str | None = None
+    cpuset: str | None = None
+    mac_address: str | None = None
+    oom_score_adj: int | None = None
+    post_start: tuple[Hook, ...] = ()
+    pre_stop: tuple[Hook, ...] = ()
 
     @property
     def replicas(self) -> int:

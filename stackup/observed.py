@@ -30,6 +30,8 @@ class ObservedContainer:
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp", for ps
     oneoff: bool = False
     health_log: tuple[str, ...] = ()  # latest healthcheck outputs (inspect only), oldest first
+    compose_made: bool = False  # created by Docker Compose (its labels only, not stackup's)
+    volume_mounts: tuple[tuple[str, str], ...] = ()  # (container path, volume name), sorted
 
     @property
     def running(self) -> bool:
@@ -47,6 +49,7 @@ class ObservedNetwork:
     options: FrozenMap[str, str] = field(default_factory=_empty)
     labels: FrozenMap[str, str] = field(default_factory=_empty)
     project: str | None = None  # the PROJECT label; None when not created by stackup
+    compose_made: bool = False  # project from Docker Compose's label (created by Compose)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class ObservedVolume:
     options: FrozenMap[str, str] = field(default_factory=_empty)
     labels: FrozenMap[str, str] = field(default_factory=_empty)
     project: str | None = None
+    compose_made: bool = False  # project from Docker Compose's label (created by Compose)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,35 @@
-"""Plan: the operations that take the engine from what it has to what the file says.
+"""Plan: a graph of operations that takes the engine from what it has to what the file says.
 
 Pipeline position: ``reconcile`` returns a Plan (a value); ``execute`` walks it; the CLI renders
-it. Every operation carries a ``cause`` for people; the executor never reads it. ``depends_on``
-holds the ids of the operations that must finish first (and succeed) before this one starts.
+it; ``planfile`` saves and reads it. Every operation is ONE engine action and carries every value
+that action needs (ids, names, the canonical config and its hash, the anonymous volumes it
+inherits, the container a ``service:`` network mode joins, the containers a wait watches), a
+``cause`` for people (never read by the executor) and the ids of its DIRECT predecessors.
+
+Three edge kinds, one rule each (the executor applies them and decides nothing else):
+
+* ``depends_on``: run after these; when one failed or was skipped, this one is skipped.
+  An operation that was *not needed* (see below) counts as done.
+* ``if_failed``: a restore step. It runs only when at least one of these failed (after its
+  ``depends_on``); otherwise it is *not needed*. A recreate plans, beside stop → rename →
+  create → start → remove, the steps that give the old container its name back and start it
+  again when its replacement cannot be created or started.
+* ``when_image``: ``(image operation id, image id)``. The operation runs only when that build or
+  pull produced a different image id than the one given; otherwise it is *not needed*. This is
+  how ``plan --build`` shows "recreate web-1 if the built image differs" and ``up`` runs exactly
+  that plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from stackup.model import Network, Service, Volume
+
+if TYPE_CHECKING:
+    from stackup.model import Project
 
 
 class Kind(str, Enum):
@@ -19,17 +38,17 @@ class Kind(str, Enum):
     PULL_IMAGE = "pull_image"
     BUILD_IMAGE = "build_image"
     PUSH_IMAGE = "push_image"
-    CREATE_CONTAINER = "create_container"  # create and start
-    RECREATE_CONTAINER = "recreate_container"  # stop, replace (keeping anonymous volumes), start
+    CREATE_CONTAINER = "create_container"  # create, not start
     START_CONTAINER = "start_container"
     STOP_CONTAINER = "stop_container"
     RESTART_CONTAINER = "restart_container"
-    REMOVE_CONTAINER = "remove_container"  # stop (if running) and remove
+    RENAME_CONTAINER = "rename_container"
+    REMOVE_CONTAINER = "remove_container"  # a stopped container (``force``: one the plan stops)
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
-    WAIT_HEALTHY = "wait_healthy"  # a service's containers report healthy
-    WAIT_COMPLETED = "wait_completed"  # a service's containers exited 0
-    WAIT_RUNNING = "wait_running"  # a service's containers are running
+    WAIT_HEALTHY = "wait_healthy"  # the watched containers report healthy
+    WAIT_COMPLETED = "wait_completed"  # the watched containers exited 0
+    WAIT_RUNNING = "wait_running"  # the watched containers are running
 
 
 @dataclass(frozen=True)
@@ -37,29 +56,38 @@ class Operation:
     op_id: str  # unique in the plan and stable across runs, e.g. "create_container:web:1"
     kind: Kind
     cause: str  # for people: "not found", "environment.VERSION changed", ...
-    depends_on: tuple[str, ...] = ()  # op_ids
-    # create_container only: the container is created as soon as ``depends_on`` are done (its
-    # image, networks, volumes) and started once these are too (the services it depends on), so
-    # that creating a layer's containers overlaps the start of the layer below.
-    start_after: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()  # op_ids of direct predecessors
+    if_failed: tuple[str, ...] = ()  # restore step: runs only when one of these failed
+    when_image: tuple[str, str] | None = None  # (image op id, image id): run if it differs
     service: Service | None = None  # container and wait operations
     number: int | None = None  # replica number for container operations
-    container_name: str | None = None  # the engine name the container has or will have
-    container_id: str | None = None  # the existing container, for start/stop/recreate/remove
-    config_hash: str | None = None  # for create/recreate: the label to put on the container
-    config_json: str | None = None  # for create/recreate: the canonical config it hashes
-    image: str | None = None  # image reference for pull/build/create
+    container_name: str | None = None  # the name the container has (or gets, for create)
+    container_id: str | None = None  # the existing container; None for one created in the plan
+    new_name: str | None = None  # rename: the name it gets
+    config_hash: str | None = None  # create: the label to put on the container
+    config_json: str | None = None  # create: the canonical config it hashes
+    image: str | None = None  # image reference for pull/build/push/create
+    anonymous_volumes: tuple[tuple[str, str], ...] = ()  # create: (container path, volume)
+    network_mode_container: str | None = None  # create: the container ``service:x`` joins
+    watch: tuple[str, ...] = ()  # waits: the container names watched
     network: Network | None = None
     volume: Volume | None = None
     name: str | None = None  # engine name of a network or volume to remove
     timeout: float | None = None  # stop timeout / wait timeout in seconds
     remove_volumes: bool = False  # remove anonymous volumes with the container
+    force: bool = False  # remove: the container may still run (the plan stopped it)
     no_cache: bool = False  # build: do not use the build cache
     pull: bool = False  # build: pull newer base images first
+    changes: tuple[Change, ...] = ()  # field-level differences behind a recreate
 
     @property
     def service_name(self) -> str | None:
         return self.service.name if self.service is not None else None
+
+    @property
+    def target(self) -> str:
+        """How the engine is told which container: its id when it exists, else its name."""
+        return self.container_id or self.container_name or ""
 
     @property
     def subject(self) -> str:
@@ -76,6 +104,21 @@ class Operation:
             return self.image
         return self.service.name if self.service is not None else self.op_id
 
+    @property
+    def conditional(self) -> bool:
+        return bool(self.if_failed) or self.when_image is not None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed field: ``path`` like ``environment.VERSION``; values are display strings
+    (sensitive ones are never here: ``sensitive`` is set and both values are None)."""
+
+    path: str
+    old: str | None
+    new: str | None
+    sensitive: bool = False
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -83,19 +126,35 @@ class Plan:
     operations: tuple[Operation, ...] = ()  # in a stable, dependency-respecting order
     notes: tuple[str, ...] = field(default=())  # warnings for people (orphans kept, ...)
     up_to_date: tuple[str, ...] = ()  # names of the containers left as they are, sorted
+    # The resolved model the plan was computed from (not saved in a plan file: ``apply``
+    # reloads the files and checks them against the plan's fingerprint instead).
+    project: Project | None = field(default=None, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
-        return not any(op.kind not in _PASSIVE for op in self.operations)
+        return not any(op.kind not in PASSIVE and not op.if_failed for op in self.operations)
 
     def operation(self, op_id: str) -> Operation:
         """The operation with this id (``KeyError`` when there is none)."""
-        for op in self.operations:
-            if op.op_id == op_id:
-                return op
-        raise KeyError(op_id)
+        index = self._index()
+        return self.operations[index[op_id]]
+
+    def _index(self) -> dict[str, int]:
+        cached = self.__dict__.get("_index_cache")
+        if cached is None:
+            cached = {op.op_id: i for i, op in enumerate(self.operations)}
+            object.__setattr__(self, "_index_cache", cached)
+        return cached
+
+    def edge_count(self) -> int:
+        return sum(len(op.depends_on) + len(op.if_failed) for op in self.operations)
 
 
 IMAGE_KINDS = frozenset({Kind.PULL_IMAGE, Kind.BUILD_IMAGE, Kind.PUSH_IMAGE})
 
-_PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})
+PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})
+
+WAIT_KINDS = PASSIVE
+
+STOPPING_KINDS = frozenset({Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER})
+"""Operations that mostly wait for a process to exit: the executor gives them a wider bound."""

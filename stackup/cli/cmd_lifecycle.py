@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stackup.cli.main import Globals, cli, pass_globals
-from stackup.errors import ProjectError, StackupError
+from stackup.errors import ProjectError
 
 if TYPE_CHECKING:
     from stackup.model import Project
@@ -88,8 +88,9 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
     engine = g.engine()
     progress = Progress(g.progress)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
-    plan, outcome = app.up(project, engine, options, run, progress.on_event,
-                           wait=wait)
+    with g.locked("up"):
+        plan, outcome = app.up(project, engine, options, run, progress.on_event,
+                               wait=wait)
     _finish(g, plan, outcome, progress, "up")
 
 
@@ -97,27 +98,77 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
 @up_flags
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-@click.option("--exit-code", is_flag=True, help="Exit 0 when nothing would change, 2 otherwise.")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 0 when nothing would change, 2 when something would, 1 on error.")
+@click.option("--diff", is_flag=True, help="Show each changed field with its old and new value.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Save the plan for `stackup apply FILE` ('-' for stdout).")
 @pass_globals
 def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
              scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
-             pull: str | None, fmt: str, exit_code: bool) -> None:
-    """Show what `up` would change, one line per operation with its cause."""
+             pull: str | None, fmt: str, exit_code: bool, diff: bool, out: str | None) -> None:
+    """Show what `up` would change: every operation, its cause and what it waits for."""
     from stackup import app
     from stackup.render import plan_json, plan_text
 
     project = g.load(services).project
     options = _up_options(project, services, scale, force_recreate, no_recreate,
                           remove_orphans, timeout, build, pull)
-    plan = app.plan_up(project, g.engine(), options)
-    if fmt == "json":
-        import json
-
-        click.echo(json.dumps(plan_json(plan), indent=2, sort_keys=False))
+    plan, saved = app.save_plan(project, g.engine(), options)
+    if out == "-":
+        click.echo(saved, nl=False)
     else:
-        click.echo(plan_text(plan), nl=False)
+        if out is not None:
+            _write(out, saved)
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps(plan_json(plan), indent=2, sort_keys=False))
+        else:
+            click.echo(plan_text(plan, diff=diff), nl=False)
     if exit_code and not plan.empty:
         sys.exit(2)
+
+
+def _write(path: str, text: str) -> None:
+    import os
+
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ProjectError(f"cannot write the plan to {path}: {exc.strerror}") from exc
+
+
+@cli.command("apply")
+@click.argument("plan_file", metavar="FILE")
+@click.option("--wait-timeout", type=float, default=None,
+              help="Seconds a wait may take (default: no limit).")
+@pass_globals
+def apply_cmd(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
+    """Run a plan saved by `plan --out FILE` exactly, or nothing if anything moved (exit 3)."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+
+    if plan_file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(plan_file, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise ProjectError(f"cannot read plan file {plan_file}: {exc.strerror}") from exc
+    project = g.load().project
+    engine = g.engine()
+    progress = Progress(g.progress)
+    run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
+    with g.locked("apply"):  # checked under the lock: nobody moves things in between
+        plan = app.check_saved_plan(text, "stdin" if plan_file == "-" else plan_file, project,
+                                    engine)
+        outcome = app.run_plan(plan, project, engine, run, progress.on_event)
+    _finish(g, plan, outcome, progress, "apply")
 
 
 def _load_or_name(g: Globals) -> tuple[Project | None, str]:
@@ -143,9 +194,11 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
 
     project, name = _load_or_name(g)
     progress = Progress(g.progress)
-    plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
-                             remove_orphans=remove_orphans, timeout=timeout,
-                             run=app.RunOptions(parallel=g.parallel), on_event=progress.on_event)
+    with g.locked("down", name):
+        plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
+                                 remove_orphans=remove_orphans, timeout=timeout,
+                                 run=app.RunOptions(parallel=g.parallel),
+                                 on_event=progress.on_event)
     _finish(g, plan, outcome, progress, "down")
 
 
@@ -161,13 +214,11 @@ def _simple(verb: str, help_text: str) -> None:
         project = g.load(services).project
         app.check_services(project, services)
         progress = Progress(g.progress)
-        try:
+        with g.locked(verb):
             plan, outcome = app.lifecycle(verb, project, g.engine(), services=services,
                                           timeout=timeout,
                                           run=app.RunOptions(parallel=g.parallel),
                                           on_event=progress.on_event)
-        except StackupError:
-            raise
         _finish(g, plan, outcome, progress, verb)
 
 

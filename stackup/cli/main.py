@@ -1,25 +1,35 @@
-"""The ``stackup`` command: global options, error handling, exit codes.
+"""The ``stackup`` command: global options, the project lock, error handling, exit codes.
 
 Pipeline position: the outermost layer. Only ``stackup.cli`` prints, reads the process
-environment for the loader, and sets exit codes. Subcommands live in the sibling modules.
-Exit codes: 0 success, 1 error (bad input, engine failure, failed operations), 2 ``plan
---exit-code`` with changes (and click usage errors), 130 interrupted.
+environment for the loader, and sets exit codes. Subcommands live in the sibling modules; each
+one that changes the engine runs inside ``with g.locked("<verb>"):`` (``engine.locking``).
+Exit codes: 0 success, 1 error (bad input, engine failure, failed operations, a lock held by
+another run, and any bug: ``error: internal error: ...``, the traceback with ``--debug``), 2
+``plan --exit-code`` with changes, 64 usage error (EX_USAGE: unknown option, bad argument), 130
+interrupted.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.errors import StackupError
+from stackup.errors import LockHeld, StackupError, StalePlan
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
+    from stackup.engine.lockspec import LockHolder
     from stackup.loader.loader import Loaded
+
+EX_USAGE = 64  # sysexits.h: the command was used incorrectly
+EX_STALE_PLAN = 3  # `apply FILE`: the plan is stale, nothing was changed
 
 
 @dataclass
@@ -31,7 +41,10 @@ class Globals:
     profiles: tuple[str, ...] = ()
     parallel: int = 16
     progress: str = "auto"
+    lock_timeout: float = 300.0
+    debug: bool = False
     _engine: Any = field(default=None, repr=False)
+    _loaded_name: str | None = field(default=None, repr=False)
 
     def load(self, services: tuple[str, ...] = ()) -> Loaded:
         """Load the stack files the way the global options say; warnings go to stderr."""
@@ -45,6 +58,7 @@ class Globals:
             stdin=stdin, cwd=os.getcwd()))
         for warning in loaded.warnings:
             click.echo(f"warning: {warning}", err=True)
+        self._loaded_name = loaded.project.name
         return loaded
 
     def engine(self) -> Engine:
@@ -53,6 +67,47 @@ class Globals:
 
             self._engine = connect()
         return self._engine
+
+    @contextmanager
+    def locked(self, command: str, project_name: str | None = None) -> Iterator[None]:
+        """Hold the project's lock on the engine (one writer per project) for the block.
+
+        The project is ``project_name``, else the one ``load`` loaded. Waits up to
+        ``--lock-timeout`` seconds for another run's lock, saying once who holds it; then
+        ``LockHeld`` names the holder. A lock lost while held (``unlock --force``, or a takeover
+        after the engine was unreachable for a whole lease) fails the command afterwards."""
+        from stackup.engine.locking import ProjectLock, lease_from
+
+        name = project_name or self._loaded_name
+        if name is None:
+            raise RuntimeError("Globals.locked() needs a project: call load() first")
+
+        def waiting(holder: LockHolder) -> None:
+            click.echo(f"waiting for the lock of project {name}: held by {holder.describe()} "
+                       f"(up to {self.lock_timeout:g} s, --lock-timeout)", err=True)
+
+        def note(text: str) -> None:
+            click.echo(f"note: {text}", err=True)
+
+        def lost(text: str) -> None:
+            click.echo(f"warning: {text}", err=True)
+
+        lock = ProjectLock(self.engine().lock_store(),  # type: ignore[attr-defined]
+                           name, f"stackup {command}", timeout=self.lock_timeout,
+                           lease=lease_from(os.environ), on_wait=waiting, on_note=note,
+                           on_lost=lost)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except StackupError as error:
+                click.echo(f"warning: could not release the lock of project {name} (it goes "
+                           f"stale by itself): {error.summary}", err=True)
+        if lock.lost is not None:
+            raise LockHeld(lock.lost, detail="Another run may have changed the project at the "
+                                             "same time: check with `stackup plan`.")
 
 
 pass_globals = click.make_pass_decorator(Globals)
@@ -71,41 +126,75 @@ pass_globals = click.make_pass_decorator(Globals)
               help="Engine calls in flight at once (stops: 4x, at least 64).")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
               default="auto", show_default=True, help="How to show progress on stderr.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              envvar="STACKUP_LOCK_TIMEOUT", metavar="SECONDS",
+              help="How long a command that changes the project waits for another run's lock "
+                   "(0: fail at once). Env: STACKUP_LOCK_TIMEOUT.")
+@click.option("--debug", is_flag=True, envvar="STACKUP_DEBUG",
+              help="Print the traceback of errors (for bug reports). Env: STACKUP_DEBUG=1.")
 @click.version_option(package_name="stackup")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
-        parallel: int, progress: str) -> None:
+        parallel: int, progress: str, lock_timeout: float, debug: bool) -> None:
     """Bring Compose stacks up, keep them converged, tear them down."""
-    ctx.obj = Globals(files=files, project_name=project_name,
-                      project_directory=project_directory, env_files=env_files,
-                      profiles=profiles, parallel=parallel, progress=progress)
+    g = ctx.ensure_object(Globals)
+    g.files, g.project_name, g.project_directory = files, project_name, project_directory
+    g.env_files, g.profiles, g.parallel, g.progress = env_files, profiles, parallel, progress
+    g.lock_timeout, g.debug = lock_timeout, debug or g.debug
 
 
 def _register() -> None:
     from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
+    from stackup.cli import cmd_lock  # noqa: F401
+
+
+def _env_debug() -> bool:
+    return os.environ.get("STACKUP_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _fail(g: Globals, message: str, hint: str = "", code: int = 1) -> None:
+    """One readable message on stderr, after the traceback when debugging; exit ``code``."""
+    if g.debug:
+        traceback.print_exc(file=sys.stderr)
+    click.echo(message, err=True)
+    if hint and not g.debug:
+        click.echo(hint, err=True)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     _register()
+    g = Globals(debug=_env_debug())
     try:
-        cli.main(args=argv, prog_name="stackup", standalone_mode=False)
+        cli.main(args=argv, prog_name="stackup", standalone_mode=False, obj=g)
+    except StalePlan as error:  # `apply FILE`: nothing was changed
+        _fail(g, f"error: {error}", code=EX_STALE_PLAN)
     except StackupError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        _fail(g, f"error: {error}")
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as usage:
+    except click.UsageError as usage:
         usage.show()
-        sys.exit(usage.exit_code)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
+        sys.exit(EX_USAGE)
+    except click.ClickException as problem:
+        problem.show()
+        sys.exit(1)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
+        # stdout's reader went away (`stackup logs | head`): nothing more to say to it
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         sys.exit(0)
+    except Exception as bug:  # noqa: BLE001 - the one place a bug becomes a message
+        text = f": {bug}" if str(bug) else ""
+        _fail(g, f"error: internal error: {type(bug).__name__}{text}",
+              "This is a bug in stackup: run again with --debug (or STACKUP_DEBUG=1) to see "
+              "the traceback, and report it.")
     sys.exit(0)
 
 

@@ -22,7 +22,7 @@ VERBS = {
     "create_network": ("network", "create"), "create_volume": ("volume", "create"),
     "pull_image": ("image", "pull"), "build_image": ("image", "build"),
     "push_image": ("image", "push"),
-    "create_container": ("container", "create"), "recreate_container": ("container", "recreate"),
+    "create_container": ("container", "create"), "rename_container": ("container", "rename"),
     "start_container": ("container", "start"), "stop_container": ("container", "stop"),
     "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),
     "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
@@ -50,8 +50,8 @@ class Progress:
         self._drawn = 0
 
     def on_event(self, event: Event) -> None:
-        if self.mode == "quiet":
-            return
+        if self.mode == "quiet" or (event.phase == "not_needed" and self.mode != "json"):
+            return  # restore steps and conditional replacements that did not have to run
         with self._lock:
             if self.mode == "json":
                 self._write_json(event)

@@ -14,12 +14,16 @@ Swarm engine can implement the same calls with services and tasks instead of con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
+
+if TYPE_CHECKING:
+    from stackup.errors import StackupError
+    from stackup.plan import Operation, Plan
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,25 @@ class ImageInfo:
 
 OutputSink = Callable[[str], None]
 """Receives build/pull/push output, one line at a time (called from the engine's thread)."""
+
+
+class Backend(Protocol):
+    """What the executor walks a plan against: one backend per kind of target (one engine's
+    containers; a swarm's services). It runs ONE operation per call and decides nothing: every
+    value it needs is on the operation (and the plan's project)."""
+
+    def perform(self, plan: Plan, op: Operation, on_output: OutputSink) -> str | None:
+        """Run one non-wait operation; returns an image id for build and pull, else None.
+        Raises a ``stackup.errors`` error naming the subject and the engine's reason."""
+        ...
+
+    def poll(self, plan: Plan, op: Operation) -> bool:
+        """One look for a wait operation: True when reached; raises when it never will."""
+        ...
+
+    def timed_out(self, plan: Plan, op: Operation, seconds: float) -> StackupError:
+        """The error for a wait that did not finish in time, with what is known about why."""
+        ...
 
 
 class Engine(Protocol):
@@ -67,9 +90,11 @@ class Engine(Protocol):
     # --- containers -------------------------------------------------------------------------
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
-                         previous_container_id: str | None = None) -> str:
-        """Create (not start) a container; returns its id. With ``previous_container_id`` the
-        anonymous volumes of that container are carried over (used by recreate)."""
+                         anonymous_volumes: Mapping[str, str] | None = None,
+                         network_mode_container: str | None = None) -> str:
+        """Create (not start) a container; returns its id. ``anonymous_volumes`` (container
+        path → volume) are the ones it takes over from the container it replaces;
+        ``network_mode_container`` the container ``network_mode: service:x`` joins."""
         ...
 
     def start_container(self, project_name: str, container_id: str) -> None: ...
@@ -81,9 +106,10 @@ class Engine(Protocol):
                           timeout: float | None = None) -> None: ...
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False, timeout: float | None = None) -> None:
-        """Stop if needed (``timeout``: stop timeout, else the container's own) and remove;
-        ``volumes`` also removes its anonymous volumes."""
+                         volumes: bool = False, force: bool = False,
+                         timeout: float | None = None) -> None:
+        """Remove a stopped container (``force``: even if it runs again); already gone is fine;
+        ``volumes`` also removes its anonymous volumes. ``container_id`` may be a name."""
         ...
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None: ...
@@ -147,6 +173,11 @@ class Engine(Protocol):
 
     def remove_image(self, ref: str) -> bool: ...
 
+    def list_containers(self, project_name: str, *,
+                        all_containers: bool = True) -> list[ContainerSummary]:
+        """The project's containers as the engine lists them, sorted by service and number."""
+        ...
+
 
 @dataclass(frozen=True)
 class ProjectSummary:
@@ -160,3 +191,37 @@ class ProjectSummary:
     def status(self) -> str:
         """Compose's STATUS column: ``running(2), exited(1)``."""
         return ", ".join(f"{state}({count})" for state, count in self.states)
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """One port of a container as the engine lists it (``public`` 0 when not published)."""
+
+    private: int
+    protocol: str = "tcp"
+    ip: str = ""
+    public: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerSummary:
+    """One container of a project as ``ps`` shows it (the engine's list entry)."""
+
+    container_id: str
+    name: str
+    project: str
+    service: str
+    number: int
+    image: str
+    command: str
+    created: float  # seconds since the epoch
+    state: str  # running, exited, paused ...
+    status: str  # the engine's text: "Up 2 minutes (healthy)", "Exited (0) 3 seconds ago"
+    health: str = ""  # healthy, unhealthy, starting; "" without a healthcheck
+    exit_code: int = 0
+    ports: tuple[PortBinding, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    networks: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()  # volume names or host paths
+    local_volumes: int = 0
+    oneoff: bool = False

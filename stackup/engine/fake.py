@@ -24,16 +24,27 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels
 from stackup.engine.base import ExecResult, ImageInfo
 from stackup.engine.files import Payload, delivered
-from stackup.errors import Conflict, EngineError, NotFound, OperationFailed, StackupError
+from stackup.errors import (
+    Conflict,
+    EngineError,
+    NotFound,
+    OperationFailed,
+    StackupError,
+)
 from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.observed import (
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class FakeContainer:
     networks: tuple[str, ...] = ()  # engine names
     volumes: tuple[str, ...] = ()  # named volumes (engine names)
     anonymous: tuple[str, ...] = ()  # anonymous volume names
+    anonymous_paths: tuple[tuple[str, str], ...] = ()  # (container path, volume name)
     has_healthcheck: bool = False
     state: str = "created"
     health: str | None = None
@@ -143,7 +155,8 @@ class FakeEngine:
         return _Tracker(self, method, subject)
 
     def _owned(self, project_name: str, container_id: str) -> FakeContainer:
-        c = self.containers.get(container_id)
+        c = self.containers.get(container_id) or next(
+            (o for o in self.containers.values() if o.name == container_id), None)
         if c is None:
             raise NotFound(f"no such container: {container_id}")
         if c.labels.get(labels.PROJECT) != project_name:
@@ -177,11 +190,13 @@ class FakeEngine:
         return ObservedContainer(c.container_id, c.name, c.service, c.number, c.state, c.health,
                                  c.exit_code, c.config_hash, FrozenMap(json.loads(c.config_json)),
                                  c.image_id, c.image_ref, FrozenMap(c.labels),
-                                 oneoff=c.labels.get(labels.ONEOFF) == "True")
+                                 oneoff=c.labels.get(labels.ONEOFF) == "True",
+                                 volume_mounts=c.anonymous_paths)
 
     def inspect_container(self, container_id: str) -> ObservedContainer:
         with self._call("inspect_container", container_id), self._lock:
-            c = self.containers.get(container_id)
+            c = self.containers.get(container_id) or next(
+                (o for o in self.containers.values() if o.name == container_id), None)
             if c is None:
                 raise NotFound(f"no such container: {container_id}")
             self._advance(c)
@@ -249,7 +264,8 @@ class FakeEngine:
     # --- containers -------------------------------------------------------------------------
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
-                         previous_container_id: str | None = None) -> str:
+                         anonymous_volumes: Mapping[str, str] | None = None,
+                         network_mode_container: str | None = None) -> str:
         with self._call("create_container", name), self._lock:
             if any(c.name == name for c in self.containers.values()):
                 raise Conflict(f"container name {name} is already in use")
@@ -265,12 +281,16 @@ class FakeEngine:
                       [v for v in vols if v not in self.volumes]
             if missing:
                 raise NotFound(f"container {name} needs {', '.join(missing)}, which do not exist")
-            anonymous: tuple[str, ...] = ()
-            if previous_container_id and previous_container_id in self.containers:
-                anonymous = self.containers[previous_container_id].anonymous
-            else:
-                anonymous = tuple(f"anon{next(self._ids)}" for m in service.volumes
-                                  if m.type == "volume" and m.source is None)
+            if network_mode_container is not None and not any(
+                    network_mode_container in (o.container_id, o.name)
+                    for o in self.containers.values()):
+                raise NotFound(f"container {network_mode_container} to join (network_mode) "
+                               f"does not exist")
+            inherited = dict(anonymous_volumes or {})
+            paths = tuple(sorted((m.target, inherited.get(m.target) or f"anon{next(self._ids)}")
+                                 for m in service.volumes
+                                 if m.type == "volume" and m.source is None))
+            anonymous: tuple[str, ...] = tuple(name for _, name in paths)
             hc = service.healthcheck
             container_id = hashlib.sha256(f"{name}{next(self._ids)}".encode()).hexdigest()
             self.containers[container_id] = FakeContainer(
@@ -279,7 +299,7 @@ class FakeEngine:
                 {**service.labels, labels.PROJECT: project.name, labels.SERVICE: service.name,
                  labels.NUMBER: str(number), labels.CONFIG_HASH: config_hash,
                  labels.CONFIG: config_json, labels.IMAGE: image},
-                nets, vols, anonymous,
+                nets, vols, anonymous, anonymous_paths=paths,
                 has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",))
             self.containers[container_id].files = delivered(project, service)
             return container_id
@@ -311,16 +331,24 @@ class FakeEngine:
             c.health = "starting" if c.has_healthcheck else None
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False, timeout: float | None = None) -> None:
+                         volumes: bool = False, force: bool = False,
+                         timeout: float | None = None) -> None:
         with self._call("remove_container", container_id), self._lock:
-            c = self._owned(project_name, container_id)
+            try:
+                c = self._owned(project_name, container_id)
+            except NotFound:
+                return  # already gone, as on the real engine
             self._maybe_fail("remove_container", c.name)
-            del self.containers[container_id]
+            if c.state == "running" and not force:
+                raise Conflict(f"cannot remove container {c.name}: it is running")
+            del self.containers[c.container_id]
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
         with self._call("rename_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("rename_container", c.name)
+            if c.name == name:
+                return
             if any(o.name == name for o in self.containers.values() if o is not c):
                 raise Conflict(f"container name {name} is already in use")
             c.name = name

@@ -23,14 +23,14 @@ from stackup import labels as L
 from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 
-
 STACKUP_VERSION = __version__  # not importlib.metadata: it costs ~30 ms at start-up
 
 
 def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
     """Keyword arguments for ``APIClient.create_network``."""
     labels = dict(network.labels)
-    labels.update({L.PROJECT: project_name, L.NETWORK: network.key, L.VERSION: STACKUP_VERSION})
+    labels.update({L.PROJECT: project_name, L.NETWORK: network.key, L.VERSION: STACKUP_VERSION,
+                   **compose_resource_labels(project_name, L.COMPOSE_NETWORK, network.key)})
     args: dict[str, Any] = {"name": network.name, "driver": network.driver or "bridge",
                             "labels": labels, "check_duplicate": True}
     if network.driver_opts:
@@ -55,10 +55,18 @@ def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
     return args
 
 
+def compose_resource_labels(project_name: str, key_label: str, key: str) -> dict[str, str]:
+    """Docker Compose's labels for a network or volume, so that Compose recognises it as its
+    project's own (``docker compose down`` removes it; ``up`` reuses it without a warning)."""
+    return {L.COMPOSE_PROJECT: project_name, key_label: key,
+            L.COMPOSE_VERSION: L.COMPOSE_LABELS_VERSION}
+
+
 def volume_create_args(project_name: str, volume: Volume) -> dict[str, Any]:
     """Keyword arguments for ``APIClient.create_volume``."""
     labels = dict(volume.labels)
-    labels.update({L.PROJECT: project_name, L.VOLUME: volume.key, L.VERSION: STACKUP_VERSION})
+    labels.update({L.PROJECT: project_name, L.VOLUME: volume.key, L.VERSION: STACKUP_VERSION,
+                   **compose_resource_labels(project_name, L.COMPOSE_VOLUME, volume.key)})
     args: dict[str, Any] = {"name": volume.name, "driver": volume.driver or "local",
                             "labels": labels}
     if volume.driver_opts:
@@ -169,9 +177,18 @@ def _config(labels: Mapping[str, str]) -> FrozenMap[str, Any] | None:
 
 def _number(labels: Mapping[str, str]) -> int:
     try:
-        return int(labels.get(L.NUMBER, "0"))
+        return int(labels.get(L.NUMBER) or labels.get(L.COMPOSE_NUMBER) or "0")
     except ValueError:
         return 0
+
+
+def _service(labels: Mapping[str, str]) -> str:
+    """The service label: stackup's, else Docker Compose's (a project Compose created)."""
+    return labels.get(L.SERVICE) or labels.get(L.COMPOSE_SERVICE) or ""
+
+
+def _oneoff(labels: Mapping[str, str]) -> bool:
+    return (labels.get(L.ONEOFF) or labels.get(L.COMPOSE_ONEOFF)) == "True"
 
 
 def container_from_list(raw: Mapping[str, Any]) -> ObservedContainer:
@@ -187,13 +204,14 @@ def container_from_list(raw: Mapping[str, Any]) -> ObservedContainer:
     names = raw.get("Names") or [raw.get("Id", "")[:12]]
     return ObservedContainer(
         container_id=str(raw["Id"]), name=str(names[0]).lstrip("/"),
-        service=labels.get(L.SERVICE, ""), number=_number(labels),
+        service=_service(labels), number=_number(labels),
         state=str(raw.get("State") or ""), health=health,
         exit_code=int(exited.group(1)) if exited else None,
         config_hash=labels.get(L.CONFIG_HASH, ""), config=_config(labels),
         image_id=str(raw.get("ImageID") or ""), image_ref=labels.get(L.IMAGE, raw.get("Image", "")),
         labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
-        oneoff=labels.get(L.ONEOFF) == "True")
+        oneoff=_oneoff(labels), volume_mounts=_volume_mounts(raw),
+        compose_made=L.owner(labels)[1])
 
 
 def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
@@ -210,31 +228,42 @@ def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
     status = str(state.get("Status") or "")
     return ObservedContainer(
         container_id=str(info["Id"]), name=container_name(info),
-        service=labels.get(L.SERVICE, ""),
+        service=_service(labels),
         number=_number(labels), state=status, health=health,
         exit_code=int(state["ExitCode"]) if status in ("exited", "dead") else None,
         config_hash=labels.get(L.CONFIG_HASH, ""), config=_config(labels),
         image_id=str(info.get("Image") or ""),
         image_ref=labels.get(L.IMAGE, (info.get("Config") or {}).get("Image", "")),
         labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
-        oneoff=labels.get(L.ONEOFF) == "True", health_log=health_log)
+        oneoff=_oneoff(labels), health_log=health_log,
+        volume_mounts=_volume_mounts(info), compose_made=L.owner(labels)[1])
+
+
+def _volume_mounts(raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(container path, volume name) of the volumes a container mounts (list or inspect form)."""
+    return tuple(sorted((str(m["Destination"]), str(m["Name"])) for m in raw.get("Mounts") or []
+                        if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")))
 
 
 def network_from_engine(raw: Mapping[str, Any]) -> ObservedNetwork:
     labels = raw.get("Labels") or {}
+    project, compose_made = L.owner(labels)
     return ObservedNetwork(
-        name=str(raw["Name"]), network_id=str(raw.get("Id") or ""), key=labels.get(L.NETWORK),
+        name=str(raw["Name"]), network_id=str(raw.get("Id") or ""),
+        key=labels.get(L.NETWORK) or labels.get(L.COMPOSE_NETWORK),
         driver=str(raw.get("Driver") or "bridge"), internal=bool(raw.get("Internal")),
         attachable=bool(raw.get("Attachable")), options=FrozenMap(raw.get("Options") or {}),
-        labels=FrozenMap(labels), project=labels.get(L.PROJECT))
+        labels=FrozenMap(labels), project=project, compose_made=compose_made)
 
 
 def volume_from_engine(raw: Mapping[str, Any]) -> ObservedVolume:
     labels = raw.get("Labels") or {}
+    project, compose_made = L.owner(labels)
     return ObservedVolume(
-        name=str(raw["Name"]), key=labels.get(L.VOLUME), driver=str(raw.get("Driver") or "local"),
+        name=str(raw["Name"]), key=labels.get(L.VOLUME) or labels.get(L.COMPOSE_VOLUME),
+        driver=str(raw.get("Driver") or "local"),
         options=FrozenMap(raw.get("Options") or {}), labels=FrozenMap(labels),
-        project=labels.get(L.PROJECT))
+        project=project, compose_made=compose_made)
 
 
 def container_name(info: Mapping[str, Any]) -> str:

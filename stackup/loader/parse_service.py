@@ -419,10 +419,15 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
     if "image" not in kw and "build" not in kw:
         raise ck.fail(raw, None, path, "a service needs 'image' or 'build'")
     env = read_env_files(raw, path, ctx) if raw.get("env_file") is not None else {}
+    from_files = {k for k, v in env.items() if v is not None}
     if raw.get("environment") is not None:
-        env.update(ck.as_dict_of_str(raw, "environment", f"{path}.environment",
-                                     missing=ctx.environ.get))
+        inline = ck.as_dict_of_str(raw, "environment", f"{path}.environment",
+                                   missing=ctx.environ.get)
+        from_files -= set(inline)
+        env.update(inline)
     kw["environment"] = FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))
+    if from_files:
+        kw["env_file_keys"] = tuple(sorted(from_files))
     if "network_mode" in kw:
         kw.pop("networks", None)
         _network_mode_dependency(raw, path, kw, ctx)

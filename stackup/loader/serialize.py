@@ -50,7 +50,8 @@ _DURATIONS = frozenset({"stop_grace_period", "interval", "timeout", "start_perio
 _SIZES = frozenset({"shm_size", "mem_limit", "mem_reservation", "memory"})
 _SERVICE_SPECIAL = frozenset({"name", "build", "environment", "ports", "volumes", "networks",
                               "depends_on", "healthcheck", "deploy", "extra_hosts", "ulimits",
-                              "secrets", "configs", "extensions", "network_mode"})
+                              "secrets", "configs", "extensions", "network_mode",
+                              "env_file_keys"})
 
 
 def plain(value: Any) -> Any:

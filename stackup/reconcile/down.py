@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from stackup.model import Network, Project, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.plan import Kind, Operation, Plan
-from stackup.reconcile._select import container_op_id, known_services, sorted_containers
-from stackup.reconcile.lifecycle import ordered
+from stackup.reconcile._select import known_services, sorted_containers
+from stackup.reconcile.lifecycle import stop_then_remove
+
 
 def plan_down(project: Project | None, observed: ObservedState, *, remove_volumes: bool = False,
               remove_orphans: bool = False, timeout: float | None = None) -> Plan:
@@ -37,24 +38,9 @@ def plan_down(project: Project | None, observed: ObservedState, *, remove_volume
     def cause(c: ObservedContainer) -> str:
         return "orphan" if c in orphans else "down"
 
-    # Stops go dependents first, each as soon as the containers depending on it have stopped;
-    # a container is removed as soon as it is stopped, while the next layer stops.
-    running = [c for c in targets if c.running or c.state == "paused"]
-    ops = ordered(project, running, Kind.STOP_CONTAINER, cause, timeout=timeout,
-                   dependents_first=True)
-    stop_ids = {op.container_id: op.op_id for op in ops}
-    services = known_services(project) if project is not None else {}
-    removes = [Operation(container_op_id(Kind.REMOVE_CONTAINER.value, c),
-                         Kind.REMOVE_CONTAINER, cause(c),
-                         depends_on=(stop_ids[c.container_id],) if c.container_id in stop_ids
-                         else (),
-                         service=services.get(c.service), number=c.number, container_name=c.name,
-                         container_id=c.container_id, timeout=timeout,
-                         remove_volumes=remove_volumes)
-               for c in targets]
-    position = {container_id: i for i, container_id in enumerate(stop_ids)}
-    removes.sort(key=lambda op: position.get(op.container_id, len(position)))
-    ops.extend(removes)
+    ops = stop_then_remove(project, targets, cause, timeout=timeout,
+                           remove_volumes=remove_volumes)
+    removes = [op for op in ops if op.kind is Kind.REMOVE_CONTAINER]
     after = tuple(op.op_id for op in removes)
     ops.extend(_removals(Kind.REMOVE_NETWORK, observed.networks, observed.project_name,
                          project.networks.values() if project is not None else (), after))

@@ -15,15 +15,14 @@ declared in the file are never removed even if they carry it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 
-from stackup.model import Network, Project, Volume
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.model import Project
+from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Kind, Operation, Plan
-from stackup.reconcile._select import (container_op_id, dependency_graph, known_services, select,
-                                    sorted_containers, start_order, state_cause, stop_order,
-                                    transitive)
+from stackup.reconcile._select import (container_op_id, known_services, select,
+                                       sorted_containers, start_order, state_cause, stop_order)
 
 
 def plan_stop(project: Project | None, observed: ObservedState, services: Iterable[str] = (),
@@ -71,13 +70,36 @@ def plan_rm(project: Project | None, observed: ObservedState, services: Iterable
     chosen = _chosen(project, observed, services)
     running = [c for c in chosen if c.running or c.state == "paused"]
     targets = [c for c in chosen if stop or c not in running]
-    ops = ordered(project, targets, Kind.REMOVE_CONTAINER, state_cause, timeout=timeout,
-                   remove_volumes=remove_volumes, dependents_first=True)
+    ops = stop_then_remove(project, targets, state_cause, timeout=timeout,
+                           remove_volumes=remove_volumes)
     notes = []
     if running and not stop:
         notes.append(f"Not removing running containers ({', '.join(c.name for c in running)}): "
-                     f"stop them first or use --stop.")
+                     f"stop them first or use -s/--stop.")
     return Plan(observed.project_name, tuple(ops), tuple(notes))
+
+
+def stop_then_remove(project: Project | None, targets: list[ObservedContainer],
+                     cause: Callable[[ObservedContainer], str], *, timeout: float | None,
+                     remove_volumes: bool) -> list[Operation]:
+    """Stops dependents first, each as soon as the containers depending on it have stopped; a
+    container is removed as soon as it is stopped, while the next layer stops."""
+    running = [c for c in targets if c.running or c.state == "paused"]
+    ops = ordered(project, running, Kind.STOP_CONTAINER, cause, timeout=timeout,
+                  dependents_first=True)
+    stop_ids = {op.container_id: op.op_id for op in ops}
+    services = known_services(project) if project is not None else {}
+    removes = [Operation(container_op_id(Kind.REMOVE_CONTAINER.value, c),
+                         Kind.REMOVE_CONTAINER, cause(c),
+                         depends_on=(stop_ids[c.container_id],) if c.container_id in stop_ids
+                         else (),
+                         service=services.get(c.service), number=c.number, container_name=c.name,
+                         container_id=c.container_id, timeout=timeout,
+                         remove_volumes=remove_volumes, force=c.container_id in stop_ids)
+               for c in targets]
+    position = {container_id: i for i, container_id in enumerate(stop_ids)}
+    removes.sort(key=lambda op: position.get(op.container_id or "", len(position)))
+    return ops + removes
 
 
 def _chosen(project: Project | None, observed: ObservedState,
@@ -88,13 +110,15 @@ def _chosen(project: Project | None, observed: ObservedState,
 
 
 def ordered(project: Project | None, targets: list[ObservedContainer], kind: Kind,
-             cause: Callable[[ObservedContainer], str], *, timeout: float | None = None,
-             remove_volumes: bool = False, dependents_first: bool) -> list[Operation]:
-    """One op per container; each waits for the same op on the services it must follow."""
+            cause: Callable[[ObservedContainer], str], *, timeout: float | None = None,
+            remove_volumes: bool = False, dependents_first: bool) -> list[Operation]:
+    """One op per container; each depends on the same op on the containers of the services it
+    must follow, DIRECT edges only: where such a service has no container to act on, the edges
+    pass through it to the services beyond (so the order holds and the edge count stays linear
+    in services plus dependency edges)."""
     services = known_services(project) if project is not None else {}
-    graph = dependency_graph(services)
-    by_service: dict[str, list[str]] = {}
     ids: dict[str, str] = {}
+    by_service: dict[str, list[str]] = {}
     for c in targets:
         op_id = container_op_id(kind.value, c)
         if op_id in ids.values():
@@ -102,15 +126,24 @@ def ordered(project: Project | None, targets: list[ObservedContainer], kind: Kin
         ids[c.container_id] = op_id
         by_service.setdefault(c.service, []).append(op_id)
     order = stop_order(services) if dependents_first else start_order(services)
+    before: dict[str, list[str]] = {name: [] for name in services}  # who goes first, directly
+    for name, svc in services.items():
+        for dep in {d.service for d in svc.depends_on if d.service in services}:
+            if dependents_first:
+                before[dep].append(name)
+            else:
+                before[name].append(dep)
+    frontier: dict[str, tuple[str, ...]] = {}  # op ids a service's ops (would) wait for
+    for name in order:  # every service in ``before[name]`` comes earlier in ``order``
+        found: list[str] = []
+        for first in sorted(before[name]):
+            found.extend(by_service.get(first) or frontier[first])
+        frontier[name] = tuple(dict.fromkeys(found))
     rank = {name: i for i, name in enumerate(order)}
     ranked = sorted(targets, key=lambda c: (rank.get(c.service, len(rank)), c.service, c.oneoff,
                                             -c.number if dependents_first else c.number, c.name))
-    ops: list[Operation] = []
-    for c in ranked:
-        first = transitive(graph, c.service, dependents=dependents_first)
-        after = tuple(i for s in sorted(first) for i in by_service.get(s, []))
-        ops.append(Operation(ids[c.container_id], kind, cause(c), depends_on=after,
-                             service=services.get(c.service), number=c.number,
-                             container_name=c.name, container_id=c.container_id,
-                             timeout=timeout, remove_volumes=remove_volumes))
-    return ops
+    return [Operation(ids[c.container_id], kind, cause(c), depends_on=frontier.get(c.service, ()),
+                      service=services.get(c.service), number=c.number, container_name=c.name,
+                      container_id=c.container_id, timeout=timeout,
+                      remove_volumes=remove_volumes)
+            for c in ranked]

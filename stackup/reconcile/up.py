@@ -12,9 +12,12 @@ Decisions, in order, for ``up``:
   must already exist. An existing one whose settings differ from the file, or that does not carry
   this project's label, is a ``PlanError`` (never silently removed, recreated or adopted: Compose
   only warns about a foreign one, we refuse so that ``down`` can never remove what ``up`` did not
-  create);
+  create). One that Docker Compose created for this same project (its ``com.docker.compose.project``
+  label) is taken over: reused in place, with a plan note, as Compose 2 took over Compose 1's;
 * per service (dependencies first) and replica 1..N: create what is missing; recreate on a config
   hash change (cause names the changed keys), on an image id change, or with --force-recreate;
+  a container Docker Compose created is replaced ("created by Docker Compose"): Compose's config
+  hash is a digest of its own Go model, which stackup cannot recompute to prove a match;
   start stopped ones (like Compose, exited one-shots run again); restart running dependents
   whose ``depends_on.restart`` dependency is recreated; remove replicas above N, highest first;
 * orphans (containers of services no longer in the file) are removed with --remove-orphans,
@@ -34,7 +37,9 @@ from stackup.errors import PlanError
 from stackup.hashing import config_hash, diff_configs
 from stackup.model import FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stackup.plan import Kind, Operation, Plan
+from stackup.plan import Change, Kind, Operation, Plan
+from stackup.reconcile import chains
+from stackup.redact import field_changes
 from stackup.reconcile._select import (container_name, known_services, short_image_id,
                                     start_order, state_cause, with_dependencies)
 
@@ -58,6 +63,7 @@ class UpOptions:
     wait: bool = False  # --wait: also wait until each selected service is healthy / running
     build: bool = False  # --build: build the images of services with ``build:`` first
     pull: str | None = None  # --pull always|missing|never: overrides each pull_policy
+    wait_timeout: float | None = None  # seconds a wait may take (None: the executor's default)
 
 
 def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOptions()) -> Plan:
@@ -83,8 +89,11 @@ class _Up:
             else set(project.services)
         self.deps_only = (self.selected - set(options.services)) if options.services else set()
         self.ops: list[Operation] = []
-        self.up_ops: dict[str, list[str]] = {}  # service → ids bringing its containers up
+        self.ready: dict[str, list[str]] = {}  # service → ids after which its containers are up
+        self.watched: dict[str, tuple[str, ...]] = {}  # service → its containers' names
         self.recreated: set[str] = set()
+        self.maybe_recreated: dict[str, tuple[str, str]] = {}  # service → when_image
+        self.declared_volumes = frozenset(v.name for v in project.volumes.values())
         self.resource_ops: dict[str, str] = {}  # "network:key" / "volume:key" → op id
         self.images: dict[str, ImageNeed] = {}  # image reference → what it needs
         self.used_images: set[str] = set()  # references whose build/pull is planned
@@ -93,24 +102,32 @@ class _Up:
         self.notes: list[str] = []
 
     def build(self) -> Plan:
-        services = [self.project.services[n] for n in sorted(self.selected)]
-        self.images = image_needs(self.project, self.observed, self.selected,
+        from stackup.graph import build_graph, walk
+
+        project = self.project
+        self.images = image_needs(project, self.observed, self.selected,
                                   build=self.options.build, pull=self.options.pull)
         self.used_images = {ref for ref, need in self.images.items() if need.explicit}
-        for key in sorted({n.name for s in services for n in s.networks}):
-            self._network(key)
-        for key in sorted({m.source for s in services for m in s.volumes
-                           if m.type == "volume" and m.source in self.project.volumes}):
-            self._volume(key)
-        for name in start_order(self.project.services):
-            self._service(self.project.services[name], selected=name in self.selected)
+        selected = [project.services[n] for n in sorted(self.selected)]
+        networks = {n.name for s in selected for n in s.networks}
+        volumes = {m.source for s in selected for m in s.volumes
+                   if m.type == "volume" and m.source in project.volumes}
+        for kind, key in walk(build_graph(project)):  # everything a node needs comes before it
+            if kind == "network" and key in networks:
+                self._network(key)
+            elif kind == "volume" and key in volumes:
+                self._volume(key)
+            elif kind == "service":
+                self._service(project.services[key], selected=key in self.selected)
+        for key in sorted(networks - set(project.networks)):
+            self._network(key)  # used but not defined: an error naming it
         if self.options.wait:
             self._final_waits()
         self._orphans()
         image_ops = [need.op for ref, need in self.images.items()
                      if ref in self.used_images and need.op is not None]
-        return Plan(self.project.name, (*image_ops, *self.ops), tuple(self.notes),
-                    tuple(sorted(self.up_to_date)))
+        return Plan(project.name, (*image_ops, *self.ops), tuple(self.notes),
+                    tuple(sorted(self.up_to_date)), project=project)
 
     # --- networks and volumes ---------------------------------------------------------------
     def _network(self, key: str) -> None:
@@ -130,7 +147,7 @@ class _Up:
             self.resource_ops[f"network:{key}"] = op_id
             return
         self._check_owner("network", network.name, seen.project,
-                          f"docker network rm {network.name}")
+                          f"docker network rm {network.name}", seen.compose_made)
         changes = _network_changes(network, seen)
         if changes:
             raise PlanError(
@@ -151,7 +168,8 @@ class _Up:
             self.ops.append(Operation(op_id, Kind.CREATE_VOLUME, "not found", volume=volume))
             self.resource_ops[f"volume:{key}"] = op_id
             return
-        self._check_owner("volume", volume.name, seen.project, f"docker volume rm {volume.name}")
+        self._check_owner("volume", volume.name, seen.project, f"docker volume rm {volume.name}",
+                          seen.compose_made)
         changes = _volume_changes(volume, seen)
         if changes:
             raise PlanError(
@@ -159,8 +177,12 @@ class _Up:
                 detail=f"The volume holds data: back it up, then `docker volume rm "
                        f"{volume.name}`, or revert the file.")
 
-    def _check_owner(self, what: str, name: str, owner: str | None, remove: str) -> None:
+    def _check_owner(self, what: str, name: str, owner: str | None, remove: str,
+                     compose_made: bool = False) -> None:
         if owner == self.project.name:
+            if compose_made:  # Compose's label for this project: reused in place, data and all
+                self.notes.append(f"{what} {name} taken over from Docker Compose (project "
+                                  f"{owner}): reused in place")
             return
         by = f"by project {owner}" if owner else "outside stackup"
         raise PlanError(
@@ -174,7 +196,11 @@ class _Up:
         want = options.scale.get(service.name, service.replicas)
         by_number: dict[int, ObservedContainer] = {}
         extra: list[ObservedContainer] = []
-        for c in sorted(self.observed.containers_of(service.name), key=lambda c: (c.number, c.name)):
+        canonical = {n: container_name(project.name, service, n) for n in range(1, want + 1)}
+        # the canonical name wins a number; a container left under a temporary name by an
+        # interrupted replacement comes next; any other is a duplicate
+        for c in sorted(self.observed.containers_of(service.name),
+                        key=lambda c: (c.number, c.name != canonical.get(c.number), c.name)):
             if c.number < 1 or c.number in by_number:
                 extra.append(c)
             else:
@@ -185,121 +211,174 @@ class _Up:
         digest, text = config_hash(project, service)
         wanted: dict[str, Any] = json.loads(text)
         ref = service.image_ref(project.name)
+        image = self.images.get(ref)
+        shape = self._shape(service, digest, text, ref)
         ops: list[Operation] = []
+        ready: list[str] = []
         for n in range(1, want + 1):
-            name = container_name(project.name, service, n)
+            name = canonical[n]
             c = by_number.get(n)
-            base = Operation(f"create_container:{service.name}:{n}", Kind.CREATE_CONTAINER,
-                             "not found", service=service, number=n, container_name=name,
-                             config_hash=digest, config_json=text, image=ref,
-                             timeout=options.timeout)
+            key = f"{service.name}:{n}"
+            template = dataclasses.replace(shape.create, op_id=f"create_container:{key}",
+                                           number=n, container_name=name)
+            one = dataclasses.replace(shape, create=template)
             if c is None:
-                ops.append(base)
+                self._uses_image(ref)
+                made, up = chains.fresh(one)
+                ops += made
+                ready.append(up)
                 continue
-            cause = self._recreate_cause(service, c, digest, wanted, ref)
+            cause, changes = self._recreate_cause(service, c, digest, wanted, ref)
             if cause is not None:
+                self._uses_image(ref)
                 self.recreated.add(service.name)
-                ops.append(dataclasses.replace(base, op_id=f"recreate_container:{service.name}:{n}",
-                                               kind=Kind.RECREATE_CONTAINER, cause=cause,
-                                               container_id=c.container_id))
-            elif not c.running and c.state != "paused":
-                ops.append(self._existing(Kind.START_CONTAINER, service, c, state_cause(c)))
+                made, up = chains.replace(dataclasses.replace(
+                    one, create=dataclasses.replace(template, changes=tuple(changes))), c, cause)
+                ops += made
+                ready.append(up)
+                continue
+            if (image is not None and image.op is not None and ref in self.used_images
+                    and c.image_id and not self.options.no_recreate):
+                # the build or pull may change the image: replace only if it does
+                op_id = image.op.op_id
+                self.recreated.add(service.name)
+                self.maybe_recreated[service.name] = (op_id, c.image_id)
+                made, up = chains.replace(
+                    one, c, f"recreate if {ref} changes (now {short_image_id(c.image_id)})",
+                    when_image=(op_id, c.image_id))
+                ops += made
+                ready.append(up)
+                continue
+            deps: list[str] = []
+            if c.name != name:
+                rename = chains.existing(Kind.RENAME_CONTAINER, key, c,
+                                         "left under a temporary name by an interrupted run",
+                                         template)
+                ops.append(dataclasses.replace(rename, new_name=name))
+                deps.append(rename.op_id)
+            if not c.running and c.state != "paused":
+                start = chains.existing(Kind.START_CONTAINER, key, c, state_cause(c), template,
+                                        (*deps, *shape.after))
+                ops.append(dataclasses.replace(start, container_name=name))
+                ready.append(start.op_id)
             elif (restart := self._restart_cause(service)) is not None:
-                ops.append(self._existing(Kind.RESTART_CONTAINER, service, c, restart))
+                ops.append(self._restart(key, c, restart, template, shape.after))
+                ready.append(ops[-1].op_id)
             else:
                 self.up_to_date.append(c.name)
-        self._add(service, ops)
         removals = [c for n, c in by_number.items() if n > want] + extra
         for c in sorted(removals, key=lambda c: (-c.number, c.name)):
-            cause = (f"replica {c.number} above scale {want}" if by_number.get(c.number) is c
-                     else f"duplicate replica {c.number}")
-            op = self._existing(Kind.REMOVE_CONTAINER, service, c, cause)
-            if by_number.get(c.number) is not c:
-                op = dataclasses.replace(op, op_id=f"{op.op_id}:{c.container_id[:12]}")
-            self.ops.append(op)
+            surplus = by_number.get(c.number) is c
+            cause = f"replica {c.number} above scale {want}" if surplus \
+                else f"duplicate replica {c.number}"
+            key = f"{service.name}:{c.number}" if surplus \
+                else f"{service.name}:{c.number}:{c.container_id[:12]}"
+            ops += chains.retire(key, c, cause, shape.create)
+        self.ops.extend(ops)
+        self.ready[service.name] = ready
+        self.watched[service.name] = tuple(canonical[n] for n in sorted(canonical))
+
+    def _shape(self, service: Service, digest: str, text: str, ref: str) -> chains.Shape:
+        """What every container operation of ``service`` needs and waits for."""
+        needs: list[str] = []
+        image = self.images.get(ref)
+        if image is not None and image.op is not None:
+            needs.append(image.op.op_id)
+        after: list[str] = []  # what the services it depends on must reach first
+        for dep in service.depends_on:
+            if dep.service not in self.project.services:
+                continue
+            if dep.condition == "service_healthy":
+                after.append(self._wait(Kind.WAIT_HEALTHY, dep.service, service.name))
+            elif dep.condition == "service_completed_successfully":
+                after.append(self._wait(Kind.WAIT_COMPLETED, dep.service, service.name))
+            else:
+                after.extend(self.ready.get(dep.service, []))
+        for n in service.networks:
+            needs.extend(self._resource(f"network:{n.name}"))
+        for m in service.volumes:
+            if m.type == "volume" and m.source is not None:
+                needs.extend(self._resource(f"volume:{m.source}"))
+        joined = None
+        if service.network_mode and service.network_mode.startswith("service:"):
+            target = self.project.services.get(service.network_mode[8:])
+            if target is not None:
+                joined = container_name(self.project.name, target, 1)
+                needs.extend(after)  # its container must exist (and run) to be joined
+        create = Operation("create_container", Kind.CREATE_CONTAINER, "not found",
+                           service=service, config_hash=digest, config_json=text, image=ref,
+                           network_mode_container=joined, timeout=self.options.timeout)
+        return chains.Shape(create, tuple(dict.fromkeys(needs)), tuple(dict.fromkeys(after)),
+                            self.declared_volumes)
+
+    def _uses_image(self, ref: str) -> None:
+        need = self.images.get(ref)
+        if need is None:
+            return
+        if need.op is None and need.error is not None:
+            raise need.error
+        if need.op is not None:
+            self.used_images.add(ref)
 
     def _restarts_only(self, service: Service, by_number: dict[int, ObservedContainer]) -> None:
         """A service not selected is left alone, except a restart:true dependency recreated."""
         cause = self._restart_cause(service)
         if cause is None:
             return
-        self._add(service, [self._existing(Kind.RESTART_CONTAINER, service, c, cause)
-                            for _, c in sorted(by_number.items()) if c.running])
+        template = Operation("", Kind.RESTART_CONTAINER, cause, service=service,
+                             timeout=self.options.timeout)
+        ops = [self._restart(f"{service.name}:{n}", c, cause, template, ())
+               for n, c in sorted(by_number.items()) if c.running]
+        self.ops.extend(ops)
+        self.ready[service.name] = [op.op_id for op in ops]
 
-    def _existing(self, kind: Kind, service: Service, c: ObservedContainer,
-                  cause: str) -> Operation:
-        return Operation(f"{kind.value}:{service.name}:{c.number}", kind, cause, service=service,
-                         number=c.number, container_name=c.name, container_id=c.container_id,
-                         timeout=self.options.timeout)
+    def _restart(self, key: str, c: ObservedContainer, cause: str, template: Operation,
+                 after: tuple[str, ...]) -> Operation:
+        """Restart a running dependent after its recreated dependency is up again."""
+        deps = list(after)
+        when = None
+        for dep in template.service.depends_on if template.service else ():
+            if dep.restart and dep.service in self.recreated:
+                deps.extend(self.ready.get(dep.service, []))
+                when = self.maybe_recreated.get(dep.service, when)
+        op = chains.existing(Kind.RESTART_CONTAINER, key, c, cause, template,
+                             tuple(dict.fromkeys(deps)))
+        return dataclasses.replace(op, when_image=when)
 
     def _recreate_cause(self, service: Service, c: ObservedContainer, digest: str,
-                        wanted: Mapping[str, Any], ref: str) -> str | None:
+                        wanted: Mapping[str, Any], ref: str) -> tuple[str | None, list[Change]]:
         if self.options.no_recreate:
-            return None
+            return None, []
         if self.options.force_recreate:
-            return "--force-recreate"
+            return "--force-recreate", []
         if self.options.always_recreate_deps and service.name in self.deps_only:
-            return "--always-recreate-deps"
+            return "--always-recreate-deps", []
         if c.state == "dead":
-            return "container is dead"
+            return "container is dead", []
+        if c.compose_made:  # Compose's config hash hashes its own model: it cannot prove a match
+            return "created by Docker Compose", []
         if c.config_hash != digest:
-            keys = diff_configs(c.config, wanted) if c.config is not None else []
+            if c.config is None:
+                return "config hash changed", []
+            changes = field_changes(c.config, wanted, service.env_file_keys)
+            keys = sorted({_top_path(ch.path) for ch in changes}) or diff_configs(c.config,
+                                                                                 wanted)
             if not keys:
-                return "config hash changed"
+                return "config hash changed", changes
             shown = ", ".join(keys[:_MAX_KEYS_IN_CAUSE])
             more = len(keys) - _MAX_KEYS_IN_CAUSE
-            return f"{shown}{f' and {more} more' if more > 0 else ''} changed"
+            return f"{shown}{f' and {more} more' if more > 0 else ''} changed", changes
         image_id = self.observed.images.get(ref)
         if image_id and c.image_id and c.image_id != image_id:
-            return f"image {ref} now resolves to {short_image_id(image_id)}"
-        return None
+            return (f"image {ref} now resolves to {short_image_id(image_id)}",
+                    [Change("image", c.image_id, image_id)])
+        return None, []
 
     def _restart_cause(self, service: Service) -> str | None:
         for dep in service.depends_on:
             if dep.restart and dep.service in self.recreated:
                 return f"dependency {dep.service} was recreated"
         return None
-
-    def _add(self, service: Service, ops: list[Operation]) -> None:
-        """Append a service's container ops, depending on its dependencies and resources."""
-        if not ops:
-            return
-        needs: list[str] = []
-        ref = service.image_ref(self.project.name)
-        image = self.images.get(ref)
-        creates = any(op.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for op in ops)
-        if image is not None and image.op is None and creates and image.error is not None:
-            raise image.error
-        if image is not None and image.op is not None and (creates or ref in self.used_images):
-            self.used_images.add(ref)
-            needs.append(image.op.op_id)
-        services: list[str] = []  # what the services it depends on must reach first
-        for dep in service.depends_on:
-            if dep.service not in self.project.services:
-                continue
-            if dep.condition == "service_healthy":
-                services.append(self._wait(Kind.WAIT_HEALTHY, dep.service, service.name))
-            elif dep.condition == "service_completed_successfully":
-                services.append(self._wait(Kind.WAIT_COMPLETED, dep.service, service.name))
-            else:
-                services.extend(self.up_ops.get(dep.service, []))
-        for n in service.networks:
-            needs.extend(self._resource(f"network:{n.name}"))
-        for m in service.volumes:
-            if m.type == "volume" and m.source is not None:
-                needs.extend(self._resource(f"volume:{m.source}"))
-        if service.network_mode and service.network_mode.startswith("service:"):
-            needs.extend(services)  # its container must exist (and run) to be joined
-        depends = tuple(dict.fromkeys(needs))
-        everything = tuple(dict.fromkeys([*needs, *services]))
-        after = tuple(d for d in dict.fromkeys(services) if d not in depends)
-        # A new container is created as soon as its image, networks and volumes are there, and
-        # started once the services it depends on are: creates overlap the layer below.
-        ops = [dataclasses.replace(op, depends_on=depends, start_after=after)
-               if op.kind is Kind.CREATE_CONTAINER
-               else dataclasses.replace(op, depends_on=everything) for op in ops]
-        self.ops.extend(ops)
-        self.up_ops[service.name] = [op.op_id for op in ops]
 
     def _resource(self, key: str) -> list[str]:
         op_id = self.resource_ops.get(key)
@@ -313,10 +392,22 @@ class _Up:
             op = self.ops[index]
             self.ops[index] = dataclasses.replace(op, cause=f"{op.cause}, {dependent}")
             return op_id
+        target = self.project.services[dependency]
+        hc = target.healthcheck
+        if kind is Kind.WAIT_HEALTHY and hc is not None and (hc.disable or hc.test[:1] == ("NONE",)):
+            raise PlanError(f"service {dependent} waits for {dependency} to be healthy, but "
+                            f"{dependency}'s healthcheck is disabled",
+                            detail="Enable the healthcheck or use condition service_started.")
+        if kind is Kind.WAIT_HEALTHY and hc is None:
+            self.notes.append(f"service {dependency} has no healthcheck in the stack file: "
+                              f"waiting for it to be healthy relies on its image's HEALTHCHECK.")
         self.waits[op_id] = len(self.ops)
+        want = self.options.scale.get(dependency, target.replicas)
+        watch = self.watched.get(dependency) or tuple(
+            container_name(self.project.name, target, n) for n in range(1, want + 1))
         self.ops.append(Operation(op_id, kind, f"{prefix}{dependent}",
-                                  depends_on=tuple(self.up_ops.get(dependency, [])),
-                                  service=self.project.services[dependency]))
+                                  depends_on=tuple(self.ready.get(dependency, [])),
+                                  service=target, watch=watch, timeout=self.options.wait_timeout))
         return op_id
 
     def _final_waits(self) -> None:
@@ -347,15 +438,20 @@ class _Up:
                 f"project. If you removed or renamed this service in your stack file, run with "
                 f"--remove-orphans to remove them.")
             return
+        template = Operation("", Kind.REMOVE_CONTAINER, "orphan", timeout=self.options.timeout)
         for c in orphans:
-            self.ops.append(Operation(f"remove_container:{c.service}:{c.number}",
-                                      Kind.REMOVE_CONTAINER, "orphan", number=c.number,
-                                      container_name=c.name, container_id=c.container_id,
-                                      timeout=self.options.timeout))
+            self.ops.extend(chains.retire(f"{c.service}:{c.number}", c, "orphan", template))
+
+
+def _top_path(path: str) -> str:
+    """``environment.VERSION`` stays; ``ports[0]`` → ``ports``; ``healthcheck.test[1]`` →
+    ``healthcheck.test``."""
+    return path.split("[", 1)[0]
 
 
 def _user_labels(found: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in found.items() if not k.startswith(labels.PREFIX + ".")}
+    return {k: v for k, v in found.items()
+            if not k.startswith((labels.PREFIX + ".", labels.COMPOSE_PREFIX + "."))}
 
 
 def _compare(changes: list[str], what: str, wanted: Any, found: Any) -> None:

@@ -110,8 +110,14 @@ class ClientBase:
 
     def _remember(self, project_name: str, container_id: str, name: str,
                   labels: Mapping[str, str]) -> None:
+        """Note a container seen with the project's label, by id and by its current name."""
         carried = tuple(v for v in labels.get(L.CARRIED_VOLUMES, "").split(",") if v)
         self._mine[(project_name, container_id)] = (name, carried)
+        self._mine[(project_name, name)] = (name, carried)
+
+    def _forget(self, project_name: str, container_id: str, name: str) -> None:
+        self._mine.pop((project_name, container_id), None)
+        self._mine.pop((project_name, name), None)
 
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:

@@ -7,13 +7,12 @@ Pipeline position: ``execute`` calls one of these per container operation of a p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-from stackup import labels as L
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.resources import (
-    container_from_list,
     container_name,
 )
 from stackup.errors import (
@@ -28,12 +27,12 @@ class ContainerMixin(ClientBase):
 
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
-                         previous_container_id: str | None = None) -> str:
-        mode_container = None
-        if service.network_mode and service.network_mode.startswith("service:"):
-            mode_container = self._service_container(project.name, service.network_mode[8:])
-        anonymous = (self._anonymous_volumes(project, previous_container_id)
-                     if previous_container_id else {})
+                         anonymous_volumes: Mapping[str, str] | None = None,
+                         network_mode_container: str | None = None) -> str:
+        """Create (not start). Every value comes from the plan: the anonymous volumes taken
+        over from a replaced container, the container ``network_mode: service:x`` joins."""
+        mode_container = network_mode_container
+        anonymous = dict(anonymous_volumes or {})
         args = container_create_args(
             project, service, number, name=name, config_hash=config_hash,
             config_json=config_json, image=image, network_mode_container=mode_container,
@@ -59,27 +58,6 @@ class ContainerMixin(ClientBase):
             raise
         deliver_files(self, container_id, project, service, name)  # secrets, configs
         return container_id
-
-    def _service_container(self, project_name: str, service_name: str) -> str:
-        """The container behind ``network_mode: service:<name>`` (running first, lowest number)."""
-        filters = {"label": [L.project_filter(project_name), f"{L.SERVICE}={service_name}"]}
-        with self._call(f"cannot find the containers of service {service_name}"):
-            found = [container_from_list(c) for c in self.api.containers(all=True, filters=filters)]
-        found = [c for c in found if not c.oneoff]
-        if not found:
-            raise NotFound(f"service {service_name} has no container to share its network with",
-                           detail=f"create {service_name} first (network_mode: service:"
-                                  f"{service_name})")
-        found.sort(key=lambda c: (not c.running, c.number))
-        return found[0].container_id
-
-    def _anonymous_volumes(self, project: Project, container_id: str) -> dict[str, str]:
-        """Container path → volume name for the previous container's anonymous volumes."""
-        declared = {v.name for v in project.volumes.values()}
-        with self._call(f"cannot inspect container {container_id}"):
-            info = self.api.inspect_container(container_id)
-        return {str(m["Destination"]): str(m["Name"]) for m in info.get("Mounts") or []
-                if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in declared}
 
     def _ours(self, project_name: str, container_id: str,
               verb: str) -> tuple[str, tuple[str, ...]]:
@@ -115,26 +93,22 @@ class ContainerMixin(ClientBase):
             self.api.start(container_id)
 
     def remove_container(self, project_name: str, container_id: str, *,
-                         volumes: bool = False, timeout: float | None = None) -> None:
-        """Remove; one call when the container is stopped, and when the engine answers that it is
-        running, stop it gracefully first. Already gone is fine. With ``volumes``, also the
-        anonymous volumes it carried over from a container it replaced (the engine's own ``v``
-        removes only those it created for this one)."""
+                         volumes: bool = False, force: bool = False,
+                         timeout: float | None = None) -> None:
+        """Remove a stopped container (``force``: also one that started again since the plan
+        stopped it). Already gone is fine. With ``volumes``, also the anonymous volumes it
+        carried over from a container it replaced (the engine's own ``v`` removes only those it
+        created for this one)."""
         try:
             name, carried = self._ours(project_name, container_id, "remove")
         except NotFound:
             return
         with self._call(f"cannot remove container {name}"):
             try:
-                self.api.remove_container(container_id, v=volumes)
+                self.api.remove_container(container_id, v=volumes, force=force)
             except docker.errors.NotFound:
                 return
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:
-                    raise
-                self.api.stop(container_id, timeout=_seconds(timeout))
-                self.api.remove_container(container_id, v=volumes)
-        self._mine.pop((project_name, container_id), None)
+        self._forget(project_name, container_id, name)
         for volume in carried if volumes else ():
             try:
                 self.api.remove_volume(volume)
@@ -143,9 +117,13 @@ class ContainerMixin(ClientBase):
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
         old, carried = self._ours(project_name, container_id, "rename")
+        if old == name:
+            return  # already there (a rerun after an interrupted replacement)
         with self._call(f"cannot rename container {old} to {name}"):
             self.api.rename(container_id, name)
+        self._mine.pop((project_name, old), None)
         self._mine[(project_name, container_id)] = (name, carried)
+        self._mine[(project_name, name)] = (name, carried)
 
 
 def _seconds(timeout: float | None) -> int | None:
