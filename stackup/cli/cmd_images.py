@@ -36,8 +36,13 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = Fals
         if not quiet:
             click.echo(f"No images to {verb}.", err=True)
         return plan, None, progress
-    outcome = app.run_plan(plan, project, g.engine(), app.RunOptions(parallel=g.parallel),
-                           progress.on_event)
+    if verb == "push":  # reads the engine's images, changes nothing there: no lock
+        outcome = app.run_plan(plan, project, g.engine(), app.RunOptions(parallel=g.parallel),
+                               progress.on_event)
+        return plan, outcome, progress
+    with g.locked(verb):  # build and pull retag images the project's containers run
+        outcome = app.run_plan(plan, project, g.engine(), app.RunOptions(parallel=g.parallel),
+                               progress.on_event)
     return plan, outcome, progress
 
 

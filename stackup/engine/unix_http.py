@@ -4,7 +4,9 @@ Pipeline position: inside the engine adapter. ``DockerEngine.observe`` (and the 
 the executor polls) only read JSON; doing that over the standard library instead of the Docker
 SDK keeps commands that change nothing (a no-op ``up``, ``plan``, ``ps``) from importing the SDK
 and ``requests``, which cost more than the observation itself. Everything that changes the engine
-still goes through the SDK. Failures map to stackup errors with the engine's own message.
+still goes through the SDK, except the project lock's few small writes (``request``, used by
+``engine.docker.lock``), which every changing command makes, even one with nothing to do.
+Failures map to stackup errors with the engine's own message.
 """
 
 from __future__ import annotations
@@ -45,33 +47,45 @@ class UnixSocketReader:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
         """The decoded JSON of ``GET /v1.41<path>``; 404 → NotFound, others → EngineError."""
+        return self.request("GET", path, params, what=what)[0]
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                body: Any = None, *, what: str) -> tuple[Any, str]:
+        """(decoded JSON or None, the response's Date header) of ``METHOD /v1.41<path>`` with
+        ``body`` sent as JSON. Only for calls that are safe to send twice (the connection is
+        retried once when the engine closed it)."""
         url = f"/v{API_VERSION}{quote(path)}"
         if params:
             url += "?" + urlencode({k: v if isinstance(v, str) else json.dumps(v)
                                     for k, v in params.items()})
+        payload = None if body is None else json.dumps(body).encode()
         try:
-            status, body = self._request(url)
+            status, data, date = self._request(url, method, payload)
         except StackupError:
             raise
         except (OSError, http.client.HTTPException) as exc:
             raise EngineUnavailable(f"cannot reach the Docker engine at {self.display}",
                                     detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
-        if status == 200:
-            return json.loads(body)
-        message = _message(body)
+        if 200 <= status < 300:
+            return (json.loads(data) if data.strip() else None), date
+        message = _message(data)
         if status == 404:
             raise NotFound(f"{what}: {message}")
         raise EngineError(f"{what}: {message}")
 
-    def _request(self, url: str) -> tuple[int, bytes]:
+    def _request(self, url: str, method: str = "GET",
+                 payload: bytes | None = None) -> tuple[int, bytes, str]:
+        headers = {"Host": "docker"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
         for attempt in (1, 2):  # a kept-alive connection the engine closed: reconnect once
             conn = getattr(self._local, "conn", None)
             if conn is None:
                 conn = self._local.conn = _Connection(self.socket_path, self.timeout)
             try:
-                conn.request("GET", url, headers={"Host": "docker"})
+                conn.request(method, url, body=payload, headers=headers)
                 response = conn.getresponse()
-                return response.status, response.read()
+                return response.status, response.read(), response.getheader("Date") or ""
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 conn.close()
                 self._local.conn = None

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from stackup.engine.docker.attach import AttachMixin
 from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.engine.docker.extra import ExtraMixin
 from stackup.engine.docker.images import ImageMixin
+from stackup.engine.docker.lock import LockMixin
 from stackup.engine.docker.observe import ObserveMixin
 from stackup.engine.docker.resources import ResourceMixin
 from stackup.engine.docker.streams import ExecStream, StreamMixin
@@ -28,8 +30,8 @@ from stackup.errors import (
 )
 
 
-class DockerEngine(ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
-                   StreamMixin):
+class DockerEngine(AttachMixin, ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
+                   StreamMixin, LockMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 
     @classmethod
