@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from stackup.engine.docker.attach import AttachMixin
 from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.engine.docker.extra import ExtraMixin
@@ -30,7 +29,7 @@ from stackup.errors import (
 )
 
 
-class DockerEngine(AttachMixin, ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
+class DockerEngine(ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
                    StreamMixin, LockMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 
