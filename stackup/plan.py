@@ -49,6 +49,16 @@ class Kind(str, Enum):
     WAIT_HEALTHY = "wait_healthy"  # the watched containers report healthy
     WAIT_COMPLETED = "wait_completed"  # the watched containers exited 0
     WAIT_RUNNING = "wait_running"  # the watched containers are running
+    # Swarm backend (stackup.swarm): services, secrets and configs on a swarm
+    CREATE_SERVICE = "create_service"
+    UPDATE_SERVICE = "update_service"  # the engine rolls the tasks (update_config)
+    REMOVE_SERVICE = "remove_service"
+    CREATE_SECRET = "create_secret"
+    REMOVE_SECRET = "remove_secret"
+    CREATE_CONFIG = "create_config"
+    REMOVE_CONFIG = "remove_config"
+    WAIT_SERVICE = "wait_service"  # its update completed, its tasks run (healthy if checked)
+    WAIT_SERVICE_COMPLETED = "wait_service_completed"  # its tasks (a job's) completed
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,8 @@ class Plan:
 
 IMAGE_KINDS = frozenset({Kind.PULL_IMAGE, Kind.BUILD_IMAGE, Kind.PUSH_IMAGE})
 
-PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})
+PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING,
+                     Kind.WAIT_SERVICE, Kind.WAIT_SERVICE_COMPLETED})
 
 WAIT_KINDS = PASSIVE
 

@@ -47,16 +47,30 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.WAIT_HEALTHY: (".", "wait"),
     Kind.WAIT_COMPLETED: (".", "wait"),
     Kind.WAIT_RUNNING: (".", "wait"),
+    Kind.CREATE_SERVICE: ("+", "service"),
+    Kind.UPDATE_SERVICE: ("~", "update"),
+    Kind.REMOVE_SERVICE: ("-", "service"),
+    Kind.CREATE_SECRET: ("+", "secret"),
+    Kind.REMOVE_SECRET: ("-", "secret"),
+    Kind.CREATE_CONFIG: ("+", "config"),
+    Kind.REMOVE_CONFIG: ("-", "config"),
+    Kind.WAIT_SERVICE: (".", "wait"),
+    Kind.WAIT_SERVICE_COMPLETED: (".", "wait"),
 }
 
 _WAIT_STATE = {Kind.WAIT_HEALTHY: "healthy", Kind.WAIT_COMPLETED: "completed",
-               Kind.WAIT_RUNNING: "running"}
+               Kind.WAIT_RUNNING: "running", Kind.WAIT_SERVICE: "converged",
+               Kind.WAIT_SERVICE_COMPLETED: "completed"}
 
 _RESOURCE = {Kind.CREATE_NETWORK: "network", Kind.REMOVE_NETWORK: "network",
              Kind.CREATE_VOLUME: "volume", Kind.REMOVE_VOLUME: "volume",
              Kind.PULL_IMAGE: "image", Kind.BUILD_IMAGE: "image", Kind.PUSH_IMAGE: "image",
              Kind.WAIT_HEALTHY: "service", Kind.WAIT_COMPLETED: "service",
-             Kind.WAIT_RUNNING: "service"}
+             Kind.WAIT_RUNNING: "service", Kind.CREATE_SERVICE: "service",
+             Kind.UPDATE_SERVICE: "service", Kind.REMOVE_SERVICE: "service",
+             Kind.WAIT_SERVICE: "service", Kind.WAIT_SERVICE_COMPLETED: "service",
+             Kind.CREATE_SECRET: "secret", Kind.REMOVE_SECRET: "secret",
+             Kind.CREATE_CONFIG: "config", Kind.REMOVE_CONFIG: "config"}
 
 
 def subject(op: Operation) -> str:
@@ -134,7 +148,11 @@ _SUMMARY = {Kind.REMOVE_CONTAINER: "remove", Kind.START_CONTAINER: "start",
             Kind.RENAME_CONTAINER: "rename", Kind.CREATE_NETWORK: "create network",
             Kind.CREATE_VOLUME: "create volume", Kind.REMOVE_NETWORK: "remove network",
             Kind.REMOVE_VOLUME: "remove volume", Kind.BUILD_IMAGE: "build",
-            Kind.PULL_IMAGE: "pull", Kind.PUSH_IMAGE: "push"}
+            Kind.PULL_IMAGE: "pull", Kind.PUSH_IMAGE: "push",
+            Kind.CREATE_SERVICE: "create service", Kind.UPDATE_SERVICE: "update service",
+            Kind.REMOVE_SERVICE: "remove service", Kind.CREATE_SECRET: "create secret",
+            Kind.REMOVE_SECRET: "remove secret", Kind.CREATE_CONFIG: "create config",
+            Kind.REMOVE_CONFIG: "remove config"}
 
 
 def operation_json(op: Operation) -> dict[str, Any]:
