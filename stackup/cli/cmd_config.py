@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from stackup.cli.main import Globals, cli, pass_globals
+from stackup.errors import ProjectError
 
 
 @cli.command("config")
@@ -47,7 +48,12 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
         if not text.endswith("\n"):
             text += "\n"
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise ProjectError(f"cannot write {output}: {exc.strerror or exc}",
+                               detail="Give -o a path in a folder that exists and you can "
+                                      "write to.") from exc
     else:
         click.echo(text, nl=False)

@@ -46,11 +46,12 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = Fals
     return plan, outcome, progress
 
 
-def _finish(verb: str, plan: Plan, outcome: Outcome | None, progress: object,
+def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress: object,
             quiet: bool = False) -> None:
     if outcome is None or (quiet and outcome.ok):
         return
     progress.summary(plan, outcome, verb=verb)  # type: ignore[attr-defined]
+    g.show_tracebacks(outcome.failed)
     if not outcome.ok:
         sys.exit(1)
 
@@ -63,7 +64,7 @@ def _finish(verb: str, plan: Plan, outcome: Outcome | None, progress: object,
 def build_cmd(g: Globals, no_cache: bool, pull: bool, services: tuple[str, ...]) -> None:
     """Build the images of services that have a build section."""
     plan, outcome, progress = _run(g, "build", services, no_cache=no_cache, pull=pull)
-    _finish("build", plan, outcome, progress)
+    _finish(g, "build", plan, outcome, progress)
 
 
 @cli.command("pull")
@@ -82,7 +83,7 @@ def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool,
             first, _, rest = str(error).partition("\n")
             click.echo(f"warning: {who}{first}" + (f"\n  {rest}" if rest else ""), err=True)
         return
-    _finish("pull", plan, outcome, progress, quiet)
+    _finish(g, "pull", plan, outcome, progress, quiet)
 
 
 @cli.command("push")
@@ -91,7 +92,7 @@ def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool,
 def push_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Push the images of services that name one to their registries."""
     plan, outcome, progress = _run(g, "push", services)
-    _finish("push", plan, outcome, progress)
+    _finish(g, "push", plan, outcome, progress)
 
 
 @cli.command("images")

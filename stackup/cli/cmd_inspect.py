@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stackup.cli.main import Globals, cli, pass_globals
-from stackup.errors import ProjectError
+from stackup.errors import NotFound, ProjectError
 
 if TYPE_CHECKING:
     from stackup.observed import ObservedContainer
@@ -115,18 +115,33 @@ def logs_cmd(g: Globals, follow: bool, tail: str, timestamps: bool, no_log_prefi
             with lock:
                 sys.stdout.write(prefix + line + "\n")
                 sys.stdout.flush()
+        if follow:  # a cut connection ends the stream like a stop does: ask the engine which
+            try:
+                engine.inspect_container(container.container_id)
+            except NotFound:
+                pass  # removed meanwhile (`down`): a normal end
 
     if not follow:
         for index, container in enumerate(found):
             pump(index, container)
         return
-    threads = [threading.Thread(target=pump, args=(i, c), daemon=True)
+    errors: list[BaseException] = []  # from the pumps, raised here: one message, exit 1
+
+    def follow_one(index: int, container: ObservedContainer) -> None:
+        try:
+            pump(index, container)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=follow_one, args=(i, c), daemon=True)
                for i, c in enumerate(found)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        while thread.is_alive():
+        while thread.is_alive() and not errors:
             thread.join(0.2)
+    if errors:
+        raise errors[0]
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True,

@@ -65,6 +65,7 @@ def up_flags(func):  # type: ignore[no-untyped-def]
 
 def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str) -> None:
     progress.summary(plan, outcome, verb=verb)  # type: ignore[attr-defined]
+    g.show_tracebacks(outcome.failed)  # type: ignore[attr-defined]
     if not outcome.ok:  # type: ignore[attr-defined]
         sys.exit(1)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,18 @@ class Globals:
 
             self._engine = connect()
         return self._engine
+
+    def show_tracebacks(self, failed: Iterable[tuple[object, BaseException]]) -> None:
+        """With ``--debug``: the traceback of each failed operation that was a bug in stackup
+        (an ``InternalError`` keeping its ``cause``), after the summary."""
+        if not self.debug:
+            return
+        for op, error in failed:
+            cause = getattr(error, "cause", None)
+            if isinstance(cause, BaseException):
+                click.echo(f"traceback of {getattr(op, 'subject', op)}:", err=True)
+                traceback.print_exception(type(cause), cause, cause.__traceback__,
+                                          file=sys.stderr)
 
     @contextmanager
     def locked(self, command: str, project_name: str | None = None) -> Iterator[None]:
@@ -157,10 +169,18 @@ def _fail(g: Globals, message: str, hint: str = "", code: int = 1) -> None:
     """One readable message on stderr, after the traceback when debugging; exit ``code``."""
     if g.debug:
         traceback.print_exc(file=sys.stderr)
+        _print_cause(sys.exc_info()[1])
     click.echo(message, err=True)
     if hint and not g.debug:
         click.echo(hint, err=True)
     sys.exit(code)
+
+
+def _print_cause(error: BaseException | None) -> None:
+    """The traceback an ``InternalError`` keeps in ``cause`` when it was not raised from it."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException) and error is not None and cause is not error.__cause__:
+        traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
