@@ -37,7 +37,7 @@ from stackup.errors import PlanError
 from stackup.hashing import config_hash, diff_configs
 from stackup.model import FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stackup.plan import Change, Kind, Operation, Plan
+from stackup.plan import WAIT_KINDS, Change, Kind, Operation, Plan
 from stackup.reconcile import chains
 from stackup.redact import field_changes
 from stackup.reconcile._select import (container_name, known_services, short_image_id,
@@ -93,6 +93,7 @@ class _Up:
         self.watched: dict[str, tuple[str, ...]] = {}  # service → its containers' names
         self.recreated: set[str] = set()
         self.maybe_recreated: dict[str, tuple[str, str]] = {}  # service → when_image
+        self.wait_notes: dict[str, str] = {}  # wait op id → a note, if the wait is kept
         self.declared_volumes = frozenset(v.name for v in project.volumes.values())
         self.resource_ops: dict[str, str] = {}  # "network:key" / "volume:key" → op id
         self.images: dict[str, ImageNeed] = {}  # image reference → what it needs
@@ -124,6 +125,7 @@ class _Up:
         if self.options.wait:
             self._final_waits()
         self._orphans()
+        self.notes[:0] = [self.wait_notes[w] for w in sorted(self.waits) if w in self.wait_notes]
         image_ops = [need.op for ref, need in self.images.items()
                      if ref in self.used_images and need.op is not None]
         return Plan(project.name, (*image_ops, *self.ops), tuple(self.notes),
@@ -212,6 +214,7 @@ class _Up:
         wanted: dict[str, Any] = json.loads(text)
         ref = service.image_ref(project.name)
         image = self.images.get(ref)
+        waits_before = len(self.ops)
         shape = self._shape(service, digest, text, ref)
         ops: list[Operation] = []
         ready: list[str] = []
@@ -274,6 +277,7 @@ class _Up:
             key = f"{service.name}:{c.number}" if surplus \
                 else f"{service.name}:{c.number}:{c.container_id[:12]}"
             ops += chains.retire(key, c, cause, shape.create)
+        self._drop_unused_waits(waits_before, ops)
         self.ops.extend(ops)
         self.ready[service.name] = ready
         self.watched[service.name] = tuple(canonical[n] for n in sorted(canonical))
@@ -310,6 +314,17 @@ class _Up:
                            network_mode_container=joined, timeout=self.options.timeout)
         return chains.Shape(create, tuple(dict.fromkeys(needs)), tuple(dict.fromkeys(after)),
                             self.declared_volumes)
+
+    def _drop_unused_waits(self, since: int, ops: list[Operation]) -> None:
+        """Waits planned for this service's dependencies that none of its operations needs
+        (the service is up to date) are dropped: nothing waits for nothing."""
+        used = {d for op in ops for d in op.depends_on}
+        for index in range(len(self.ops) - 1, since - 1, -1):
+            op = self.ops[index]
+            if op.kind in WAIT_KINDS and op.op_id not in used and \
+                    self.waits.get(op.op_id) == index:
+                del self.ops[index]
+                del self.waits[op.op_id]
 
     def _uses_image(self, ref: str) -> None:
         need = self.images.get(ref)
@@ -399,8 +414,9 @@ class _Up:
                             f"{dependency}'s healthcheck is disabled",
                             detail="Enable the healthcheck or use condition service_started.")
         if kind is Kind.WAIT_HEALTHY and hc is None:
-            self.notes.append(f"service {dependency} has no healthcheck in the stack file: "
-                              f"waiting for it to be healthy relies on its image's HEALTHCHECK.")
+            self.wait_notes[op_id] = (f"service {dependency} has no healthcheck in the stack "
+                                      f"file: waiting for it to be healthy relies on its "
+                                      f"image's HEALTHCHECK.")
         self.waits[op_id] = len(self.ops)
         want = self.options.scale.get(dependency, target.replicas)
         watch = self.watched.get(dependency) or tuple(
