@@ -64,6 +64,19 @@ class ObservedVolume:
 
 
 @dataclass(frozen=True)
+class DuplicateNetwork:
+    """A network that shares its name with the one kept in ``ObservedState.networks`` (Engine
+    20.10 lets two racing creates both succeed; every call by that name then fails as
+    ambiguous). Addressed by id only."""
+
+    name: str
+    network_id: str
+    kept_id: str  # network_id of the one in ObservedState.networks[name]
+    project: str | None = None  # its project label (stackup's or Compose's); None: not a project's
+    containers: tuple[str, ...] = ()  # names of the containers attached; empty: safe to remove
+
+
+@dataclass(frozen=True)
 class ObservedState:
     """Everything reconcile needs to know about the engine, observed once per run."""
 
@@ -72,6 +85,7 @@ class ObservedState:
     networks: FrozenMap[str, ObservedNetwork] = field(default_factory=_empty)  # by engine name
     volumes: FrozenMap[str, ObservedVolume] = field(default_factory=_empty)  # by engine name
     images: FrozenMap[str, str | None] = field(default_factory=_empty)  # ref -> image id or None
+    duplicate_networks: tuple[DuplicateNetwork, ...] = ()  # by (name, network_id)
 
     def containers_of(self, service: str) -> tuple[ObservedContainer, ...]:
         return tuple(c for c in self.containers if c.service == service and not c.oneoff)
