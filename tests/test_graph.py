@@ -34,7 +34,7 @@ def test_nodes_and_edges() -> None:
     assert g.nodes[("service", "web")] == {"kind": "service", "name": "web"}
     assert set(g.successors(("service", "web"))) == {
         ("network", "front"), ("volume", "data"), ("secret", "tok"), ("config", "conf"),
-        ("service", "db")}
+        ("service", "db"), ("image", "x")}
     assert g.edges[("service", "web"), ("service", "db")] == {
         "condition": "service_healthy", "restart": True, "required": True}
 
@@ -77,3 +77,17 @@ def test_linear_cost_on_dense_layers() -> None:
     assert find_cycle(p) is None
     assert order[:10] == [f"s000_{i}" for i in range(10)]
     assert time.perf_counter() - began < 2.0
+
+
+def test_walk_puts_every_need_first_and_ties_by_kind_then_name() -> None:
+    from stackup.graph import walk
+
+    p = project({"web": ["api"], "api": ["db"], "db": [], "admin": []})
+    order = walk(build_graph(p))
+    assert order.index(("service", "db")) < order.index(("service", "api")) \
+        < order.index(("service", "web"))
+    services = [n for n in order if n[0] == "service"]
+    assert services == [("service", "admin"), ("service", "db"), ("service", "api"),
+                        ("service", "web")]
+    assert all(order.index(n) < order.index(("service", "admin"))
+               for n in order if n[0] in ("network", "image"))
