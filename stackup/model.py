@@ -320,7 +320,7 @@ class Service:
     platform: str | None = None
     extensions: FrozenMap[str, Any] = field(default_factory=_empty)  # x-* keys
     # environment keys whose value came from an env_file: treated as sensitive (never shown)
-    env_file_keys: tuple[str, ...] = ()
+    env_file_keys: tuple[str, ...] = field(default=(), compare=False)
     # Added later, at the end and with defaults, so the config hash of containers created
     # before them does not change (hashing omits fields left at their default).
     links: tuple[str, ...] = ()  # "service[:alias]"
