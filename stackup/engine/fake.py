@@ -217,6 +217,7 @@ class FakeEngine:
     # --- networks and volumes ---------------------------------------------------------------
     def create_network(self, project_name: str, network: Network) -> None:
         with self._call("create_network", network.name), self._lock:
+            self._maybe_fail("create_network", network.name)
             if network.name in self.networks:
                 raise Conflict(f"network {network.name} already exists")
             lab = {**network.labels, labels.PROJECT: project_name, labels.NETWORK: network.key}
@@ -240,6 +241,7 @@ class FakeEngine:
 
     def create_volume(self, project_name: str, volume: Volume) -> None:
         with self._call("create_volume", volume.name), self._lock:
+            self._maybe_fail("create_volume", volume.name)
             if volume.name in self.volumes:
                 raise Conflict(f"volume {volume.name} already exists")
             lab = {**volume.labels, labels.PROJECT: project_name, labels.VOLUME: volume.key}
@@ -267,6 +269,7 @@ class FakeEngine:
                          anonymous_volumes: Mapping[str, str] | None = None,
                          network_mode_container: str | None = None) -> str:
         with self._call("create_container", name), self._lock:
+            self._maybe_fail("create_container", name)
             if any(c.name == name for c in self.containers.values()):
                 raise Conflict(f"container name {name} is already in use")
             if image not in self.images:
