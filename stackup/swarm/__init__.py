@@ -1,0 +1,14 @@
+"""The Swarm backend's pure part: the same model deployed as swarm services.
+
+Pipeline position: beside ``reconcile`` (same layer, pure: no docker, no I/O). ``check`` refuses
+what a swarm cannot do; ``spec`` and ``objects`` turn the model into ServiceSpecs and object
+specs; ``observed`` is the swarm's snapshot; ``reconcile`` decides the plan; ``diff`` words the
+changes. The engine side is ``stackup.engine.docker.swarm``; the CLI side ``stackup.cli.cmd_swarm``.
+"""
+
+from stackup.swarm.check import refuse, refusals
+from stackup.swarm.observed import SwarmObject, SwarmObserved, SwarmService, SwarmTask
+from stackup.swarm.reconcile import SwarmUpOptions, plan_down, plan_up
+
+__all__ = ["SwarmObject", "SwarmObserved", "SwarmService", "SwarmTask", "SwarmUpOptions",
+           "plan_down", "plan_up", "refusals", "refuse"]
