@@ -1,7 +1,9 @@
-"""Image operations through the executor and app.up's two phases, against the FakeEngine."""
+"""Image operations through the executor and app.up, against the FakeEngine: one plan holds the
+builds and pulls and, for converged services, replacements conditional on the image id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from stackup import app
@@ -26,12 +28,32 @@ def make_project(*services: Service) -> Project:
                    networks=FrozenMap({"default": Network("default", "demo_default")}))
 
 
-def engine() -> FakeEngine:
-    return FakeEngine(images={"busybox:local": BUSYBOX}, auto_images=False)
+class ReproducibleBuilds(FakeEngine):
+    """A fake whose builds give the same image id every time (a fully cached build)."""
+
+    def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
+                    no_cache: bool = False, pull: bool = False,
+                    on_output: Callable[[str], None] | None = None) -> str:
+        known = self.images.get(tag)
+        built = super().build_image(service_name, build, tag, no_cache=no_cache, pull=pull,
+                                    on_output=on_output)
+        if known is not None:
+            self.images[tag] = known
+            return known
+        return built
+
+
+def engine(cls: type[FakeEngine] = FakeEngine) -> FakeEngine:
+    return cls(images={"busybox:local": BUSYBOX}, auto_images=False)
 
 
 STACK = make_project(svc("app", image=None, build=BuildSpec("/w/app")), svc("api", "app"),
                      svc("web"))
+
+REPLACE_APP = ["stop_container:app:1", "rename_container:app:1", "create_container:app:1",
+               "start_container:app:1", "remove_container:app:1:replaced"]
+RESTORE_APP = ["restore:remove_container:app:1", "restore:rename_container:app:1",
+               "restore:start_container:app:1"]
 
 
 def up(e: FakeEngine, project: Project, **options: Any) -> tuple[Any, Any, list[Event]]:
@@ -41,35 +63,89 @@ def up(e: FakeEngine, project: Project, **options: Any) -> tuple[Any, Any, list[
     return plan, outcome, events
 
 
+def container_ids(e: FakeEngine) -> dict[str, str]:
+    return {n: e.by_name(f"demo-{n}-1").container_id for n in ("app", "api", "web")}
+
+
 def test_build_then_create_and_build_output_streams_as_events() -> None:
     e = engine()
     plan, outcome, events = up(e, STACK)
     assert outcome.ok
     assert [op.op_id for op in plan.operations][:2] == ["build_image:demo-app",
                                                         "create_network:default"]
+    assert plan.operation("create_container:app:1").depends_on == ("build_image:demo-app",
+                                                                   "create_network:default")
     assert e.builds[0][:3] == ("app", BuildSpec("/w/app"), "demo-app")
     assert e.by_name("demo-app-1").image_id == e.images["demo-app"]
     output = [ev for ev in events if ev.phase == "output"]
     assert output and output[0].op_id == "build_image:demo-app" and output[0].output
     # converged: a second up neither builds nor changes anything
     plan, outcome, _ = up(e, STACK)
-    assert outcome.ok and plan.empty and len(e.builds) == 1
+    assert outcome.ok and plan.operations == () and len(e.builds) == 1
 
 
-def test_rebuild_recreates_exactly_the_services_on_that_image() -> None:
+def _conditional_plan(plan: Any) -> None:
+    """--build on a converged stack: the build, and app's replacement if its image changes."""
+    assert [op.op_id for op in plan.operations] == ["build_image:demo-app", *REPLACE_APP,
+                                                    *RESTORE_APP]
+    for op_id in REPLACE_APP:
+        op = plan.operation(op_id)
+        assert op.when_image is not None and op.when_image[0] == "build_image:demo-app"
+    assert plan.operation("create_container:app:1").cause.startswith(
+        "recreate if demo-app changes (now sha256:")
+    assert plan.operation("build_image:demo-app").kind is Kind.BUILD_IMAGE
+
+
+def test_rebuild_with_a_new_image_replaces_exactly_the_services_on_it() -> None:
     e = engine()
     up(e, STACK)
-    before = {n: e.by_name(f"demo-{n}-1").container_id for n in ("app", "api", "web")}
+    before = container_ids(e)
+    old_image = e.images["demo-app"]
     plan, outcome, _ = up(e, STACK, build=True)
+    _conditional_plan(plan)
+    assert plan.operation("create_container:app:1").when_image == ("build_image:demo-app",
+                                                                   old_image)
     assert outcome.ok
-    after = {n: e.by_name(f"demo-{n}-1").container_id for n in ("app", "api", "web")}
+    assert [op.op_id for op in outcome.done] == ["build_image:demo-app", *REPLACE_APP]
+    assert [op.op_id for op in outcome.not_needed] == RESTORE_APP
+    after = container_ids(e)
     assert after["app"] != before["app"]
     assert after["api"] == before["api"] and after["web"] == before["web"]
-    kinds = {op.op_id: op.kind for op in plan.operations}
-    assert kinds == {"build_image:demo-app": Kind.BUILD_IMAGE,
-                     "recreate_container:app:1": Kind.RECREATE_CONTAINER}
-    assert plan.operation("recreate_container:app:1").cause.startswith(
-        "image demo-app now resolves to sha256:")
+    new = e.by_name("demo-app-1")
+    assert new.image_id == e.images["demo-app"] != old_image and new.state == "running"
+    assert sorted(c.name for c in e.containers.values()) == ["demo-api-1", "demo-app-1",
+                                                             "demo-web-1"]
+    plan, outcome, _ = up(e, STACK)
+    assert outcome.ok and plan.operations == ()
+
+
+def test_rebuild_with_the_same_image_leaves_the_container_untouched() -> None:
+    e = engine(ReproducibleBuilds)
+    up(e, STACK)
+    before = container_ids(e)
+    calls = len(e.calls)
+    plan, outcome, events = up(e, STACK, build=True)
+    _conditional_plan(plan)
+    assert outcome.ok
+    assert len(e.builds) == 2  # it was built again ...
+    assert [op.op_id for op in outcome.done] == ["build_image:demo-app"]
+    # ... and the replacement, with its restore steps, was not needed
+    assert [op.op_id for op in outcome.not_needed] == [*REPLACE_APP, *RESTORE_APP]
+    assert container_ids(e) == before and e.by_name("demo-app-1").state == "running"
+    touched = {c.method for c in e.calls[calls:]}
+    assert touched <= {"observe", "build_image"}, touched
+    assert {ev.op_id for ev in events if ev.phase == "started"} == {"build_image:demo-app"}
+
+
+def test_failed_build_of_a_converged_service_keeps_its_container() -> None:
+    e = engine()
+    up(e, STACK)
+    before = container_ids(e)
+    e.fail_on("build_image", "demo-app", OperationFailed("cannot build image demo-app"))
+    plan, outcome, _ = up(e, STACK, build=True)
+    assert [op.op_id for op, _ in outcome.failed] == ["build_image:demo-app"]
+    assert [op.op_id for op in outcome.skipped] == REPLACE_APP
+    assert container_ids(e) == before and e.by_name("demo-app-1").state == "running"
 
 
 def test_failed_pull_skips_the_services_on_it_and_their_dependents() -> None:
@@ -79,10 +155,11 @@ def test_failed_pull_skips_the_services_on_it_and_their_dependents() -> None:
     plan, outcome, _ = up(e, project)
     assert [(op.op_id, op.service_name, str(err)) for op, err in outcome.failed] == [
         ("pull_image:nginx:1", "web", "cannot pull image nginx:1: refused")]
-    assert sorted(op.op_id for op in outcome.skipped) == ["create_container:front:1",
-                                                          "create_container:web:1"]
+    assert sorted(op.op_id for op in outcome.skipped) == [
+        "create_container:web:1", "start_container:front:1", "start_container:web:1"]
     assert e.by_name("demo-db-1").state == "running"
-    assert len(e.calls_of("pull_image")) == 1  # not retried by the second phase
+    assert e.by_name("demo-front-1").state == "created"  # created, never started
+    assert len(e.calls_of("pull_image")) == 1  # one plan: pulled once, not retried
 
 
 def test_failed_build_skips_dependents() -> None:
@@ -91,8 +168,8 @@ def test_failed_build_skips_dependents() -> None:
                                                          "service app at Step 2/2 : RUN false"))
     _, outcome, _ = up(e, STACK)
     assert [op.op_id for op, _ in outcome.failed] == ["build_image:demo-app"]
-    assert sorted(op.op_id for op in outcome.skipped) == ["create_container:api:1",
-                                                          "create_container:app:1"]
+    assert sorted(op.op_id for op in outcome.skipped) == [
+        "create_container:app:1", "start_container:api:1", "start_container:app:1"]
     assert e.by_name("demo-web-1").state == "running"
 
 

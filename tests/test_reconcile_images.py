@@ -6,7 +6,8 @@ import pytest
 
 from stackup.errors import PlanError
 from stackup.model import BuildSpec, Dependency
-from stackup.reconcile import plan_up
+from stackup.plan import Kind
+from stackup.reconcile import UpOptions, plan_up
 from stackup.reconcile.images import plan_build, plan_pull, plan_push
 from stackup.render import plan_text
 from tests.test_reconcile import IMAGE_ID, container, make_project, observed, svc, text
@@ -19,17 +20,22 @@ def test_missing_image_is_pulled_and_built_images_are_built() -> None:
                            svc("db", image="busybox:local"))
     state = observed(project, images={"busybox:local": IMAGE_ID})
     assert text(project, state) == """\
-+ build    demo-app    image not found locally
-+ pull     nginx:1     image not found locally
-+ create   demo-app-1  not found
-+ create   demo-db-1   not found
-+ create   demo-web-1  not found
+#1 + build  demo-app    image not found locally
+#2 + pull   nginx:1     image not found locally
+#3 + create demo-app-1  not found                <- #1
+#4 > start  demo-app-1  not found                <- #3
+#5 + create demo-db-1   not found
+#6 > start  demo-db-1   not found                <- #5
+#7 + create demo-web-1  not found                <- #2
+#8 > start  demo-web-1  not found                <- #7
+Plan: 3 to create, 1 to build, 1 to pull.
 """
     plan = plan_up(project, state)
     deps = {op.op_id: op.depends_on for op in plan.operations}
     assert deps["create_container:app:1"] == ("build_image:demo-app",)
     assert deps["create_container:web:1"] == ("pull_image:nginx:1",)
     assert deps["create_container:db:1"] == ()
+    assert all(op.when_image is None and not op.if_failed for op in plan.operations)
 
 
 def test_one_operation_per_image_and_a_build_wins_over_a_pull() -> None:
@@ -37,10 +43,14 @@ def test_one_operation_per_image_and_a_build_wins_over_a_pull() -> None:
                            svc("c", image="shared:1", depends_on=(Dependency("a"),)))
     state = observed(project, images={})
     assert text(project, state) == """\
-+ build    shared:1  image not found locally
-+ create   demo-a-1  not found
-+ create   demo-b-1  not found
-+ create   demo-c-1  not found
+#1 + build  shared:1  image not found locally
+#2 + create demo-a-1  not found                <- #1
+#3 > start  demo-a-1  not found                <- #2
+#4 + create demo-b-1  not found                <- #1
+#5 > start  demo-b-1  not found                <- #4
+#6 + create demo-c-1  not found                <- #1
+#7 > start  demo-c-1  not found                <- #6 #3
+Plan: 3 to create, 1 to build.
 """
     plan = plan_up(project, state)
     assert plan.operation("build_image:shared:1").service_name == "b"
@@ -53,10 +63,32 @@ def test_pull_policy_always_and_build_even_when_present_and_converged() -> None:
                            svc("db"))
     state = observed(project, *(container(project, n) for n in ("web", "app", "db")),
                      images={"nginx:1": IMAGE_ID, "app:1": IMAGE_ID, "busybox:local": IMAGE_ID})
+    # the converged containers are replaced only if the build or pull changes their image
     assert text(project, state) == """\
-+ build    app:1    pull_policy: build
-+ pull     nginx:1  pull_policy: always
+#1  + build  app:1                                 pull_policy: build
+#2  + pull   nginx:1                               pull_policy: always
+#3  - stop   demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #1  if #1 changes the image
+#4  ~ rename demo-app-1 → app100000000_demo-app-1  make way                                               <- #3  if #1 changes the image
+#5  + create demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #4 #1  if #1 changes the image
+#6  > start  demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #5  if #1 changes the image
+#7  - remove app100000000_demo-app-1               replaced                                               <- #6  if #1 changes the image
+#8  - remove demo-app-1                            restore demo-app-1                                     if #5|#6 failed
+#9  ~ rename app100000000_demo-app-1 → demo-app-1  restore demo-app-1                                     <- #8  if #5|#6 failed
+#10 > start  demo-app-1                            restore demo-app-1                                     <- #9  if #4|#5|#6 failed
+#11 - stop   demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #2  if #2 changes the image
+#12 ~ rename demo-web-1 → web100000000_demo-web-1  make way                                               <- #11  if #2 changes the image
+#13 + create demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #12 #2  if #2 changes the image
+#14 > start  demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #13  if #2 changes the image
+#15 - remove web100000000_demo-web-1               replaced                                               <- #14  if #2 changes the image
+#16 - remove demo-web-1                            restore demo-web-1                                     if #13|#14 failed
+#17 ~ rename web100000000_demo-web-1 → demo-web-1  restore demo-web-1                                     <- #16  if #13|#14 failed
+#18 > start  demo-web-1                            restore demo-web-1                                     <- #17  if #12|#13|#14 failed
+Plan: 2 to replace if the image changes, 1 to build, 1 to pull.
 """
+    plan = plan_up(project, state)
+    assert plan.operation("create_container:app:1").when_image == ("build_image:app:1", IMAGE_ID)
+    assert plan.operation("start_container:web:1").when_image == ("pull_image:nginx:1", IMAGE_ID)
+    assert "demo-db-1" in plan.up_to_date
 
 
 def test_pull_option_overrides_policy_and_build_option_builds() -> None:
@@ -64,10 +96,24 @@ def test_pull_option_overrides_policy_and_build_option_builds() -> None:
                            svc("app", image=None, build=BUILD))
     state = observed(project, container(project, "web"), container(project, "app"),
                      images={"nginx:1": IMAGE_ID, "demo-app": IMAGE_ID})
-    assert text(project, state, pull="always", build=True) == """\
-+ build    demo-app  --build
-+ pull     nginx:1   --pull always
-"""
+    plan = plan_up(project, state, UpOptions(pull="always", build=True))
+    assert [op.op_id for op in plan.operations if not op.conditional] == [
+        "build_image:demo-app", "pull_image:nginx:1"]
+    assert {op.cause for op in plan.operations if op.kind is Kind.CREATE_CONTAINER} == {
+        "recreate if demo-app changes (now sha256:111111111111)",
+        "recreate if nginx:1 changes (now sha256:111111111111)"}
+    assert plan.operation("build_image:demo-app").cause == "--build"
+    assert plan.operation("pull_image:nginx:1").cause == "--pull always"
+    # every container step waits for its image operation, and runs only if it changes the id
+    for op in plan.operations:
+        if op.kind in (Kind.BUILD_IMAGE, Kind.PULL_IMAGE) or op.if_failed:
+            continue
+        image_op = "build_image:demo-app" if op.service_name == "app" else "pull_image:nginx:1"
+        assert op.when_image == (image_op, IMAGE_ID), op.op_id
+    # --no-recreate: built and pulled, nothing replaced
+    plan = plan_up(project, state, UpOptions(pull="always", build=True, no_recreate=True))
+    assert [op.op_id for op in plan.operations] == ["build_image:demo-app",
+                                                    "pull_image:nginx:1"]
     assert text(project, state, pull="missing") == "No changes: 2 containers up to date.\n"
 
 
@@ -80,7 +126,7 @@ def test_never_with_a_missing_image_names_image_and_service() -> None:
     with pytest.raises(PlanError, match=r"--pull is never \(service web\)"):
         text(ok, observed(ok, images={}), pull="never")
     built = make_project(svc("web", image="foo:1", build=BUILD, pull_policy="never"))
-    assert "build    foo:1" in text(built, observed(built, images={}))
+    assert "#1 + build  foo:1  " in text(built, observed(built, images={}))
 
 
 def test_missing_image_of_a_converged_service_changes_nothing() -> None:
@@ -108,9 +154,10 @@ def test_build_pull_and_push_commands() -> None:
                            svc("local", image="mine:1", build=BUILD, pull_policy="build"))
     build = plan_build(project)
     assert plan_text(build) == """\
-+ build    demo-app  build
-+ build    mine:1    build
-+ build    shared:1  build
+#1 + build demo-app  build
+#2 + build mine:1    build
+#3 + build shared:1  build
+Plan: 3 to build.
 """
     assert build.operation("build_image:shared:1").no_cache
     assert not build.operation("build_image:demo-app").no_cache
