@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from stackup.cli.cmd_history import after_up
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -75,10 +76,14 @@ def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str
 @click.option("-d", "--detach", is_flag=True, help="Accepted for Compose compatibility.")
 @click.option("--wait", is_flag=True, help="Return when every service is running and healthy.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
+@click.option("--rollback-on-failure", is_flag=True,
+              help="When an operation fails or --wait is not met, converge back to the "
+                   "previous good revision, then exit 1.")
 @pass_globals
 def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
            scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
-           pull: str | None, detach: bool, wait: bool, wait_timeout: float) -> None:
+           pull: str | None, detach: bool, wait: bool, wait_timeout: float,
+           rollback_on_failure: bool) -> None:
     """Create and start the stack's containers, changing only what differs."""
     from stackup import app
     from stackup.cli.progress import Progress
@@ -92,6 +97,7 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
     with g.locked("up"):
         plan, outcome = app.up(project, engine, options, run, progress.on_event,
                                wait=wait)
+        after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     _finish(g, plan, outcome, progress, "up")
 
 

@@ -178,6 +178,24 @@ class Engine(Protocol):
         """The project's containers as the engine lists them, sorted by service and number."""
         ...
 
+    # --- revision records (engine/docker/revisions: ``history``, ``rollback``) ---------------
+    def create_revision(self, project_name: str, number: int,
+                        labels: Mapping[str, str]) -> dict[str, str]:
+        """Create record ``number`` or get the one already there (create-or-get by name);
+        returns the labels stored under it: another writer's when it won the race."""
+        ...
+
+    def list_revisions(self, project_name: str) -> list[dict[str, str]]: ...
+
+    def remove_revisions(self, project_name: str, numbers: Iterable[int]) -> None: ...
+
+    # --- the project's events (engine/docker/events: ``watch``) -------------------------------
+    def project_events(self, project_name: str, *, networks: Iterable[str] = (),
+                       volumes: Iterable[str] = (),
+                       since: float | None = None) -> Iterator[dict[str, Any]]:
+        """Events of the project's containers and of these networks and volumes (blocks)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ProjectSummary:

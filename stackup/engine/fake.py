@@ -30,6 +30,7 @@ from typing import Any
 
 from stackup import labels
 from stackup.engine.base import ExecResult, ImageInfo
+from stackup.engine.fake_revisions import FakeRevisionsMixin
 from stackup.engine.files import Payload, delivered
 from stackup.errors import (
     Conflict,
@@ -89,7 +90,7 @@ class _Behaviour:
     logs: tuple[str, ...] = ()
 
 
-class FakeEngine:
+class FakeEngine(FakeRevisionsMixin):
     """An in-memory engine. Thread-safe; see the module docstring for the knobs."""
 
     def __init__(self, *, latency: float = 0.0, images: dict[str, str] | None = None,

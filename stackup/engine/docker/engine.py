@@ -14,11 +14,13 @@ from collections.abc import Mapping
 
 from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
 from stackup.engine.docker.containers import ContainerMixin
+from stackup.engine.docker.events import EventsMixin
 from stackup.engine.docker.extra import ExtraMixin
 from stackup.engine.docker.images import ImageMixin
 from stackup.engine.docker.lock import LockMixin
 from stackup.engine.docker.observe import ObserveMixin
 from stackup.engine.docker.resources import ResourceMixin
+from stackup.engine.docker.revisions import RevisionMixin
 from stackup.engine.docker.streams import ExecStream, StreamMixin
 from stackup.engine.resources import (
     default_state_dir,
@@ -29,7 +31,7 @@ from stackup.errors import (
 )
 
 
-class DockerEngine(ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
+class DockerEngine(RevisionMixin, EventsMixin, ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
                    StreamMixin, LockMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 

@@ -1,0 +1,285 @@
+"""``history``, ``rollback`` and the revision recorded after every ``up``.
+
+Pipeline position: CLI over ``stackup.revisions`` (records, pure) and the engine's revision
+store (``engine.docker.revisions``). Here are the impure parts a record needs: the clock, the
+user and host, ``git`` for the source, the digests of secret and config files. A rollback loads
+the recorded model back through the loader and converges through ``stackup.app.up``, exactly
+the path of ``up``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import getpass
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stackup import revisions as R
+from stackup.cli.main import Globals, cli, pass_globals
+from stackup.errors import ProjectError, StackupError
+
+if TYPE_CHECKING:
+    from stackup.engine.base import Engine
+    from stackup.events import Outcome
+    from stackup.model import Project
+    from stackup.plan import Plan
+
+
+# --- the impure parts of a record ---------------------------------------------------------------
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def git_source(project: Project) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the git work tree holding the stack files; (None, None) outside one
+    (or without git)."""
+    folder = os.path.dirname(project.config_files[0]) if project.config_files and \
+        project.config_files[0] != "-" else project.working_dir
+    try:
+        head = subprocess.run(["git", "-C", folder, "rev-parse", "--verify", "-q", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None, None
+        status = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", "."],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return head.stdout.strip() or None, bool(status.stdout.strip())
+
+
+def file_digests(paths: Iterable[str]) -> dict[str, str]:
+    """sha256 of each readable file (unreadable ones are left out)."""
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                out[path] = R.sha256(handle.read())
+        except OSError:
+            continue
+    return out
+
+
+def _failure_reason(outcome: Outcome) -> str:
+    if outcome.failed:
+        op, error = outcome.failed[0]
+        more = f" (+{len(outcome.failed) - 1} more)" if len(outcome.failed) > 1 else ""
+        return f"{op.subject}: {error.summary}{more}"
+    if outcome.skipped:
+        return f"{len(outcome.skipped)} operations skipped"
+    return ""
+
+
+# --- reading and writing records --------------------------------------------------------------
+
+
+def revisions_of(engine: Engine, project_name: str) -> list[R.Revision]:
+    records = engine.list_revisions(project_name)  # type: ignore[attr-defined]
+    found = [R.from_labels(labels, f"of {project_name} (number "
+                                   f"{labels.get(R.NUMBER, '?')})") for labels in records]
+    return sorted(found, key=lambda r: r.number)
+
+
+def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
+    """Record ``revision`` under the next free number (race-free: create-or-get by name)."""
+    number = R.next_number(known)
+    for _ in range(64):
+        candidate = dataclasses.replace(revision, number=number)
+        stored = engine.create_revision(  # type: ignore[attr-defined]
+            revision.project_name, number, R.to_labels(candidate))
+        if stored.get(R.TOKEN) == revision.token:
+            return candidate
+        number += 1
+    raise StackupError(f"cannot record a revision of {revision.project_name}: too many "
+                       "concurrent writers")
+
+
+def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
+                    outcome: Outcome, *, command: str = "up",
+                    source: tuple[str | None, bool | None] | None = None) -> R.Revision | None:
+    """Record what an ``up`` (or a rollback) just did. A converged no-op run whose model is
+    the latest revision's adds nothing. Never fails the command: a warning instead."""
+    try:
+        engine = g.engine()
+        model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
+        history = revisions_of(engine, project.name)
+        latest = history[-1] if history else None
+        if (plan is not None and plan.empty and outcome.ok and latest is not None
+                and latest.ok and latest.model_sha256 == R.sha256(model)):
+            return None
+        commit, dirty = source if source is not None else git_source(project)
+        from stackup import __version__
+
+        revision = R.Revision(
+            project_name=project.name, number=0,
+            time=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            user=_who(), command=command, services=services,
+            outcome="ok" if outcome.ok else "failed", reason=_failure_reason(outcome),
+            model=model, digests=digests, commit=commit, dirty=dirty,
+            working_dir=project.working_dir, stackup_version=__version__,
+            token=uuid.uuid4().hex)
+        return store(engine, revision, (r.number for r in history))
+    except StackupError as error:
+        click.echo(f"warning: could not record the revision of {project.name}: {error}",
+                   err=True)
+        return None
+
+
+# --- rollback ---------------------------------------------------------------------------------
+
+
+def _current(g: Globals) -> tuple[Project | None, Mapping[str, str], str | None]:
+    """The stack files as they are now, when they load: (project, environment, name)."""
+    try:
+        loaded = g.load()
+    except StackupError:
+        return None, dict(os.environ), g.project_name
+    return loaded.project, {**loaded.environment, **os.environ}, loaded.project.name
+
+
+def restore(revision: R.Revision, current: Project | None,
+            environ: Mapping[str, str]) -> Project:
+    doc = json.loads(revision.model)
+    files = [str(entry.get("file")) for kind in ("secrets", "configs")
+             for entry in (doc.get(kind) or {}).values() if entry.get("file")]
+    return R.restore_project(revision, environ=environ, current=current,
+                             file_digests=file_digests(files))
+
+
+def load_revision_project(g: Globals, number: int | None) -> Project:
+    """The model of revision ``number`` (None: the previous good one) as a Project, for
+    ``plan --revision N`` and ``rollback``."""
+    current, environ, name = _current(g)
+    if name is None:
+        raise ProjectError("which project? no stack file found and no -p NAME given")
+    target = R.rollback_target(revisions_of(g.engine(), name), number)
+    return restore(target, current, environ)
+
+
+def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
+                current: Project | None, environ: Mapping[str, str]) -> Outcome:
+    """Converge the project to ``target`` through ``app.up`` (plan printed first), and record
+    the result as a new revision. Returns the outcome."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+    from stackup.reconcile import UpOptions
+    from stackup.render import plan_text
+
+    project = restore(target, current, environ)
+    engine = g.engine()
+    options = UpOptions(remove_orphans=True)
+    click.echo(f"Rolling back {project.name} to revision {target.number} "
+               f"({target.time}, {target.command}):", file=plan_out)
+    click.echo(plan_text(app.plan_up(project, engine, options)), file=plan_out, nl=False)
+    progress = Progress(g.progress)
+    plan, outcome = app.up(project, engine, options, app.RunOptions(parallel=g.parallel),
+                           progress.on_event)
+    progress.summary(plan, outcome, verb="rollback")
+    record_revision(g, project, (), plan, outcome, command=command,
+                    source=(target.commit, target.dirty))
+    return outcome
+
+
+def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan,
+             outcome: Outcome, progress: Any, rollback_on_failure: bool) -> None:
+    """The one call at the end of ``up``: record the revision; on failure with
+    ``--rollback-on-failure`` report the failure, converge back to the previous good
+    revision and exit 1."""
+    recorded = record_revision(g, project, services, plan, outcome)
+    if outcome.ok or not rollback_on_failure:
+        return
+    progress.summary(plan, outcome, verb="up")
+    history = revisions_of(g.engine(), project.name)
+    failed_number = recorded.number if recorded is not None else R.next_number(
+        r.number for r in history)
+    target = R.previous_good(history, failed_number)
+    if target is None:
+        click.echo("error: up failed and there is no earlier good revision to roll back to",
+                   err=True)
+        sys.exit(1)
+    _, environ, _ = _current(g)
+    converge_to(g, target, f"rollback to {target.number} (after revision {failed_number} "
+                f"failed)", plan_out=sys.stderr, current=project, environ=environ)
+    click.echo(f"error: up failed; rolled back to revision {target.number}", err=True)
+    sys.exit(1)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _row(r: R.Revision) -> str:
+    source = (r.commit or "")[:12] + ("+dirty" if r.dirty else "") if r.commit else "-"
+    outcome = r.outcome if r.ok else f"failed: {r.reason}"
+    services = f" [{','.join(r.services)}]" if r.services else ""
+    return f"{r.number:>4}  {r.time}  {r.user:<20} {source:<18} {r.command}{services}  {outcome}"
+
+
+@cli.command("history")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--purge", is_flag=True, help="Remove every recorded revision of the project.")
+@pass_globals
+def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
+    """List the project's recorded revisions (kept on the engine), oldest first."""
+    _, _, name = _current(g)
+    if name is None:
+        raise ProjectError("which project? no stack file found and no -p NAME given")
+    engine = g.engine()
+    if purge:
+        numbers = sorted(int(labels[R.NUMBER]) for labels in
+                         engine.list_revisions(name)  # type: ignore[attr-defined]
+                         if labels.get(R.NUMBER, "").isdigit())
+        engine.remove_revisions(name, numbers)  # type: ignore[attr-defined]
+        click.echo(f"removed {len(numbers)} revision{'' if len(numbers) == 1 else 's'} "
+                   f"of {name}", err=True)
+        return
+    found = revisions_of(engine, name)
+    if fmt == "json":
+        click.echo(json.dumps({"project": name, "revisions": [r.summary() for r in found]},
+                              indent=2))
+        return
+    if not found:
+        click.echo(f"no revisions recorded for {name}", err=True)
+        return
+    click.echo(f"{'REV':>4}  {'TIME (UTC)':<20}  {'USER':<20} {'SOURCE':<18} COMMAND  OUTCOME")
+    for revision in found:
+        click.echo(_row(revision))
+
+
+@cli.command("rollback")
+@click.argument("revision", type=int, required=False)
+@pass_globals
+def rollback_cmd(g: Globals, revision: int | None) -> None:
+    """Converge back to REVISION (default: the previous good one), without the old files."""
+    current, environ, name = _current(g)
+    if name is None:
+        raise ProjectError("which project? no stack file found and no -p NAME given")
+    locked = getattr(g, "locked", None)
+    if locked is None:
+        outcome = _rollback(g, name, revision, current, environ)
+    else:
+        with locked("rollback", name):
+            outcome = _rollback(g, name, revision, current, environ)
+    if not outcome.ok:
+        sys.exit(1)
+
+
+def _rollback(g: Globals, name: str, number: int | None, current: Project | None,
+              environ: Mapping[str, str]) -> Outcome:
+    target = R.rollback_target(revisions_of(g.engine(), name), number)
+    return converge_to(g, target, f"rollback to {target.number}", plan_out=sys.stdout,
+                       current=current, environ=environ)

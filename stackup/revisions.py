@@ -1,0 +1,277 @@
+"""Revisions: one record per ``up`` / ``rollback``, kept on the engine, and the model it restores.
+
+Pipeline position: beside ``render``, above the loader. After ``execute`` has run an ``up``, the
+CLI builds a :class:`Revision` (the resolved model in ``stackup config --format json`` form, who,
+when, the git source, the outcome), :func:`to_labels` encodes it into engine labels under the
+``io.stackup.revision.*`` namespace (never the project's ownership label, so observe and
+``down -v`` do not see it) and the engine stores it (one small volume per revision).
+``history`` reads the labels back with :func:`from_labels`; ``rollback`` turns a record into a
+``Project`` again with :func:`restore_project`, through the loader, without the old files.
+
+No secret value is recorded: the content of every secret and config (inline, from an
+environment variable, or a file) is replaced by its sha256 digest. Restoring needs the content
+back from what is available now (the environment, the files, the current stack file) and fails
+naming the secret when none of it has that digest. Pure: no I/O (file digests come in).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stackup.errors import ProjectError
+from stackup.model import Project
+
+PREFIX = "io.stackup.revision"
+PROJECT = f"{PREFIX}.project"  # the project name: the filter that lists a project's history
+NUMBER, TOKEN, TIME = f"{PREFIX}.number", f"{PREFIX}.token", f"{PREFIX}.time"
+USER, COMMAND, SERVICES = f"{PREFIX}.user", f"{PREFIX}.command", f"{PREFIX}.services"
+OUTCOME, REASON = f"{PREFIX}.outcome", f"{PREFIX}.reason"
+COMMIT, DIRTY = f"{PREFIX}.git-commit", f"{PREFIX}.git-dirty"
+WORKING_DIR, VERSION = f"{PREFIX}.working-dir", f"{PREFIX}.stackup-version"
+MODEL_SHA, DIGESTS = f"{PREFIX}.model-sha256", f"{PREFIX}.digests"
+MODEL_PARTS = f"{PREFIX}.model-parts"  # how many model.<i> labels follow
+MODEL = f"{PREFIX}.model"  # model.0, model.1 ...: zlib + base64 of the model JSON, chunked
+
+CHUNK = 64 * 1024  # characters per model label: far below any engine's limit
+MAX_MODEL = 4 * 1024 * 1024  # encoded characters; a bigger model is refused, not truncated
+
+
+def volume_name(project_name: str, number: int) -> str:
+    """The engine name of revision ``number``. Project names have no dots and the project's own
+    volumes are ``<project>_<key>``, so this cannot be one of them."""
+    return f"stackup-revision.{project_name}.{number}"
+
+
+@dataclass(frozen=True)
+class SecretDigest:
+    """What a secret or config held, by digest: ``source`` is content, environment or file."""
+
+    kind: str  # "secrets" | "configs"
+    key: str
+    source: str
+    sha256: str  # hex; "" when the file could not be read at record time
+
+
+@dataclass(frozen=True)
+class Revision:
+    project_name: str
+    number: int
+    time: str  # RFC 3339, UTC
+    user: str  # user@host
+    command: str  # "up", "rollback to 3", "rollback to 3 (after revision 4 failed)"
+    services: tuple[str, ...]  # named on the command line; () = all
+    outcome: str  # "ok" | "failed"
+    reason: str  # why it failed ("" when ok)
+    model: str  # the model JSON, secret and config contents left out
+    digests: tuple[SecretDigest, ...] = ()
+    commit: str | None = None  # git commit of the stack files' work tree
+    dirty: bool | None = None  # uncommitted changes in the project folder
+    working_dir: str = ""
+    stackup_version: str = ""
+    token: str = ""  # who created the record (numbering races)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def model_sha256(self) -> str:
+        return sha256(self.model)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON form ``history --format json`` prints (the model as a document)."""
+        return {"number": self.number, "time": self.time, "user": self.user,
+                "command": self.command, "services": list(self.services),
+                "outcome": self.outcome, "reason": self.reason,
+                "source": {"git_commit": self.commit, "git_dirty": self.dirty,
+                           "working_dir": self.working_dir},
+                "model_sha256": self.model_sha256,
+                "secrets": [{"kind": d.kind[:-1], "key": d.key, "source": d.source,
+                             "sha256": d.sha256} for d in self.digests],
+                "stackup_version": self.stackup_version,
+                "model": json.loads(self.model)}
+
+
+def sha256(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- the model without secret values ----------------------------------------------------------
+
+
+def file_sources(project: Project) -> list[str]:
+    """The files whose digests :func:`recorded_model` needs (secrets and configs ``file:``)."""
+    return sorted({obj.file for table in (project.secrets, project.configs)
+                   for obj in table.values() if obj.file is not None and not obj.external})
+
+
+def recorded_model(project: Project,
+                   file_digests: Mapping[str, str]) -> tuple[str, tuple[SecretDigest, ...]]:
+    """The model JSON to record and the digests standing in for the contents left out."""
+    from stackup.loader.serialize import to_compose_dict
+
+    doc = to_compose_dict(project)
+    digests: list[SecretDigest] = []
+    for kind in ("secrets", "configs"):
+        for key, obj in getattr(project, kind).items():
+            if obj.external:
+                continue
+            entry = doc.get(kind, {}).get(key, {})
+            entry.pop("content", None)  # inline content (environment ones are never written)
+            if obj.file is not None:
+                digests.append(SecretDigest(kind, key, "file", file_digests.get(obj.file, "")))
+            else:
+                source = "environment" if obj.environment is not None else "content"
+                digests.append(SecretDigest(kind, key, source, sha256(obj.content or "")))
+    return json.dumps(doc, sort_keys=False, separators=(",", ":")), tuple(digests)
+
+
+def restore_project(revision: Revision, *, environ: Mapping[str, str],
+                    current: Project | None = None,
+                    file_digests: Mapping[str, str] | None = None) -> Project:
+    """The project of ``revision``, loaded back through the loader with the secret and config
+    contents found again by digest in ``environ``, ``current`` (the stack files as they are
+    now) or the files (``file_digests``: path → sha256 of what each holds now)."""
+    from stackup.loader.interpolate import interpolate
+    from stackup.loader.merge import strip_tags
+    from stackup.loader.parse import parse_project
+    from stackup.loader.yamlsrc import read_yaml
+
+    doc = json.loads(revision.model)
+    known = _known_contents(current)
+    for digest in revision.digests:
+        entry = doc.get(digest.kind, {}).get(digest.key)
+        if entry is None:
+            continue
+        if digest.source == "content":
+            if digest.sha256 not in known:
+                raise _unavailable(revision, digest, "no secret or config of the current stack "
+                                   "files has that content")
+            entry["content"] = known[digest.sha256].replace("$", "$$")
+        elif digest.source == "environment":
+            value = environ.get(str(entry.get("environment")))
+            if value is None or sha256(value) != digest.sha256:
+                state = "is not set" if value is None else "holds something else now"
+                raise _unavailable(revision, digest,
+                                   f"the environment variable {entry.get('environment')} {state}")
+        elif digest.sha256 and (file_digests or {}).get(str(entry.get("file"))) != digest.sha256:
+            now = (file_digests or {}).get(str(entry.get("file")))
+            state = "cannot be read" if not now else "holds something else now"
+            raise _unavailable(revision, digest, f"the file {entry.get('file')} {state}")
+    where = f"<revision {revision.number} of {revision.project_name}>"
+    tree, _ = interpolate(read_yaml(json.dumps(doc), where), {})
+    return parse_project(strip_tags(tree), project_name=revision.project_name,
+                         working_dir=revision.working_dir or "/", environ=environ,
+                         profiles=("*",), requested_services=(), config_files=(),
+                         warnings=[])
+
+
+def _known_contents(project: Project | None) -> dict[str, str]:
+    if project is None:
+        return {}
+    return {sha256(obj.content): obj.content
+            for table in (project.secrets, project.configs) for obj in table.values()
+            if obj.content is not None}
+
+
+def _unavailable(revision: Revision, digest: SecretDigest, why: str) -> ProjectError:
+    kind = digest.kind[:-1]
+    return ProjectError(
+        f"cannot restore revision {revision.number}: the content of {kind} {digest.key!r} "
+        f"is no longer available",
+        detail=f"Revision {revision.number} used {kind} {digest.key!r} ({digest.source}) with "
+               f"sha256 {digest.sha256[:16]}…, and {why}. No secret value is recorded in a "
+               f"revision: make that content available again, then retry.")
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def to_labels(revision: Revision) -> dict[str, str]:
+    """The engine labels that carry ``revision`` (the model compressed and chunked)."""
+    encoded = base64.b64encode(zlib.compress(revision.model.encode("utf-8"), 9)).decode("ascii")
+    if len(encoded) > MAX_MODEL:
+        raise ProjectError(f"cannot record revision {revision.number} of "
+                           f"{revision.project_name}: the model is too large",
+                           detail=f"{len(encoded)} encoded characters, the limit is {MAX_MODEL}.")
+    parts = [encoded[i:i + CHUNK] for i in range(0, len(encoded), CHUNK)] or [""]
+    out = {PROJECT: revision.project_name, NUMBER: str(revision.number), TOKEN: revision.token,
+           TIME: revision.time, USER: revision.user, COMMAND: revision.command,
+           SERVICES: ",".join(revision.services), OUTCOME: revision.outcome,
+           REASON: revision.reason[:2000], WORKING_DIR: revision.working_dir,
+           VERSION: revision.stackup_version, MODEL_SHA: revision.model_sha256,
+           DIGESTS: json.dumps([[d.kind, d.key, d.source, d.sha256] for d in revision.digests],
+                               separators=(",", ":")),
+           MODEL_PARTS: str(len(parts))}
+    if revision.commit is not None:
+        out[COMMIT] = revision.commit
+    if revision.dirty is not None:
+        out[DIRTY] = "true" if revision.dirty else "false"
+    out.update({f"{MODEL}.{i}": part for i, part in enumerate(parts)})
+    return out
+
+
+def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
+    """A record back from its labels; a damaged one is a ProjectError naming ``where``."""
+    try:
+        count = int(labels[MODEL_PARTS])
+        encoded = "".join(labels[f"{MODEL}.{i}"] for i in range(count))
+        model = zlib.decompress(base64.b64decode(encoded)).decode("utf-8")
+        digests = tuple(SecretDigest(*map(str, row)) for row in json.loads(labels[DIGESTS]))
+        revision = Revision(
+            project_name=labels[PROJECT], number=int(labels[NUMBER]), time=labels[TIME],
+            user=labels[USER], command=labels[COMMAND],
+            services=tuple(s for s in labels[SERVICES].split(",") if s),
+            outcome=labels[OUTCOME], reason=labels.get(REASON, ""), model=model,
+            digests=digests, commit=labels.get(COMMIT),
+            dirty={"true": True, "false": False}.get(labels.get(DIRTY, "")),
+            working_dir=labels.get(WORKING_DIR, ""), stackup_version=labels.get(VERSION, ""),
+            token=labels.get(TOKEN, ""))
+    except (KeyError, ValueError, TypeError, zlib.error) as exc:
+        raise ProjectError(f"damaged revision record {where}".rstrip(),
+                           detail=f"{type(exc).__name__}: {exc}") from None
+    if revision.model_sha256 != labels.get(MODEL_SHA):
+        raise ProjectError(f"damaged revision record {where}".rstrip(),
+                           detail="the model does not match its recorded sha256")
+    return revision
+
+
+def next_number(existing: Iterable[int]) -> int:
+    return max(existing, default=0) + 1
+
+
+def rollback_target(revisions: Sequence[Revision], number: int | None = None) -> Revision:
+    """Revision ``number``, or the previous good one: the newest successful revision before the
+    latest whose model differs from the latest's (rolling back to the same model is no
+    rollback). ``revisions`` sorted by number."""
+    if not revisions:
+        raise ProjectError("no revisions recorded for this project",
+                           detail="`stackup up` records one each time it runs.")
+    if number is not None:
+        for revision in revisions:
+            if revision.number == number:
+                return revision
+        raise ProjectError(f"no revision {number}",
+                           detail="Recorded: " + ", ".join(str(r.number) for r in revisions))
+    latest = revisions[-1]
+    for revision in reversed(revisions[:-1]):
+        if revision.ok and revision.model_sha256 != latest.model_sha256:
+            return revision
+    raise ProjectError("no earlier good revision to roll back to",
+                       detail=f"The latest is revision {latest.number}; `stackup history` "
+                              "lists them.")
+
+
+def previous_good(revisions: Sequence[Revision], before: int) -> Revision | None:
+    """The newest successful revision numbered below ``before`` (for --rollback-on-failure)."""
+    for revision in reversed(revisions):
+        if revision.number < before and revision.ok:
+            return revision
+    return None

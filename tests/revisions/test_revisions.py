@@ -1,0 +1,150 @@
+"""Revision records: the model without secret values, labels round trip, restore, targets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets as pysecrets
+import threading
+from pathlib import Path
+
+import pytest
+
+import stackup
+from stackup import revisions as R
+from stackup.engine.fake import FakeEngine
+from stackup.errors import ProjectError
+
+CANARY = "canary-" + pysecrets.token_hex(8)
+
+
+def load(tmp_path: Path, text: str, environ: dict[str, str]) -> stackup.Project:
+    (tmp_path / "compose.yaml").write_text(text)
+    return stackup.load([str(tmp_path / "compose.yaml")], environ=environ)
+
+
+STACK = """
+name: demo
+services:
+  web:
+    image: busybox:local
+    environment: {GREETING: "hi $$HOME"}
+    secrets: [token, pem, inline]
+    configs: [conf]
+secrets:
+  token: {environment: TOKEN}
+  pem: {file: ./pem.txt}
+  inline: {content: "%s-inline"}
+configs:
+  conf: {content: "%s-config"}
+""" % (CANARY, CANARY)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> stackup.Project:
+    (tmp_path / "pem.txt").write_text(CANARY + "-file")
+    return load(tmp_path, STACK, {"TOKEN": CANARY + "-env"})
+
+
+def record(project: stackup.Project, number: int = 1, **kw: object) -> R.Revision:
+    files = {p: R.sha256(Path(p).read_bytes()) for p in R.file_sources(project)}
+    model, digests = R.recorded_model(project, files)
+    fields = dict(project_name=project.name, number=number, time="2024-01-01T00:00:00Z",
+                  user="me@here", command="up", services=(), outcome="ok", reason="",
+                  model=model, digests=digests, working_dir=project.working_dir, token="t")
+    fields.update(kw)
+    return R.Revision(**fields)  # type: ignore[arg-type]
+
+
+def test_no_secret_value_in_the_labels(project: stackup.Project) -> None:
+    labels = R.to_labels(record(project))
+    decoded = R.from_labels(labels)
+    assert CANARY not in json.dumps(labels)
+    assert CANARY not in decoded.model
+    sources = {(d.kind, d.key): d.source for d in decoded.digests}
+    assert sources == {("secrets", "token"): "environment", ("secrets", "pem"): "file",
+                       ("secrets", "inline"): "content", ("configs", "conf"): "content"}
+    assert all(len(d.sha256) == 64 for d in decoded.digests)
+    assert not any(k.startswith("io.stackup.project") for k in labels)
+
+
+def test_restore_gives_the_same_project(project: stackup.Project, tmp_path: Path) -> None:
+    revision = R.from_labels(R.to_labels(record(project)))
+    files = {str(tmp_path / "pem.txt"): R.sha256((tmp_path / "pem.txt").read_bytes())}
+    restored = R.restore_project(revision, environ={"TOKEN": CANARY + "-env"},
+                                 current=project, file_digests=files)
+    assert dataclasses.replace(restored, config_files=project.config_files) == project
+    assert restored.services["web"].environment["GREETING"] == "hi $HOME"
+
+
+@pytest.mark.parametrize("what,environ,current,files,named", [
+    ("env changed", {"TOKEN": "other"}, True, True, "secret 'token'"),
+    ("env unset", {}, True, True, "secret 'token'"),
+    ("inline gone", {"TOKEN": CANARY + "-env"}, False, True, "'inline'"),
+    ("file changed", {"TOKEN": CANARY + "-env"}, True, False, "secret 'pem'"),
+])
+def test_restore_says_which_secret_is_unavailable(project: stackup.Project, tmp_path: Path,
+                                                  what: str, environ: dict[str, str],
+                                                  current: bool, files: bool,
+                                                  named: str) -> None:
+    revision = record(project)
+    path = str(tmp_path / "pem.txt")
+    digests = {path: R.sha256((tmp_path / "pem.txt").read_bytes()) if files else "0" * 64}
+    with pytest.raises(ProjectError) as caught:
+        R.restore_project(revision, environ=environ, current=project if current else None,
+                          file_digests=digests)
+    assert "no longer available" in caught.value.summary and named in caught.value.summary
+    assert CANARY not in str(caught.value)
+
+
+def test_large_models_are_chunked(tmp_path: Path) -> None:
+    services = "".join(f"  s{i}:\n    image: busybox:local\n    environment: "
+                       f"{{V: {pysecrets.token_hex(600)}}}\n" for i in range(120))
+    project = load(tmp_path, "name: big\nservices:\n" + services, {})
+    labels = R.to_labels(record(project))
+    parts = int(labels[R.MODEL_PARTS])
+    assert parts >= 2 and all(len(labels[f"{R.MODEL}.{i}"]) <= R.CHUNK for i in range(parts))
+    assert R.from_labels(labels).model == record(project).model
+
+
+def test_damaged_record_is_an_error_not_a_traceback(project: stackup.Project) -> None:
+    labels = R.to_labels(record(project))
+    labels[f"{R.MODEL}.0"] = labels[f"{R.MODEL}.0"][:-8]
+    with pytest.raises(ProjectError, match="damaged revision record"):
+        R.from_labels(labels, "stackup-revision.demo.1")
+
+
+def test_rollback_target(project: stackup.Project, tmp_path: Path) -> None:
+    other = load(tmp_path, STACK.replace("hi $$HOME", "hello"), {"TOKEN": "x"})
+    a = record(project, 1)
+    b = record(other, 2)
+    c = record(other, 3, outcome="failed", reason="boom")
+    assert R.rollback_target([a, b]).number == 1
+    assert R.rollback_target([a, b, c]).number == 1  # 2 has the model of the failed latest
+    assert R.rollback_target([a, b, c], 2).number == 2
+    assert R.previous_good([a, b, c], 3).number == 2
+    with pytest.raises(ProjectError, match="no earlier good revision"):
+        R.rollback_target([a, record(project, 2)])
+    with pytest.raises(ProjectError, match="no revision 9"):
+        R.rollback_target([a], 9)
+
+
+def test_concurrent_writers_get_distinct_numbers(project: stackup.Project) -> None:
+    from stackup.cli.cmd_history import store
+
+    engine = FakeEngine()
+    got: list[int] = []
+
+    def writer(i: int) -> None:
+        revision = dataclasses.replace(record(project), token=f"tok{i}")
+        got.append(store(engine, revision, []).number)  # all start from number 1
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(1, 9))
+    assert len(engine.list_revisions("demo")) == 8
+    engine.remove_revisions("demo", [1, 2])
+    assert sorted(int(x[R.NUMBER]) for x in engine.list_revisions("demo")) == list(range(3, 9))
