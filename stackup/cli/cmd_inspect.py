@@ -1,11 +1,10 @@
-"""``ps``, ``logs``, ``exec``: look at and into a running stack.
+"""``logs``, ``exec``: look at and into a running stack (``ps`` is in ``cmd_ps``).
 
 Pipeline position: CLI over ``stackup.app`` and the Engine; output goes to stdout.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -23,52 +22,10 @@ if TYPE_CHECKING:
 
 
 def _project_name(g: Globals, services: tuple[str, ...] = ()) -> str:
-    project = g.load(services).project
-    if services:
-        from stackup.app import check_services
+    """The project's name; with ``-p NAME`` and no stack file, that name (as Compose)."""
+    from stackup.cli.target import load_or_name
 
-        check_services(project, services)
-    return project.name
-
-
-@cli.command("ps")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.option("-a", "--all", "show_all", is_flag=True, help="Include stopped containers.")
-@click.option("-q", "--quiet", is_flag=True, help="Only container ids.")
-@click.option("--services", "only_services", is_flag=True, help="Only service names.")
-@click.argument("services", nargs=-1)
-@pass_globals
-def ps_cmd(g: Globals, fmt: str, show_all: bool, quiet: bool, only_services: bool,
-           services: tuple[str, ...]) -> None:
-    """List the project's containers: service, name, state, health, ports."""
-    from stackup.app import containers
-
-    name = _project_name(g, services)
-    found = containers(name, g.engine(), services=services, include_stopped=show_all)
-    if quiet:
-        click.echo("".join(f"{c.container_id}\n" for c in found), nl=False)
-        return
-    if only_services:
-        click.echo("".join(f"{s}\n" for s in sorted({c.service for c in found})), nl=False)
-        return
-    rows = [_row(c) for c in found]
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    headers = ["NAME", "SERVICE", "STATE", "HEALTH", "PORTS"]
-    table = [headers] + [[r["name"], r["service"], r["status"], r["health"] or "",
-                          ", ".join(r["ports"])] for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-
-
-def _row(c: ObservedContainer) -> dict[str, object]:
-    status = c.state if c.exit_code is None or c.running else f"{c.state} ({c.exit_code})"
-    return {"id": c.container_id, "name": c.name, "service": c.service, "number": c.number,
-            "state": c.state, "status": status, "health": c.health, "exit_code": c.exit_code,
-            "ports": list(c.ports), "image": c.image_ref}
+    return load_or_name(g, services)[1]
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:

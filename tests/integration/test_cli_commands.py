@@ -29,12 +29,14 @@ def test_ps_logs_exec(tmp_path: Path, project_name: str) -> None:
             command: ["sh", "-c", "{LOOP}"]
     """)
     run(tmp_path, project_name, "up")
-    rows = json.loads(run(tmp_path, project_name, "ps", "--format", "json").stdout)
-    assert [(r["service"], r["name"], r["state"]) for r in rows] == [
+    lines = run(tmp_path, project_name, "ps", "--format", "json").stdout.splitlines()
+    rows = [json.loads(line) for line in lines]  # one object per line, Compose's keys
+    assert [(r["Service"], r["Name"], r["State"]) for r in rows] == [
         ("quiet", f"{project_name}-quiet-1", "running"),
         ("talker", f"{project_name}-talker-1", "running")]
     table = run(tmp_path, project_name, "ps").stdout
-    assert table.splitlines()[0].split() == ["NAME", "SERVICE", "STATE", "HEALTH", "PORTS"]
+    assert table.splitlines()[0].split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED",
+                                             "STATUS", "PORTS"]
 
     deadline = time.monotonic() + 10
     while True:

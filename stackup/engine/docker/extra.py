@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stackup import labels as L
-from stackup.engine.base import ProjectSummary
+from stackup.engine.base import ContainerSummary, PortBinding, ProjectSummary
 from stackup.engine.docker.client import docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.errors import EngineError
@@ -66,7 +67,7 @@ class ExtraMixin(ContainerMixin):
     def stats(self, container_id: str, *, stream: bool = True) -> Iterator[dict[str, Any]]:
         """Resource usage samples (one when not ``stream``), as the engine reports them."""
         with self._call(f"cannot read the stats of {container_id}"):
-            found = self.api.stats(container_id, decode=True, stream=stream)
+            found = self.api.stats(container_id, decode=True if stream else None, stream=stream)
         if not stream:
             yield found
             return
@@ -111,6 +112,20 @@ class ExtraMixin(ContainerMixin):
                                        tuple(files.get(name, ()))))
         return rows
 
+    def list_containers(self, project_name: str, *,
+                        all_containers: bool = True) -> list[ContainerSummary]:
+        """The project's containers as the engine lists them, sorted by service and number."""
+        label = {"label": [L.project_filter(project_name)]}
+        what = f"cannot list the containers of project {project_name}"
+        if self.reader is not None:
+            raw = self.reader.get("/containers/json", {"all": "1" if all_containers else "0",
+                                                       "filters": label}, what=what)
+        else:
+            with self._call(what):
+                raw = self.api.containers(all=all_containers, filters=label)
+        found = [summary_from_list(item) for item in raw or []]
+        return sorted(found, key=lambda c: (c.service, c.oneoff, c.number, c.name))
+
     def stat_path(self, container_id: str, path: str) -> dict[str, Any] | None:
         """The engine's stat of ``path`` in the container (name, size, mode, linkTarget), or
         None when it does not exist."""
@@ -148,3 +163,38 @@ class ExtraMixin(ContainerMixin):
                 return False
         return True
 
+
+
+_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXITED = re.compile(r"Exited \((-?\d+)\)")
+
+
+def summary_from_list(raw: Mapping[str, Any]) -> ContainerSummary:
+    """One entry of the engine's container list → ``ContainerSummary``."""
+    labels: Mapping[str, str] = raw.get("Labels") or {}
+    status = str(raw.get("Status") or "")
+    health = _HEALTH.search(status)
+    exited = _EXITED.search(status)
+    names = raw.get("Names") or []
+    name = str(names[0]).lstrip("/") if names else str(raw.get("Id", ""))[:12]
+    bindings = [PortBinding(int(p.get("PrivatePort") or 0), str(p.get("Type") or "tcp"),
+                            str(p.get("IP") or ""), int(p.get("PublicPort") or 0))
+                for p in raw.get("Ports") or []]
+    ports = tuple(sorted(bindings, key=lambda p: (p.ip, p.protocol, p.private, p.public)))
+    mounts = raw.get("Mounts") or []
+    networks = (raw.get("NetworkSettings") or {}).get("Networks") or {}
+    try:
+        number = int(labels.get(L.NUMBER, "0"))
+    except ValueError:
+        number = 0
+    return ContainerSummary(
+        container_id=str(raw.get("Id", "")), name=name, project=labels.get(L.PROJECT, ""),
+        service=labels.get(L.SERVICE, ""), number=number, image=str(raw.get("Image") or ""),
+        command=str(raw.get("Command") or ""), created=float(raw.get("Created") or 0),
+        state=str(raw.get("State") or ""), status=status,
+        health=(health.group(1).replace("health: ", "") if health else ""),
+        exit_code=int(exited.group(1)) if exited else 0, ports=ports,
+        labels=tuple(sorted(labels.items())), networks=tuple(sorted(networks)),
+        mounts=tuple(str(m.get("Name") or m.get("Source") or "") for m in mounts),
+        local_volumes=sum(1 for m in mounts if m.get("Driver") == "local"),
+        oneoff=labels.get(L.ONEOFF) == "True")

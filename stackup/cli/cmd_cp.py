@@ -1,0 +1,55 @@
+"""``cp``: copy files and folders between a service container and the host, both ways.
+
+Pipeline position: CLI over ``engine.archive`` (the engine's archive endpoints, so it works on
+a remote engine too). ``SERVICE:PATH`` names the container side; ``--index`` picks a replica.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.target import one_container
+
+
+def _split(value: str) -> tuple[str | None, str]:
+    """``service:path`` → (service, path); a local path (``./a:b``, ``/x``, ``-``) → (None, it)."""
+    if value.startswith((".", "/", "~")) or value == "-":
+        return None, value
+    service, sep, path = value.partition(":")
+    if not sep or not service:
+        return None, value
+    return service, path or "/"
+
+
+@cli.command("cp")
+@click.option("--index", type=int, help="Replica number (default: the first).")
+@click.option("-a", "--archive", is_flag=True, help="Keep uid/gid of the files copied in.")
+@click.option("-L", "--follow-link", is_flag=True, help="Follow symbolic links in the source.")
+@click.argument("source")
+@click.argument("destination")
+@pass_globals
+def cp_cmd(g: Globals, index: int | None, archive: bool, follow_link: bool, source: str,
+           destination: str) -> None:
+    """Copy between a container and the host: `cp SERVICE:SRC DEST` or `cp SRC SERVICE:DEST`
+    (`-` as DEST writes a tar to stdout; as SRC reads one from stdin)."""
+    from stackup.engine.archive import copy_from_container, copy_to_container
+
+    src_service, src_path = _split(source)
+    dst_service, dst_path = _split(destination)
+    if src_service is None and dst_service is None:
+        raise click.UsageError("one of SOURCE and DESTINATION must be SERVICE:PATH")
+    if src_service is not None and dst_service is not None:
+        raise click.UsageError("copying between two containers is not supported: copy to the "
+                               "host first")
+    if src_service is not None:
+        _, container = one_container(g, src_service, index)
+        copy_from_container(g.engine(), container.container_id, src_path, dst_path,
+                            follow_link=follow_link, stdout=sys.stdout.buffer)
+        return
+    assert dst_service is not None
+    name, container = one_container(g, dst_service, index)
+    copy_to_container(g.engine(), name, container.container_id, src_path, dst_path,
+                      follow_link=follow_link, keep_owner=archive, stdin=sys.stdin.buffer)
