@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.cmd_history import after_up
+from stackup.cli.cmd_history import after_up, load_revision_project
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -110,17 +110,21 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
 @click.option("--diff", is_flag=True, help="Show each changed field with its old and new value.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Save the plan for `stackup apply FILE` ('-' for stdout).")
+@click.option("--revision", type=int, metavar="N",
+              help="What `stackup rollback N` would do: plan revision N's recorded model.")
 @pass_globals
 def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
              scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
-             pull: str | None, fmt: str, exit_code: bool, diff: bool, out: str | None) -> None:
+             pull: str | None, fmt: str, exit_code: bool, diff: bool, out: str | None,
+             revision: int | None) -> None:
     """Show what `up` would change: every operation, its cause and what it waits for."""
     from stackup import app
     from stackup.render import plan_json, plan_text
 
-    project = g.load(services).project
+    project = (g.load(services).project if revision is None
+               else load_revision_project(g, revision))
     options = _up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans, timeout, build, pull)
+                          remove_orphans or revision is not None, timeout, build, pull)
     plan, saved = app.save_plan(project, g.engine(), options)
     if out == "-":
         click.echo(saved, nl=False)
