@@ -155,7 +155,7 @@ def parse_time(text: str | None) -> datetime | None:
         value = value[:-1] + "+00:00"
     main, _, rest = value.partition(".")
     if rest:  # fractions beyond microseconds, which fromisoformat may refuse
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits):]
         value = f"{main}.{digits[:6].ljust(6, '0')}{zone}"
     try:
