@@ -11,11 +11,13 @@ volumes carried over from a previous container) comes in as plain arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stackup import labels as L
+from stackup.engine.container_extras import check_api, endpoint_extras, host_extras
 from stackup.engine.resources import STACKUP_VERSION
 from stackup.model import Healthcheck, Mount, Project, Service, ServiceNetwork
 
@@ -27,6 +29,7 @@ def container_create_args(
     config_json: str, image: str, network_names: Mapping[str, str] | None = None,
     network_mode_container: str | None = None,
     anonymous_volumes: Mapping[str, str] | None = None, oneoff: bool = False,
+    linked: Mapping[str, Sequence[str]] | None = None, api_version: str | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments for ``APIClient.create_container`` (plus ``healthcheck`` as a raw
     engine dict, which the adapter puts on the config itself).
@@ -74,8 +77,14 @@ def container_create_args(
         host["PortBindings"] = bindings
 
     _mounts(project, service, host, anonymous_volumes or {})
+    if api_version is not None:
+        check_api(service, api_version)  # a key this engine would ignore: refuse, naming it
     _networking(project, service, args, host, network_names, network_mode_container)
     host.update(host_settings(service))
+    host.update(host_extras(service, linked or {}))  # ``linked``: services' container names
+    if host.get("Links") and "networking_config" in args:
+        for endpoint in args["networking_config"]["EndpointsConfig"].values():
+            endpoint["Links"] = host["Links"]
     args["host_config"] = host
     return args
 
@@ -251,6 +260,7 @@ def endpoint_config(service: Service, attachment: ServiceNetwork) -> dict[str, A
         out["IPAMConfig"] = ipam
     if attachment.mac_address:
         out["MacAddress"] = attachment.mac_address
+    out.update(endpoint_extras(attachment))
     return out
 
 
@@ -270,6 +280,8 @@ def extra_networks(project: Project, service: Service,
                 kwargs[key] = ipam[name]
         if attachment.mac_address:
             kwargs["mac_address"] = attachment.mac_address
+        if "DriverOpts" in endpoint:
+            kwargs["driver_opt"] = endpoint["DriverOpts"]
         out.append((network_engine_name(project, attachment.name, network_names), kwargs))
     return out
 
@@ -290,6 +302,8 @@ def _networking(project: Project, service: Service, args: dict[str, Any], host: 
     if not networks:
         return
     first = networks[0]
+    if service.mac_address and not first.mac_address:  # the service-level key: main network
+        first = dataclasses.replace(first, mac_address=service.mac_address)
     engine_name = network_engine_name(project, first.name, network_names)
     host["NetworkMode"] = engine_name
     args["networking_config"] = {"EndpointsConfig": {engine_name: endpoint_config(service, first)}}

@@ -21,7 +21,20 @@ from urllib.parse import quote, urlencode
 
 from stackup.errors import EngineError, EngineUnavailable, NotFound, StackupError
 
-API_VERSION = "1.41"
+API_VERSION = "1.41"  # the floor: Docker 20.10; what is used until the engine is asked
+MAX_API_VERSION = "1.49"  # the newest API whose keys stackup knows (interface_name: 1.49)
+
+
+def negotiate(engine_api: str) -> str:
+    """The API version to speak: the engine's own, capped at ``MAX_API_VERSION``."""
+    def key(version: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(part) for part in version.split("."))
+        except ValueError:
+            return (0,)
+    if not engine_api or key(engine_api) == (0,):
+        return API_VERSION
+    return min(engine_api, MAX_API_VERSION, key=key)
 
 
 class _Connection(http.client.HTTPConnection):
@@ -44,17 +57,35 @@ class UnixSocketReader:
         self.display = display
         self.timeout = timeout
         self._local = threading.local()
+        self.version: str | None = None  # negotiated on the first request (``api_version``)
+        self._version_lock = threading.Lock()
+
+    def api_version(self) -> str:
+        """The negotiated API version: ``GET /version`` once (unversioned, ~1 ms), the engine's
+        version capped at what stackup knows; every later path is prefixed with it."""
+        if self.version is None:
+            with self._version_lock:
+                if self.version is None:
+                    try:
+                        status, data, _ = self._request("/version")
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise EngineUnavailable(
+                            f"cannot reach the Docker engine at {self.display}",
+                            detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
+                    info = json.loads(data) if status == 200 else {}
+                    self.version = negotiate(str(info.get("ApiVersion") or ""))
+        return self.version
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
-        """The decoded JSON of ``GET /v1.41<path>``; 404 → NotFound, others → EngineError."""
+        """The decoded JSON of ``GET /v<negotiated><path>``; 404 → NotFound, others → EngineError."""
         return self.request("GET", path, params, what=what)[0]
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, *, what: str) -> tuple[Any, str]:
-        """(decoded JSON or None, the response's Date header) of ``METHOD /v1.41<path>`` with
+        """(decoded JSON or None, the response's Date header) of ``METHOD /v<negotiated><path>`` with
         ``body`` sent as JSON. Only for calls that are safe to send twice (the connection is
         retried once when the engine closed it)."""
-        url = f"/v{API_VERSION}{quote(path)}"
+        url = f"/v{self.api_version()}{quote(path)}"
         if params:
             url += "?" + urlencode({k: v if isinstance(v, str) else json.dumps(v)
                                     for k, v in params.items()})

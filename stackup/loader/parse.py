@@ -64,6 +64,7 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
         raise ck.fail(tree, "services", "services", "expected a mapping of service names")
     ctx.networks, ctx.volumes = frozenset(networks), frozenset(volumes)
     ctx.secrets, ctx.configs = frozenset(secrets), frozenset(configs)
+    ctx.secret_objects = secrets  # build secrets are resolved against them
     ctx.services = frozenset(str(k) for k in raw_services)
     parsed: dict[str, Service] = {}
     for key in raw_services:

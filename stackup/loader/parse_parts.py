@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stackup.model import BuildSpec, Deploy, FrozenMap, Resources, RestartPolicy, UpdateConfig
+from stackup.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FileObject, FrozenMap,
+                           Resources, RestartPolicy, Ulimit, UpdateConfig)
 from stackup.loader import check as ck
 from stackup.loader import units
 
+_BUILDKIT_KEYS = ("cache_to", "additional_contexts", "ssh", "secrets", "tags", "platforms",
+                   "privileged", "isolation", "ulimits", "entitlements", "provenance", "sbom")
 _BUILD_KEYS = frozenset({"context", "dockerfile", "dockerfile_inline", "args", "target",
                          "labels", "network", "extra_hosts", "shm_size", "cache_from",
-                         "no_cache", "pull"})
-_BUILD_UNSUPPORTED = frozenset({"cache_to", "additional_contexts", "ssh", "secrets", "tags",
-                                "platforms", "privileged", "isolation", "ulimits", "entitlements",
-                                "provenance", "sbom"})
+                         "no_cache", "pull", *_BUILDKIT_KEYS})
+_BUILD_UNSUPPORTED: frozenset[str] = frozenset()  # every build key of the spec is modelled
 
 
 def _is_url(context: str) -> bool:
@@ -45,14 +46,19 @@ def parse_extra_hosts(raw: Any, key: str, path: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) -> BuildSpec:
-    """``build: ./dir`` or the long mapping → BuildSpec (context made absolute unless a URL)."""
+def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str], *,
+                warnings: list[str] | None = None, environ: Mapping[str, str] | None = None,
+                secrets: Mapping[str, FileObject] | None = None) -> BuildSpec:
+    """``build: ./dir`` or the long mapping → BuildSpec (context made absolute unless a URL).
+
+    Keys stackup does not model go to ``warnings`` with their file and line; ``args`` given by
+    name only take their value from ``environ``, as Compose does (left out when unset); build
+    ``secrets`` are resolved against the top-level ``secrets``."""
     value = raw[key]
     if isinstance(value, str):
         return BuildSpec(context=value if _is_url(value) else resolve(value),
                          dockerfile="Dockerfile")
     spec = ck.as_mapping(raw, key, path)
-    warnings: list[str] = []
     ck.check_keys(spec, _BUILD_KEYS, path, unsupported=_BUILD_UNSUPPORTED, warnings=warnings)
     context = ck.as_str(spec, "context", f"{path}.context") if "context" in spec else "."
     kw: dict[str, Any] = {"context": context if _is_url(context) else resolve(context)}
@@ -62,7 +68,8 @@ def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) ->
     if "dockerfile" not in kw and "dockerfile_inline" not in kw:
         kw["dockerfile"] = "Dockerfile"  # as Compose normalizes it
     if spec.get("args") is not None:
-        args = ck.as_dict_of_str(spec, "args", f"{path}.args")
+        env = environ or {}
+        args = ck.as_dict_of_str(spec, "args", f"{path}.args", missing=env.get)
         kw["args"] = FrozenMap(sorted(args.items()))
     if spec.get("labels") is not None:
         labels = ck.as_dict_of_str(spec, "labels", f"{path}.labels")
@@ -76,7 +83,117 @@ def parse_build(raw: Any, key: str, path: str, resolve: Callable[[str], str]) ->
     for name in ("no_cache", "pull"):
         if spec.get(name) is not None:
             kw[name] = ck.as_bool(spec, name, f"{path}.{name}")
+    _buildkit_options(spec, path, resolve, secrets or {}, kw)
     return BuildSpec(**kw)
+
+
+def _buildkit_options(spec: Any, path: str, resolve: Callable[[str], str],
+                      secrets: Mapping[str, FileObject], kw: dict[str, Any]) -> None:
+    """The keys only BuildKit applies, and where each was written (``BuildSpec.origins``)."""
+    for name in ("cache_to", "ssh", "tags", "platforms", "entitlements"):
+        if spec.get(name) is not None and not isinstance(spec[name], Mapping):
+            kw[name] = ck.as_str_list(spec, name, f"{path}.{name}", allow_string=name == "ssh")
+    if isinstance(spec.get("ssh"), Mapping):
+        kw["ssh"] = tuple(f"{k}={v}" if v else str(k) for k, v in
+                          ck.as_dict_of_str(spec, "ssh", f"{path}.ssh").items())
+    if spec.get("additional_contexts") is not None:
+        contexts = ck.as_dict_of_str(spec, "additional_contexts", f"{path}.additional_contexts")
+        kw["additional_contexts"] = FrozenMap(sorted(
+            (k, v if v is None or "://" in v or v.startswith(("docker-image:", "target:",
+                                                              "oci-layout:")) else resolve(v))
+            for k, v in contexts.items() if v is not None))
+    for name in ("isolation", "provenance", "sbom"):
+        if spec.get(name) is not None:
+            kw[name] = ck.scalar_str(spec, name, f"{path}.{name}")
+    if spec.get("privileged") is not None:
+        kw["privileged"] = ck.as_bool(spec, "privileged", f"{path}.privileged")
+    if spec.get("ulimits") is not None:
+        kw["ulimits"] = parse_ulimits(spec, "ulimits", f"{path}.ulimits")
+    if spec.get("secrets") is not None:
+        kw["secrets"] = _build_secrets(spec, f"{path}.secrets", secrets)
+    kw["origins"] = FrozenMap((f"build.{name}", ck.short_where(spec, name))
+                              for name in _BUILDKIT_KEYS if spec.get(name) is not None)
+
+
+def _build_secrets(spec: Any, path: str,
+                   secrets: Mapping[str, FileObject]) -> tuple[BuildSecret, ...]:
+    items = ck.as_list(spec, "secrets", path)
+    out: list[BuildSecret] = []
+    for i, item in enumerate(items):
+        sub = f"{path}[{i}]"
+        target = None
+        if isinstance(item, Mapping):
+            ck.check_keys(item, ("source", "target", "uid", "gid", "mode"), sub)
+            if "source" not in item:
+                raise ck.fail(items, i, sub, "expected 'source'")
+            source = ck.as_str(item, "source", f"{sub}.source")
+            target = ck.opt_str(item, "target", sub) if "target" in item else None
+        else:
+            source = ck.as_str(items, i, sub)
+        obj = secrets.get(source)
+        if obj is None:
+            raise ck.reference_error(items, i, sub, "secret", source, frozenset(secrets))
+        if obj.external:
+            raise ck.fail(items, i, sub, f"secret {source} is external: a build can only use "
+                                         "secrets with file, environment or content")
+        out.append(BuildSecret(source=source, target=target, file=obj.file,
+                               environment=obj.environment,
+                               content=None if obj.file is not None else (obj.content or "")))
+    return tuple(out)
+
+
+def parse_ulimits(raw: Any, key: str, path: str) -> tuple[Ulimit, ...]:
+    """``ulimits`` (of a service or a build): a map of name → number or {soft, hard}."""
+    limits = ck.as_mapping(raw, key, path)
+    out = []
+    for name in limits:
+        sub = f"{path}.{name}"
+        if isinstance(limits[name], Mapping):
+            opts = limits[name]
+            ck.check_keys(opts, ("soft", "hard"), sub)
+            if "soft" not in opts or "hard" not in opts:
+                raise ck.fail(limits, name, sub, "expected both 'soft' and 'hard'")
+            soft = ck.as_int(opts, "soft", f"{sub}.soft", minimum=None)
+            hard = ck.as_int(opts, "hard", f"{sub}.hard", minimum=None)
+        else:
+            soft = hard = ck.as_int(limits, name, sub, minimum=None)
+        out.append(Ulimit(str(name), soft, hard))
+    return tuple(sorted(out, key=lambda u: u.name))
+
+
+def parse_device_requests(raw: Any, key: str, path: str, *,
+                          gpu: bool = False) -> tuple[DeviceRequest, ...]:
+    """``gpus`` (``all`` or a list) and ``deploy.resources.reservations.devices`` → device
+    requests. ``gpus`` add the ``gpu`` capability, as Compose does."""
+    value = raw[key]
+    if gpu and value == "all":
+        return (DeviceRequest(capabilities=("gpu",), count=-1),)
+    items = ck.as_list(raw, key, path)
+    out = []
+    for i, item in enumerate(items):
+        sub = f"{path}[{i}]"
+        opts = ck.as_mapping(items, i, sub)
+        ck.check_keys(opts, ("capabilities", "count", "device_ids", "driver", "options"), sub)
+        caps = ck.as_str_list(opts, "capabilities", f"{sub}.capabilities") \
+            if opts.get("capabilities") is not None else ()
+        if gpu and "gpu" not in caps:
+            caps = (*caps, "gpu")
+        if not caps:
+            raise ck.fail(items, i, sub, "a device request needs 'capabilities' (e.g. [gpu])")
+        count = None
+        if opts.get("count") is not None:
+            count = -1 if opts["count"] == "all" else ck.as_int(opts, "count", f"{sub}.count")
+        if count is not None and opts.get("device_ids") is not None:
+            raise ck.fail(opts, "count", f"{sub}.count", "use either 'count' or 'device_ids'")
+        options = ck.as_dict_of_str(opts, "options", f"{sub}.options") \
+            if opts.get("options") is not None else {}
+        out.append(DeviceRequest(
+            capabilities=tuple(caps), count=count,
+            device_ids=ck.as_str_list(opts, "device_ids", f"{sub}.device_ids")
+            if opts.get("device_ids") is not None else (),
+            driver=ck.opt_str(opts, "driver", sub) if "driver" in opts else None,
+            options=FrozenMap(sorted((k, v or "") for k, v in options.items()))))
+    return tuple(out)
 
 
 _DEPLOY_KEYS = frozenset({"mode", "replicas", "labels", "resources", "restart_policy",
@@ -87,9 +204,14 @@ _UPDATE_KEYS = frozenset({"parallelism", "delay", "failure_action", "monitor",
 
 def _resources(opts: Any, key: str, path: str, warnings: list[str]) -> Resources:
     res = ck.as_mapping(opts, key, path)
-    ck.check_keys(res, ("cpus", "memory", "pids"), path, warnings=warnings,
-                  unsupported=frozenset({"devices", "generic_resources"}))
+    reservations = path.endswith(".reservations")
+    ck.check_keys(res, ("cpus", "memory", "pids", *(("devices",) if reservations else ())),
+                  path, warnings=warnings,
+                  unsupported=frozenset({"generic_resources"} if reservations
+                                        else {"devices", "generic_resources"}))
     return Resources(
+        devices=parse_device_requests(res, "devices", f"{path}.devices")
+        if reservations and res.get("devices") is not None else (),
         cpus=ck.as_float(res, "cpus", f"{path}.cpus") if res.get("cpus") is not None else None,
         memory=ck.convert(res, "memory", f"{path}.memory", units.parse_size)
         if res.get("memory") is not None else None,

@@ -14,22 +14,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackup.model import (Dependency, FileReference, FrozenMap, Healthcheck, Logging, Mount,
-                           Port, Service, ServiceNetwork, Ulimit)
+from stackup.model import (Dependency, FileObject, FileReference, FrozenMap, Healthcheck, Hook,
+                           Logging, Mount, Port, Service, ServiceNetwork)
 from stackup.loader import check as ck
 from stackup.loader import units
-from stackup.loader.parse_parts import parse_build, parse_deploy, parse_extra_hosts, read_env_files
+from stackup.loader.parse_parts import (parse_build, parse_deploy, parse_device_requests,
+                                        parse_extra_hosts, parse_ulimits, read_env_files)
 
-_UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cgroup_parent cpu_count
-cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpuset credential_spec develop
-device_cgroup_rules external_links gpus isolation label_file links mac_address mem_swappiness
-memswap_limit models oom_kill_disable oom_score_adj post_start pre_stop provider runtime
-stop_timeout storage_opt use_api_socket userns_mode uts volumes_from""".split())
+_UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cpu_count
+cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime credential_spec develop
+device_cgroup_rules isolation label_file mem_swappiness
+memswap_limit models oom_kill_disable provider
+stop_timeout storage_opt use_api_socket uts""".split())
 
 _STR = ("image", "container_name", "hostname", "domainname", "user", "working_dir",
-        "network_mode", "stop_signal", "ipc", "pid", "platform")
+        "network_mode", "stop_signal", "ipc", "pid", "platform", "runtime", "userns_mode",
+        "cgroup_parent", "cpuset", "mac_address")
 _BOOL = ("privileged", "read_only", "tty", "stdin_open", "init")
-_LIST = ("expose", "cap_add", "cap_drop", "security_opt", "group_add", "profiles", "devices")
+_LIST = ("expose", "cap_add", "cap_drop", "security_opt", "group_add", "profiles", "devices",
+         "external_links")
 _LIST_OR_STR = ("dns", "dns_search", "dns_opt", "tmpfs")
 _SIZE = ("shm_size", "mem_limit", "mem_reservation")
 _DEP_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
@@ -50,6 +53,7 @@ class Context:
     configs: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
     env_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    secret_objects: Mapping[str, FileObject] = field(default_factory=dict)  # for build secrets
 
     def path(self, raw: str) -> str:
         """A host path from the file → absolute, normalised."""
@@ -221,7 +225,14 @@ def _networks(raw: Any, key: str, path: str, ctx: Context) -> tuple[ServiceNetwo
                 if "link_local_ips" in opts else (),
                 mac_address=ck.opt_str(opts, "mac_address", sub) if get("mac_address") else None,
                 priority=ck.as_int(opts, "priority", f"{sub}.priority", minimum=None)
-                if get("priority") is not None else 0))
+                if get("priority") is not None else 0,
+                driver_opts=FrozenMap(sorted((k, v or "") for k, v in ck.as_dict_of_str(
+                    opts, "driver_opts", f"{sub}.driver_opts").items()))
+                if get("driver_opts") is not None else FrozenMap(),
+                gw_priority=ck.as_int(opts, "gw_priority", f"{sub}.gw_priority", minimum=None)
+                if get("gw_priority") is not None else 0,
+                interface_name=ck.opt_str(opts, "interface_name", sub)
+                if get("interface_name") else None))
     elif value is not None:
         raise ck.fail(raw, key, path, f"expected a list or a mapping, found {ck.describe(value)}")
     return tuple(sorted(out, key=lambda n: n.name))
@@ -300,22 +311,49 @@ def _restart(raw: Any, key: str, path: str, ctx: Context) -> str | None:
                                   f"found {text!r}")
 
 
-def _ulimits(raw: Any, key: str, path: str, ctx: Context) -> tuple[Ulimit, ...]:
-    limits = ck.as_mapping(raw, key, path)
+def _hooks(raw: Any, key: str, path: str, ctx: Context) -> tuple[Hook, ...]:
+    """``post_start`` / ``pre_stop``: a list of {command, user, privileged, working_dir,
+    environment}, run with exec in the container."""
+    items = ck.as_list(raw, key, path)
     out = []
-    for name in limits:
-        sub = f"{path}.{name}"
-        if isinstance(limits[name], Mapping):
-            opts = limits[name]
-            ck.check_keys(opts, ("soft", "hard"), sub)
-            if "soft" not in opts or "hard" not in opts:
-                raise ck.fail(limits, name, sub, "expected both 'soft' and 'hard'")
-            soft = ck.as_int(opts, "soft", f"{sub}.soft", minimum=None)
-            hard = ck.as_int(opts, "hard", f"{sub}.hard", minimum=None)
-        else:
-            soft = hard = ck.as_int(limits, name, sub, minimum=None)
-        out.append(Ulimit(str(name), soft, hard))
-    return tuple(sorted(out, key=lambda u: u.name))
+    for i, item in enumerate(items):
+        sub = f"{path}[{i}]"
+        opts = ck.as_mapping(items, i, sub)
+        ck.check_keys(opts, ("command", "user", "privileged", "working_dir", "environment"), sub)
+        if opts.get("command") is None:
+            raise ck.fail(items, i, sub, "a hook needs 'command'")
+        env = ck.as_dict_of_str(opts, "environment", f"{sub}.environment",
+                                missing=ctx.environ.get) if opts.get("environment") else {}
+        out.append(Hook(
+            command=_command(opts, "command", f"{sub}.command", ctx) or (),
+            user=ck.opt_str(opts, "user", sub) if "user" in opts else None,
+            privileged=ck.as_bool(opts, "privileged", f"{sub}.privileged")
+            if opts.get("privileged") is not None else False,
+            working_dir=ck.opt_str(opts, "working_dir", sub) if "working_dir" in opts else None,
+            environment=FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))))
+    return tuple(out)
+
+
+def _service_refs(kind: str) -> Handler:
+    """``links`` ("service[:alias]") and ``volumes_from`` ("service[:ro|rw]" or
+    "container:name[:ro|rw]"): each service named must exist in the file."""
+    def parse(raw: Any, key: str, path: str, ctx: Context) -> tuple[str, ...]:
+        items = ck.as_str_list(raw, key, path)
+        for i, item in enumerate(items):
+            name, _, rest = item.partition(":")
+            if kind == "volumes_from":
+                if name == "container":
+                    if not rest.partition(":")[0]:
+                        raise ck.fail(raw[key], i, f"{path}[{i}]", "expected container:<name>")
+                    continue
+                if rest not in ("", "ro", "rw"):
+                    raise ck.fail(raw[key], i, f"{path}[{i}]",
+                                  f"expected 'service[:ro|rw]', found {item!r}")
+            if name not in ctx.services:
+                raise ck.reference_error(raw[key], i, f"{path}[{i}]", "service", name,
+                                         ctx.services)
+        return items
+    return parse
 
 
 def _logging(raw: Any, key: str, path: str, ctx: Context) -> Logging:
@@ -379,13 +417,18 @@ HANDLERS: dict[str, Handler] = {
     **{k: (lambda r, k, p, c: ck.convert(r, k, p, units.parse_size)) for k in _SIZE},
     "command": _command, "entrypoint": _command, "ports": _ports, "volumes": _volumes,
     "networks": _networks, "depends_on": _depends_on, "healthcheck": _healthcheck,
-    "restart": _restart, "extra_hosts": _simple(parse_extra_hosts), "ulimits": _ulimits,
+    "restart": _restart, "extra_hosts": _simple(parse_extra_hosts),
+    "ulimits": _simple(parse_ulimits), "post_start": _hooks, "pre_stop": _hooks,
+    "links": _service_refs("links"), "volumes_from": _service_refs("volumes_from"),
+    "gpus": lambda r, k, p, c: parse_device_requests(r, k, p, gpu=True),
+    "oom_score_adj": lambda r, k, p, c: ck.as_int(r, k, p, minimum=-1000),
     "logging": _logging, "pull_policy": _pull_policy, "labels": _labels, "sysctls": _labels,
     "secrets": _file_refs("secret"), "configs": _file_refs("config"),
     "cpus": _simple(ck.as_float), "cpu_shares": _simple(ck.as_int), "scale": _simple(ck.as_int),
     "pids_limit": lambda r, k, p, c: ck.as_int(r, k, p, minimum=-1),
     "stop_grace_period": lambda r, k, p, c: ck.convert(r, k, p, units.parse_duration),
-    "build": lambda r, k, p, c: parse_build(r, k, p, c.path),
+    "build": lambda r, k, p, c: parse_build(r, k, p, c.path, warnings=c.warnings,
+                                            environ=c.environ, secrets=c.secret_objects),
     "deploy": lambda r, k, p, c: parse_deploy(r, k, p, c.warnings),
 }
 _KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends"}
@@ -405,6 +448,20 @@ def _network_mode_dependency(raw: Any, path: str, kw: dict[str, Any], ctx: Conte
     if all(dep.service != target for dep in deps):
         implied = Dependency(target, "service_started", restart=True, required=True)
         kw["depends_on"] = tuple(sorted((*deps, implied), key=lambda d: d.service))
+
+
+def _implied_dependencies(kw: dict[str, Any]) -> None:
+    """``links`` and ``volumes_from: service`` need the other service's container first: an
+    implied ``depends_on`` (service_started), as in Compose."""
+    named = [link.partition(":")[0] for link in kw.get("links", ())]
+    named += [v.partition(":")[0] for v in kw.get("volumes_from", ())
+              if not v.startswith("container:")]
+    deps = list(kw.get("depends_on", ()))
+    for target in dict.fromkeys(named):
+        if all(dep.service != target for dep in deps):
+            deps.append(Dependency(target, "service_started"))
+    if len(deps) != len(kw.get("depends_on", ())):
+        kw["depends_on"] = tuple(sorted(deps, key=lambda d: d.service))
 
 
 def parse_service(name: str, raw: Any, ctx: Context) -> Service:
@@ -428,6 +485,7 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
     kw["environment"] = FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))
     if from_files:
         kw["env_file_keys"] = tuple(sorted(from_files))
+    _implied_dependencies(kw)
     if "network_mode" in kw:
         kw.pop("networks", None)
         _network_mode_dependency(raw, path, kw, ctx)

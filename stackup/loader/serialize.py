@@ -155,9 +155,19 @@ def _deploy(deploy: Deploy) -> dict[str, Any]:
 
 
 def _build(build: BuildSpec) -> dict[str, Any]:
-    out = _fields(build)
+    out = _fields(build, skip=frozenset({"origins", "secrets", "ulimits"}))
     out["context"] = build.context
+    if build.secrets:  # the reference only: never the secret's file, variable or value
+        out["secrets"] = [{"source": s.source, **({"target": s.target} if s.target else {})}
+                          for s in build.secrets]
+    if build.ulimits:
+        out["ulimits"] = _ulimits(build.ulimits)
     return {"context": out.pop("context"), **out}
+
+
+def _ulimits(ulimits: Any) -> dict[str, Any]:
+    return {u.name: u.soft if u.soft == u.hard else {"soft": u.soft, "hard": u.hard}
+            for u in ulimits}
 
 
 def _ref(ref: FileReference) -> dict[str, Any]:

@@ -39,7 +39,12 @@ def test_minimal_service() -> None:
     assert args == {
         "image": "img:1", "name": "proj-web-2", "detach": True,
         "labels": {L.PROJECT: "proj", L.SERVICE: "web", L.NUMBER: "2", L.CONFIG_HASH: "abc",
-                   L.CONFIG: '{"x": 1}', L.IMAGE: "img:1", L.VERSION: STACKUP_VERSION},
+                   L.CONFIG: '{"x": 1}', L.IMAGE: "img:1", L.VERSION: STACKUP_VERSION,
+                   # Docker Compose's, so that `docker compose ps/logs/down` see it
+                   L.COMPOSE_PROJECT: "proj", L.COMPOSE_SERVICE: "web", L.COMPOSE_NUMBER: "2",
+                   L.COMPOSE_ONEOFF: "False", L.COMPOSE_CONFIG_HASH: "abc",
+                   L.COMPOSE_VERSION: L.COMPOSE_LABELS_VERSION, L.COMPOSE_WORKING_DIR: "/w",
+                   L.COMPOSE_CONFIG_FILES: "", L.COMPOSE_DEPENDS_ON: ""},
         "networking_config": {"EndpointsConfig": {"proj_default": {"Aliases": ["web"]}}},
         "host_config": {"NetworkMode": "proj_default"},
     }
@@ -282,7 +287,8 @@ def test_network_and_volume_args() -> None:
     assert network_create_args("proj", network) == {
         "name": "proj_back", "driver": "bridge", "check_duplicate": True,
         "labels": {"team": "core", L.PROJECT: "proj", L.NETWORK: "back",
-                   L.VERSION: STACKUP_VERSION},
+                   L.VERSION: STACKUP_VERSION, L.COMPOSE_PROJECT: "proj",
+                   L.COMPOSE_NETWORK: "back", L.COMPOSE_VERSION: L.COMPOSE_LABELS_VERSION},
         "options": {"com.docker.network.bridge.name": "br-x"},
         "internal": True, "attachable": True, "enable_ipv6": True,
         "ipam": {"Driver": "default", "Options": {}, "Config": [
@@ -292,7 +298,9 @@ def test_network_and_volume_args() -> None:
     volume = Volume("data", "proj_data", driver_opts=FrozenMap({"type": "tmpfs"}))
     assert volume_create_args("proj", volume) == {
         "name": "proj_data", "driver": "local", "driver_opts": {"type": "tmpfs"},
-        "labels": {L.PROJECT: "proj", L.VOLUME: "data", L.VERSION: STACKUP_VERSION}}
+        "labels": {L.PROJECT: "proj", L.VOLUME: "data", L.VERSION: STACKUP_VERSION,
+                   L.COMPOSE_PROJECT: "proj", L.COMPOSE_VOLUME: "data",
+                   L.COMPOSE_VERSION: L.COMPOSE_LABELS_VERSION}}
 
 
 def test_observed_container_from_list_output() -> None:

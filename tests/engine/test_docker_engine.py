@@ -337,7 +337,9 @@ def test_observe_is_a_few_calls_whatever_the_container_count(
                                   volumes=[f"{project_name}_data"], images=[IMAGE])
     assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
     assert all(c.state == "created" for c in state.containers)
-    assert len(sent) == 4, sent  # containers, networks, volumes, one image inspect
+    # containers, networks, volumes, by stackup's label and by Docker Compose's (a project
+    # Compose made is taken over), and one image inspect
+    assert len(sent) == 7, sent
 
 
 def test_reading_commands_do_not_import_the_sdk(docker_engine: DockerEngine,

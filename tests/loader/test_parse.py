@@ -122,10 +122,10 @@ def test_required_dependency_on_disabled_service() -> None:
 
 def test_unsupported_keys_warn() -> None:
     warnings: list[str] = []
-    svc("image: x\ncpuset: '0'\nlinks: [db]", warnings=warnings)
+    svc("image: x\ncpu_count: 2\nuts: host", warnings=warnings)
     assert warnings == [
-        "services.s.cpuset is not supported by stackup and is ignored (compose.yaml:4)",
-        "services.s.links is not supported by stackup and is ignored (compose.yaml:5)"]
+        "services.s.cpu_count is not supported by stackup and is ignored (compose.yaml:4)",
+        "services.s.uts is not supported by stackup and is ignored (compose.yaml:5)"]
 
 
 def test_version_and_include_warn() -> None:

@@ -128,6 +128,14 @@ class ClientBase:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise _translate(exc, what, self.base_url) from exc
 
+    @property
+    def api_version(self) -> str:
+        """The API version negotiated with the engine (see ``unix_http.negotiate``): asked once,
+        through the socket reader when there is one, else when the SDK client is made."""
+        if self.reader is not None:
+            return self.reader.api_version()
+        return str(self.api._version)
+
     def ping(self) -> None:
         with self._call("ping"):
             self.api.ping()

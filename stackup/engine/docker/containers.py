@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
 from stackup.engine.docker.files import deliver_files
+from stackup.engine.docker.service_refs import create_extras
 from stackup.engine.resources import (
     container_name,
 )
@@ -36,7 +37,7 @@ class ContainerMixin(ClientBase):
         args = container_create_args(
             project, service, number, name=name, config_hash=config_hash,
             config_json=config_json, image=image, network_mode_container=mode_container,
-            anonymous_volumes=anonymous)
+            anonymous_volumes=anonymous, **create_extras(self, project.name, service))
         healthcheck = args.pop("healthcheck", None)
         create_name = args.pop("name")
         platform = args.pop("platform", None)

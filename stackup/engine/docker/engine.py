@@ -25,7 +25,7 @@ from stackup.engine.docker.streams import ExecStream, StreamMixin
 from stackup.engine.resources import (
     default_state_dir,
 )
-from stackup.engine.unix_http import UnixSocketReader
+from stackup.engine.unix_http import UnixSocketReader, negotiate
 from stackup.errors import (
     EngineUnavailable,
 )
@@ -38,8 +38,9 @@ class DockerEngine(RevisionMixin, EventsMixin, ExtraMixin, ObserveMixin, Resourc
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,
                  timeout: int = 120, state_dir: str | None = None) -> DockerEngine:
-        """An engine from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (API pinned at 1.41:
-        no version round trip). Does not contact the engine, nor import the SDK."""
+        """An engine from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH. Does not contact
+        the engine, nor import the SDK: the API version is negotiated on first use, once (the
+        engine's own, capped at ``unix_http.MAX_API_VERSION``, never below 1.41)."""
         env = dict(os.environ if environ is None else environ)
         display = env.get("DOCKER_HOST") or DEFAULT_SOCKET
 
@@ -48,9 +49,15 @@ class DockerEngine(RevisionMixin, EventsMixin, ExtraMixin, ObserveMixin, Resourc
                 else {}
             kwargs.setdefault("base_url", DEFAULT_SOCKET)
             try:
-                return docker.APIClient(version=API_VERSION, timeout=timeout,
-                                        max_pool_size=max_pool_size, **kwargs)
-            except docker.errors.DockerException as exc:
+                version = reader.api_version() if reader is not None else API_VERSION
+                client = docker.APIClient(version=version, timeout=timeout,
+                                          max_pool_size=max_pool_size, **kwargs)
+                if reader is None:  # negotiate over the SDK: one unversioned GET /version
+                    client._version = negotiate(str(client.version(api_version=False)
+                                                    .get("ApiVersion") or ""))
+                return client
+            except (docker.errors.DockerException,
+                    docker.errors.requests.exceptions.RequestException) as exc:
                 raise EngineUnavailable(f"cannot reach the Docker engine at {display}",
                                         detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
 

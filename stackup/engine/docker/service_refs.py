@@ -1,0 +1,46 @@
+"""What creating a container must look up in the engine besides the plan: the containers of the
+services it links to or takes volumes from, and the negotiated API version.
+
+Pipeline position: ``ContainerMixin.create_container`` passes ``create_extras(...)`` on to the
+pure ``container_spec.container_create_args`` (``linked`` and ``api_version``); nothing is
+looked up for a service without ``links`` or ``volumes_from``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackup import labels as L
+from stackup.engine.docker.client import ClientBase
+from stackup.engine.resources import container_from_list
+from stackup.model import Service
+
+
+def linked_services(service: Service) -> list[str]:
+    """The services whose containers ``links`` and ``volumes_from`` name."""
+    names = [link.partition(":")[0] for link in service.links]
+    names += [v.partition(":")[0] for v in service.volumes_from if not v.startswith("container:")]
+    return list(dict.fromkeys(names))
+
+
+def service_containers(client: ClientBase, project_name: str,
+                       service_name: str) -> tuple[str, ...]:
+    """The names of a service's containers (not one-off), running first, then by number."""
+    filters = {"label": [L.project_filter(project_name), f"{L.SERVICE}={service_name}"]}
+    what = f"cannot find the containers of service {service_name}"
+    if client.reader is not None:
+        raw = client.reader.get("/containers/json", {"all": "1", "filters": filters}, what=what)
+    else:
+        with client._call(what):
+            raw = client.api.containers(all=True, filters=filters)
+    found = [c for c in (container_from_list(r) for r in raw) if not c.oneoff]
+    found.sort(key=lambda c: (not c.running, c.number, c.name))
+    return tuple(c.name for c in found)
+
+
+def create_extras(client: ClientBase, project_name: str, service: Service) -> dict[str, Any]:
+    """Keyword arguments for ``container_create_args``: ``linked`` (service → container names)
+    and ``api_version`` (a key the engine is too old for is refused there, naming it)."""
+    linked = {name: service_containers(client, project_name, name)
+              for name in linked_services(service)}
+    return {"linked": linked, "api_version": client.api_version}
