@@ -15,8 +15,17 @@ from stackup.engine.container_backend import ContainerBackend
 from stackup.engine.fake import FakeEngine
 from stackup.errors import EngineError
 from stackup.execute import Event, Outcome, execute
-from stackup.model import (Dependency, FrozenMap, Healthcheck, Mount, Network, Project, Service,
-                           ServiceNetwork, Volume)
+from stackup.model import (
+    Dependency,
+    FrozenMap,
+    Healthcheck,
+    Mount,
+    Network,
+    Project,
+    Service,
+    ServiceNetwork,
+    Volume,
+)
 from stackup.observed import ObservedState
 from stackup.plan import Kind, Operation, Plan
 from stackup.reconcile import UpOptions, plan_down, plan_up
@@ -384,3 +393,27 @@ def test_unknown_edges_are_refused_before_anything_runs() -> None:
     with pytest.raises(ValueError, match="operation b depends on unknown nope"):
         run(plan, engine)
     assert engine.networks == {}
+
+
+def test_when_image_runs_only_if_the_image_id_changed() -> None:
+    engine = FakeEngine(auto_images=False)
+    engine.registry.update({"same:1": "sha256:same", "new:1": "sha256:new"})
+    engine.fail_on("pull_image", "broken:1")
+
+    def pull(ref: str) -> Operation:
+        return Operation(f"pull:{ref}", Kind.PULL_IMAGE, "test", image=ref)
+
+    plan = Plan("demo", (
+        pull("same:1"), pull("new:1"), pull("broken:1"),
+        _net("if-same", "s", depends_on=("pull:same:1",), when_image=("pull:same:1",
+                                                                        "sha256:same")),
+        _net("after-same", "as", depends_on=("if-same",)),
+        _net("if-new", "n", depends_on=("pull:new:1",), when_image=("pull:new:1", "sha256:old")),
+        _net("if-broken", "b", when_image=("pull:broken:1", "sha256:old")),
+    ))
+    outcome, _ = run(plan, engine)
+    assert _statuses(outcome) == {
+        "pull:same:1": "done", "pull:new:1": "done", "pull:broken:1": "failed",
+        "if-same": "not_needed", "after-same": "done", "if-new": "done",
+        "if-broken": "skipped"}
+    assert sorted(engine.networks) == ["as", "n"]

@@ -10,7 +10,15 @@ from stackup import app
 from stackup.engine.fake import FakeEngine
 from stackup.errors import OperationFailed
 from stackup.execute import Event
-from stackup.model import BuildSpec, Dependency, FrozenMap, Network, Project, Service, ServiceNetwork
+from stackup.model import (
+    BuildSpec,
+    Dependency,
+    FrozenMap,
+    Network,
+    Project,
+    Service,
+    ServiceNetwork,
+)
 from stackup.plan import Kind
 from stackup.reconcile import UpOptions
 
@@ -142,7 +150,7 @@ def test_failed_build_of_a_converged_service_keeps_its_container() -> None:
     up(e, STACK)
     before = container_ids(e)
     e.fail_on("build_image", "demo-app", OperationFailed("cannot build image demo-app"))
-    plan, outcome, _ = up(e, STACK, build=True)
+    _, outcome, _ = up(e, STACK, build=True)
     assert [op.op_id for op, _ in outcome.failed] == ["build_image:demo-app"]
     assert [op.op_id for op in outcome.skipped] == REPLACE_APP
     assert container_ids(e) == before and e.by_name("demo-app-1").state == "running"
@@ -152,7 +160,7 @@ def test_failed_pull_skips_the_services_on_it_and_their_dependents() -> None:
     e = engine()
     e.fail_on("pull_image", "nginx:1", OperationFailed("cannot pull image nginx:1: refused"))
     project = make_project(svc("web", image="nginx:1"), svc("front", "web"), svc("db"))
-    plan, outcome, _ = up(e, project)
+    _, outcome, _ = up(e, project)
     assert [(op.op_id, op.service_name, str(err)) for op, err in outcome.failed] == [
         ("pull_image:nginx:1", "web", "cannot pull image nginx:1: refused")]
     assert sorted(op.op_id for op in outcome.skipped) == [
