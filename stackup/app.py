@@ -155,16 +155,20 @@ def images(project_name: str, engine: Engine, *, services: Iterable[str] = ()) -
     return rows
 
 
-def lifecycle(verb: str, project: Project, engine: Engine, *, services: Iterable[str],
-              timeout: float | None, run: RunOptions,
-              on_event: EventSink = _ignore) -> tuple[Plan, Outcome]:
-    """start / stop / restart / rm of existing containers (never creates any)."""
+def lifecycle(verb: str, project: Project | None, engine: Engine, *, services: Iterable[str],
+              timeout: float | None, run: RunOptions, on_event: EventSink = _ignore,
+              project_name: str = "", **options: bool) -> tuple[Plan, Outcome]:
+    """start / stop / restart / rm of existing containers (never creates any). Without a
+    project (``-p NAME`` and no stack file): the containers labelled ``project_name``.
+    ``options``: rm's ``stop`` and ``remove_volumes``."""
     from stackup import reconcile
 
     planner = {"start": reconcile.plan_start, "stop": reconcile.plan_stop,
                "restart": reconcile.plan_restart, "rm": reconcile.plan_rm}[verb]
-    plan = planner(project, observe(project, engine), services=tuple(services),
-                   timeout=timeout)
+    observed = (observe(project, engine) if project is not None
+                else engine.observe(project_name))
+    plan = planner(project, observed, services=tuple(services), timeout=timeout,
+                   **options)  # type: ignore[operator]
     return plan, run_plan(plan, project, engine, run, on_event)
 
 

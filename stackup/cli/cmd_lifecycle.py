@@ -52,8 +52,9 @@ def up_flags(func):  # type: ignore[no-untyped-def]
         click.option("--force-recreate", is_flag=True, help="Recreate even if unchanged."),
         click.option("--no-recreate", is_flag=True, help="Never recreate existing containers."),
         click.option("--scale", multiple=True, metavar="SERVICE=N", help="Replicas (repeatable)."),
-        click.option("--remove-orphans", is_flag=True,
-                     help="Remove containers of services no longer in the file."),
+        click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
+                     help="Remove containers of services no longer in the file "
+                          "(env: COMPOSE_REMOVE_ORPHANS)."),
         click.option("-t", "--timeout", type=float, help="Stop timeout in seconds."),
         click.option("--build", is_flag=True, help="Build images of services with build: first."),
         click.option("--pull", type=click.Choice(["always", "missing", "never"]),
@@ -195,15 +196,21 @@ def _load_or_name(g: Globals) -> tuple[Project | None, str]:
 
 @cli.command("down")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove the project's volumes.")
-@click.option("--remove-orphans", is_flag=True, help="Also remove orphan containers.")
+@click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
+              help="Also remove orphan containers (env: COMPOSE_REMOVE_ORPHANS).")
 @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
+@click.option("--rmi", type=click.Choice(["local", "all"]),
+              help="Also remove images: local (built ones without an image: name) or all.")
 @pass_globals
-def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None) -> None:
+def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
+             rmi: str | None) -> None:
     """Stop and remove the project's containers and networks (and volumes with -v)."""
     from stackup import app
     from stackup.cli.progress import Progress
+    from stackup.cli.rmi import images_of, remove_images
 
     project, name = _load_or_name(g)
+    images = images_of(project, g.engine().observe(name), rmi) if rmi else []
     progress = Progress(g.progress)
     with g.locked("down", name):
         plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
@@ -211,6 +218,7 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
                                  run=app.RunOptions(parallel=g.parallel),
                                  on_event=progress.on_event)
     _finish(g, plan, outcome, progress, "down")
+    remove_images(g.engine(), images, quiet=g.progress == "quiet")
 
 
 def _simple(verb: str, help_text: str) -> None:
@@ -219,21 +227,39 @@ def _simple(verb: str, help_text: str) -> None:
     @click.argument("services", nargs=-1)
     @pass_globals
     def command(g: Globals, timeout: float | None, services: tuple[str, ...]) -> None:
-        from stackup import app
-        from stackup.cli.progress import Progress
+        _lifecycle(g, verb, services, timeout)
 
-        project = g.load(services).project
-        app.check_services(project, services)
-        progress = Progress(g.progress)
-        with g.locked(verb):
-            plan, outcome = app.lifecycle(verb, project, g.engine(), services=services,
-                                          timeout=timeout,
-                                          run=app.RunOptions(parallel=g.parallel),
-                                          on_event=progress.on_event)
-        _finish(g, plan, outcome, progress, verb)
+
+def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float | None,
+               **options: bool) -> None:
+    """Run start/stop/restart/rm; with -p NAME and no stack file, on the labelled containers."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+    from stackup.cli.target import load_or_name
+
+    project, name = load_or_name(g, services)
+    progress = Progress(g.progress)
+    with g.locked(verb, name):
+        plan, outcome = app.lifecycle(verb, project, g.engine(), services=services,
+                                      timeout=timeout, run=app.RunOptions(parallel=g.parallel),
+                                      on_event=progress.on_event, project_name=name, **options)
+    _finish(g, plan, outcome, progress, verb)
 
 
 _simple("start", "Start the project's existing, stopped containers.")
 _simple("stop", "Stop the project's containers without removing them.")
 _simple("restart", "Restart the project's containers.")
-_simple("rm", "Remove the project's stopped containers.")
+
+
+@cli.command("rm")
+@click.option("-f", "--force", is_flag=True,
+              help="Do not ask for confirmation (stackup never asks: accepted for Compose).")
+@click.option("-s", "--stop", is_flag=True, help="Stop the running containers first.")
+@click.option("-v", "--volumes", is_flag=True, help="Also remove their anonymous volumes.")
+@click.option("-t", "--timeout", type=float, help="Stop timeout in seconds (with -s).")
+@click.argument("services", nargs=-1)
+@pass_globals
+def rm_cmd(g: Globals, force: bool, stop: bool, volumes: bool, timeout: float | None,
+           services: tuple[str, ...]) -> None:
+    """Remove the project's stopped containers (running ones too with -s)."""
+    _lifecycle(g, "rm", services, timeout, stop=stop, remove_volumes=volumes)
