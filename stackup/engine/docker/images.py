@@ -1,54 +1,171 @@
-"""Images: build (legacy builder over the API), pull and push with the user's credentials.
+"""Images: build (BuildKit where the engine offers it, else the legacy builder), pull and push
+with the user's credentials.
 
 Pipeline position: ``execute`` calls these for build/pull/push operations; output streams to the
 caller line by line through ``image_stream``.
+
+The builder, said on the first output line of every build:
+
+1. ``docker buildx`` when the plugin is installed: BuildKit with every build key (secrets, ssh,
+   cache_to, additional_contexts, several platforms, entitlements, attestations);
+2. else the engine's own BuildKit through the API (``/build?version=2``, Linux engines): cache
+   mounts and the rest of BuildKit's Dockerfile syntax, but no session, so ``secrets`` and
+   ``ssh`` fail with a message saying to install buildx; keys it cannot apply are warned about
+   with their file and line;
+3. else the legacy builder through the API.
+
+``STACKUP_BUILDER=buildx|buildkit|legacy`` forces one; ``DOCKER_BUILDKIT=0`` means legacy.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tarfile
+import tempfile
 from collections.abc import Iterable
 from typing import Any
 
 from stackup.engine.base import ImageInfo, OutputSink
-from stackup.engine.docker.client import ClientBase, docker
+from stackup.engine.buildkit_trace import TraceReader
+from stackup.engine.container_extras import version_tuple
+from stackup.engine.docker.buildx import build_with_buildx, buildx_version
+from stackup.engine.docker.client import DEFAULT_SOCKET, ClientBase, docker
 from stackup.engine.image_stream import BuildStream, TransferStream
 from stackup.errors import (
     OperationFailed,
 )
 from stackup.model import BuildSpec
 
+_SESSION_KEYS = ("secrets", "ssh")  # need a BuildKit session: buildx only
+_BUILDX_ONLY = ("cache_to", "additional_contexts", "entitlements", "privileged", "provenance",
+                "sbom")
+
 
 class ImageMixin(ClientBase):
     """Image operations."""
 
+    _builders: dict[str, str | None]  # "buildx" → version or None, "engine" → Os or None
+
     def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
                     no_cache: bool = False, pull: bool = False,
                     on_output: OutputSink | None = None) -> str:
-        """Build with the engine's builder (legacy ``/build``), streaming its output."""
+        """Build with the best builder there is (see the module docstring), streaming its
+        output; the first line says which builder."""
+        emit = on_output or (lambda line: None)
+        builder, label = self._builder(service_name, tag)
+        emit(f"building {tag} with {label}")
+        if builder == "buildx":
+            return build_with_buildx(service_name, build, tag, no_cache=no_cache, pull=pull,
+                                     environ=self._cli_environ(), on_line=emit)
+        for warning in _unapplied(build, builder, service_name, tag):
+            emit(f"warning: {warning}")
+        return self._build_api(service_name, build, tag, no_cache=no_cache, pull=pull,
+                               buildkit=builder == "buildkit", on_output=on_output)
+
+    def _builder(self, service_name: str, tag: str) -> tuple[str, str]:
+        """("buildx" | "buildkit" | "legacy", how the build output names it)."""
+        forced = os.environ.get("STACKUP_BUILDER", "").strip().lower()
+        if not forced and os.environ.get("DOCKER_BUILDKIT", "").strip() in ("0", "false"):
+            forced = "legacy"
+        if forced not in ("", "buildx", "buildkit", "legacy", "classic"):
+            raise OperationFailed(f"cannot build image {tag} for service {service_name}: "
+                                  f"STACKUP_BUILDER={forced} is not buildx, buildkit or legacy")
+        if forced in ("legacy", "classic"):
+            return "legacy", "the legacy builder (engine API)"
+        if not hasattr(self, "_builders"):
+            self._builders = {}
+        if forced in ("", "buildx"):
+            if "buildx" not in self._builders:
+                self._builders["buildx"] = buildx_version(self._cli_environ())
+            version = self._builders["buildx"]
+            if version is not None:
+                return "buildx", f"BuildKit (docker buildx {version})"
+            if forced == "buildx":
+                raise OperationFailed(
+                    f"cannot build image {tag} for service {service_name}: "
+                    "STACKUP_BUILDER=buildx but `docker buildx version` does not answer",
+                    detail="install it: scripts/cli_plugins.sh buildx")
+        if self._engine_buildkit():
+            return "buildkit", f"the engine's BuildKit (API {self.api_version})"
+        if forced == "buildkit":
+            raise OperationFailed(f"cannot build image {tag} for service {service_name}: "
+                                  "STACKUP_BUILDER=buildkit but the engine has no BuildKit "
+                                  "(needs a Linux engine with API 1.39 or later)")
+        return "legacy", "the legacy builder (engine API)"
+
+    def _engine_buildkit(self) -> bool:
+        if not hasattr(self, "_builders"):
+            self._builders = {}
+        if "engine" not in self._builders:
+            try:
+                if self.reader is not None:
+                    info = self.reader.get("/version", what="cannot ask the engine's version")
+                else:
+                    with self._call("cannot ask the engine's version"):
+                        info = self.api.version()
+                self._builders["engine"] = str(info.get("Os") or "linux")
+            except Exception:  # noqa: BLE001 - no answer: fall back to the legacy builder
+                self._builders["engine"] = None
+        return self._builders["engine"] == "linux" and \
+            version_tuple(self.api_version) >= (1, 39)
+
+    def _cli_environ(self) -> dict[str, str]:
+        """The docker CLI's environment: ours, pointed at the same engine."""
+        env = dict(os.environ)
+        if self.base_url and self.base_url != DEFAULT_SOCKET and "://" in self.base_url:
+            env.setdefault("DOCKER_HOST", self.base_url)
+        return env
+
+    def _build_api(self, service_name: str, build: BuildSpec, tag: str, *, no_cache: bool,
+                   pull: bool, buildkit: bool, on_output: OutputSink | None) -> str:
+        """``POST /build`` with the context as a tar: ``version=2`` for BuildKit."""
         what = f"cannot build image {tag} for service {service_name}"
         stream = BuildStream(service_name, tag, on_output)
-        kwargs: dict[str, Any] = dict(
-            tag=tag, nocache=no_cache or build.no_cache, pull=pull or build.pull, rm=True,
-            forcerm=True, decode=True, target=build.target, network_mode=build.network,
-            shmsize=build.shm_size, labels=dict(build.labels) or None,
-            cache_from=list(build.cache_from) or None,
-            buildargs={k: v for k, v in build.args.items() if v is not None},
-            extra_hosts=dict(h.split(":", 1) for h in build.extra_hosts) or None)
+        trace = TraceReader(lambda line: stream.feed({"stream": line}))
+        params: dict[str, Any] = {
+            "t": [tag, *build.tags], "q": False, "nocache": no_cache or build.no_cache,
+            "rm": True, "forcerm": True, "pull": pull or build.pull,
+            "buildargs": json.dumps({k: v for k, v in build.args.items() if v is not None}),
+            "version": "2" if buildkit else "1"}
+        for key, value in (("target", build.target), ("networkmode", build.network),
+                           ("shmsize", build.shm_size), ("isolation", build.isolation),
+                           ("platform", build.platforms[0] if build.platforms else None)):
+            if value:
+                params[key] = value
+        for key, value in (("labels", dict(build.labels)), ("cachefrom", list(build.cache_from)),
+                           ("extrahosts", dict(h.split(":", 1) for h in build.extra_hosts)),
+                           ("ulimits", [{"Name": u.name, "Soft": u.soft, "Hard": u.hard}
+                                        for u in build.ulimits])):
+            if value:
+                params[key] = json.dumps(value)
         context = None
+        headers: dict[str, str] = {}
         if _is_remote(build.context):
-            kwargs["path"] = build.context
+            params["remote"] = build.context
         else:
-            context, kwargs["dockerfile"] = _build_context(build, what)
-            kwargs.update(fileobj=context, custom_context=True)
+            context, params["dockerfile"] = _build_context(build, what)
+            if buildkit:  # BuildKit reads the tar only without PAX headers
+                context = _gnu_tar(context)
+            headers["Content-Type"] = "application/tar"
         try:
             with self._call(what):
-                for record in self.api.build(**kwargs):
+                self.api._set_auth_headers(headers)
+                response = self.api._post(self.api._url("/build"), data=context, params=params,
+                                          headers=headers, stream=True, timeout=None)
+                self.api._raise_for_status(response)
+                for record in self.api._stream_helper(response, decode=True):
+                    if record.get("id") == "moby.buildkit.trace":
+                        trace.feed_aux(str(record.get("aux") or ""))
+                        stream.step = trace.step
+                        continue
+                    if "error" in record and trace.step:
+                        stream.step = trace.step
                     stream.feed(record)
         finally:
             if context is not None:
                 context.close()
-        image_id = self.image_id(tag)
+        image_id = stream.image_id if buildkit and stream.image_id else self.image_id(tag)
         if image_id is None:
             raise OperationFailed(f"{what}: the engine reported no image",
                                   detail="\n".join(stream.lines[-5:]))
@@ -85,6 +202,40 @@ class ImageMixin(ClientBase):
                                             int(info.get("Size") or 0),
                                             str(info.get("Created") or ""))
         return found
+
+
+def _unapplied(build: BuildSpec, builder: str, service_name: str, tag: str) -> list[str]:
+    """Warnings for the keys an API builder cannot apply; secrets and ssh fail the build."""
+    name = "the engine's BuildKit (no session)" if builder == "buildkit" \
+        else "the legacy builder"
+    for key in _SESSION_KEYS:
+        if getattr(build, key):
+            where = build.origins.get(f"build.{key}", "")
+            raise OperationFailed(
+                f"cannot build image {tag} for service {service_name}: build.{key}{where} needs "
+                f"BuildKit with a session, which {name} cannot give",
+                detail="install docker buildx (scripts/cli_plugins.sh buildx) and build again")
+    keys = [k for k in _BUILDX_ONLY if getattr(build, k)]
+    if len(build.platforms) > 1:
+        keys.append("platforms")
+    if builder == "legacy" and build.ulimits:
+        keys.append("ulimits")
+    return [f"build.{key}{build.origins.get(f'build.{key}', '')} is not applied by {name} "
+            f"and is ignored (install docker buildx to apply it)" for key in keys]
+
+
+def _gnu_tar(source: Any) -> Any:
+    """The same archive in GNU format with whole-second times: the engine's BuildKit takes a
+    tar with PAX headers (Python's default, written for sub-second mtimes) for a Dockerfile."""
+    out = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by caller
+    with source, tarfile.open(fileobj=source, mode="r:") as old, \
+            tarfile.open(fileobj=out, mode="w:", format=tarfile.GNU_FORMAT) as new:
+        for member in old:
+            member.mtime = int(member.mtime)
+            member.pax_headers = {}
+            new.addfile(member, old.extractfile(member) if member.isfile() else None)
+    out.seek(0)
+    return out
 
 
 def _is_remote(context: str) -> bool:
