@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import NotFound, ProjectError
 
@@ -28,50 +29,57 @@ def _project_name(g: Globals, services: tuple[str, ...] = ()) -> str:
     return load_or_name(g, services)[1]
 
 
-def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line.decode("utf-8", "replace")
-    if pending:
-        yield pending.decode("utf-8", "replace")
+def _label(c: ObservedContainer) -> str:
+    return f"{c.service}-{c.number}"
 
 
 @cli.command("logs")
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
-@click.option("--tail", default="all", show_default=True, help="Lines from the end of each log.")
+@click.option("-n", "--tail", default="all", show_default=True,
+              help="Lines from the end of each log: a number or 'all'.")
+@click.option("--since", metavar="TIME", help="Only output since TIME: a timestamp "
+              "(2024-01-02T15:04:05Z, a unix time) or a duration back from now (42m, 1h30m).")
+@click.option("--until", metavar="TIME", help="Only output before TIME (as --since).")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not print the container prefix.")
+@click.option("--no-color", is_flag=True, help="Monochrome output.")
+@click.option("--index", type=click.IntRange(1), help="Only this replica of each service.")
 @click.argument("services", nargs=-1)
 @pass_globals
-def logs_cmd(g: Globals, follow: bool, tail: str, timestamps: bool, no_log_prefix: bool,
+def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str | None,
+             timestamps: bool, no_log_prefix: bool, no_color: bool, index: int | None,
              services: tuple[str, ...]) -> None:
     """Show the output of the project's containers, prefixed with the container's name."""
+    if g.target == "swarm":
+        return cmd_swarm.logs(**locals())
+    import time
+
     from stackup.app import containers
+    from stackup.cli.logprint import LogPrinter, parse_time, split_lines, use_color
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("expected a number or 'all'", param_hint="--tail")
     lines = None if tail == "all" else int(tail)
+    times: dict[str, float | None] = {}
+    for flag, value in (("--since", since), ("--until", until)):
+        try:
+            times[flag] = None if value is None else parse_time(value, time.time())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=flag) from None
     engine = g.engine()
-    found = containers(_project_name(g, services), engine, services=services)
+    found = [c for c in containers(_project_name(g, services), engine, services=services)
+             if not c.oneoff and (index is None or c.number == index)]
     if not found:
         return
-    width = max(len(f"{c.service}-{c.number}") for c in found)
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    lock = threading.Lock()
+    printer = LogPrinter([(_label(c), c.service) for c in found], color=use_color(no_color),
+                         prefix=not no_log_prefix)
 
-    def pump(index: int, container: ObservedContainer) -> None:
-        label = f"{container.service}-{container.number}".ljust(width)
-        prefix = "" if no_log_prefix else (
-            f"\x1b[3{index % 6 + 1}m{label} |\x1b[0m " if color else f"{label} | ")
+    def pump(container: ObservedContainer) -> None:
         stream = engine.logs(container.container_id, follow=follow, tail=lines,
-                             timestamps=timestamps)
-        for line in _lines(stream):
-            with lock:
-                sys.stdout.write(prefix + line + "\n")
-                sys.stdout.flush()
+                             timestamps=timestamps, since=times["--since"],
+                             until=times["--until"])
+        for batch in split_lines(stream):
+            printer.lines(_label(container), batch)
         if follow:  # a cut connection ends the stream like a stop does: ask the engine which
             try:
                 engine.inspect_container(container.container_id)
@@ -79,19 +87,18 @@ def logs_cmd(g: Globals, follow: bool, tail: str, timestamps: bool, no_log_prefi
                 pass  # removed meanwhile (`down`): a normal end
 
     if not follow:
-        for index, container in enumerate(found):
-            pump(index, container)
+        for container in found:
+            pump(container)
         return
     errors: list[BaseException] = []  # from the pumps, raised here: one message, exit 1
 
-    def follow_one(index: int, container: ObservedContainer) -> None:
+    def follow_one(container: ObservedContainer) -> None:
         try:
-            pump(index, container)
+            pump(container)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=follow_one, args=(i, c), daemon=True)
-               for i, c in enumerate(found)]
+    threads = [threading.Thread(target=follow_one, args=(c,), daemon=True) for c in found]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -101,39 +108,46 @@ def logs_cmd(g: Globals, follow: bool, tail: str, timestamps: bool, no_log_prefi
         raise errors[0]
 
 
+def running_container(g: Globals, service: str, index: int) -> tuple[str, ObservedContainer]:
+    """(project name, the running container number ``index`` of ``service``), one-offs aside."""
+    from stackup.app import containers
+
+    name = _project_name(g, (service,))
+    matches = [c for c in containers(name, g.engine(), services=(service,))
+               if c.number == index and not c.oneoff]
+    if not matches or not matches[0].running:
+        raise ProjectError(f"service {service} has no running container number {index}",
+                           detail="Run `stackup up -d` first, or `stackup ps -a` to see its "
+                                  "state.")
+    return name, matches[0]
+
+
 @cli.command("exec", context_settings={"ignore_unknown_options": True,
                                        "allow_interspersed_args": False})
-@click.option("-T", "no_tty", is_flag=True, help="Do not allocate a TTY.")
+@click.option("-T", "--no-tty", "no_tty", is_flag=True,
+              help="Do not allocate a TTY (one is when stdin and stdout are terminals).")
 @click.option("-u", "--user", help="Run as this user.")
 @click.option("-w", "--workdir", help="Working directory inside the container.")
-@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VAL", help="Environment.")
-@click.option("--index", type=int, default=1, show_default=True, help="Replica number.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY[=VAL]", help="Environment.")
+@click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
+@click.option("--index", type=click.IntRange(1), default=1, show_default=True,
+              help="Replica number.")
 @click.argument("service")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_globals
 def exec_cmd(g: Globals, no_tty: bool, user: str | None, workdir: str | None,
-             env: tuple[str, ...], index: int, service: str, command: tuple[str, ...]) -> None:
-    """Run a command in a running container of SERVICE; its exit code is passed through."""
-    from stackup.app import containers
+             env: tuple[str, ...], privileged: bool, index: int, service: str,
+             command: tuple[str, ...]) -> None:
+    """Run a command in a running container of SERVICE: stdin is sent, stdout and stderr come
+    back as they are written (kept apart), the exit code is passed through. With a TTY the
+    session is interactive (through the engine API: no docker CLI needed)."""
+    from stackup.cli.stdio import pump
+    from stackup.oneoff import parse_environment
 
-    name = _project_name(g, (service,))
-    matches = [c for c in containers(name, g.engine(), services=(service,)) if c.number == index]
-    if not matches or not matches[0].running:
-        raise ProjectError(f"service {service} has no running container number {index}",
-                           detail="Run `stackup up` first, or `stackup ps -a` to see its state.")
-    target = matches[0]
-    interactive = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
-    if interactive and shutil.which("docker"):
-        args = ["docker", "exec", "-it"]
-        for flag, value in (("-u", user), ("-w", workdir)):
-            if value:
-                args += [flag, value]
-        for item in env:
-            args += ["-e", item]
-        os.execvp("docker", [*args, target.container_id, *command])
-    environment = dict(item.partition("=")[::2] for item in env)
-    result = g.engine().exec(target.container_id, list(command), tty=False, user=user,
-                             workdir=workdir, environment=environment or None)
-    sys.stdout.buffer.write(result.output)
-    sys.stdout.flush()
-    sys.exit(result.exit_code)
+    _, target = running_container(g, service, index)
+    tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
+    environment = dict(parse_environment(env, os.environ))
+    session = g.engine().exec_session(target.container_id, list(command), tty=tty, stdin=True,
+                                      user=user, workdir=workdir,
+                                      environment=environment or None, privileged=privileged)
+    sys.exit(pump(session))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stackup.cli.cmd_history import after_up, load_revision_project
+from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -74,14 +75,17 @@ def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str
 
 @cli.command("up")
 @up_flags
-@click.option("-d", "--detach", is_flag=True, help="Accepted for Compose compatibility.")
+@attach_options
+@click.option("-d", "--detach", is_flag=True,
+              help="Detached: return once the plan ran (default: stream the output).")
 @click.option("--wait", is_flag=True, help="Return when every service is running and healthy.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @click.option("--rollback-on-failure", is_flag=True,
               help="When an operation fails or --wait is not met, converge back to the "
                    "previous good revision, then exit 1.")
 @pass_globals
-def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
+           force_recreate: bool, no_recreate: bool,
            scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
            pull: str | None, detach: bool, wait: bool, wait_timeout: float,
            rollback_on_failure: bool) -> None:
@@ -100,6 +104,7 @@ def up_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recre
                                wait=wait)
         after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     _finish(g, plan, outcome, progress, "up")
+    attach.follow(g, project, engine, options)  # attached (no -d): stream until exit
 
 
 @cli.command("plan")

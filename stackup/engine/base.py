@@ -22,6 +22,8 @@ from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
 
 if TYPE_CHECKING:
+    from stackup.engine.oneoff_spec import OneoffOptions
+    from stackup.engine.session import ExitWatch, Session
     from stackup.errors import StackupError
     from stackup.plan import Operation, Plan
 
@@ -136,11 +138,38 @@ class Engine(Protocol):
 
     # --- interactive ------------------------------------------------------------------------
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
-             timestamps: bool = False) -> Iterator[bytes]: ...
+             timestamps: bool = False, since: float | None = None,
+             until: float | None = None) -> Iterator[bytes]:
+        """Raw output, stdout and stderr; ``since``/``until`` are unix times."""
+        ...
 
     def exec(self, container_id: str, command: list[str], *, tty: bool = False,
              user: str | None = None, workdir: str | None = None,
              environment: dict[str, str] | None = None) -> ExecResult: ...
+
+    # --- streams: exec -i/-t, run, attach (engine/docker/streams.py and attach.py) ----------
+    def exec_session(self, container_id: str, command: list[str], *, tty: bool = False,
+                     stdin: bool = True, user: str | None = None, workdir: str | None = None,
+                     environment: dict[str, str] | None = None,
+                     privileged: bool = False) -> Session:
+        """Start a command with stdin, stdout and stderr on one two-way stream."""
+        ...
+
+    def create_oneoff(self, project: Project, service: Service, *, name: str, image: str,
+                      options: OneoffOptions) -> str:
+        """Create (not start) a ``run`` container of ``service``, labelled oneoff."""
+        ...
+
+    def watch_exit(self, container_id: str, *, removed: bool = False) -> ExitWatch:
+        """A wait registered before the container starts (``removed``: an ``--rm`` one)."""
+        ...
+
+    def attach_container(self, container_id: str, *, stdin: bool = True,
+                         watch: ExitWatch | None = None) -> Session:
+        """The container's main process as a two-way stream."""
+        ...
+
+    def resize_container(self, container_id: str, height: int, width: int) -> None: ...
 
     # --- the smaller commands (kill, pause, top, cp, ls, events, stats ...; engine/docker/extra)
     def kill_container(self, project_name: str, container_id: str,

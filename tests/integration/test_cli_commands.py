@@ -28,7 +28,7 @@ def test_ps_logs_exec(tmp_path: Path, project_name: str) -> None:
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
     """)
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     lines = run(tmp_path, project_name, "ps", "--format", "json").stdout.splitlines()
     rows = [json.loads(line) for line in lines]  # one object per line, Compose's keys
     assert [(r["Service"], r["Name"], r["State"]) for r in rows] == [
@@ -44,9 +44,9 @@ def test_ps_logs_exec(tmp_path: Path, project_name: str) -> None:
         if "second line" in logs or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert logs.splitlines()[:2] == ["talker-1 | first line", "talker-1 | second line"]
+    assert logs.splitlines()[:2] == ["talker-1  | first line", "talker-1  | second line"]
     tail = run(tmp_path, project_name, "logs", "--tail", "1", "talker").stdout
-    assert tail.splitlines() == ["talker-1 | second line"]
+    assert tail.splitlines() == ["talker-1  | second line"]
 
     done = run(tmp_path, project_name, "exec", "-T", "quiet", "sh", "-c", "echo out; exit 7",
                check=False)
@@ -70,7 +70,7 @@ def test_stop_start_restart_rm(tmp_path: Path, project_name: str,
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
     """)
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     created = ids(client, project_name)
     run(tmp_path, project_name, "stop", "a")
     assert client.containers.get(f"{project_name}-a-1").status == "exited"
@@ -106,9 +106,9 @@ def test_up_named_service_brings_its_dependencies_only(tmp_path: Path, project_n
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
     """)
-    run(tmp_path, project_name, "up", "api")
+    run(tmp_path, project_name, "up", "-d", "api")
     assert sorted(ids(client, project_name)) == [f"{project_name}-api-1", f"{project_name}-db-1"]
-    bad = run(tmp_path, project_name, "up", "apj", check=False)
+    bad = run(tmp_path, project_name, "up", "-d", "apj", check=False)
     assert bad.returncode == 1 and "no such service: apj" in bad.stderr
 
 
@@ -152,7 +152,7 @@ def test_secrets_and_configs_are_mounted(tmp_path: Path, project_name: str,
           settings:
             content: "level=debug"
     """)
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     show = run(tmp_path, project_name, "exec", "-T", "app", "sh", "-c",
                "cat /run/secrets/token /run/secrets/inline; echo; cat /etc/app/settings.ini")
     assert show.stdout.split() == ["s3cret-from-file", "from-env", "level=debug"]
@@ -171,14 +171,14 @@ def test_missing_external_network_is_a_clear_error(tmp_path: Path, project_name:
             external: true
             name: {project_name}-shared
     """)
-    result = run(tmp_path, project_name, "up", check=False)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert f"{project_name}-shared" in result.stderr and "not found" in result.stderr
     assert ids(client, project_name) == {}
 
     network = client.networks.create(f"{project_name}-shared")
     try:
-        run(tmp_path, project_name, "up")
+        run(tmp_path, project_name, "up", "-d")
         run(tmp_path, project_name, "down")
         network.reload()  # external: still there after down
     finally:
@@ -193,7 +193,7 @@ def test_interrupted_up_converges_on_rerun(tmp_path: Path, project_name: str,
             command: ["sh", "-c", "{LOOP}"]""" for i in range(20))
     write(tmp_path, "services:" + services + "\n")
     process = subprocess.Popen([STACKUP, "-p", project_name, "--parallel", "1", "-f",
-                                str(tmp_path / "compose.yaml"), "up"],
+                                str(tmp_path / "compose.yaml"), "up", "-d"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not ids(client, project_name) and time.monotonic() < deadline:
@@ -203,7 +203,7 @@ def test_interrupted_up_converges_on_rerun(tmp_path: Path, project_name: str,
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert len(ids(client, project_name)) < 20  # it really stopped part way
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     names = ids(client, project_name)
     assert len(names) == 20
     assert all(client.containers.get(n).status == "running" for n in names)

@@ -80,7 +80,7 @@ def test_env_change_recreates_only_that_service_and_plan_says_why(
             command: ["sh", "-c", "{loop}"]
     """
     write(tmp_path, text.format(loop=LOOP, version="1"))
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     before = ids(client, project_name)
     write(tmp_path, text.format(loop=LOOP, version="2"))
 
@@ -90,7 +90,7 @@ def test_env_change_recreates_only_that_service_and_plan_says_why(
     as_json = json.loads(run(tmp_path, project_name, "plan", "--format", "json").stdout)
     assert [op["cause"] for op in as_json["operations"]] == ["environment.VERSION changed"]
 
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     after = ids(client, project_name)
     assert after[f"{project_name}-cache-1"] == before[f"{project_name}-cache-1"]
     assert after[f"{project_name}-api-1"] != before[f"{project_name}-api-1"]
@@ -111,16 +111,16 @@ def test_named_volume_data_survives_recreate_and_down(tmp_path: Path, project_na
           data: {{}}
     """
     write(tmp_path, text.format(loop=LOOP, gen="1"))
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     run(tmp_path, project_name, "exec", "-T", "db", "sh", "-c", "echo precious > /data/file")
     write(tmp_path, text.format(loop=LOOP, gen="2"))
-    run(tmp_path, project_name, "up")  # recreates db
+    run(tmp_path, project_name, "up", "-d")  # recreates db
     read = run(tmp_path, project_name, "exec", "-T", "db", "cat", "/data/file")
     assert read.stdout.strip() == "precious"
 
     run(tmp_path, project_name, "down")
     assert client.volumes.get(f"{project_name}_data") is not None
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     read = run(tmp_path, project_name, "exec", "-T", "db", "cat", "/data/file")
     assert read.stdout.strip() == "precious"
 
@@ -154,7 +154,7 @@ def test_healthy_ordering_and_failing_one_shot(tmp_path: Path, project_name: str
             depends_on:
               migrate: {{condition: service_completed_successfully}}
     """)
-    result = run(tmp_path, project_name, "up", check=False)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert "migrate" in result.stderr and "3" in result.stderr
     assert "migration broke" in result.stderr
@@ -197,7 +197,7 @@ def test_foreign_container_survives_down(tmp_path: Path, project_name: str,
     foreign = client.containers.run("busybox:local", ["sh", "-c", LOOP], detach=True,
                                     name=f"{project_name}-web-2")
     try:
-        run(tmp_path, project_name, "up")
+        run(tmp_path, project_name, "up", "-d")
         run(tmp_path, project_name, "down", "-v", "--remove-orphans")
         foreign.reload()
         assert foreign.status == "running"
@@ -219,7 +219,7 @@ def test_port_in_use_names_port_and_service(tmp_path: Path, project_name: str) -
                 command: ["sh", "-c", "{LOOP}"]
                 ports: ["127.0.0.1:{port}:80"]
         """)
-        result = run(tmp_path, project_name, "up", check=False)
+        result = run(tmp_path, project_name, "up", "-d", check=False)
         assert result.returncode == 1
         assert "web" in result.stderr
         assert str(port) in result.stderr
@@ -242,16 +242,16 @@ def test_scale_up_down_and_orphans(tmp_path: Path, project_name: str,
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]"""
     write(tmp_path, text.format(loop=LOOP, n=3, extra=extra))
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     assert sorted(ids(client, project_name)) == sorted(
         [f"{project_name}-worker-{i}" for i in (1, 2, 3)] + [f"{project_name}-old-1"])
     write(tmp_path, text.format(loop=LOOP, n=1, extra=""))
     plan = run(tmp_path, project_name, "plan").stdout
     assert "replica 3 above scale 1" in plan
-    result = run(tmp_path, project_name, "up")
+    result = run(tmp_path, project_name, "up", "-d")
     assert "orphan" in result.stderr
     assert f"{project_name}-old-1" in ids(client, project_name)  # kept without the flag
-    run(tmp_path, project_name, "up", "--remove-orphans")
+    run(tmp_path, project_name, "up", "-d", "--remove-orphans")
     assert sorted(ids(client, project_name)) == [f"{project_name}-worker-1"]
 
 
@@ -263,7 +263,7 @@ def test_bad_file_is_a_clear_error_and_creates_nothing(tmp_path: Path, project_n
             image: busybox:local
             portz: ["80"]
     """)
-    result = run(tmp_path, project_name, "up", check=False)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert "compose.yaml:5" in result.stderr
     assert "ports" in result.stderr  # the suggestion

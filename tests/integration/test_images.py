@@ -81,7 +81,7 @@ def test_build_up_and_rebuild_recreates_only_services_on_that_image(
     """)
     planned = run(tmp_path, project_name, "plan").stdout
     assert f"+ build    {project_name}-app" in planned and "image not found locally" in planned
-    first = run(tmp_path, project_name, "up")
+    first = run(tmp_path, project_name, "up", "-d")
     assert "Step 2/3 : COPY msg.txt /msg.txt" in first.stderr  # build output streamed
     assert run(tmp_path, project_name, "exec", "-T", "twin", "cat", "/msg.txt").stdout == "v1\n"
     before = ids(client, project_name)
@@ -90,14 +90,14 @@ def test_build_up_and_rebuild_recreates_only_services_on_that_image(
 
     context(tmp_path, "v2")
     assert "--build" in run(tmp_path, project_name, "plan", "--build").stdout
-    run(tmp_path, project_name, "up", "--build")
+    run(tmp_path, project_name, "up", "-d", "--build")
     after = ids(client, project_name)
     plain, app, twin = (f"{project_name}-{s}-1" for s in ("plain", "app", "twin"))
     assert after[plain] == before[plain]
     assert after[app] != before[app] and after[twin] != before[twin]
     assert run(tmp_path, project_name, "exec", "-T", "app", "cat", "/msg.txt").stdout == "v2\n"
     # unchanged context: the rebuild hits the cache, the image id stays, nothing is recreated
-    again = run(tmp_path, project_name, "up", "--build")
+    again = run(tmp_path, project_name, "up", "-d", "--build")
     assert ids(client, project_name) == after
     assert "recreate" not in again.stderr
 
@@ -125,7 +125,7 @@ def test_build_no_cache_and_images_lists_ids(tmp_path: Path, project_name: str,
     built = client.images.get(f"{project_name}/app:1")
     assert built.labels.get("purpose") == "test"
 
-    run(tmp_path, project_name, "up")
+    run(tmp_path, project_name, "up", "-d")
     rows = json.loads(run(tmp_path, project_name, "images", "--format", "json").stdout)
     expected = {c.name: c.attrs["Image"] for c in client.containers.list(
         all=True, filters={"label": f"io.stackup.project={project_name}"})}
@@ -157,7 +157,7 @@ def test_failing_build_names_service_and_step(tmp_path: Path, project_name: str,
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
     """)
-    result = run(tmp_path, project_name, "up", check=False)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert "service app" in result.stderr
     assert "Step 2/2 : RUN echo about to fail && false" in result.stderr
@@ -179,7 +179,7 @@ def test_pull_policy_never_with_a_missing_image_fails_before_anything(
             image: {project_name}-missing:1
             pull_policy: never
     """)
-    result = run(tmp_path, project_name, "up", check=False)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert (f"image {project_name}-missing:1 not found locally and pull_policy is never "
             f"(service web)") in result.stderr
@@ -213,7 +213,7 @@ def test_push_to_and_pull_from_a_local_registry(tmp_path: Path, project_name: st
         assert client.images.get(ref).id == built
         quiet = run(tmp_path, project_name, "pull", "--quiet")
         assert quiet.stderr == ""
-        run(tmp_path, project_name, "up", "--pull", "always")
+        run(tmp_path, project_name, "up", "-d", "--pull", "always")
         assert ids(client, project_name)
 
 
@@ -240,7 +240,7 @@ def test_unreachable_registry_names_image_and_service(tmp_path: Path, project_na
     assert ignored.returncode == 0
     assert f"warning: service web: cannot pull image {ref}" in ignored.stderr
 
-    up = run(tmp_path, project_name, "up", check=False)
+    up = run(tmp_path, project_name, "up", "-d", check=False)
     assert up.returncode == 1 and f"cannot pull image {ref}" in up.stderr
     assert "service web" in up.stderr
     # web has no image, so no container; its dependent front is created, never started

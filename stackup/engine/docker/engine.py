@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from stackup.engine.docker.attach import AttachMixin
 from stackup.engine.docker.client import API_VERSION, DEFAULT_SOCKET, docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.engine.docker.events import EventsMixin
@@ -31,7 +32,8 @@ from stackup.errors import (
 )
 
 
-class DockerEngine(RevisionMixin, EventsMixin, ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin, ImageMixin,
+class DockerEngine(RevisionMixin, EventsMixin, AttachMixin, ExtraMixin, ObserveMixin, ResourceMixin, ContainerMixin,
+                   ImageMixin,
                    StreamMixin, LockMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 

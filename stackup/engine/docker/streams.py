@@ -1,27 +1,47 @@
-"""Streams: logs and exec.
+"""Streams: logs, exec, and the hijacked two-way connections of interactive commands.
 
-Pipeline position: ``logs`` and ``exec`` commands (through ``app``) read these; nothing here
-changes the project.
+Pipeline position: the ``logs``, ``exec``, ``run`` and ``attach`` commands and attached ``up``
+read these; nothing here changes the project. ``Hijacked`` is the ``engine.session.Session``
+of ``exec_session`` here and of ``attach_container`` (``engine/docker/attach.py``): the SDK's
+``exec_start(socket=True)`` / ``attach_socket`` request, with the response kept so that output
+the HTTP reader buffered together with the headers is not lost, and no socket timeout (an
+interactive shell may stay idle for hours).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from stackup.engine.base import ExecResult
 from stackup.engine.docker.client import ClientBase
+from stackup.engine.session import END, STDERR, STDOUT
+from stackup.errors import EngineError
+
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
 
 class StreamMixin(ClientBase):
     """logs and exec."""
 
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
-             timestamps: bool = False) -> Iterator[bytes]:
+             timestamps: bool = False, since: float | None = None,
+             until: float | None = None) -> Iterator[bytes]:
+        """Raw output chunks (stdout and stderr); ``since``/``until`` are unix times."""
         what = f"cannot read the logs of {container_id}"
+        extra: dict[str, Any] = {}
+        if since is not None:
+            extra["since"] = max(float(since), 1e-9)  # the SDK ignores 0
+        if until is not None:
+            extra["until"] = max(float(until), 1e-9)
         with self._call(what):
             stream = self.api.logs(container_id, stream=True, follow=follow,
-                                   tail="all" if tail is None else tail, timestamps=timestamps)
+                                   tail="all" if tail is None else tail, timestamps=timestamps,
+                                   **extra)
         with self._call(what):
             yield from stream
 
@@ -44,6 +64,124 @@ class StreamMixin(ClientBase):
                                            workdir=workdir, environment=environment)["Id"]
             stream = self.api.exec_start(exec_id, tty=tty, stream=True, demux=True)
         return ExecStream(self, exec_id, stream, tty)
+
+    def exec_session(self, container_id: str, command: list[str], *, tty: bool = False,
+                     stdin: bool = True, user: str | None = None, workdir: str | None = None,
+                     environment: dict[str, str] | None = None,
+                     privileged: bool = False) -> Hijacked:
+        """Start a command with its stdin, stdout and stderr on one hijacked connection
+        (``docker exec -i[t]`` through the engine API: no docker CLI needed)."""
+        what = f"cannot exec in container {container_id}"
+        with self._call(what):
+            exec_id = self.api.exec_create(
+                container_id, command, stdout=True, stderr=True, stdin=stdin, tty=tty,
+                user=user or "", workdir=workdir, environment=environment,
+                privileged=privileged)["Id"]
+            response = self.api._post_json(self.api._url("/exec/{0}/start", exec_id),
+                                           headers=UPGRADE, data={"Tty": tty, "Detach": False},
+                                           stream=True)
+            self.api._raise_for_status(response)
+
+        def resize(height: int, width: int) -> None:
+            with self._call(f"cannot resize exec {exec_id}"):
+                self.api.exec_resize(exec_id, height=height, width=width)
+
+        return Hijacked(self, response, tty=tty, exit_code=lambda: self._exec_exit(exec_id),
+                        resize=resize)
+
+    def _exec_exit(self, exec_id: str) -> int:
+        """The exec's exit code; the engine may record it a moment after the output closed."""
+        deadline = time.monotonic() + 10
+        while True:
+            with self._call(f"cannot inspect exec {exec_id}"):
+                info = self.api.exec_inspect(exec_id)
+            if not info.get("Running") or time.monotonic() > deadline:
+                code = info.get("ExitCode")
+                return -1 if code is None else int(code)
+            time.sleep(0.05)
+
+
+class Hijacked:
+    """A hijacked engine connection (``engine.session.Session``): writes go to the process's
+    stdin; reads demultiplex the engine's 8-byte frame headers unless there is a TTY."""
+
+    def __init__(self, engine: ClientBase, response: Any, *, tty: bool,
+                 exit_code: Callable[[], int],
+                 resize: Callable[[int, int], None] | None = None) -> None:
+        self.tty = tty
+        self._engine, self._response = engine, response  # keep the response: GC closes it
+        self._exit_code, self._resize = exit_code, resize
+        try:
+            self._reader = response.raw._fp.fp  # the buffered reader the headers came through
+            self._sock: socket.socket = self._reader.raw._sock
+        except AttributeError as exc:
+            raise EngineError(f"interactive streams need a unix or tcp engine address, not "
+                              f"{engine.base_url}") from exc
+        self._sock.settimeout(None)
+        self._write_lock = threading.Lock()
+        self._write_closed = False
+
+    def _read_exact(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self._reader.read(size - len(data))
+            if not chunk:
+                return b""
+            data += chunk
+        return data
+
+    def read(self) -> tuple[int, bytes]:
+        try:
+            if self.tty:
+                data = self._reader.read1(65536)
+                return (STDOUT, data) if data else (END, b"")
+            while True:
+                header = self._read_exact(8)
+                if not header:
+                    return END, b""
+                size = struct.unpack(">I", header[4:])[0]
+                data = self._read_exact(size) if size else b""
+                if size and not data:
+                    return END, b""
+                if data:
+                    return (STDERR if header[0] == STDERR else STDOUT), data
+        except (OSError, ValueError):
+            return END, b""  # closed under us (the process ended, or close() was called)
+
+    def write(self, data: bytes) -> None:
+        with self._write_lock:
+            if self._write_closed:
+                return
+            try:
+                self._sock.sendall(data)
+            except OSError:  # the process is gone: nothing reads its stdin any more
+                self._write_closed = True
+
+    def close_write(self) -> None:
+        with self._write_lock:
+            if self._write_closed:
+                return
+            self._write_closed = True
+            try:
+                self._sock.shutdown(socket.SHUT_WR)
+            except (OSError, ValueError):
+                pass
+
+    def resize(self, height: int, width: int) -> None:
+        if self.tty and self._resize is not None and height > 0 and width > 0:
+            try:
+                self._resize(height, width)
+            except EngineError:
+                pass  # the process may just have ended: resizing is best effort
+
+    def exit_code(self) -> int:
+        return self._exit_code()
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        finally:
+            self._response.close()
 
 
 class ExecStream:

@@ -1,0 +1,176 @@
+"""``run`` (a one-off container of a service) and ``attach`` (to a service's container).
+
+Pipeline position: CLI over ``stackup.oneoff`` (dependencies, image, create) and the Engine's
+streams (``cli/stdio.py`` pumps them). ``run`` exits with the container's exit code; its stdin
+is forwarded (a TTY when stdin and stdout are terminals, unless ``-T``); Ctrl-C and other
+signals are passed on to the container when there is no TTY (with one, the terminal's own keys
+reach the container's TTY), as ``docker compose run`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from stackup.cli.main import Globals, cli, pass_globals
+
+if TYPE_CHECKING:
+    from stackup.engine.base import Engine
+
+
+@contextmanager
+def _forward_signals(engine: Engine, project_name: str, container_id: str,
+                     enabled: bool) -> Iterator[None]:
+    """SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 to stackup go to the container instead."""
+    if not enabled:
+        yield
+        return
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        threading.Thread(target=_kill, args=(engine, project_name, container_id, name),
+                         daemon=True).start()
+
+    previous = {getattr(signal, n): signal.signal(getattr(signal, n), forward) for n in names}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _kill(engine: Engine, project_name: str, container_id: str, name: str) -> None:
+    try:
+        engine.kill_container(project_name, container_id, signal=name)
+    except Exception:  # noqa: BLE001 - the container may just have exited
+        pass
+
+
+def _failed(g: Globals, result: tuple[object, object] | None, verb: str) -> None:
+    """Show the summary of a dependency/image plan that failed, and exit 1."""
+    from stackup.cli.progress import Progress
+
+    if result is None:
+        return
+    plan, outcome = result
+    if not outcome.ok:  # type: ignore[attr-defined]
+        Progress(g.progress).summary(plan, outcome, verb=verb)  # type: ignore[arg-type]
+        sys.exit(1)
+
+
+@cli.command("run", context_settings={"ignore_unknown_options": True,
+                                      "allow_interspersed_args": False})
+@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True, help="Run in the background; print its id.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY[=VAL]",
+              help="Set an environment variable (repeatable).")
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VAL",
+              help="Add or override a label (repeatable).")
+@click.option("--entrypoint", help="Override the entrypoint (a command line, split as sh).")
+@click.option("-p", "--publish", multiple=True, metavar="[IP:]HOST:CONTAINER",
+              help="Publish a port (repeatable).")
+@click.option("--service-ports", is_flag=True, help="Publish the service's own ports.")
+@click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
+@click.option("-v", "--volume", "volumes", multiple=True, metavar="SRC:DST[:OPTS]",
+              help="Bind mount or volume (repeatable).")
+@click.option("-w", "--workdir", help="Working directory inside the container.")
+@click.option("-u", "--user", help="Run as this user (name or uid[:gid]).")
+@click.option("-T", "--no-tty", "no_tty", is_flag=True,
+              help="No TTY (by default one when stdin and stdout are terminals).")
+@click.option("--name", help="Container name (default <project>-<service>-run-<hex>).")
+@click.option("--build", is_flag=True, help="Build the image first.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]),
+              help="Pull the image: always, when missing, or never.")
+@click.option("--use-aliases", is_flag=True,
+              help="Give the container the service's network aliases.")
+@click.option("--remove-orphans", is_flag=True,
+              help="Remove containers of services no longer in the file.")
+@click.argument("service")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@pass_globals
+def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
+            labels: tuple[str, ...], entrypoint: str | None, publish: tuple[str, ...],
+            service_ports: bool, no_deps: bool, volumes: tuple[str, ...], workdir: str | None,
+            user: str | None, no_tty: bool, name: str | None, build: bool, pull: str | None,
+            use_aliases: bool, remove_orphans: bool, service: str,
+            command: tuple[str, ...]) -> None:
+    """Run a one-off command in a new container of SERVICE (its dependencies first); the
+    container's exit code is passed through."""
+    import shlex
+
+    from stackup import app, oneoff
+    from stackup.cli.progress import Progress
+    from stackup.cli.stdio import pump
+
+    if publish and service_ports:
+        raise click.UsageError("--service-ports and --publish cannot be used together")
+    project = g.load((service,)).project
+    app.check_services(project, [service])
+    if service not in project.services:
+        raise click.UsageError(f"service {service} is not enabled (check its profiles)")
+    tty = not no_tty and not detach and sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        entry = tuple(shlex.split(entrypoint)) if entrypoint is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--entrypoint") from None
+    options = oneoff.OneoffOptions(
+        command=tuple(command) or None, entrypoint=entry,
+        environment=oneoff.parse_environment(env, os.environ),
+        labels=oneoff.parse_labels(labels), publish=oneoff.parse_publish(publish),
+        service_ports=service_ports, volumes=oneoff.parse_volumes(volumes, project),
+        workdir=workdir, user=user, tty=tty, interactive=True, detach=detach, remove=remove,
+        use_aliases=use_aliases)
+    engine = g.engine()
+    progress = Progress(g.progress)
+    run = app.RunOptions(parallel=g.parallel)
+    if not no_deps:
+        _failed(g, oneoff.start_dependencies(project, engine, service, build=build, pull=pull,
+                                             remove_orphans=remove_orphans, run=run,
+                                             on_event=progress.on_event), "run")
+    _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull, run=run,
+                                   on_event=progress.on_event), "run")
+    if not no_deps:
+        oneoff.wait_dependencies(project, engine, service, timeout=run.wait_timeout)
+    container_id, _ = oneoff.create(project, engine, service, options, name=name)
+    if detach:
+        engine.start_container(project.name, container_id)
+        click.echo(container_id)
+        return
+    watch = engine.watch_exit(container_id, removed=remove)
+    session = engine.attach_container(container_id, stdin=True, watch=watch)
+    engine.start_container(project.name, container_id)
+    with _forward_signals(engine, project.name, container_id, enabled=not tty):
+        code = pump(session)
+    sys.exit(code)
+
+
+@cli.command("attach")
+@click.option("--index", type=click.IntRange(1), default=1, show_default=True,
+              help="Replica number.")
+@click.option("--no-stdin", is_flag=True, help="Do not attach stdin.")
+@click.option("--sig-proxy/--no-sig-proxy", default=True, show_default=True,
+              help="Pass signals stackup receives on to the container.")
+@click.argument("service")
+@pass_globals
+def attach_cmd(g: Globals, index: int, no_stdin: bool, sig_proxy: bool, service: str) -> None:
+    """Attach this terminal's input and output to a running container of SERVICE; exits with
+    the container's exit code when it stops."""
+    from stackup.cli.cmd_inspect import running_container
+    from stackup.cli.stdio import pump
+
+    project_name, target = running_container(g, service, index)
+    engine = g.engine()
+    session = engine.attach_container(target.container_id, stdin=not no_stdin)
+    with _forward_signals(engine, project_name, target.container_id,
+                          enabled=sig_proxy and not session.tty):
+        code = pump(session, stdin=not no_stdin)
+    sys.exit(code)
