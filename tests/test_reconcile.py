@@ -496,3 +496,16 @@ Plan: 2 to stop.
         "-s/--stop.\n")
     with pytest.raises(PlanError, match="no such service: nope"):
         plan_stop(CHAIN, state, ("nope",))
+
+
+def test_a_network_mode_follower_is_replaced_with_the_container_it_joins() -> None:
+    project = make_project(svc("api"), svc("sidecar", network_mode="service:api", networks=(),
+                                           depends_on=(dep("api"),)))
+    old = dataclasses.replace(project.services["api"], user="x")
+    plan = plan_up(project, observed(project, container(project, "api", stale=old),
+                                     container(project, "sidecar")))
+    create = plan.operation("create_container:sidecar:1")
+    assert create.cause == "network_mode service:api is replaced"
+    assert create.network_mode_container == "demo-api-1"
+    # created only once the new api container runs
+    assert "start_container:api:1" in create.depends_on

@@ -240,6 +240,17 @@ class _Up:
                 ops += made
                 ready.append(up)
                 continue
+            joined = service.network_mode[8:] if service.network_mode and \
+                service.network_mode.startswith("service:") else None
+            if joined in self.maybe_recreated and not self.options.no_recreate:
+                self.recreated.add(service.name)
+                self.maybe_recreated[service.name] = self.maybe_recreated[joined]
+                made, up = chains.replace(
+                    one, c, f"replaced if network_mode service:{joined} is",
+                    when_image=self.maybe_recreated[joined])
+                ops += made
+                ready.append(up)
+                continue
             if (image is not None and image.op is not None and ref in self.used_images
                     and c.image_id and not self.options.no_recreate):
                 # the build or pull may change the image: replace only if it does
@@ -370,6 +381,11 @@ class _Up:
             return "--always-recreate-deps", []
         if c.state == "dead":
             return "container is dead", []
+        joined = service.network_mode[8:] if service.network_mode and \
+            service.network_mode.startswith("service:") else None
+        if joined in self.recreated and joined not in self.maybe_recreated:
+            # it shares the network namespace of a container being replaced
+            return f"network_mode service:{joined} is replaced", []
         if c.compose_made:  # Compose's config hash hashes its own model: it cannot prove a match
             return "created by Docker Compose", []
         if c.config_hash != digest:

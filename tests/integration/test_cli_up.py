@@ -88,7 +88,12 @@ def test_env_change_recreates_only_that_service_and_plan_says_why(
     assert planned.returncode == 2
     assert "environment.VERSION changed" in planned.stdout
     as_json = json.loads(run(tmp_path, project_name, "plan", "--format", "json").stdout)
-    assert [op["cause"] for op in as_json["operations"]] == ["environment.VERSION changed"]
+    creates = [op for op in as_json["operations"] if op["action"] == "create_container"]
+    assert [(op["service"], op["cause"]) for op in creates] == [
+        ("api", "environment.VERSION changed")]
+    assert creates[0]["changes"] == [{"path": "environment.VERSION", "old": '"1"', "new": '"2"',
+                                      "sensitive": False}]
+    assert {op["service"] for op in as_json["operations"]} == {"api"}
 
     run(tmp_path, project_name, "up", "-d")
     after = ids(client, project_name)
