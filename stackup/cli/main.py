@@ -123,6 +123,20 @@ class Globals:
 
 
 pass_globals = click.make_pass_decorator(Globals)
+UNLIMITED_PARALLEL = 256  # --parallel -1: the engine client's own bounds are the limit
+
+
+def _parallel(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == -1:
+        return UNLIMITED_PARALLEL
+    if not 1 <= value <= 256:
+        raise click.BadParameter(f"{value} is not -1 or in the range 1-256")
+    return value
+
+
+def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    """--ansi / COMPOSE_ANSI: one setting the progress display and log colours read."""
+    os.environ["COMPOSE_ANSI"] = value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,10 +148,17 @@ pass_globals = click.make_pass_decorator(Globals)
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE",
               help="Interpolation variables file (repeatable; replaces .env).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
-@click.option("--parallel", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Engine calls in flight at once (stops: 4x, at least 64).")
+@click.option("--parallel", type=int, default=16, show_default=True, callback=_parallel,
+              envvar="COMPOSE_PARALLEL_LIMIT",
+              help="Engine calls in flight at once, 1-256, -1: no limit of stackup's own (stops: "
+                   "4x, at least 64). Env: COMPOSE_PARALLEL_LIMIT.")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
-              default="auto", show_default=True, help="How to show progress on stderr.")
+              default="auto", show_default=True, envvar="COMPOSE_PROGRESS",
+              help="How to show progress on stderr. Env: COMPOSE_PROGRESS.")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
+              show_default=True, envvar="COMPOSE_ANSI", expose_value=False, callback=_ansi,
+              help="Control characters and colours: never, always, or on a terminal. "
+                   "Env: COMPOSE_ANSI.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
               envvar="STACKUP_LOCK_TIMEOUT", metavar="SECONDS",
               help="How long a command that changes the project waits for another run's lock "

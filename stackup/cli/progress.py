@@ -8,6 +8,7 @@ with the outcome at the end.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import threading
@@ -29,6 +30,7 @@ VERBS = {
     "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
     "wait_running": ("service", "wait running"),
 }
+ORPHAN_NOTE = "Found orphan containers"  # the note COMPOSE_IGNORE_ORPHANS=true silences
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
 
 
@@ -41,8 +43,10 @@ class Progress:
 
     def __init__(self, mode: str = "auto", stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
-        if mode == "auto":
-            mode = "tty" if self.stream.isatty() else "plain"
+        if mode == "auto":  # --ansi / COMPOSE_ANSI decide whether lines are redrawn in place
+            ansi = os.environ.get("COMPOSE_ANSI", "auto").lower()
+            tty = ansi == "always" or (ansi != "never" and self.stream.isatty())
+            mode = "tty" if tty else "plain"
         self.mode = mode
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -121,8 +125,10 @@ class Progress:
             return
         if self.mode == "quiet" and outcome.ok:
             return
+        ignore_orphans = os.environ.get("COMPOSE_IGNORE_ORPHANS", "").lower() in ("1", "true")
         for note in plan.notes:
-            self.stream.write(f"note: {note}\n")
+            if not (ignore_orphans and note.startswith(ORPHAN_NOTE)):
+                self.stream.write(f"note: {note}\n")
         if outcome.ok:
             if plan.empty:
                 self.stream.write(f"Nothing to change: {plan.project_name} is up to date.\n")
