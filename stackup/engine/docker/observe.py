@@ -1,6 +1,11 @@
 """Observe: one snapshot of a project (containers, networks, volumes, image ids), and the
 ownership check every change goes through.
 
+Networks are keyed by id while observing: Engine 20.10 lets two racing creates give two networks
+one name. Of such a pair the one containers use (else the oldest) is kept in
+``ObservedState.networks``; the others go to ``ObservedState.duplicate_networks`` for ``up`` to
+remove when empty.
+
 Pipeline position: ``app`` calls ``observe`` once per run; reads go over the unix socket with the
 standard library when they can (``unix_http``), so a no-op run never imports the SDK.
 """
@@ -8,10 +13,12 @@ standard library when they can (``unix_http``), so a no-op run never imports the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from stackup import labels as L
 from stackup.engine.docker.client import ClientBase
+from stackup.engine.lockspec import parse_time
 from stackup.engine.resources import (
     container_from_inspect,
     container_from_list,
@@ -23,7 +30,9 @@ from stackup.errors import (
     NotFound,
 )
 from stackup.model import FrozenMap
-from stackup.observed import ObservedContainer, ObservedState
+from stackup.observed import DuplicateNetwork, ObservedContainer, ObservedState
+
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
 
 
 class ObserveMixin(ClientBase):
@@ -53,12 +62,11 @@ class ObserveMixin(ClientBase):
                     found_networks = self.api.networks(filters=label)
                     found_volumes = (self.api.volumes(filters=label) or {}).get("Volumes") or []
             raw_containers.update((c["Id"], c) for c in found_containers)
-            raw_networks.update((n["Name"], n) for n in found_networks)
+            raw_networks.update((n["Id"], n) for n in found_networks)  # a name may be twice
             raw_volumes.update((v["Name"], v) for v in found_volumes)
-        for name in sorted(set(networks) - set(raw_networks)):
-            found = self._inspect_or_none("network", name)
-            if found is not None:
-                raw_networks[name] = found
+        for name in sorted(set(networks) - {n["Name"] for n in raw_networks.values()}):
+            raw_networks.update((n["Id"], n) for n in self._networks_named(name))
+        kept, duplicates = self._dedupe_networks(list(raw_networks.values()))
         for name in sorted(set(volumes) - set(raw_volumes)):
             found = self._inspect_or_none("volume", name)
             if found is not None:
@@ -70,11 +78,50 @@ class ObserveMixin(ClientBase):
                 self._remember(project_name, c.container_id, c.name, c.labels)
         return ObservedState(
             project_name=project_name, containers=tuple(containers),
-            networks=FrozenMap({n: network_from_engine(raw_networks[n])
-                                for n in sorted(raw_networks)}),
+            networks=FrozenMap({n: network_from_engine(kept[n]) for n in sorted(kept)}),
             volumes=FrozenMap({v: volume_from_engine(raw_volumes[v])
                                for v in sorted(raw_volumes)}),
-            images=FrozenMap({ref: self.image_id(ref) for ref in sorted(set(images))}))
+            images=FrozenMap({ref: self.image_id(ref) for ref in sorted(set(images))}),
+            duplicate_networks=duplicates)
+
+    def _networks_named(self, name: str) -> list[dict[str, Any]]:
+        """Every network called exactly ``name`` (the engine's name filter matches substrings;
+        and there may be several: see the module docstring)."""
+        what = f"cannot look up network {name}"
+        params = {"filters": {"name": [name]}}
+        if self.reader is not None:
+            found = self.reader.get("/networks", params, what=what)
+        else:
+            with self._call(what):
+                found = self.api.networks(names=[name])
+        return [n for n in found or [] if n.get("Name") == name]
+
+    def _dedupe_networks(self, raw: list[dict[str, Any]]
+                         ) -> tuple[dict[str, dict[str, Any]], tuple[DuplicateNetwork, ...]]:
+        """(name → the network kept under it, the other networks of the same names)."""
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for network in raw:
+            by_name.setdefault(str(network["Name"]), []).append(network)
+        kept: dict[str, dict[str, Any]] = {}
+        duplicates: list[DuplicateNetwork] = []
+        for name, group in by_name.items():
+            if len(group) == 1:
+                kept[name] = group[0]
+                continue
+            # the list does not say who is attached: inspect each (by id), keep the one in use
+            group = [self._inspect_or_none("network", str(n["Id"])) or n for n in group]
+            group.sort(key=lambda n: (-len(n.get("Containers") or {}),
+                                      parse_time(n.get("Created")) or _LATEST,
+                                      str(n["Id"])))
+            kept[name] = group[0]
+            for extra in group[1:]:
+                seen = network_from_engine(extra)
+                users = tuple(sorted(str(c.get("Name") or cid[:12])
+                                     for cid, c in (extra.get("Containers") or {}).items()))
+                duplicates.append(DuplicateNetwork(name, seen.network_id, str(group[0]["Id"]),
+                                                   seen.project, users))
+        duplicates.sort(key=lambda d: (d.name, d.network_id))
+        return kept, tuple(duplicates)
 
     def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
         try:

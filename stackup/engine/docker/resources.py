@@ -25,24 +25,43 @@ class ResourceMixin(ClientBase):
             self.api.create_network(**network_create_args(project_name, network))
 
     def remove_network(self, project_name: str, name: str) -> None:
-        try:
-            self._owned(project_name, "network", name, "remove")
-        except NotFound:
-            return
-        try:
-            with self._call(f"cannot remove network {name}"):
-                try:
-                    self.api.remove_network(name)
-                except docker.errors.NotFound:
-                    return
-        except EngineError as error:
-            if "active endpoints" not in error.summary:
-                raise
-            raise self._network_in_use(name, error) from error
+        """Remove the project's network ``name``: every network so named that carries the
+        project's label (Engine 20.10 may have let two share the name), or, given a network id
+        (a duplicate ``up`` removes), exactly that one. Each is addressed by id, as a name the
+        engine has twice is ambiguous. Already gone is fine; one that is not the project's is
+        refused, unless another of the same name is the project's (then it is left alone)."""
+        targets = [str(n["Id"]) for n in self._networks_named(name)] or [name]
+        owned: list[str] = []
+        refusal: EngineError | None = None
+        for network_id in targets:
+            try:
+                self._owned(project_name, "network", network_id, "remove")
+            except NotFound:
+                continue
+            except EngineError as error:
+                if "refusing" not in error.summary:
+                    raise
+                refusal = refusal or error
+                continue
+            owned.append(network_id)
+        if not owned and refusal is not None:
+            raise refusal
+        for network_id in owned:
+            shown = name if len(targets) == 1 else f"{name} ({network_id[:12]})"
+            try:
+                with self._call(f"cannot remove network {shown}"):
+                    try:
+                        self.api.remove_network(network_id)
+                    except docker.errors.NotFound:
+                        continue
+            except EngineError as error:
+                if "active endpoints" not in error.summary:
+                    raise
+                raise self._network_in_use(shown, network_id, error) from error
 
-    def _network_in_use(self, name: str, error: EngineError) -> EngineError:
+    def _network_in_use(self, name: str, network_id: str, error: EngineError) -> EngineError:
         """Say who still uses a network the engine refuses to remove."""
-        info = self._inspect_or_none("network", name) or {}
+        info = self._inspect_or_none("network", network_id) or {}
         users = sorted(str(c.get("Name") or cid[:12])
                        for cid, c in (info.get("Containers") or {}).items())
         if users:
