@@ -215,7 +215,10 @@ def as_dict_of_str(c: Any, k: Any, path: str, *, sep: str = "=",
         return out
     if isinstance(value, list):
         for i, item in enumerate(value):
-            text = as_str(value, i, f"{path}[{i}]")
+            if not isinstance(item, str):  # `environment: [1, 2]`: a number is not KEY=VALUE
+                raise fail(value, i, f"{path}[{i}]",
+                           f"expected a 'KEY{sep}VALUE' string, found {describe(item)}")
+            text = item
             name, found, rest = text.partition(sep)
             if not name:
                 raise fail(value, i, f"{path}[{i}]", f"expected 'KEY{sep}VALUE', found {text!r}")

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from stackup.errors import Location, SpecError
 from stackup.loader.interpolate import interpolate_string
+from stackup.loader.limits import read_text
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
@@ -141,8 +142,7 @@ def _unescape(body: str, dollar: str) -> str:
 def parse_env_file(path: str, lookup: Mapping[str, str] | None = None) -> dict[str, str | None]:
     """Read and parse an env file; a missing or unreadable file is a ``SpecError``."""
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
+        text = read_text(path)
     except OSError as err:
         raise SpecError(f"cannot read env file {path}: {err.strerror}",
                         location=Location(path)) from None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stackup.errors import InterpolationError, Location
+from stackup.loader.limits import MAX_INTERPOLATION_DEPTH, MAX_VALUE_CHARS, value_too_long
 from stackup.loader.located import LDict, LList
 from stackup.loader.yamlsrc import Override, Reset
 
@@ -30,6 +31,7 @@ class _Expander:
         self.seen: set[str] = set()
         self.text = ""
         self.where: Location | None = None
+        self.depth = 0  # ${ nesting
 
     def fail(self, summary: str, detail: str = "") -> InterpolationError:
         return InterpolationError(summary, detail=detail, location=self.where)
@@ -44,14 +46,17 @@ class _Expander:
         return ""
 
     def expand(self, text: str, where: Location | None) -> str:
-        self.text, self.where = text, where
+        self.text, self.where, self.depth = text, where, 0
         out, _ = self.template(0, nested=False, active=True)
+        if len(out) > MAX_VALUE_CHARS:
+            raise value_too_long(len(out), where, "the interpolated value")
         return out
 
     def template(self, i: int, *, nested: bool, active: bool) -> tuple[str, int]:
         """Expand from ``i`` to the end (or to the unmatched ``}`` when ``nested``)."""
         text = self.text
         parts: list[str] = []
+        total = 0  # characters taken from the environment so far
         n = len(text)
         while i < n:
             j = text.find("$", i) if not nested else _find_any(text, i)
@@ -73,6 +78,7 @@ class _Expander:
             elif c == "{":
                 value, i = self.braced(i + 1, active)
                 parts.append(value)
+                total += len(value)
             elif c in _NAME_START:
                 k = i + 1
                 while k < n and text[k] in _NAME_CHARS:
@@ -82,10 +88,13 @@ class _Expander:
                 if active:
                     value = self.env.get(name)
                     parts.append(self.unset(name) if value is None else value)
+                    total += len(parts[-1])
             else:
                 parts.append("$")
+            if total > MAX_VALUE_CHARS:  # refuse before joining: `${BIG}` a million times
+                raise value_too_long(total + len(text), self.where, "the interpolated value")
         if nested:
-            raise self.fail(f"invalid interpolation format in {text!r}: missing '}}'",
+            raise self.fail(f"invalid interpolation format in {_show(text)}: missing '}}'",
                             'Close every "${" with "}" (write "$$" for a literal "$").')
         return "".join(parts), i
 
@@ -97,7 +106,7 @@ class _Expander:
             k += 1
         name = text[i:k]
         if not name or name[0] not in _NAME_START:
-            raise self.fail(f"invalid interpolation format in {text!r}",
+            raise self.fail(f"invalid interpolation format in {_show(text)}",
                             "Write ${NAME}, ${NAME:-default} or ${NAME:?error}; "
                             'use "$$" for a literal "$".')
         if k < n and text[k] == "}":
@@ -107,7 +116,7 @@ class _Expander:
             return (self.unset(name) if value is None else value), k + 1
         op = next((o for o in _OPERATORS if text.startswith(o, k)), None)
         if op is None:
-            raise self.fail(f"invalid interpolation format in {text!r}",
+            raise self.fail(f"invalid interpolation format in {_show(text)}",
                             f"Unexpected character after ${{{name}; expected '}}', ':-', '-', "
                             "':?', '?', ':+' or '+'.")
         value = self.env.get(name)
@@ -116,7 +125,12 @@ class _Expander:
         kind = op[-1]
         take_word = (kind == "-" and not usable) or (kind == "+" and usable) or \
                     (kind == "?" and not usable)
+        self.depth += 1
+        if self.depth > MAX_INTERPOLATION_DEPTH:
+            raise self.fail(f"interpolation nests more than {MAX_INTERPOLATION_DEPTH} levels "
+                            f"deep in {_show(text)}")
         word, end = self.template(k + len(op), nested=True, active=active and take_word)
+        self.depth -= 1
         end += 1
         if not active:
             return "", end
@@ -128,6 +142,11 @@ class _Expander:
             reason = word or ("empty" if is_set else "not set")
             raise self.fail(f'required variable "{name}" is missing a value: {reason}')
         return str(value), end
+
+
+def _show(text: str) -> str:
+    """A value for an error message: quoted, cut after 200 characters."""
+    return repr(text) if len(text) <= 200 else repr(text[:200]) + "..."
 
 
 def _find_any(text: str, i: int) -> int:

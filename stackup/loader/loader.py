@@ -26,6 +26,7 @@ from stackup.loader.dotenv import parse_env_file
 from stackup.loader.extends import resolve_extends
 from stackup.loader.include import apply_include
 from stackup.loader.interpolate import interpolate
+from stackup.loader.limits import read_text
 from stackup.loader.located import LDict
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.yamlsrc import read_yaml
@@ -42,6 +43,7 @@ class LoadOptions:
     environ: Mapping[str, str] = field(default_factory=dict)  # the process environment
     stdin: str | None = None  # text of stdin when a file is "-"
     cwd: str = "."  # the caller's working directory, for relative paths
+    interpolate: bool = True  # False: ${VAR} stays as written (config --no-interpolate)
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,9 @@ def build_environment(options: LoadOptions, project_dir: str) -> dict[str, str]:
 
 def _read_source(path: str, options: LoadOptions) -> LDict:
     if path == "-":
-        return read_yaml(options.stdin or "", "-")
-    with open(path, encoding="utf-8-sig") as handle:  # OSError: callers say which file needed it
-        text = handle.read()
-    return read_yaml(text, path)
+        return read_yaml(options.stdin or "", "-", empty_ok=False)
+    text = read_text(path)  # OSError: callers say which file needed it
+    return read_yaml(text, path, empty_ok=False)
 
 
 def load_tree(options: LoadOptions) -> LoadedTree:
@@ -120,7 +121,7 @@ def load_tree(options: LoadOptions) -> LoadedTree:
     def read_interpolated(path: str) -> LDict:
         if path not in cache:
             raw = _read_source(path, options)
-            tree, more = interpolate(raw, env)
+            tree, more = interpolate(raw, env) if options.interpolate else (raw, [])
             warnings.extend(w for w in more if w not in warnings)
             cache[path] = tree
         return cache[path]

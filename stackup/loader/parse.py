@@ -58,10 +58,14 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
     secrets = _section(tree, "secrets", lambda c, k, p: _file_object(c, k, p, name, ctx))
     configs = _section(tree, "configs", lambda c, k, p: _file_object(c, k, p, name, ctx))
     raw_services = tree.get("services")
+    if raw_services is None and "services" in tree:
+        raise ck.fail(tree, "services", "services", "expected a mapping of service names, "
+                                                    "found null")
     if raw_services is None:
         raw_services = {}
     elif not isinstance(raw_services, Mapping):
-        raise ck.fail(tree, "services", "services", "expected a mapping of service names")
+        raise ck.fail(tree, "services", "services", "expected a mapping of service names, "
+                                                    f"found {ck.describe(raw_services)}")
     ctx.networks, ctx.volumes = frozenset(networks), frozenset(volumes)
     ctx.secrets, ctx.configs = frozenset(secrets), frozenset(configs)
     ctx.secret_objects = secrets  # build secrets are resolved against them
@@ -76,6 +80,7 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
         if not isinstance(raw, Mapping):
             raise ck.fail(raw_services, key, f"services.{sname}",
                           f"expected a mapping, found {ck.describe(raw)}")
+        ctx.service_loc = ck.where(raw_services, key, f"services.{sname}")
         parsed[sname] = parse_service(sname, raw, ctx)
     active, disabled = _apply_profiles(parsed, raw_services, profiles, requested_services)
     if any(n.name == "default" for s in active.values() for n in s.networks) and \

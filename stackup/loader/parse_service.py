@@ -16,7 +16,9 @@ from typing import Any
 
 from stackup.model import (Dependency, FileObject, FileReference, FrozenMap, Healthcheck, Hook,
                            Logging, Mount, Port, Service, ServiceNetwork)
+from stackup.errors import Location, SpecError
 from stackup.loader import check as ck
+from stackup.loader.limits import MAX_IMAGE_CHARS
 from stackup.loader import units
 from stackup.loader.parse_parts import (parse_build, parse_deploy, parse_device_requests,
                                         parse_extra_hosts, parse_ulimits, read_env_files)
@@ -54,6 +56,7 @@ class Context:
     services: frozenset[str] = frozenset()
     env_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
     secret_objects: Mapping[str, FileObject] = field(default_factory=dict)  # for build secrets
+    service_loc: Location | None = None  # where the service being parsed is named
 
     def path(self, raw: str) -> str:
         """A host path from the file → absolute, normalised."""
@@ -389,8 +392,8 @@ def _file_refs(kind: str) -> Handler:
                 ref = FileReference(
                     source=ck.as_str(item, "source", f"{sub}.source"),
                     target=ck.opt_str(item, "target", sub) if "target" in item else None,
-                    uid=ck.opt_str(item, "uid", sub) if "uid" in item else None,
-                    gid=ck.opt_str(item, "gid", sub) if "gid" in item else None,
+                    uid=_id(item, "uid", sub) if "uid" in item else None,
+                    gid=_id(item, "gid", sub) if "gid" in item else None,
                     mode=_octal(item, "mode", f"{sub}.mode") if item.get("mode") is not None
                     else None)
             if ref.source not in known:
@@ -398,6 +401,14 @@ def _file_refs(kind: str) -> Handler:
             out.append(ref)
         return tuple(out)
     return parse
+
+
+def _id(item: Any, key: str, path: str) -> str | None:
+    """A numeric user or group id (``uid: "1000"``), as Compose requires for secrets."""
+    value = ck.opt_str(item, key, path)
+    if value is not None and not (value.isdigit() and int(value) < 2**32):
+        raise ck.fail(item, key, f"{path}.{key}", f"expected a numeric id, found {value!r}")
+    return value
 
 
 def _simple(func: Callable[..., Any]) -> Handler:
@@ -474,7 +485,11 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
         if handler is not None and raw[key] is not None:
             kw[key] = handler(raw, key, f"{path}.{key}", ctx)
     if "image" not in kw and "build" not in kw:
-        raise ck.fail(raw, None, path, "a service needs 'image' or 'build'")
+        raise SpecError(f"{path}: a service needs 'image' or 'build'",
+                        location=ctx.service_loc or ck.where(raw, None, path))
+    if len(kw.get("image") or "") > MAX_IMAGE_CHARS:
+        raise ck.fail(raw, "image", f"{path}.image", f"an image reference is at most "
+                      f"{MAX_IMAGE_CHARS} characters, found {len(kw['image'])}")
     env = read_env_files(raw, path, ctx) if raw.get("env_file") is not None else {}
     from_files = {k for k, v in env.items() if v is not None}
     if raw.get("environment") is not None:

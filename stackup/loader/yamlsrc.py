@@ -8,7 +8,8 @@ YAML 1.2 core schema the way Compose reads them: only ``true``/``false`` are boo
 reads it) are ints.
 
 ``!reset`` and ``!override`` become :class:`Reset` / :class:`Override` wrappers for
-``loader.merge``. Alias expansion is bounded ("billion laughs") before anything is constructed.
+``loader.merge``. Before anything is constructed, the node graph is checked against
+``loader.limits``: value length, nesting depth and alias expansion ("billion laughs").
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stackup.errors import Location, SpecError, YamlSyntaxError
+from stackup.loader import limits
 from stackup.loader.located import LDict, LList
 
-MAX_EXPANDED_NODES = 5_000_000
+MAX_EXPANDED_NODES = limits.MAX_ALIAS_NODES  # kept for callers: nodes aliases may add
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN = "?plain"
@@ -118,8 +120,11 @@ def _syntax_error(file: str, text: str, err: yaml.MarkedYAMLError) -> YamlSyntax
         context += f" (started at line {err.context_mark.line + 1})"
     lines = text.splitlines()
     if mark is not None and mark.line < len(lines):
-        source = lines[mark.line]
-        context += f"\n    {source}\n    {' ' * mark.column}^"
+        source, column = lines[mark.line], mark.column
+        if len(source) > 160:  # show a window of a long line around the column
+            start = max(0, column - 80)
+            source, column = source[start:start + 160], column - start
+        context += f"\n    {source}\n    {' ' * column}^"
         if "\t" in source:
             context = "Tabs are not allowed for indentation in YAML; use spaces.\n" + context
     detail = context.lstrip("\n")
@@ -127,37 +132,63 @@ def _syntax_error(file: str, text: str, err: yaml.MarkedYAMLError) -> YamlSyntax
                            location=Location(file, line, col))
 
 
-def _check_size(root: Node, file: str, limit: int) -> None:
-    """Refuse documents whose alias expansion would exceed ``limit`` nodes (memoized per node)."""
-    sizes: dict[int, int] = {}
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a reader offset (libyaml counts UTF-8 bytes)."""
+    if _Base is not yaml.SafeLoader:
+        offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [child for pair in node.value for child in pair]
+    return []
+
+
+def _check_tree(root: Node, file: str, max_added: int) -> None:
+    """Refuse, before anything is built, documents that would exhaust time, memory or the
+    recursion limit: a scalar longer than ``MAX_VALUE_CHARS``, nesting deeper than
+    ``MAX_DEPTH`` (aliases expanded), aliases adding more than ``max_added`` nodes, an alias
+    that contains itself. Iterative, memoized per node: a "billion laughs" costs its size."""
+    done: dict[int, tuple[int, int]] = {}  # id(node) → (expanded size, depth)
     active: set[int] = set()
-
-    def size(node: Node) -> int:
+    distinct = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
         key = id(node)
-        known = sizes.get(key)
-        if known is not None:
-            return known
+        if finished:
+            active.discard(key)
+            sizes = [done[id(child)] for child in _children(node)]
+            size = 1 + sum(s for s, _ in sizes)
+            depth = 1 + max((d for _, d in sizes), default=0)
+            if depth > limits.MAX_DEPTH:
+                raise SpecError(f"values nest more than {limits.MAX_DEPTH} levels deep",
+                                detail="stackup refuses documents nested this deeply.",
+                                location=_loc(file, node, ""))
+            if size - distinct > max_added:
+                raise SpecError(f"aliases expand the document by more than {max_added} values",
+                                detail="Reduce the nesting of YAML aliases (a 'billion laughs' "
+                                       "document?).", location=_loc(file, node, ""))
+            done[key] = (size, depth)
+            continue
+        if key in done:
+            continue
         if key in active:
-            raise SpecError("recursive YAML alias", location=_loc(file, node, ""))
-        total = 1
-        if isinstance(node, SequenceNode):
-            active.add(key)
-            for child in node.value:
-                total += size(child)
-            active.discard(key)
-        elif isinstance(node, MappingNode):
-            active.add(key)
-            for knode, vnode in node.value:
-                total += size(knode) + size(vnode)
-            active.discard(key)
-        if total > limit:
-            raise SpecError(f"document expands to more than {limit} nodes through aliases",
-                            detail="Reduce the nesting of YAML aliases (a 'billion laughs' "
-                                   "document?).", location=_loc(file, node, ""))
-        sizes[key] = total
-        return total
-
-    size(root)
+            raise SpecError("recursive YAML alias: a value contains itself",
+                            location=_loc(file, node, ""))
+        distinct += 1
+        if isinstance(node, ScalarNode):
+            if len(node.value) > limits.MAX_VALUE_CHARS:
+                raise limits.value_too_long(len(node.value), _loc(file, node, ""))
+            done[key] = (1, 0)
+            continue
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in done)
 
 
 class _Builder:
@@ -270,34 +301,52 @@ class _Builder:
                     out.key_locs[key] = merged.key_locs[key]
 
 
-def read_yaml(text: str, file: str, *, max_nodes: int = MAX_EXPANDED_NODES) -> LDict:
-    """Parse one YAML document into an ``LDict`` (empty for an empty file)."""
+def read_yaml(text: str, file: str, *, max_nodes: int = MAX_EXPANDED_NODES,
+              empty_ok: bool = True) -> LDict:
+    """Parse one YAML document into an ``LDict``. An empty document (nothing, comments only,
+    ``~``) gives an empty ``LDict``, or a ``SpecError`` naming the file unless ``empty_ok``.
+    ``max_nodes`` bounds the nodes aliases may add (see ``_check_tree``)."""
+    limits.check_text_size(text, file)
     was_enabled = gc.isenabled()
     gc.disable()  # the node graph is acyclic garbage-wise; collection passes only cost time here
     try:
-        return _read(text, file, max_nodes)
+        tree, empty = _read(text, file, max_nodes)
     finally:
         if was_enabled:
             gc.enable()
+    if empty and not empty_ok:
+        what = "standard input" if file == "-" else file
+        raise SpecError(f"{what} is empty", detail="A stack file needs at least a 'services:' "
+                        "mapping.", location=Location(file, 1, 1))
+    return tree
 
 
-def _read(text: str, file: str, max_nodes: int) -> LDict:
+def _read(text: str, file: str, max_nodes: int) -> tuple[LDict, bool]:
+    """(tree, whether the document was empty)."""
     loader = _Composer(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as err:
         raise _syntax_error(file, text, err) from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (no mark)
+        line, column = _position(text, err.position)
+        char = chr(err.character) if isinstance(err.character, int) else err.character
+        raise YamlSyntaxError(f"invalid YAML in {file}: character {char!r} is not "
+                              f"allowed ({err.reason})",
+                              detail="Remove the control character (an editor showing "
+                                     "invisible characters finds it).",
+                              location=Location(file, line, column)) from None
     except yaml.YAMLError as err:
         raise YamlSyntaxError(f"invalid YAML in {file}: {err}", location=Location(file)) from None
     finally:
         loader.dispose()
     if root is None:
-        return LDict(loc=Location(file, 1, 1, ""))
-    _check_size(root, file, max_nodes)
+        return LDict(loc=Location(file, 1, 1, "")), True
+    _check_tree(root, file, max_nodes)
     if not isinstance(root, MappingNode):
         if isinstance(root, ScalarNode) and root.tag == _PLAIN and plain_scalar(root.value) is None:
-            return LDict(loc=Location(file, 1, 1, ""))
+            return LDict(loc=Location(file, 1, 1, "")), True
         raise SpecError(f"the top level of {file} must be a mapping",
                         detail="A stack file starts with keys such as 'services:'.",
                         location=_loc(file, root, ""))
-    return _Builder(file).mapping(root, "")
+    return _Builder(file).mapping(root, ""), False

@@ -156,7 +156,7 @@ BAD_CASES = [
     ("unknown_depends_on.yaml", 5, "services.web.depends_on[0]", "undefined service 'api'"),
     ("cycle.yaml", 8, "services.api.depends_on", "api -> web -> api"),
     ("container_name_scale.yaml", 4, "services.web.container_name", "2 replicas"),
-    ("missing_image.yaml", 3, "services.web", "needs 'image' or 'build'"),
+    ("missing_image.yaml", 2, "services.web", "needs 'image' or 'build'"),
     ("missing_variable.yaml", 3, "services.web.image", "need TAG"),
     ("tabs.yaml", 3, "", "tab"),
     ("bad_indent.yaml", 4, "", ""),
