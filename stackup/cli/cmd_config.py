@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -26,6 +27,8 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
                list_networks: bool, list_profiles: bool, output: str | None,
                services: tuple[str, ...]) -> None:
     """Validate the stack files and print the resolved model in Compose's shape."""
+    if g.target == "swarm":
+        cmd_swarm.check_config(g, services)  # refusals first, then the usual output
     project = g.load(services).project
     if services:
         from stackup.app import check_services

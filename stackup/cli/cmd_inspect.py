@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import NotFound, ProjectError
 
@@ -49,6 +50,8 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
              timestamps: bool, no_log_prefix: bool, no_color: bool, index: int | None,
              services: tuple[str, ...]) -> None:
     """Show the output of the project's containers, prefixed with the container's name."""
+    if g.target == "swarm":
+        return cmd_swarm.logs(**locals())
     import time
 
     from stackup.app import containers

@@ -12,6 +12,7 @@ import click
 
 from stackup.cli.cmd_history import after_up, load_revision_project
 from stackup.cli.attach import AttachOptions, attach_options
+from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -90,6 +91,8 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            pull: str | None, detach: bool, wait: bool, wait_timeout: float,
            rollback_on_failure: bool) -> None:
     """Create and start the stack's containers, changing only what differs."""
+    if g.target == "swarm":
+        return cmd_swarm.up(**locals())
     from stackup import app
     from stackup.cli.progress import Progress
 
@@ -124,6 +127,8 @@ def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_rec
              pull: str | None, fmt: str, exit_code: bool, diff: bool, out: str | None,
              revision: int | None) -> None:
     """Show what `up` would change: every operation, its cause and what it waits for."""
+    if g.target == "swarm":
+        return cmd_swarm.plan(**locals())
     from stackup import app
     from stackup.render import plan_json, plan_text
 
@@ -210,6 +215,8 @@ def _load_or_name(g: Globals) -> tuple[Project | None, str]:
 def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
              rmi: str | None) -> None:
     """Stop and remove the project's containers and networks (and volumes with -v)."""
+    if g.target == "swarm":
+        return cmd_swarm.down(**locals())
     from stackup import app
     from stackup.cli.progress import Progress
     from stackup.cli.rmi import images_of, remove_images

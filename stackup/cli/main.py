@@ -43,6 +43,7 @@ class Globals:
     progress: str = "auto"
     lock_timeout: float = 300.0
     debug: bool = False
+    target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
     _engine: Any = field(default=None, repr=False)
     _loaded_name: str | None = field(default=None, repr=False)
 
@@ -123,20 +124,6 @@ class Globals:
 
 
 pass_globals = click.make_pass_decorator(Globals)
-UNLIMITED_PARALLEL = 256  # --parallel -1: the engine client's own bounds are the limit
-
-
-def _parallel(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value == -1:
-        return UNLIMITED_PARALLEL
-    if not 1 <= value <= 256:
-        raise click.BadParameter(f"{value} is not -1 or in the range 1-256")
-    return value
-
-
-def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
-    """--ansi / COMPOSE_ANSI: one setting the progress display and log colours read."""
-    os.environ["COMPOSE_ANSI"] = value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,38 +135,39 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE",
               help="Interpolation variables file (repeatable; replaces .env).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
-@click.option("--parallel", type=int, default=16, show_default=True, callback=_parallel,
-              envvar="COMPOSE_PARALLEL_LIMIT",
-              help="Engine calls in flight at once, 1-256, -1: no limit of stackup's own (stops: "
-                   "4x, at least 64). Env: COMPOSE_PARALLEL_LIMIT.")
+@click.option("--parallel", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Engine calls in flight at once (stops: 4x, at least 64).")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
-              default="auto", show_default=True, envvar="COMPOSE_PROGRESS",
-              help="How to show progress on stderr. Env: COMPOSE_PROGRESS.")
-@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
-              show_default=True, envvar="COMPOSE_ANSI", expose_value=False, callback=_ansi,
-              help="Control characters and colours: never, always, or on a terminal. "
-                   "Env: COMPOSE_ANSI.")
+              default="auto", show_default=True, help="How to show progress on stderr.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
               envvar="STACKUP_LOCK_TIMEOUT", metavar="SECONDS",
               help="How long a command that changes the project waits for another run's lock "
                    "(0: fail at once). Env: STACKUP_LOCK_TIMEOUT.")
 @click.option("--debug", is_flag=True, envvar="STACKUP_DEBUG",
               help="Print the traceback of errors (for bug reports). Env: STACKUP_DEBUG=1.")
+@click.option("--target", type=click.Choice(["engine", "swarm"]), default="engine",
+              envvar="STACKUP_TARGET", show_default=True,
+              help="Deploy to one engine's containers or to a Docker Swarm's services. "
+                   "Env: STACKUP_TARGET.")
 @click.version_option(package_name="stackup")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
-        parallel: int, progress: str, lock_timeout: float, debug: bool) -> None:
+        parallel: int, progress: str, lock_timeout: float, debug: bool, target: str) -> None:
     """Bring Compose stacks up, keep them converged, tear them down."""
     g = ctx.ensure_object(Globals)
     g.files, g.project_name, g.project_directory = files, project_name, project_directory
     g.env_files, g.profiles, g.parallel, g.progress = env_files, profiles, parallel, progress
     g.lock_timeout, g.debug = lock_timeout, debug or g.debug
+    g.target = target
+    if target == "swarm":
+        from stackup.cli.cmd_swarm import check_command
+
+        check_command(ctx.invoked_subcommand)
 
 
 def _register() -> None:
     from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
-    from stackup.cli import cmd_run  # noqa: F401
     from stackup.cli import cmd_lock  # noqa: F401
     from stackup.cli import cmd_cp, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
     from stackup.cli import cmd_history, cmd_watch  # noqa: F401
