@@ -29,6 +29,11 @@ VERBS = {
     "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
     "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
     "wait_running": ("service", "wait running"),
+    "create_service": ("service", "create"), "update_service": ("service", "update"),
+    "remove_service": ("service", "remove"), "create_secret": ("secret", "create"),
+    "remove_secret": ("secret", "remove"), "create_config": ("config", "create"),
+    "remove_config": ("config", "remove"), "wait_service": ("service", "wait converged"),
+    "wait_service_completed": ("service", "wait completed"),
 }
 ORPHAN_NOTE = "Found orphan containers"  # the note COMPOSE_IGNORE_ORPHANS=true silences
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}

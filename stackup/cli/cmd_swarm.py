@@ -1,0 +1,278 @@
+"""``--target swarm``: the same commands on a Docker Swarm (up, plan, down, ps, logs, config).
+
+Pipeline position: CLI over the Swarm backend. The usual commands delegate here (one line at
+their top) when the global option ``--target swarm`` (env ``STACKUP_TARGET``) is given:
+load (the same loader: ``.env``, interpolation, merge) → ``swarm.check`` (refusals, located in
+the tree kept from that same load) → ``SwarmBackend.observe`` → ``swarm.reconcile`` →
+``execute`` with the ``SwarmBackend``. Output, exit codes and the plan's JSON schema are the
+ones of the one-engine target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stackup.cli.main import Globals
+from stackup.errors import ProjectError
+
+if TYPE_CHECKING:
+    from stackup.engine.docker.swarm import SwarmBackend
+    from stackup.events import Outcome
+    from stackup.model import Project
+    from stackup.plan import Plan
+    from stackup.swarm.observed import SwarmObserved
+
+COMMANDS = frozenset({"up", "plan", "down", "ps", "logs", "config", "build", "version"})
+"""The commands that work with ``--target swarm`` (``build`` builds locally, as usual)."""
+
+
+def check_command(command: str | None) -> None:
+    """Refuse, before anything runs, a command the Swarm target does not have."""
+    if command is not None and command not in COMMANDS:
+        raise click.UsageError(
+            f"`{command}` is not available with --target swarm (available: "
+            f"{', '.join(sorted(COMMANDS))}); use `docker service` / `docker stack` commands, "
+            f"or drop --target swarm for one engine.")
+
+
+# --- load, observe, plan, run (no click below this line but for echo) -----------------------
+
+
+def load(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Any]:
+    """(project, located tree) from ONE load, as ``Globals.load`` does it; warnings on stderr."""
+    from stackup.loader.loader import LoadOptions, load_tree
+    from stackup.loader.parse import parse_project
+
+    stdin = sys.stdin.read() if "-" in g.files else None
+    options = LoadOptions(files=g.files, project_name=g.project_name,
+                          project_directory=g.project_directory, env_files=g.env_files,
+                          profiles=g.profiles, services=services, environ=dict(os.environ),
+                          stdin=stdin, cwd=os.getcwd())
+    loaded = load_tree(options)
+    warnings = list(loaded.warnings)
+    project = parse_project(loaded.tree, project_name=loaded.project_name,
+                            working_dir=loaded.working_dir, environ=loaded.environment,
+                            profiles=loaded.profiles, requested_services=services,
+                            config_files=loaded.files, warnings=warnings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    g._loaded_name = project.name
+    return project, loaded.tree
+
+
+def backend(g: Globals) -> SwarmBackend:
+    from stackup.engine.docker.swarm import SwarmBackend
+
+    return SwarmBackend(g.engine())  # type: ignore[arg-type]
+
+
+def observe(swarm: SwarmBackend, project: Project, *, tasks: bool = False) -> SwarmObserved:
+    names = {"networks": [n.name for n in project.networks.values()],
+             "volumes": [v.name for v in project.volumes.values()],
+             "secrets": [s.name for s in project.secrets.values() if s.external],
+             "configs": [c.name for c in project.configs.values() if c.external]}
+    return swarm.observe(project.name, names=names, tasks=tasks,
+                         images={s.image_ref(project.name) for s in project.services.values()})
+
+
+def make_plan(swarm: SwarmBackend, project: Project, tree: Any, **options: Any) -> Plan:
+    from stackup.swarm import SwarmUpOptions, plan_up, refuse
+
+    observed = observe(swarm, project)
+    refuse(project, tree, nodes=observed.nodes)
+    return plan_up(project, observed, SwarmUpOptions(**options))
+
+
+def run(g: Globals, plan: Plan, swarm: SwarmBackend, wait_timeout: float | None,
+        on_event: Any) -> Outcome:
+    from stackup.events import Outcome
+
+    if not plan.operations:
+        return Outcome()
+    import anyio
+
+    from stackup.execute import execute
+
+    async def _main() -> Outcome:
+        return await execute(plan, swarm, parallel=g.parallel, wait_timeout=wait_timeout,
+                             on_event=on_event)
+
+    return anyio.run(_main)
+
+
+def _scale(project: Project, values: tuple[str, ...]) -> dict[str, int]:
+    from stackup.app import check_services
+    from stackup.cli.cmd_lifecycle import _parse_scale
+
+    scale = _parse_scale(values)
+    check_services(project, list(scale))
+    return scale
+
+
+def _unsupported(**flags: Any) -> None:
+    for name, value in flags.items():
+        if value:
+            raise click.UsageError(f"--{name.replace('_', '-')} is not available with "
+                                   f"--target swarm")
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+       scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
+       pull: str | None, wait: bool, wait_timeout: float | None, **_: Any) -> None:
+    """Create and update the stack's services; with --wait until every rollout finished."""
+    from stackup.app import check_services
+    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.progress import Progress
+    from stackup.model import FrozenMap
+
+    _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
+    project, tree = load(g, services)
+    check_services(project, services)
+    swarm = backend(g)
+    progress = Progress(g.progress)
+    with g.locked("up"):
+        plan = make_plan(swarm, project, tree, services=services,
+                         scale=FrozenMap(_scale(project, scale)),
+                         remove_orphans=remove_orphans, build=build, wait=wait)
+        outcome = run(g, plan, swarm, wait_timeout, progress.on_event)
+    _finish(g, plan, outcome, progress, "up")
+
+
+def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+         scale: tuple[str, ...], remove_orphans: bool, build: bool, pull: str | None,
+         fmt: str, exit_code: bool, diff: bool = False, out: str | None = None,
+         **_: Any) -> None:
+    """What ``up`` would do on the swarm: the same text and JSON as on one engine."""
+    from stackup.app import check_services
+    from stackup.model import FrozenMap
+    from stackup.render import plan_json, plan_text
+
+    _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull, out=out)
+    project, tree = load(g, services)
+    check_services(project, services)
+    result = make_plan(backend(g), project, tree, services=services,
+                       scale=FrozenMap(_scale(project, scale)), remove_orphans=remove_orphans,
+                       build=build)
+    if fmt == "json":
+        click.echo(json.dumps(plan_json(result), indent=2, sort_keys=False))
+    else:
+        click.echo(plan_text(result, diff=diff), nl=False)
+    if exit_code and not result.empty:
+        sys.exit(2)
+
+
+def down(g: Globals, volumes: bool, remove_orphans: bool = False, timeout: float | None = None,
+         **_: Any) -> None:
+    """Remove the stack's services, networks, secrets and configs (volumes with -v)."""
+    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.progress import Progress
+    from stackup.swarm import plan_down
+
+    project, name = _load_or_name(g)
+    swarm = backend(g)
+    progress = Progress(g.progress)
+    with g.locked("down", name):
+        observed = observe(swarm, project) if project is not None else swarm.observe(name)
+        result = plan_down(name, observed, remove_volumes=volumes, project=project)
+        outcome = run(g, result, swarm, 300.0, progress.on_event)
+    _finish(g, result, outcome, progress, "down")
+
+
+def _load_or_name(g: Globals) -> tuple[Project | None, str]:
+    try:
+        project, _ = load(g)
+    except ProjectError:
+        if g.project_name:
+            return None, g.project_name
+        raise
+    return project, project.name
+
+
+def ps(g: Globals, fmt: str = "table", show_all: bool = False, quiet: bool = False,
+       only_services: bool = False, services: tuple[str, ...] = (), **_: Any) -> None:
+    """The stack's tasks: name (service.slot), image, node, desired and current state, error,
+    ports. Without --all only the tasks meant to run."""
+    from stackup.app import check_services
+
+    project, _ = load(g, services)
+    check_services(project, services)
+    observed = observe(backend(g), project, tasks=True)
+    tasks = [t for t in observed.tasks if (not services or t.service in services)
+             and (show_all or t.desired_state in ("running", "ready", "complete"))]
+    if quiet:
+        click.echo("".join(f"{t.task_id}\n" for t in tasks), nl=False)
+        return
+    if only_services:
+        click.echo("".join(f"{s}\n" for s in sorted({t.service for t in tasks})), nl=False)
+        return
+    rows = [{"id": t.task_id, "name": f"{project.name}_{t.service}."
+             f"{t.slot if t.slot is not None else t.node}", "service": t.service,
+             "slot": t.slot, "image": t.image, "node": t.node, "desired_state": t.desired_state,
+             "state": t.state, "error": t.error, "exit_code": t.exit_code, "ports": list(t.ports)}
+            for t in tasks]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = [["NAME", "IMAGE", "NODE", "DESIRED", "CURRENT", "ERROR", "PORTS"]] + [
+        [r["name"], r["image"], r["node"], r["desired_state"], r["state"], r["error"],
+         ", ".join(r["ports"])] for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+
+
+def logs(g: Globals, follow: bool = False, tail: str = "all", timestamps: bool = False,
+         no_log_prefix: bool = False, services: tuple[str, ...] = (), **_: Any) -> None:
+    """The output of the stack's services, each line prefixed with its task (``web.2 |``)."""
+    import threading
+
+    from stackup.app import check_services
+
+    if tail != "all" and not tail.isdigit():
+        raise click.BadParameter("expected a number or 'all'", param_hint="--tail")
+    project, _ = load(g, services)
+    check_services(project, services)
+    swarm = backend(g)
+    observed = observe(swarm, project, tasks=True)
+    chosen = [s for s in observed.services if not services or s.key in services]
+    slots = {t.task_id: f"{t.service}.{t.slot if t.slot is not None else t.node}"
+             for t in observed.tasks}
+    width = max((len(v) for v in slots.values()), default=0)
+    lock = threading.Lock()
+
+    def pump(service_id: str, key: str) -> None:
+        for task_id, line in swarm.logs(service_id, follow=follow, timestamps=timestamps,
+                                        tail=None if tail == "all" else int(tail)):
+            label = slots.get(task_id, key).ljust(width)
+            text = line.decode("utf-8", "replace")
+            with lock:
+                sys.stdout.write(text + "\n" if no_log_prefix else f"{label} | {text}\n")
+                sys.stdout.flush()
+
+    if not follow:
+        for svc in chosen:
+            pump(svc.service_id, svc.key)
+        return
+    threads = [threading.Thread(target=pump, args=(s.service_id, s.key), daemon=True)
+               for s in chosen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+def check_config(g: Globals, services: tuple[str, ...] = ()) -> None:
+    """``config`` with --target swarm: refuse what a swarm cannot do (then print as usual)."""
+    from stackup.swarm import refuse
+
+    project, tree = load(g, services)
+    refuse(project, tree)
