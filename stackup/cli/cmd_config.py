@@ -5,9 +5,12 @@ Pipeline position: CLI over the loader and ``loader.serialize``; never touches t
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from stackup.cli import cmd_swarm
+from stackup.cli.config_views import View, render
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError
 
@@ -21,35 +24,52 @@ from stackup.errors import ProjectError
 @click.option("--networks", "list_networks", is_flag=True, help="Print the network names.")
 @click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
+@click.option("--hash", "hash", metavar="SERVICES",
+              help="Print each service's config hash ('*': all, or a comma-separated list).")
+@click.option("--images", is_flag=True, help="Print the image of each service.")
+@click.option("--environment", is_flag=True, help="Print the interpolation environment.")
+@click.option("--variables", is_flag=True,
+              help="Print the variables the files use, with their defaults.")
+@click.option("--no-interpolate", is_flag=True, help="Leave ${VAR} as written.")
+@click.option("--no-normalize", is_flag=True,
+              help="Print the merged files as written (no defaults, no long forms).")
+@click.option("--no-path-resolution", is_flag=True,
+              help="Keep host paths relative to the project directory.")
 @click.argument("services", nargs=-1)
 @pass_globals
 def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volumes: bool,
                list_networks: bool, list_profiles: bool, output: str | None,
-               services: tuple[str, ...]) -> None:
+               services: tuple[str, ...], **flags: Any) -> None:
     """Validate the stack files and print the resolved model in Compose's shape."""
     if g.target == "swarm":
         cmd_swarm.check_config(g, services)  # refusals first, then the usual output
-    project = g.load(services).project
-    if services:
-        from stackup.app import check_services
-
-        check_services(project, services)
-    if quiet:
-        return
-    if list_services:
-        text = "\n".join(project.services) + ("\n" if project.services else "")
-    elif list_volumes:
-        text = "\n".join(project.volumes) + ("\n" if project.volumes else "")
-    elif list_networks:
-        text = "\n".join(project.networks) + ("\n" if project.networks else "")
-    elif list_profiles:
-        text = "".join(f"{p}\n" for p in project.all_profiles)
+    view = View(**flags)
+    if view.special:
+        text = render(g, services, fmt, view)
+        if quiet:
+            return
     else:
-        from stackup.loader.serialize import to_json, to_yaml
+        project = g.load(services).project
+        if services:
+            from stackup.app import check_services
 
-        text = to_json(project) if fmt == "json" else to_yaml(project)
-        if not text.endswith("\n"):
-            text += "\n"
+            check_services(project, services)
+        if quiet:
+            return
+        if list_services:
+            text = "\n".join(project.services) + ("\n" if project.services else "")
+        elif list_volumes:
+            text = "\n".join(project.volumes) + ("\n" if project.volumes else "")
+        elif list_networks:
+            text = "\n".join(project.networks) + ("\n" if project.networks else "")
+        elif list_profiles:
+            text = "".join(f"{p}\n" for p in project.all_profiles)
+        else:
+            from stackup.loader.serialize import to_json, to_yaml
+
+            text = to_json(project) if fmt == "json" else to_yaml(project)
+            if not text.endswith("\n"):
+                text += "\n"
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:

@@ -26,7 +26,7 @@ from stackup.errors import LockHeld, StackupError, StalePlan
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
     from stackup.engine.lockspec import LockHolder
-    from stackup.loader.loader import Loaded
+    from stackup.loader.loader import Loaded, LoadOptions
 
 EX_USAGE = 64  # sysexits.h: the command was used incorrectly
 EX_STALE_PLAN = 3  # `apply FILE`: the plan is stale, nothing was changed
@@ -47,16 +47,22 @@ class Globals:
     _engine: Any = field(default=None, repr=False)
     _loaded_name: str | None = field(default=None, repr=False)
 
-    def load(self, services: tuple[str, ...] = ()) -> Loaded:
-        """Load the stack files the way the global options say; warnings go to stderr."""
-        from stackup.loader.loader import LoadOptions, load_project
+    def load_options(self, services: tuple[str, ...] = (), **more: Any) -> LoadOptions:
+        """The loader's options from the global options (``more``: e.g. interpolate=False)."""
+        from stackup.loader.loader import LoadOptions
 
         stdin = sys.stdin.read() if "-" in self.files else None
-        loaded = load_project(LoadOptions(
+        return LoadOptions(
             files=self.files, project_name=self.project_name,
             project_directory=self.project_directory, env_files=self.env_files,
             profiles=self.profiles, services=services, environ=dict(os.environ),
-            stdin=stdin, cwd=os.getcwd()))
+            stdin=stdin, cwd=os.getcwd(), **more)
+
+    def load(self, services: tuple[str, ...] = (), **more: Any) -> Loaded:
+        """Load the stack files the way the global options say; warnings go to stderr."""
+        from stackup.loader.loader import load_project
+
+        loaded = load_project(self.load_options(services, **more))
         for warning in loaded.warnings:
             click.echo(f"warning: {warning}", err=True)
         self._loaded_name = loaded.project.name
@@ -124,6 +130,20 @@ class Globals:
 
 
 pass_globals = click.make_pass_decorator(Globals)
+UNLIMITED_PARALLEL = 256  # --parallel -1: the engine client's own bounds are the limit
+
+
+def _parallel(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == -1:
+        return UNLIMITED_PARALLEL
+    if not 1 <= value <= 256:
+        raise click.BadParameter(f"{value} is not -1 or in the range 1-256")
+    return value
+
+
+def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    """--ansi / COMPOSE_ANSI: one setting the progress display and log colours read."""
+    os.environ["COMPOSE_ANSI"] = value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,10 +155,17 @@ pass_globals = click.make_pass_decorator(Globals)
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE",
               help="Interpolation variables file (repeatable; replaces .env).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
-@click.option("--parallel", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Engine calls in flight at once (stops: 4x, at least 64).")
+@click.option("--parallel", type=int, default=16, show_default=True, callback=_parallel,
+              envvar="COMPOSE_PARALLEL_LIMIT",
+              help="Engine calls in flight at once, 1-256, -1: no limit of stackup's own (stops: "
+                   "4x, at least 64). Env: COMPOSE_PARALLEL_LIMIT.")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
-              default="auto", show_default=True, help="How to show progress on stderr.")
+              default="auto", show_default=True, envvar="COMPOSE_PROGRESS",
+              help="How to show progress on stderr. Env: COMPOSE_PROGRESS.")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
+              show_default=True, envvar="COMPOSE_ANSI", expose_value=False, callback=_ansi,
+              help="Control characters and colours: never, always, or on a terminal. "
+                   "Env: COMPOSE_ANSI.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
               envvar="STACKUP_LOCK_TIMEOUT", metavar="SECONDS",
               help="How long a command that changes the project waits for another run's lock "
