@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.cli.formatting import displayable_ports, human_duration, quote_command, \
     render_template
@@ -86,6 +87,8 @@ def ps_cmd(g: Globals, show_all: bool, filters: tuple[str, ...], status: tuple[s
            fmt: str, quiet: bool, only_services: bool, no_trunc: bool, orphans: bool,
            services: tuple[str, ...]) -> None:
     """List the project's containers (running ones unless -a or --status)."""
+    if g.target == "swarm":
+        return cmd_swarm.ps(**locals())
     wanted = _statuses(filters, status)
     project, name = load_or_name(g, services)
     found = g.engine().list_containers(name, all_containers=show_all or bool(wanted))
