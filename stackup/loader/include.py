@@ -39,6 +39,7 @@ from stackup.loader.extends import resolve_extends
 from stackup.loader.interpolate import interpolate
 from stackup.loader.located import LDict, loc_of
 from stackup.loader.merge import merge_documents, strip_tags
+from stackup.loader.limits import read_text
 from stackup.loader.yamlsrc import read_yaml
 
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
@@ -156,8 +157,7 @@ def _load(entry: _Entry, env: Mapping[str, str], warnings: list[str],
 
     def read(path: str) -> LDict:
         if path not in cache:
-            with open(path, encoding="utf-8-sig") as handle:
-                tree, more = interpolate(read_yaml(handle.read(), path), env)
+            tree, more = interpolate(read_yaml(read_text(path), path), env)  # limits apply
             warnings.extend(w for w in more if w not in warnings)
             cache[path] = tree
         return cache[path]

@@ -13,6 +13,7 @@ from stackup.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FileOb
                            Resources, RestartPolicy, Ulimit, UpdateConfig)
 from stackup.loader import check as ck
 from stackup.loader import units
+from stackup.loader.limits import read_text
 
 _BUILDKIT_KEYS = ("cache_to", "additional_contexts", "ssh", "secrets", "tags", "platforms",
                    "privileged", "isolation", "ulimits", "entitlements", "provenance", "sbom")
@@ -315,8 +316,7 @@ def read_env_files(raw: Any, path: str, ctx: Any) -> dict[str, str | None]:
         full = ctx.path(file)
         if full not in ctx.env_cache:
             try:
-                with open(full, encoding="utf-8") as handle:
-                    text = handle.read()
+                text = read_text(full, encoding="utf-8")
             except OSError as exc:
                 if not required:
                     continue
