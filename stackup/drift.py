@@ -222,7 +222,8 @@ class Classifier:
                                        f"not running ({op.cause}); watch starts only what it "
                                        f"saw stopped by hand", False))
                 continue
-            causes = "; ".join(sorted({f"{op.subject}: {op.cause}" for op in ops})[:4])
+            creates = [op for op in ops if op.kind == Kind.CREATE_CONTAINER] or ops
+            causes = "; ".join(sorted({f"{op.subject}: {op.cause}" for op in creates})[:4])
             kinds = {op.kind for op in ops}
             missing = Kind.CREATE_CONTAINER in kinds and kinds <= {Kind.CREATE_CONTAINER,
                                                                    Kind.START_CONTAINER}

@@ -222,10 +222,11 @@ def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan
 
 
 def _row(r: R.Revision) -> str:
-    source = (r.commit or "")[:12] + ("+dirty" if r.dirty else "") if r.commit else "-"
-    outcome = r.outcome if r.ok else f"failed: {r.reason}"
-    services = f" [{','.join(r.services)}]" if r.services else ""
-    return f"{r.number:>4}  {r.time}  {r.user:<20} {source:<18} {r.command}{services}  {outcome}"
+    source = ((r.commit or "")[:12] + ("+dirty" if r.dirty else "")) if r.commit else "-"
+    services = f" {' '.join(r.services)}" if r.services else ""
+    reason = f" ({r.reason})" if r.reason else ""
+    return (f"{r.number:>4}  {r.time:<20}  {r.user:<16} {source:<18} {r.outcome:<7} "
+            f"{r.command}{services}{reason}")
 
 
 @cli.command("history")
@@ -255,7 +256,8 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
     if not found:
         click.echo(f"no revisions recorded for {name}", err=True)
         return
-    click.echo(f"{'REV':>4}  {'TIME (UTC)':<20}  {'USER':<20} {'SOURCE':<18} COMMAND  OUTCOME")
+    click.echo(f"{'REV':>4}  {'TIME (UTC)':<20}  {'USER':<16} {'SOURCE':<18} {'OUTCOME':<7} "
+               "COMMAND")
     for revision in found:
         click.echo(_row(revision))
 

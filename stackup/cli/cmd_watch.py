@@ -183,24 +183,39 @@ class Watcher:
         return bool(gone)
 
     def _converge(self, services: list[str]) -> None:
-        from stackup import app
-        from stackup.reconcile import UpOptions
-
+        """``app.up`` of ``services`` under the project lock. It runs in a daemon thread so
+        that a signal ends watch at once: the operations already sent finish on the engine,
+        none starts after it (the next ``up`` or heal completes the convergence)."""
         started = time.monotonic()
         self.own_from = started
-        self.busy = True
+        result: dict[str, Any] = {}
         try:
             locked = getattr(self.g, "locked", None)
+            self.busy = True  # a signal while waiting for the lock interrupts the wait
             with (locked("watch --heal", self.project.name) if locked else nullcontext()):
-                plan, outcome = app.up(self.project, self.engine,
-                                       UpOptions(services=tuple(services)),
-                                       app.RunOptions(parallel=self.g.parallel))
+                self.busy = False
+                if self.stop_signal is not None:
+                    return
+                worker = threading.Thread(target=self._up, args=(services, result),
+                                          name="stackup-heal", daemon=True)
+                worker.start()
+                while worker.is_alive() and self.stop_signal is None:
+                    worker.join(0.05)
+                if worker.is_alive():
+                    self.emit("abandoned", f"{', '.join(services)}: heal interrupted; the "
+                              f"operations in flight finish on the engine",
+                              services=services)
+                    return
         except StackupError as error:
             self._failed(services, str(error))
             return
         finally:
             self.busy = False
             self.own_until = time.monotonic() + OWN_GRACE
+        if "error" in result:
+            self._failed(services, str(result["error"]))
+            return
+        outcome = result["outcome"]
         seconds = round(time.monotonic() - started, 3)
         if not outcome.ok:
             op, error = outcome.failed[0] if outcome.failed else (None, None)
@@ -212,6 +227,19 @@ class Watcher:
                 if not op.kind.value.startswith("wait")]
         self.emit("healed", f"{', '.join(services)}: {'; '.join(done) or 'nothing to do'} "
                   f"({seconds:g} s)", services=services, operations=done, seconds=seconds)
+
+    def _up(self, services: list[str], result: dict[str, Any]) -> None:
+        from stackup import app
+        from stackup.reconcile import UpOptions
+
+        try:
+            _, result["outcome"] = app.up(self.project, self.engine,
+                                          UpOptions(services=tuple(services)),
+                                          app.RunOptions(parallel=self.g.parallel))
+        except StackupError as error:
+            result["error"] = error
+        except Exception as error:  # noqa: BLE001 - reported like an engine failure
+            result["error"] = StackupError(f"{type(error).__name__}: {error}")
 
     def _failed(self, services: list[str], reason: str) -> None:
         now = time.monotonic()
@@ -242,7 +270,8 @@ class Watcher:
             self._loop()
         except _Stop:
             pass
-        self.emit("stopped", f"on {signal.Signals(self.stop_signal or 15).name}")
+        name = signal.Signals(self.stop_signal or signal.SIGTERM).name
+        self.emit("stopped", f"on {name}", signal=name)
         return 130 if self.stop_signal == signal.SIGINT else 0
 
     def _loop(self) -> None:

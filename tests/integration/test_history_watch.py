@@ -1,0 +1,222 @@
+"""Revisions, rollback and drift watch against the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from stackup import revisions as R
+from stackup.engine.docker import DockerEngine
+from tests.integration.helpers import LOOP, STACKUP, write
+
+STACK = f"""
+services:
+  web:
+    image: busybox:local
+    command: ["sh", "-c", "{LOOP}"]
+    stop_grace_period: 1s
+    environment: {{VERSION: "${{VERSION}}"}}
+    secrets: [tok]
+secrets:
+  tok: {{environment: TOK}}
+"""
+
+
+@pytest.fixture()
+def history(docker_engine: DockerEngine, project_name: str) -> Iterator[None]:
+    """Remove the project's revision records afterwards (down -v leaves them, on purpose)."""
+    yield
+    numbers = [int(x[R.NUMBER]) for x in docker_engine.list_revisions(project_name)]
+    docker_engine.remove_revisions(project_name, numbers)
+
+
+def stk(folder: Path, project: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([STACKUP, "-p", project, "--progress", "plain", "-f",
+                           str(folder / "compose.yaml"), *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **env})
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def revisions(folder: Path, project: str) -> list[dict]:
+    return json.loads(ok(stk(folder, project, "history", "--format", "json")).stdout)["revisions"]
+
+
+def env_of(client: docker.DockerClient, name: str) -> list[str]:
+    return client.containers.get(name).attrs["Config"]["Env"]
+
+
+def test_history_rollback_and_no_secret_recorded(tmp_path: Path, project_name: str,
+                                                 client: docker.DockerClient,
+                                                 history: None) -> None:
+    canary = "canary-" + secrets.token_hex(8)
+    write(tmp_path, STACK)
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="1", TOK=canary))
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="2", TOK=canary))
+    found = revisions(tmp_path, project_name)
+    assert [(r["number"], r["outcome"], r["command"]) for r in found] == [(1, "ok", "up"),
+                                                                          (2, "ok", "up")]
+    assert [r["model"]["services"]["web"]["environment"]["VERSION"] for r in found] == ["1", "2"]
+    assert found[0]["secrets"][0]["source"] == "environment"
+
+    rolled = ok(stk(tmp_path, project_name, "rollback", TOK=canary))  # VERSION unset now
+    assert "revision 1" in rolled.stdout and "environment.VERSION changed" in rolled.stdout
+    assert "VERSION=1" in env_of(client, f"{project_name}-web-1")
+    found = revisions(tmp_path, project_name)
+    assert [(r["number"], r["command"]) for r in found][-1] == (3, "rollback to 1")
+
+    volumes = client.volumes.list(filters={"label": f"{R.PROJECT}={project_name}"})
+    assert sorted(v.name for v in volumes) == [R.volume_name(project_name, n) for n in (1, 2, 3)]
+    for volume in volumes:
+        inspected = subprocess.run(["docker", "volume", "inspect", volume.name],
+                                   capture_output=True, text=True, check=True).stdout
+        assert canary not in inspected and "io.stackup.project" not in inspected
+
+    ok(stk(tmp_path, project_name, "down", "-v", TOK="x"))
+    assert len(revisions(tmp_path, project_name)) == 3  # history outlives down -v
+
+    gone = stk(tmp_path, project_name, "rollback", "2", TOK="something else")
+    assert gone.returncode == 1
+    assert "secret 'tok' is no longer available" in gone.stderr and canary not in gone.stderr
+    assert not client.containers.list(all=True, filters={"name": project_name})
+
+
+def test_up_rollback_on_failure(tmp_path: Path, project_name: str,
+                                client: docker.DockerClient, history: None) -> None:
+    write(tmp_path, STACK)
+    ok(stk(tmp_path, project_name, "up", "-d", "--wait", VERSION="1", TOK="t"))
+    (tmp_path / "compose.yaml").write_text(STACK.replace(
+        "    stop_grace_period: 1s\n",
+        "    stop_grace_period: 1s\n    healthcheck: {test: [CMD, 'false'], interval: 0.2s, "
+        "retries: 1}\n"))
+    failed = stk(tmp_path, project_name, "up", "-d", "--wait", "--wait-timeout", "5",
+                 "--rollback-on-failure", VERSION="2", TOK="t")
+    assert failed.returncode == 1, failed.stderr
+    assert "rolled back to revision 1" in failed.stderr
+    assert "VERSION=1" in env_of(client, f"{project_name}-web-1")
+    assert client.containers.get(f"{project_name}-web-1").status == "running"
+    found = revisions(tmp_path, project_name)
+    assert [(r["outcome"], r["command"]) for r in found] == [
+        ("ok", "up"), ("failed", "up"), ("ok", "rollback to 1 (after revision 2 failed)")]
+    assert "web" in found[1]["reason"]
+
+
+def _lines(stream: object, into: queue.Queue[dict]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(json.loads(line))
+
+
+def _until(lines: queue.Queue[dict], seen: list[dict], test: object, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            item = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(item)
+        if test(item):  # type: ignore[operator]
+            return item
+    raise AssertionError(f"not seen in {timeout} s; saw: {seen}")
+
+
+def test_watch_heals_rm_f_in_under_two_seconds(tmp_path: Path, project_name: str,
+                                              client: docker.DockerClient,
+                                              history: None) -> None:
+    (tmp_path / "compose.yaml").write_text(STACK.replace("secrets:\n  tok:", """  job:
+    image: busybox:local
+    command: ["true"]
+    restart: "no"
+secrets:
+  tok:"""))
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="1", TOK="t"))
+    watch = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                              "watch", "--heal", "--format", "json", "--interval", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "VERSION": "1", "TOK": "t"})
+    lines: queue.Queue[dict] = queue.Queue()
+    seen: list[dict] = []
+    threading.Thread(target=_lines, args=(watch.stdout, lines), daemon=True).start()
+    try:
+        job = f"{project_name}-job-1"
+        # the first check has run: the finished one-shot is reported, not started again
+        _until(lines, seen, lambda e: e.get("subject") == job, 30)
+        web = client.containers.get(f"{project_name}-web-1")
+        started = time.monotonic()
+        web.remove(force=True)
+        while True:
+            found = client.containers.list(filters={"name": f"{project_name}-web-1",
+                                                    "status": "running"})
+            if found and found[0].id != web.id:
+                break
+            assert time.monotonic() - started < 5, seen
+            time.sleep(0.05)
+        healed_in = time.monotonic() - started
+        assert healed_in < 2.0, f"healed in {healed_in:.2f} s"
+        _until(lines, seen, lambda e: e["event"] == "healed", 5)
+        time.sleep(2.5)  # two more periodic checks
+        while not lines.empty():
+            seen.append(lines.get())
+        stopping = time.monotonic()
+        watch.send_signal(signal.SIGTERM)
+        watch.wait(timeout=10)
+        stopped_in = time.monotonic() - stopping
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert stopped_in < 1.0 and watch.returncode == 0, (stopped_in, watch.stderr.read())
+    drifts = [(e["kind"], e["subject"], e["heal"]) for e in seen if e["event"] == "drift"]
+    assert drifts.count(("removed", f"{project_name}-web-1", True)) == 1, seen
+    assert drifts.count(("not-running", job, False)) == 1, seen  # reported once
+    healed = [e for e in seen if e["event"] == "healed"]
+    assert [e["services"] for e in healed] == [["web"]], seen
+    assert client.containers.get(job).status == "exited"
+
+
+def test_watch_signal_during_a_heal_ends_it_at_once(tmp_path: Path, project_name: str,
+                                                    client: docker.DockerClient,
+                                                    history: None) -> None:
+    slow = """services:
+  slow:
+    image: busybox:local
+    command: ["sh", "-c", "while :; do sleep 0.2; done"]  # ignores SIGTERM
+    stop_grace_period: 6s
+    environment: {V: "%s"}
+"""
+    write(tmp_path, slow % "1")
+    ok(stk(tmp_path, project_name, "up", "-d"))
+    watch = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                              "watch", "--heal", "--format", "json", "--interval", "0.5"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[dict] = queue.Queue()
+    seen: list[dict] = []
+    threading.Thread(target=_lines, args=(watch.stdout, lines), daemon=True).start()
+    try:
+        _until(lines, seen, lambda e: e["event"] == "watching", 30)
+        write(tmp_path, slow % "2")  # the heal recreates: a 6 s stop
+        drift = _until(lines, seen, lambda e: e["event"] == "drift", 10)
+        assert drift["kind"] == "differs" and "environment.V changed" in drift["reason"]
+        time.sleep(0.5)
+        stopping = time.monotonic()
+        watch.send_signal(signal.SIGINT)
+        watch.wait(timeout=10)
+        stopped_in = time.monotonic() - stopping
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert stopped_in < 1.0 and watch.returncode == 130, (stopped_in, watch.stderr.read())
+    _until(lines, seen, lambda e: e["event"] == "stopped", 2)
+    assert [e["event"] for e in seen][-2:] == ["abandoned", "stopped"], seen
