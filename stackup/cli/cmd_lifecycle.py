@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.cmd_history import after_up, load_revision_project
+from stackup.cli.cmd_history import after_up, load_revision_project, record_revision
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
@@ -190,6 +190,7 @@ def apply_cmd(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
         plan = app.check_saved_plan(text, "stdin" if plan_file == "-" else plan_file, project,
                                     engine)
         outcome = app.run_plan(plan, project, engine, run, progress.on_event)
+        record_revision(g, project, (), plan, outcome, command="apply")
     _finish(g, plan, outcome, progress, "apply")
 
 
