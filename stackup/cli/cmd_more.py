@@ -56,8 +56,9 @@ def _act(g: Globals, verb: str, services: tuple[str, ...], states: tuple[str, ..
 @pass_globals
 def kill_cmd(g: Globals, signal_name: str, services: tuple[str, ...]) -> None:
     """Send a signal to the running containers of SERVICE(s) (all when none)."""
-    _act(g, "kill", services, ("running", "restarting", "paused"), "kill_container",
-         signal=signal_name)
+    with g.locked("kill"):
+        _act(g, "kill", services, ("running", "restarting", "paused"), "kill_container",
+             signal=signal_name)
 
 
 @cli.command("pause")
@@ -65,7 +66,8 @@ def kill_cmd(g: Globals, signal_name: str, services: tuple[str, ...]) -> None:
 @pass_globals
 def pause_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Pause the running containers of SERVICE(s) (all when none)."""
-    _act(g, "pause", services, ("running", "restarting"), "pause_container")
+    with g.locked("pause"):
+        _act(g, "pause", services, ("running", "restarting"), "pause_container")
 
 
 @cli.command("unpause")
@@ -73,7 +75,8 @@ def pause_cmd(g: Globals, services: tuple[str, ...]) -> None:
 @pass_globals
 def unpause_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Resume the paused containers of SERVICE(s) (all when none)."""
-    _act(g, "unpause", services, ("paused",), "unpause_container")
+    with g.locked("unpause"):
+        _act(g, "unpause", services, ("paused",), "unpause_container")
 
 
 @cli.command("top")

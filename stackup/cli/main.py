@@ -46,12 +46,15 @@ class Globals:
     target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
     _engine: Any = field(default=None, repr=False)
     _loaded_name: str | None = field(default=None, repr=False)
+    _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often
 
     def load_options(self, services: tuple[str, ...] = (), **more: Any) -> LoadOptions:
         """The loader's options from the global options (``more``: e.g. interpolate=False)."""
         from stackup.loader.loader import LoadOptions
 
-        stdin = sys.stdin.read() if "-" in self.files else None
+        if "-" in self.files and self._stdin is None:
+            self._stdin = sys.stdin.read()
+        stdin = self._stdin if "-" in self.files else None
         return LoadOptions(
             files=self.files, project_name=self.project_name,
             project_directory=self.project_directory, env_files=self.env_files,
@@ -91,15 +94,14 @@ class Globals:
     def locked(self, command: str, project_name: str | None = None) -> Iterator[None]:
         """Hold the project's lock on the engine (one writer per project) for the block.
 
-        The project is ``project_name``, else the one ``load`` loaded. Waits up to
+        The project is ``project_name``, else the one ``load`` loaded, else ``-p``, else the
+        stack file's (loaded here). Waits up to
         ``--lock-timeout`` seconds for another run's lock, saying once who holds it; then
         ``LockHeld`` names the holder. A lock lost while held (``unlock --force``, or a takeover
         after the engine was unreachable for a whole lease) fails the command afterwards."""
         from stackup.engine.locking import ProjectLock, lease_from
 
-        name = project_name or self._loaded_name
-        if name is None:
-            raise RuntimeError("Globals.locked() needs a project: call load() first")
+        name = project_name or self._loaded_name or self.project_name or self.load().project.name
 
         def waiting(holder: LockHolder) -> None:
             click.echo(f"waiting for the lock of project {name}: held by {holder.describe()} "
