@@ -59,9 +59,11 @@ def up(engine: DockerEngine, proj: Project, *, start: bool = True) -> dict[str, 
     ids = {}
     for svc in proj.services.values():
         config = json.dumps({"image": IMAGE, "service": svc.name})
+        joined = (f"{proj.name}-{svc.network_mode[8:]}-1"
+                  if svc.network_mode and svc.network_mode.startswith("service:") else None)
         ids[svc.name] = engine.create_container(
             proj, svc, 1, name=f"{proj.name}-{svc.name}-1", config_hash=f"hash-{svc.name}",
-            config_json=config, image=IMAGE)
+            config_json=config, image=IMAGE, network_mode_container=joined)
         if start:
             engine.start_container(proj.name, ids[svc.name])
     return ids
@@ -181,18 +183,21 @@ def test_anonymous_volume_carried_over_on_recreate(docker_engine: DockerEngine,
     assert written.exit_code == 0
     docker_engine.stop_container(project_name, old, timeout=5)
     docker_engine.rename_container(project_name, old, f"{project_name}-db-1-old")
+    # observe reports the anonymous volume; the plan hands it to the replacement's create
+    seen = {c.container_id: c for c in docker_engine.observe(project_name).containers}
+    old_volume = dict(seen[old].volume_mounts)["/anon"]
+    assert old_volume == {m["Destination"]: m["Name"]
+                          for m in docker_engine.api.inspect_container(old)["Mounts"]}["/anon"]
     new = docker_engine.create_container(
         proj, svc, 1, name=f"{project_name}-db-1", config_hash="hash-2", config_json="{}",
-        image=IMAGE, previous_container_id=old)
-    old_volume = {m["Destination"]: m["Name"]
-                  for m in docker_engine.api.inspect_container(old)["Mounts"]}["/anon"]
+        image=IMAGE, anonymous_volumes={"/anon": old_volume})
     docker_engine.remove_container(project_name, old)
     docker_engine.start_container(project_name, new)
     mounts = {m["Destination"]: m["Name"]
               for m in docker_engine.api.inspect_container(new)["Mounts"]}
     assert mounts["/anon"] == old_volume
     assert docker_engine.exec(new, ["cat", "/anon/file"]).output == b"kept\n"
-    docker_engine.remove_container(project_name, new, volumes=True)
+    docker_engine.remove_container(project_name, new, volumes=True, force=True)
     with pytest.raises(Exception):
         docker_engine.api.inspect_volume(old_volume)  # the carried-over volume goes too
 
@@ -270,7 +275,7 @@ def test_secrets_configs_network_mode_logs_and_exec(docker_engine: DockerEngine,
                                             "/etc/app.conf"])
     assert read.exit_code == 0 and read.output == b"from-files3creta=1\n", read.output
     mode = docker_engine.api.inspect_container(ids["sidecar"])["HostConfig"]["NetworkMode"]
-    assert mode == f"container:{ids['main']}"
+    assert mode in (f"container:{ids['main']}", f"container:{project_name}-main-1")
     wait_for(lambda: b"started" in b"".join(docker_engine.logs(ids["main"], tail=10)))
     result = docker_engine.exec(ids["main"], ["sh", "-c", "echo out; echo err >&2; exit 3"])
     assert result.exit_code == 3
@@ -299,8 +304,8 @@ def test_concurrent_calls_from_threads(docker_engine: DockerEngine, project_name
     assert all(c.running for c in state.containers)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda cid: docker_engine.remove_container(project_name, cid, volumes=True),
-                      ids))
+        list(pool.map(lambda cid: docker_engine.remove_container(project_name, cid, volumes=True,
+                                                                 force=True), ids))
     assert time.monotonic() - started < 15  # the TERM trap makes stops fast
     assert docker_engine.observe(project_name).containers == ()
 
@@ -314,7 +319,9 @@ def test_stop_restart_and_remove_owned_resources(docker_engine: DockerEngine,
     assert stopped.state == "exited" and stopped.exit_code == 0
     docker_engine.restart_container(project_name, cid, timeout=3)
     assert docker_engine.inspect_container(cid).running
-    docker_engine.remove_container(project_name, cid, volumes=True)
+    with pytest.raises(Conflict, match="running"):  # the plan stops first; no silent fallback
+        docker_engine.remove_container(project_name, cid, volumes=True)
+    docker_engine.remove_container(project_name, cid, volumes=True, force=True)
     docker_engine.remove_network(project_name, f"{project_name}_default")
     docker_engine.remove_volume(project_name, f"{project_name}_data")
     state = docker_engine.observe(project_name)
