@@ -7,27 +7,69 @@ stderr; ``images`` prints which image each container runs, on stdout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from stackup.cli.main import Globals, cli, pass_globals
+from stackup.model import FrozenMap
 
 if TYPE_CHECKING:
     from stackup.events import Outcome
+    from stackup.model import Project
     from stackup.plan import Plan
 
 
+def with_dependencies(project: Project, services: tuple[str, ...]) -> tuple[str, ...]:
+    """``services`` and every service they depend on, transitively (--include-deps)."""
+    chosen: list[str] = []
+    todo = list(services)
+    while todo:
+        name = todo.pop(0)
+        if name in chosen or name not in project.services:
+            continue
+        chosen.append(name)
+        todo.extend(d.service for d in project.services[name].depends_on)
+    return tuple(sorted(chosen))
+
+
+def with_build_args(project: Project, values: tuple[str, ...]) -> Project:
+    """``--build-arg KEY=VAL`` (or ``KEY``: from the environment) on every service's build."""
+    args: dict[str, str | None] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not key:
+            raise click.BadParameter(f"expected KEY=VALUE, found {value!r}",
+                                     param_hint="--build-arg")
+        args[key] = val if sep else os.environ.get(key)
+    services = {name: dataclasses.replace(s, build=dataclasses.replace(
+                    s.build, args=FrozenMap({**s.build.args, **args})))
+                if s.build is not None else s for name, s in project.services.items()}
+    return dataclasses.replace(project, services=FrozenMap(services))
+
+
 def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = False,
-         no_cache: bool = False, pull: bool = False) -> tuple[Plan, Outcome | None, object]:
+         no_cache: bool = False, pull: bool = False, include_deps: bool = False,
+         build_args: tuple[str, ...] = (), missing_only: bool = False,
+         ) -> tuple[Plan, Outcome | None, object]:
     from stackup import app
     from stackup.cli.progress import Progress
 
     project = g.load(services).project
     app.check_services(project, services)
+    if build_args:
+        project = with_build_args(project, build_args)
+    if include_deps and services:
+        services = with_dependencies(project, services)
     plan = app.images_plan(verb, project, services, no_cache=no_cache, pull=pull)
+    if missing_only:  # pull --policy missing: only what the engine does not have
+        engine = g.engine()
+        plan = dataclasses.replace(plan, operations=tuple(
+            op for op in plan.operations if op.image is None or engine.image_id(op.image) is None))
     progress = Progress("quiet" if quiet else g.progress)
     if not quiet:
         for note in plan.notes:
@@ -59,40 +101,72 @@ def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress
 @cli.command("build")
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Always try to pull newer base images.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY[=VALUE]",
+              help="A build argument for every service built (repeatable; KEY alone: from the "
+                   "environment).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--push", is_flag=True, help="Push the built images afterwards.")
+@click.option("--with-dependencies", is_flag=True,
+              help="Also build the services the named ones depend on.")
 @click.argument("services", nargs=-1)
 @pass_globals
-def build_cmd(g: Globals, no_cache: bool, pull: bool, services: tuple[str, ...]) -> None:
+def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
+              push: bool, with_dependencies: bool, services: tuple[str, ...]) -> None:
     """Build the images of services that have a build section."""
-    plan, outcome, progress = _run(g, "build", services, no_cache=no_cache, pull=pull)
-    _finish(g, "build", plan, outcome, progress)
+    plan, outcome, progress = _run(g, "build", services, no_cache=no_cache, pull=pull,
+                                   quiet=quiet, include_deps=with_dependencies,
+                                   build_args=build_args)
+    _finish(g, "build", plan, outcome, progress, quiet)
+    if push and outcome is not None:
+        built = tuple(sorted({op.service_name for op in plan.operations if op.service_name}))
+        plan, outcome, progress = _run(g, "push", built, quiet=quiet)
+        _finish(g, "push", plan, outcome, progress, quiet)
 
 
 @cli.command("pull")
 @click.option("--ignore-pull-failures", is_flag=True,
               help="Warn about images that cannot be pulled, and exit 0.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--policy", type=click.Choice(["always", "missing"]), default="always",
+              show_default=True, help="missing: only images the engine does not have.")
+@click.option("--include-deps", is_flag=True,
+              help="Also pull for the services the named ones depend on.")
 @click.argument("services", nargs=-1)
 @pass_globals
-def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool,
-             services: tuple[str, ...]) -> None:
+def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool, policy: str,
+             include_deps: bool, services: tuple[str, ...]) -> None:
     """Pull the images of services that name one, in parallel."""
-    plan, outcome, progress = _run(g, "pull", services, quiet=quiet)
+    plan, outcome, progress = _run(g, "pull", services, quiet=quiet, include_deps=include_deps,
+                                   missing_only=policy == "missing")
     if outcome is not None and ignore_pull_failures and not outcome.ok:
-        for op, error in outcome.failed:
-            who = f"service {op.service_name}: " if op.service_name else ""
-            first, _, rest = str(error).partition("\n")
-            click.echo(f"warning: {who}{first}" + (f"\n  {rest}" if rest else ""), err=True)
+        _warn_failures(outcome)
         return
     _finish(g, "pull", plan, outcome, progress, quiet)
 
 
+def _warn_failures(outcome: Outcome) -> None:
+    for op, error in outcome.failed:
+        who = f"service {op.service_name}: " if op.service_name else ""
+        first, _, rest = str(error).partition("\n")
+        click.echo(f"warning: {who}{first}" + (f"\n  {rest}" if rest else ""), err=True)
+
+
 @cli.command("push")
+@click.option("--ignore-push-failures", is_flag=True,
+              help="Warn about images that cannot be pushed, and exit 0.")
+@click.option("--include-deps", is_flag=True,
+              help="Also push for the services the named ones depend on.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.argument("services", nargs=-1)
 @pass_globals
-def push_cmd(g: Globals, services: tuple[str, ...]) -> None:
+def push_cmd(g: Globals, ignore_push_failures: bool, include_deps: bool, quiet: bool,
+             services: tuple[str, ...]) -> None:
     """Push the images of services that name one to their registries."""
-    plan, outcome, progress = _run(g, "push", services)
-    _finish(g, "push", plan, outcome, progress)
+    plan, outcome, progress = _run(g, "push", services, quiet=quiet, include_deps=include_deps)
+    if outcome is not None and ignore_push_failures and not outcome.ok:
+        _warn_failures(outcome)
+        return
+    _finish(g, "push", plan, outcome, progress, quiet)
 
 
 @cli.command("images")
