@@ -231,7 +231,7 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("remove_network", name), self._lock:
             seen = self.networks.get(name)
             if seen is None:
-                raise NotFound(f"no such network: {name}")
+                return  # already gone, as on the real engine
             if seen.project != project_name:
                 raise EngineError(f"refusing to remove network {name}: it does not belong to "
                                   f"project {project_name}")
@@ -255,11 +255,12 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("remove_volume", name), self._lock:
             seen = self.volumes.get(name)
             if seen is None:
-                raise NotFound(f"no such volume: {name}")
+                return  # already gone, as on the real engine
             if seen.project != project_name:
                 raise EngineError(f"refusing to remove volume {name}: it does not belong to "
                                   f"project {project_name}")
-            users = sorted(c.name for c in self.containers.values() if name in c.volumes)
+            users = sorted(c.name for c in self.containers.values()
+                           if name in c.volumes or name in c.anonymous)
             if users:
                 raise Conflict(f"volume {name} is in use by {', '.join(users)}")
             del self.volumes[name]
@@ -295,6 +296,8 @@ class FakeEngine(FakeRevisionsMixin):
                                  for m in service.volumes
                                  if m.type == "volume" and m.source is None))
             anonymous: tuple[str, ...] = tuple(name for _, name in paths)
+            for volume_name in anonymous:  # the engine makes them, without any label
+                self.volumes.setdefault(volume_name, ObservedVolume(volume_name, None, "local"))
             hc = service.healthcheck
             container_id = hashlib.sha256(f"{name}{next(self._ids)}".encode()).hexdigest()
             self.containers[container_id] = FakeContainer(
@@ -346,6 +349,9 @@ class FakeEngine(FakeRevisionsMixin):
             if c.state == "running" and not force:
                 raise Conflict(f"cannot remove container {c.name}: it is running")
             del self.containers[c.container_id]
+            for volume_name in c.anonymous if volumes else ():  # as the engine's ``v``
+                if not any(volume_name in o.anonymous for o in self.containers.values()):
+                    self.volumes.pop(volume_name, None)
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None:
         with self._call("rename_container", container_id), self._lock:

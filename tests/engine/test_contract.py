@@ -1,0 +1,317 @@
+"""One engine contract: the same tests run against FakeEngine and DockerEngine.
+
+The executor's fast tests trust the fake; these tests hold the fake to what the real engine does:
+removing what is already gone, removing a running container, anonymous volumes, refusing what is
+not the project's, rename, start/stop transitions, what observe shows, the files a container is
+given. Each test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at
+an engine's insides.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from stackup import labels as L
+from stackup.engine.fake import FakeContainer, FakeEngine
+from stackup.errors import Conflict, EngineError, NotFound
+from stackup.model import (FileObject, FileReference, FrozenMap, Mount, Network, Project, Service,
+                           ServiceNetwork, Volume)
+
+IMAGE = "busybox:local"
+LOOP = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
+
+
+def create(target: Target, project: Project, service: Service, number: int = 1, *,
+           name: str | None = None, **extra: Any) -> str:
+    """The one place the contract tests call ``create_container`` (its parameters change)."""
+    return target.engine.create_container(  # type: ignore[no-any-return]
+        project, service, number, name=name or f"{project.name}-{service.name}-{number}",
+        config_hash=f"hash-{service.name}", config_json=json.dumps({"service": service.name}),
+        image=IMAGE, **extra)
+
+
+def service(name: str, **kwargs: Any) -> Service:
+    kwargs.setdefault("networks", (ServiceNetwork("default"),))
+    return Service(name=name, image=IMAGE, command=("sh", "-c", LOOP), stop_grace_period=1,
+                   **kwargs)
+
+
+def project(name: str, *services: Service, **kwargs: Any) -> Project:
+    return Project(name=name, working_dir="/tmp",
+                   services=FrozenMap({s.name: s for s in services}),
+                   networks=FrozenMap({"default": Network("default", f"{name}_default")}),
+                   volumes=FrozenMap({"data": Volume("data", f"{name}_data")}), **kwargs)
+
+
+class Target:
+    """An engine under test and the few things only its own insides can tell."""
+
+    name = ""
+
+    def __init__(self, engine: Any, project_name: str) -> None:
+        self.engine, self.project_name = engine, project_name
+
+    def up(self, proj: Project) -> None:
+        """The project's network and volume."""
+        self.engine.create_network(proj.name, proj.networks["default"])
+        self.engine.create_volume(proj.name, proj.volumes["data"])
+
+    def foreign(self) -> tuple[str, str, str]:
+        """(container id, network name, volume name) without any ownership label."""
+        raise NotImplementedError
+
+    def volume_exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def anonymous_volumes(self, container_id: str) -> list[str]:
+        raise NotImplementedError
+
+    def read_file(self, container_id: str, path: str) -> tuple[bytes, int, int, int]:
+        """(content, mode, uid, gid) of a file in a container."""
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        pass
+
+
+class FakeTarget(Target):
+    name = "fake"
+
+    def foreign(self) -> tuple[str, str, str]:
+        engine: FakeEngine = self.engine
+        cid = uuid.uuid4().hex
+        engine.containers[cid] = FakeContainer(cid, f"{self.project_name}-foreign", "", "", 0,
+                                               IMAGE, engine.images[IMAGE], "", "{}", {})
+        engine.add_network(f"{self.project_name}-foreign")
+        engine.add_volume(f"{self.project_name}-foreign")
+        return cid, f"{self.project_name}-foreign", f"{self.project_name}-foreign"
+
+    def volume_exists(self, name: str) -> bool:
+        return name in self.engine.volumes
+
+    def anonymous_volumes(self, container_id: str) -> list[str]:
+        return list(self.engine.containers[container_id].anonymous)
+
+    def read_file(self, container_id: str, path: str) -> tuple[bytes, int, int, int]:
+        item = self.engine.containers[container_id].files[path]
+        d = item.delivery
+        return item.data, d.mode, d.uid, d.gid
+
+
+class DockerTarget(Target):
+    name = "docker"
+
+    def __init__(self, engine: Any, project_name: str) -> None:
+        super().__init__(engine, project_name)
+        self.api = engine.api
+        self.leftovers: list[tuple[str, str]] = []
+
+    def foreign(self) -> tuple[str, str, str]:
+        name = f"{self.project_name}-foreign"
+        cid = self.api.create_container(IMAGE, command=["sh", "-c", LOOP], name=name)["Id"]
+        self.api.create_network(name)
+        self.api.create_volume(name)
+        self.leftovers += [("container", cid), ("network", name), ("volume", name)]
+        return cid, name, name
+
+    def volume_exists(self, name: str) -> bool:
+        try:
+            self.api.inspect_volume(name)
+            return True
+        except Exception:  # noqa: BLE001 - docker.errors.NotFound
+            return False
+
+    def anonymous_volumes(self, container_id: str) -> list[str]:
+        mounts = self.api.inspect_container(container_id)["Mounts"]
+        names = [m["Name"] for m in mounts if m["Type"] == "volume"
+                 and m["Name"] != f"{self.project_name}_data"]
+        self.leftovers += [("volume", n) for n in names]
+        return names
+
+    def read_file(self, container_id: str, path: str) -> tuple[bytes, int, int, int]:
+        stream, _ = self.api.get_archive(container_id, path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.getmembers()[0]
+            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+            return data, member.mode & 0o7777, member.uid, member.gid
+
+    def cleanup(self) -> None:
+        for kind, ref in self.leftovers:
+            try:
+                {"container": lambda r: self.api.remove_container(r, force=True, v=True),
+                 "network": self.api.remove_network,
+                 "volume": self.api.remove_volume}[kind](ref)
+            except Exception:  # noqa: BLE001 - best effort: already gone is fine
+                pass
+
+
+@pytest.fixture(params=["fake", "docker"])
+def target(request: pytest.FixtureRequest, project_name: str) -> Iterator[Target]:
+    if request.param == "fake":
+        made: Target = FakeTarget(FakeEngine(auto_images=False,
+                                             images={IMAGE: "sha256:" + "b" * 64}),
+                                  project_name)
+    else:
+        made = DockerTarget(request.getfixturevalue("docker_engine"), project_name)
+    yield made
+    made.cleanup()
+
+
+def _state(target: Target, container_id: str) -> tuple[str, int | None]:
+    seen = target.engine.inspect_container(container_id)
+    return seen.state, seen.exit_code
+
+
+def test_removing_what_is_gone_returns(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    target.up(proj)
+    cid = create(target, proj, proj.services["web"])
+    target.engine.remove_container(proj.name, cid)
+    target.engine.remove_container(proj.name, cid)  # again: already gone
+    target.engine.remove_container(proj.name, f"{proj.name}-never-1")
+    target.engine.remove_network(proj.name, f"{proj.name}_never")
+    target.engine.remove_volume(proj.name, f"{proj.name}_never")
+    with pytest.raises(NotFound):
+        target.engine.inspect_container(cid)
+
+
+def test_a_running_container_is_removed_only_with_force(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    target.up(proj)
+    cid = create(target, proj, proj.services["web"])
+    target.engine.start_container(proj.name, cid)
+    with pytest.raises(Conflict):
+        target.engine.remove_container(proj.name, cid)
+    assert _state(target, cid) == ("running", None)
+    target.engine.remove_container(proj.name, cid, force=True)
+    with pytest.raises(NotFound):
+        target.engine.inspect_container(cid)
+
+
+def test_remove_with_volumes_takes_anonymous_volumes_along(target: Target) -> None:
+    web = service("web", volumes=(Mount("volume", "/scratch"), Mount("volume", "/data", "data")))
+    proj = project(target.project_name, web)
+    target.up(proj)
+    kept = create(target, proj, web)
+    (kept_volume,) = target.anonymous_volumes(kept)
+    target.engine.remove_container(proj.name, kept)
+    assert target.volume_exists(kept_volume)  # without volumes=True it stays
+    first = create(target, proj, web)
+    (carried,) = target.anonymous_volumes(first)
+    second = create(target, proj, web, 2, anonymous_volumes={"/scratch": carried})
+    assert target.anonymous_volumes(second) == [carried]  # recreate takes it over
+    target.engine.remove_container(proj.name, first)
+    assert target.volume_exists(carried)
+    target.engine.remove_container(proj.name, second, volumes=True)
+    assert not target.volume_exists(carried)
+    assert target.volume_exists(f"{proj.name}_data")  # a named volume never goes with it
+    with pytest.raises(EngineError):  # an anonymous volume is not the project's to remove
+        target.engine.remove_volume(proj.name, kept_volume)
+
+
+def test_what_is_not_the_projects_is_refused(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    container_id, network, volume = target.foreign()
+    engine = target.engine
+    for call in (lambda: engine.start_container(proj.name, container_id),
+                 lambda: engine.stop_container(proj.name, container_id),
+                 lambda: engine.restart_container(proj.name, container_id),
+                 lambda: engine.remove_container(proj.name, container_id, force=True),
+                 lambda: engine.rename_container(proj.name, container_id, f"{proj.name}-x"),
+                 lambda: engine.remove_network(proj.name, network),
+                 lambda: engine.remove_volume(proj.name, volume)):
+        with pytest.raises(EngineError, match="refusing"):
+            call()
+    assert _state(target, container_id) == ("created", None)
+    assert target.volume_exists(volume)
+    assert network in engine.observe(proj.name, networks=[network]).networks
+
+
+def test_rename(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    target.up(proj)
+    web = proj.services["web"]
+    first, second = create(target, proj, web), create(target, proj, web, 2)
+    target.engine.rename_container(proj.name, first, f"{proj.name}-web-9")
+    target.engine.rename_container(proj.name, first, f"{proj.name}-web-9")  # already: no-op
+    with pytest.raises(Conflict):
+        target.engine.rename_container(proj.name, second, f"{proj.name}-web-9")
+    names = sorted(c.name for c in target.engine.observe(proj.name).containers)
+    assert names == [f"{proj.name}-web-2", f"{proj.name}-web-9"]
+    assert target.engine.inspect_container(first).name == f"{proj.name}-web-9"
+
+
+def test_start_stop_restart_transitions(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    target.up(proj)
+    cid = create(target, proj, proj.services["web"])
+    engine = target.engine
+    assert _state(target, cid) == ("created", None)
+    engine.stop_container(proj.name, cid)  # stopping what never ran changes nothing
+    assert _state(target, cid) == ("created", None)
+    engine.start_container(proj.name, cid)
+    engine.start_container(proj.name, cid)  # already running: fine
+    assert _state(target, cid) == ("running", None)
+    engine.stop_container(proj.name, cid, timeout=5)
+    engine.stop_container(proj.name, cid)  # already stopped: fine
+    assert _state(target, cid) == ("exited", 0)
+    engine.restart_container(proj.name, cid, timeout=5)
+    assert _state(target, cid) == ("running", None)
+    engine.stop_container(proj.name, cid, timeout=5)
+    engine.start_container(proj.name, cid)
+    assert _state(target, cid) == ("running", None)
+    engine.stop_container(proj.name, cid, timeout=5)
+
+
+def test_observe_view(target: Target) -> None:
+    web = service("web", labels=FrozenMap({"team": "core"}))
+    proj = project(target.project_name, web, service("db"))
+    target.up(proj)
+    with pytest.raises(Conflict):
+        target.engine.create_network(proj.name, proj.networks["default"])
+    web_id = create(target, proj, web)
+    with pytest.raises(Conflict):
+        create(target, proj, web)  # the name is taken
+    db_id = create(target, proj, proj.services["db"])
+    target.engine.start_container(proj.name, db_id)
+    seen = target.engine.observe(proj.name, images=[IMAGE, "stackup-missing:never"])
+    assert [(c.name, c.service, c.number, c.state, c.config_hash, c.image_ref,
+             dict(c.config or {}), c.labels.get("team"), c.oneoff)
+            for c in seen.containers] == [
+        (f"{proj.name}-db-1", "db", 1, "running", "hash-db", IMAGE, {"service": "db"}, None,
+         False),
+        (f"{proj.name}-web-1", "web", 1, "created", "hash-web", IMAGE, {"service": "web"},
+         "core", False)]
+    assert [c.container_id for c in seen.containers] == [db_id, web_id]
+    assert [(n.name, n.key, n.project) for n in seen.networks.values()] == [
+        (f"{proj.name}_default", "default", proj.name)]
+    assert [(v.name, v.key, v.project) for v in seen.volumes.values()] == [
+        (f"{proj.name}_data", "data", proj.name)]
+    assert seen.images[IMAGE] is not None and seen.images["stackup-missing:never"] is None
+    running = target.engine.observe(proj.name, all_containers=False)
+    assert [c.name for c in running.containers] == [f"{proj.name}-db-1"]
+    assert target.engine.observe(f"{proj.name}-other").containers == ()
+    with pytest.raises(EngineError):  # the network is in use
+        target.engine.remove_network(proj.name, f"{proj.name}_default")
+    target.engine.stop_container(proj.name, db_id, timeout=5)
+
+
+def test_secrets_and_configs_are_delivered(target: Target) -> None:
+    web = service("web", secrets=(FileReference("tok", uid="1000", gid="1001", mode=0o400),),
+                  configs=(FileReference("conf", target="/etc/app/app.ini"),))
+    proj = project(target.project_name, web,
+                   secrets=FrozenMap({"tok": FileObject("tok", "tok", content="s3cr3t")}),
+                   configs=FrozenMap({"conf": FileObject("conf", "conf", content="a=1\n")}))
+    target.up(proj)
+    cid = create(target, proj, web)
+    assert target.read_file(cid, "/run/secrets/tok") == (b"s3cr3t", 0o400, 1000, 1001)
+    assert target.read_file(cid, "/etc/app/app.ini") == (b"a=1\n", 0o444, 0, 0)
+    assert "s3cr3t" not in json.dumps(dict(target.engine.inspect_container(cid).labels))
+    assert L.PROJECT in target.engine.inspect_container(cid).labels
