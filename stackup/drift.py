@@ -96,6 +96,7 @@ class _Pending:
 
 
 KILL_GRACE = 30.0
+SETTLE = 0.5
 _STRENGTH = {"": 0, "killed": 1, "stopped": 2, "removed": 3}
 
 
@@ -114,15 +115,16 @@ class Classifier:
         self._reported: set[tuple[str, str, str]] = set()  # periodic drift already reported
         self.crash_looping: set[str] = set()  # services
 
-    def feed(self, event: EngineEvent) -> list[Drift]:
-        """Take one event; returns drift that is complete now (crash loops)."""
+    def feed(self, event: EngineEvent, received: float | None = None) -> list[Drift]:
+        """Take one event (``received``: when it arrived, on the clock :meth:`flush` is given;
+        default its engine time); returns drift that is complete now (crash loops)."""
         if event.kind != "container":
             if event.action == "destroy":
                 self._resources.append(Drift("removed", event.kind, event.name, None,
-                                             f"{event.kind} {event.name} removed by hand", True))
+                                             "removed by hand", True))
             return []
         pending = self._pending.setdefault(event.actor_id, _Pending(event.name, event.service))
-        pending.last = max(pending.last, event.time)
+        pending.last = max(pending.last, event.time if received is None else received)
         action = event.action
         if action == "kill":
             self._stronger(pending, "killed",
@@ -186,17 +188,19 @@ class Classifier:
 
     def flush(self, now: float) -> list[Drift]:
         """The hand-made changes gathered so far, one drift per container: a removal at once, a
-        kill or stop once the container has died (a signal it survives is no drift; forgotten
-        after ``KILL_GRACE`` seconds)."""
+        kill or stop once the container has died and ``SETTLE`` seconds passed without its
+        removal following (``rm -f`` on a busy engine); a signal it survives is no drift and is
+        forgotten after ``KILL_GRACE`` seconds."""
         out = self._resources
         self._resources = []
         keep: dict[str, _Pending] = {}
         for container_id in sorted(self._pending, key=lambda c: self._pending[c].name):
             pending = self._pending[container_id]
-            if pending.kind == "removed" or (pending.kind and pending.died):
+            if pending.kind == "removed" or (pending.kind and pending.died
+                                             and now - pending.last >= SETTLE):
                 out.append(Drift(pending.kind, "container", pending.name, pending.service,
                                  pending.reason, True))
-            elif pending.kind and now - pending.last < KILL_GRACE:
+            elif pending.kind and (pending.died or now - pending.last < KILL_GRACE):
                 keep[container_id] = pending
         self._pending = keep
         return out
@@ -211,8 +215,7 @@ class Classifier:
                 continue
             if op.service_name is None:
                 what = "network" if op.kind == Kind.CREATE_NETWORK else "volume"
-                found.append(Drift("missing", what, op.subject, None,
-                                   f"{what} {op.subject}: {op.cause}", True))
+                found.append(Drift("missing", what, op.subject, None, op.cause, True))
             else:
                 by_service.setdefault(op.service_name, []).append(op)
         for service, ops in sorted(by_service.items()):

@@ -88,10 +88,22 @@ def _failure_reason(outcome: Outcome) -> str:
 
 
 def revisions_of(engine: Engine, project_name: str) -> list[R.Revision]:
-    records = engine.list_revisions(project_name)  # type: ignore[attr-defined]
-    found = [R.from_labels(labels, f"of {project_name} (number "
-                                   f"{labels.get(R.NUMBER, '?')})") for labels in records]
+    """The project's revisions, oldest first; a damaged record is skipped with a warning."""
+    found = []
+    for labels in engine.list_revisions(project_name):  # type: ignore[attr-defined]
+        try:
+            found.append(R.from_labels(labels, R.volume_name(
+                project_name, int(labels[R.NUMBER]) if labels.get(R.NUMBER, "").isdigit()
+                else 0)))
+        except ProjectError as error:
+            click.echo(f"warning: skipped {error.summary}: {error.detail}", err=True)
     return sorted(found, key=lambda r: r.number)
+
+
+def refuse_swarm(g: Globals, verb: str) -> None:
+    if getattr(g, "target", "engine") == "swarm":
+        raise ProjectError(f"`{verb}` works with one engine's containers only",
+                           detail="It does not support --target swarm yet.")
 
 
 def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
@@ -267,6 +279,7 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
 @pass_globals
 def rollback_cmd(g: Globals, revision: int | None) -> None:
     """Converge back to REVISION (default: the previous good one), without the old files."""
+    refuse_swarm(g, "rollback")
     current, environ, name = _current(g)
     if name is None:
         raise ProjectError("which project? no stack file found and no -p NAME given")

@@ -10,7 +10,9 @@ operation starts after one, and a heal in flight is interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import json
 import os
 import queue
@@ -42,7 +44,8 @@ class _Stop(BaseException):
 class Watcher:
     def __init__(self, g: Globals, *, heal: bool, interval: float, fmt: str) -> None:
         self.g, self.heal_on, self.interval, self.fmt = g, heal, interval, fmt
-        self.project: Project = g.load().project
+        self.warned: set[str] = set()  # loader warnings already printed
+        self.project: Project = self._load()
         self.engine = g.engine()
         self.classifier = Classifier(self.project)
         self.networks: set[str] = set()
@@ -72,7 +75,8 @@ class Watcher:
     def drift(self, drifts: list[Drift]) -> None:
         for d in drifts:
             where = f"{d.subject} ({d.service})" if d.service and d.service != d.subject \
-                else d.subject
+                else d.subject if d.resource in ("container", "service") \
+                else f"{d.resource} {d.subject}"
             self.emit("drift", f"{where}: {d.reason}", **d.as_json())
 
     def once(self, key: str, event: str, text: str, **fields: Any) -> None:
@@ -98,9 +102,24 @@ class Watcher:
                 out[path] = -1.0
         return out
 
-    def reload(self, why: str) -> None:
+    def _load(self) -> Project:
+        """The stack files as they are now; each loader warning is printed once, not on every
+        re-read."""
+        captured = io.StringIO()
         try:
-            project = self.g.load().project
+            with contextlib.redirect_stderr(captured):
+                return self.g.load().project
+        finally:
+            for line in captured.getvalue().splitlines():
+                if line not in self.warned:
+                    self.warned.add(line)
+                    click.echo(line, err=True)
+
+    def reload(self, why: str) -> None:
+        if "-" in self.g.files:
+            return  # stdin was read once
+        try:
+            project = self._load()
         except StackupError as error:
             self.once(f"load:{error}", "error", f"cannot re-read the stack files, keeping the "
                       f"last good ones: {error}", error=str(error))
@@ -245,7 +264,7 @@ class Watcher:
         now = time.monotonic()
         delays = []
         for name in services:
-            _, delay = self.retry_at.get(name, (0.0, self.interval / 2))
+            _, delay = self.retry_at.get(name, (0.0, 0.25))
             delay = min(delay * 2, 600.0)
             self.retry_at[name] = (now + delay, delay)
             delays.append(delay)
@@ -291,7 +310,7 @@ class Watcher:
             elif item is not None and not (self.own_from <= arrived <= self.own_until
                                            or self.busy):
                 self.last_event = now
-                self.drift(self.classifier.feed(event_from_engine(item)))
+                self.drift(self.classifier.feed(event_from_engine(item), time.time()))
             if self.stop_signal is not None:
                 break
             if self.classifier.pending and now - self.last_event >= QUIET:
@@ -325,6 +344,9 @@ class Watcher:
 def watch_cmd(g: Globals, heal: bool, interval: float, fmt: str) -> None:
     """Report drift (containers stopped, killed or removed by hand; networks and volumes
     removed; files changed) as it happens; with --heal converge it back."""
+    from stackup.cli.cmd_history import refuse_swarm
+
+    refuse_swarm(g, "watch")
     code = Watcher(g, heal=heal, interval=interval, fmt=fmt).run()
     if code:
         sys.exit(code)
