@@ -112,7 +112,7 @@ def test_include_cp_kill_pause_ps_ls(tmp_path: Path, project_name: str,
         "label": f"io.stackup.project={project_name}"})
 
 
-def test_events_json_sees_a_start(tmp_path: Path, project_name: str,
+def test_create_events_json_scale(tmp_path: Path, project_name: str,
                                   client: docker.DockerClient) -> None:
     write(tmp_path, f"""
         services:
@@ -120,8 +120,9 @@ def test_events_json_sees_a_start(tmp_path: Path, project_name: str,
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
     """)
-    run(tmp_path, project_name, "up", "-d")
-    run(tmp_path, project_name, "stop")
+    run(tmp_path, project_name, "create")  # up without starting
+    app = client.containers.get(f"{project_name}-app-1")
+    assert app.status == "created"
     since = str(int(time.time()) - 1)
     listener = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
                                  "events", "--json", "--since", since],
@@ -143,7 +144,17 @@ def test_events_json_sees_a_start(tmp_path: Path, project_name: str,
         listener.terminate()
         listener.wait(10)
     assert found is not None, "no start event seen"
-    app = client.containers.get(f"{project_name}-app-1")
     assert found["id"] == app.id and found["service"] == "app" and found["type"] == "container"
     assert found["attributes"]["name"] == f"{project_name}-app-1"
     assert not any(k.startswith("io.stackup.") for k in found["attributes"])
+
+    run(tmp_path, project_name, "scale", "app=3")
+    running = client.containers.list(filters={"label": f"io.stackup.project={project_name}"})
+    assert sorted(c.name for c in running) == [f"{project_name}-app-{n}" for n in (1, 2, 3)]
+    assert client.containers.get(f"{project_name}-app-1").id == app.id  # not recreated
+    run(tmp_path, project_name, "scale", "app=1")
+    assert [c.name for c in client.containers.list(
+        all=True, filters={"label": f"io.stackup.project={project_name}"})] == [
+        f"{project_name}-app-1"]
+    bad = run(tmp_path, project_name, "scale", "nope=2", check=False)
+    assert bad.returncode == 1 and "no such service: nope" in bad.stderr
