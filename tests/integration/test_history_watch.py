@@ -66,7 +66,13 @@ def test_history_rollback_and_no_secret_recorded(tmp_path: Path, project_name: s
     canary = "canary-" + secrets.token_hex(8)
     write(tmp_path, STACK)
     ok(stk(tmp_path, project_name, "up", "-d", VERSION="1", TOK=canary))
+    write(tmp_path, STACK.replace("secrets:\n  tok:", f"""  extra:
+    image: busybox:local
+    command: ["sh", "-c", "{LOOP}"]
+secrets:
+  tok:"""))
     ok(stk(tmp_path, project_name, "up", "-d", VERSION="2", TOK=canary))
+    assert client.containers.get(f"{project_name}-extra-1").status == "running"
     found = revisions(tmp_path, project_name)
     assert [(r["number"], r["outcome"], r["command"]) for r in found] == [(1, "ok", "up"),
                                                                           (2, "ok", "up")]
@@ -76,6 +82,7 @@ def test_history_rollback_and_no_secret_recorded(tmp_path: Path, project_name: s
     rolled = ok(stk(tmp_path, project_name, "rollback", TOK=canary))  # VERSION unset now
     assert "revision 1" in rolled.stdout and "environment.VERSION changed" in rolled.stdout
     assert "VERSION=1" in env_of(client, f"{project_name}-web-1")
+    assert not client.containers.list(all=True, filters={"name": f"{project_name}-extra-1"})
     found = revisions(tmp_path, project_name)
     assert [(r["number"], r["command"]) for r in found][-1] == (3, "rollback to 1")
 
