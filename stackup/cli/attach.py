@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from stackup.observed import ObservedContainer
     from stackup.reconcile import UpOptions
 
-_FLAGS = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_from", "attach",
-          "no_attach", "attach_dependencies", "timestamps", "no_log_prefix", "no_color")
+_FLAGS = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_from",
+          "attach", "no_attach", "attach_dependencies", "timestamps", "no_log_prefix",
+          "no_color")
 
 
 @dataclass
@@ -243,6 +244,7 @@ class _Session:
         exit_code: int | None = None
         code_from_seen = False
         handled = 0
+        stopped_at: float | None = None
         while pending:
             if self.interrupts > handled:
                 handled = self.interrupts
@@ -252,8 +254,10 @@ class _Session:
                 else:
                     click.echo("Killing...", err=True)
                     self._stop(kill=True)
-            if self.stopping is not None and not self.stopping.is_alive() and handled:
-                break  # stopped on Ctrl-C: do not wait for containers outside the stop
+            if self.stopping is not None and not self.stopping.is_alive():
+                stopped_at = stopped_at or time.monotonic()
+                if time.monotonic() - stopped_at > 3:
+                    break  # the stop is done: do not wait for containers outside it
             try:
                 kind, c, value = self.events.get(timeout=0.1)
             except queue.Empty:

@@ -6,10 +6,8 @@ Pipeline position: CLI over ``stackup.app`` and the Engine; output goes to stdou
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click

@@ -94,7 +94,8 @@ def test_ctrl_c_stops_the_stack(tmp_path: Path, project_name: str,
         services:
           web:
             image: busybox:local
-            command: ["sh", "-c", "echo web up; trap 'echo web bye; exit 0' TERM; while :; do sleep 0.2; done"]
+            command: ["sh", "-c", "echo web up; trap 'echo web bye; exit 0' TERM;
+                                   while :; do sleep 0.2; done"]
           db:
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]

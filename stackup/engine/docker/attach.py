@@ -114,8 +114,8 @@ class AttachMixin(ClientBase):
         comes from ``watch`` when given, else from a wait once the output ended."""
         what = f"cannot attach to container {container_id}"
         with self._call(what):
-            tty = bool((self.api.inspect_container(container_id).get("Config") or {})
-                       .get("Tty"))
+            config = self.api.inspect_container(container_id).get("Config") or {}
+            tty = bool(config.get("Tty"))
             params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if stdin else 0}
             response = self.api.post(self.api._url("/containers/{0}/attach", container_id),
                                      None, params=params, stream=True, headers=UPGRADE)
@@ -126,7 +126,9 @@ class AttachMixin(ClientBase):
 
         exit_code = watch.result if watch is not None else (
             lambda: int(self.wait_container(container_id)))  # type: ignore[attr-defined]
-        return Hijacked(self, response, tty=tty, exit_code=exit_code, resize=resize)
+        # Without StdinOnce the engine ends the output when stdin ends: keep it open then.
+        return Hijacked(self, response, tty=tty, exit_code=exit_code, resize=resize,
+                        half_close=bool(config.get("StdinOnce")))
 
     def resize_container(self, container_id: str, height: int, width: int) -> None:
         with self._call(f"cannot resize the TTY of container {container_id}"):

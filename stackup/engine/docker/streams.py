@@ -107,8 +107,12 @@ class Hijacked:
 
     def __init__(self, engine: ClientBase, response: Any, *, tty: bool,
                  exit_code: Callable[[], int],
-                 resize: Callable[[int, int], None] | None = None) -> None:
+                 resize: Callable[[int, int], None] | None = None,
+                 half_close: bool = True) -> None:
+        """``half_close``: the end of stdin is passed on (the process reads EOF); without it
+        stdin just stops, for attachments where the engine would end the output too."""
         self.tty = tty
+        self._half_close = half_close
         self._engine, self._response = engine, response  # keep the response: GC closes it
         self._exit_code, self._resize = exit_code, resize
         try:
@@ -162,6 +166,8 @@ class Hijacked:
             if self._write_closed:
                 return
             self._write_closed = True
+            if not self._half_close:
+                return
             try:
                 self._sock.shutdown(socket.SHUT_WR)
             except (OSError, ValueError):
