@@ -200,6 +200,8 @@ def _register() -> None:
     from stackup.cli import cmd_lock  # noqa: F401
     from stackup.cli import cmd_run  # noqa: F401
     from stackup.cli import cmd_cp, cmd_create, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
+    from stackup.cli import cmd_completion  # last: it completes the SERVICE arguments above
+    cmd_completion.attach_service_completion(cli)
     from stackup.cli import cmd_history, cmd_watch  # noqa: F401
 
 
