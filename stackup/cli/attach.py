@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.cli.logprint import LogPrinter, split_lines, use_color
+from stackup.errors import EngineError
 
 if TYPE_CHECKING:
     from stackup.cli.main import Globals
@@ -216,10 +217,14 @@ class _Session:
         try:
             while True:
                 if show:
-                    stream = self.engine.logs(c.container_id, follow=True, since=since,
-                                              timestamps=self.opts.timestamps)
-                    for batch in split_lines(stream):
-                        self.events.put(("lines", c, batch))
+                    try:
+                        stream = self.engine.logs(c.container_id, follow=True, since=since,
+                                                  timestamps=self.opts.timestamps)
+                        for batch in split_lines(stream):
+                            self.events.put(("lines", c, batch))
+                    except EngineError as exc:  # e.g. logging driver none: still wait for it
+                        self.events.put(("warning", c, exc))
+                        show = False
                 if not watch:
                     return
                 code = self.engine.wait_container(c.container_id)
@@ -266,6 +271,8 @@ class _Session:
                 self.printer.lines(_label(c), value)
             elif kind == "restart":
                 self.printer.status(_label(c), f"exited with code {value} (restarting)")
+            elif kind == "warning":
+                click.echo(f"warning: {_label(c)}: {value}", err=True)
             elif kind == "error":
                 pending.discard(c.container_id)
                 click.echo(f"error: {_label(c)}: {value}", err=True)
