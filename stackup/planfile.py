@@ -155,8 +155,10 @@ def moved(saved: SavedPlan, now: Fingerprints, project: Project) -> list[str]:
             elif new is None:
                 out.append(f"service {name} was removed from the files since the plan was made")
             else:
-                out.extend(f"service {name}: {_what(c)} (differs from the plan)"
-                           for c in field_changes(old, new))
+                service = project.services.get(name)
+                hidden = service.env_file_keys if service is not None else ()
+                out.extend(f"service {name}: {change_text(c)} (differs from the plan)"
+                           for c in field_changes(old, new, hidden))
         if not out:
             out.append("the networks, volumes, secrets or configs of the files differ from "
                        "the plan")
@@ -168,10 +170,6 @@ def moved(saved: SavedPlan, now: Fingerprints, project: Project) -> list[str]:
         if then.build_contexts.get(ref) != now.build_contexts.get(ref):
             out.append(f"the build context of {ref} changed since the plan was made")
     return out
-
-
-def _what(change: Change) -> str:
-    return change.path if change.sensitive else change_text(change)
 
 
 def _observed_move(key: str, old: str | None, new: str | None) -> str:
