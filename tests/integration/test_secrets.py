@@ -116,12 +116,14 @@ def test_canaries_arrive_and_are_shown_nowhere(tmp_path: Path, project_name: str
     # Editing the secret file recreates the container with the new bytes (still never shown).
     edited = f"canary-edited-{uuid.uuid4().hex}"
     (tmp_path / "secret.txt").write_text(edited)
-    plan = _ok(_stackup(tmp_path, project_name, "plan", env=env))
-    assert "recreate" in plan and "secrets" in plan and edited not in plan
+    plan = _stackup(tmp_path, project_name, "plan", "--exit-code", env=env)
+    assert plan.returncode == 2, plan.stdout + plan.stderr  # changes pending
+    assert "secrets changed" in plan.stdout and edited not in plan.stdout + plan.stderr
     _ok(_stackup(tmp_path, project_name, "up", "-d", env=env))
     (container_id,) = ids(client, project_name).values()
     assert _files(client, container_id)[1] == f"400 1000 1001 {edited}"
-    assert "recreate" not in _ok(_stackup(tmp_path, project_name, "plan", env=env))
+    converged = _stackup(tmp_path, project_name, "plan", "--exit-code", env=env)
+    assert converged.returncode == 0, converged.stdout + converged.stderr
 
 
 def test_an_unreadable_secret_file_names_service_and_file(tmp_path: Path, project_name: str,
