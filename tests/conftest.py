@@ -91,7 +91,9 @@ def remove_project_resources(engine: DockerEngine, project_name: str) -> None:
             api.remove_network(network["Id"])
         except Exception:  # noqa: BLE001
             pass
-    for volume in (api.volumes(filters=label) or {}).get("Volumes") or []:
+    records = {"label": f"io.stackup.revision.project={project_name}"}  # `up` leaves them
+    for volume in [*((api.volumes(filters=label) or {}).get("Volumes") or []),
+                   *((api.volumes(filters=records) or {}).get("Volumes") or [])]:
         try:
             api.remove_volume(volume["Name"], force=True)
         except Exception:  # noqa: BLE001
