@@ -52,33 +52,37 @@ def quote_command(command: str, truncate: bool = True) -> str:
     return json.dumps(ellipsis(command, 20) if truncate else command, ensure_ascii=False)
 
 
-def _bracket(ip: str) -> str:
-    return f"[{ip}]" if ":" in ip else ip
+def _group(key: str, first: int, last: int) -> str:
+    ip, _, kind = key.rpartition("/")
+    ports = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{ports}->{ports}/{kind}" if ip else f"{ports}/{kind}"
 
 
 def displayable_ports(ports: Iterable[PortBinding]) -> str:
-    """Ports as ``docker ps`` prints them, consecutive ranges grouped:
-    ``0.0.0.0:8000-8001->8000-8001/tcp, [::]:8080->80/tcp, 9000/tcp``."""
-    groups: list[list[PortBinding]] = []
-    for port in sorted(ports, key=lambda p: (p.ip, p.protocol, p.public == 0, p.private)):
-        last = groups[-1][-1] if groups else None
-        if last is not None and last.ip == port.ip and last.protocol == port.protocol \
-                and last.private + 1 == port.private \
-                and ((last.public == 0 and port.public == 0)
-                     or (last.public and port.public == last.public + 1)):
-            groups[-1].append(port)
+    """Ports as ``docker ps`` prints them: unpublished ports and ports published on the same
+    number grouped into ranges (``0.0.0.0:8000-8001->8000-8001/tcp``, ``9000-9001/udp``),
+    then the other mappings one by one (``127.0.0.1:8080->80/tcp``)."""
+    groups: dict[str, list[int]] = {}
+    ranges: list[str] = []
+    mappings: list[str] = []
+    for port in sorted(ports, key=lambda p: (p.private, p.ip, p.public, p.protocol)):
+        key = port.protocol
+        if port.ip:
+            if port.public != port.private:
+                host = f"[{port.ip}]" if ":" in port.ip else port.ip
+                mappings.append(f"{host}:{port.public}->{port.private}/{port.protocol}")
+                continue
+            key = f"{port.ip}/{port.protocol}"
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [port.private, port.private]
+        elif port.private == group[1] + 1:
+            group[1] = port.private
         else:
-            groups.append([port])
-    out = []
-    for group in groups:
-        first, last = group[0], group[-1]
-        inner = f"{first.private}" if first is last else f"{first.private}-{last.private}"
-        if first.public:
-            outer = str(first.public) if first is last else f"{first.public}-{last.public}"
-            out.append(f"{_bracket(first.ip)}:{outer}->{inner}/{first.protocol}")
-        else:
-            out.append(f"{inner}/{first.protocol}")
-    return ", ".join(out)
+            ranges.append(_group(key, *group))
+            groups[key] = [port.private, port.private]
+    ranges.extend(_group(key, *group) for key, group in groups.items())
+    return ", ".join(ranges + mappings)
 
 
 def human_size(size: float, binary: bool = False) -> str:
