@@ -158,3 +158,27 @@ def test_create_events_json_scale(tmp_path: Path, project_name: str,
         f"{project_name}-app-1"]
     bad = run(tmp_path, project_name, "scale", "nope=2", check=False)
     assert bad.returncode == 1 and "no such service: nope" in bad.stderr
+
+
+def test_docker_context_chooses_the_engine(tmp_path: Path, docker_engine: object) -> None:
+    import hashlib
+    import os
+
+    socket = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+    config = tmp_path / "docker-config"
+    meta = config / "contexts" / "meta" / hashlib.sha256(b"here").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps(
+        {"Name": "here", "Endpoints": {"docker": {"Host": socket}}}))
+    (config / "config.json").write_text(json.dumps({"currentContext": "here"}))
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    env["DOCKER_CONFIG"] = str(config)
+
+    def ls(**more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([STACKUP, "ls", "-a", "-q"], capture_output=True, text=True,
+                              timeout=60, env={**env, **more}, cwd=tmp_path)
+
+    assert ls().returncode == 0  # currentContext "here" reaches the engine
+    wrong = ls(DOCKER_CONTEXT="elsewhere")
+    assert wrong.returncode == 1
+    assert "docker context 'elsewhere' not found (from DOCKER_CONTEXT)" in wrong.stderr
