@@ -44,9 +44,6 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
     ck.check_keys(tree, _TOP_KEYS, "")
     if "version" in tree:
         warnings.append(f"the attribute 'version' is obsolete and ignored{ck.short_where(tree, 'version')}")
-    if "include" in tree:
-        warnings.append(f"include is not supported by stackup and is ignored"
-                        f"{ck.short_where(tree, 'include')}")
     name = project_name or (ck.as_str(tree, "name", "name") if tree.get("name") else "")
     if not _PROJECT_NAME.fullmatch(name or ""):
         raise ProjectError(f"invalid project name {name!r}",
