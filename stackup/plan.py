@@ -44,6 +44,7 @@ class Kind(str, Enum):
     RESTART_CONTAINER = "restart_container"
     RENAME_CONTAINER = "rename_container"
     REMOVE_CONTAINER = "remove_container"  # a stopped container (``force``: one the plan stops)
+    RUN_HOOK = "run_hook"  # a service's post_start / pre_stop commands, exec'd in a container
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
     WAIT_HEALTHY = "wait_healthy"  # the watched containers report healthy
@@ -88,6 +89,7 @@ class Operation:
     force: bool = False  # remove: the container may still run (the plan stopped it)
     no_cache: bool = False  # build: do not use the build cache
     pull: bool = False  # build: pull newer base images first
+    hook: str | None = None  # run_hook: "post_start" or "pre_stop"
     changes: tuple[Change, ...] = ()  # field-level differences behind a recreate
 
     @property

@@ -42,6 +42,7 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.STOP_CONTAINER: ("-", "stop"),
     Kind.RESTART_CONTAINER: ("~", "restart"),
     Kind.REMOVE_CONTAINER: ("-", "remove"),
+    Kind.RUN_HOOK: ("!", "hook"),
     Kind.REMOVE_NETWORK: ("-", "network"),
     Kind.REMOVE_VOLUME: ("-", "volume"),
     Kind.WAIT_HEALTHY: (".", "wait"),
@@ -79,6 +80,8 @@ def subject(op: Operation) -> str:
         return f"{op.service_name or op.subject} {_WAIT_STATE[op.kind]}"
     if op.kind is Kind.RENAME_CONTAINER and op.new_name:
         return f"{op.subject} → {op.new_name}"
+    if op.kind is Kind.RUN_HOOK:
+        return f"{op.subject} {op.hook}"
     return op.subject
 
 
@@ -186,6 +189,7 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "force": op.force,
         "no_cache": op.no_cache,
         "pull": op.pull,
+        "hook": op.hook,
         "changes": [{"path": c.path, "old": c.old, "new": c.new, "sensitive": c.sensitive}
                     for c in op.changes],
     }

@@ -246,7 +246,7 @@ SCENARIOS: dict[str, tuple[Setup, Callable[[Plan, set[str]], None]]] = {
         and _ids_of(plan, "build_image") == {"build_image:demo-app"}
         and _ids_of(plan, "pull_image") == {"pull_image:nginx:1"})),
     "one env key changed": (env_changed, lambda plan, nn: (
-        _replaced(plan) == {"api"} and nn == restore_ids(plan))),
+        _replaced(plan) == {"api", "sidecar"} and nn == restore_ids(plan))),  # sidecar: network_mode service:api
     "scale up": (scale_up, lambda plan, nn: (
         _ids_of(plan, "create_container") == {"create_container:worker:2",
                                               "create_container:worker:3"} and nn == set())),

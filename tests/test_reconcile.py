@@ -509,3 +509,26 @@ def test_a_network_mode_follower_is_replaced_with_the_container_it_joins() -> No
     assert create.network_mode_container == "demo-api-1"
     # created only once the new api container runs
     assert "start_container:api:1" in create.depends_on
+
+
+def test_post_start_and_pre_stop_hooks_are_operations_in_the_graph() -> None:
+    from stackup.model import Hook
+
+    project = make_project(svc("db", post_start=(Hook(("sh", "-c", "echo ready")),),
+                               pre_stop=(Hook(("sh", "-c", "echo bye")),)),
+                           svc("api", depends_on=(dep("db"),)))
+    cold = plan_up(project, observed(project))
+    hook = cold.operation("run_hook:post_start:db:1")
+    assert hook.depends_on == ("start_container:db:1",) and hook.hook == "post_start"
+    # db counts as up once its hook ran
+    assert "run_hook:post_start:db:1" in cold.operation("start_container:api:1").depends_on
+    old = dataclasses.replace(project.services["db"], user="x")
+    changed = plan_up(project, observed(project, container(project, "db", stale=old),
+                                        container(project, "api")))
+    assert changed.operation("stop_container:db:1").depends_on == ("run_hook:pre_stop:db:1",)
+    assert changed.operation("run_hook:pre_stop:db:1").container_id == \
+        container(project, "db").container_id
+    down = plan_down(project, observed(project, container(project, "db"),
+                                       container(project, "api")))
+    assert down.operation("stop_container:db:1").depends_on == ("run_hook:pre_stop:db:1",)
+    assert down.operation("run_hook:pre_stop:db:1").depends_on == ("stop_container:api:1",)

@@ -116,6 +116,13 @@ class Engine(Protocol):
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None: ...
 
+    def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
+                 on_output: OutputSink | None = None) -> None:
+        """Run the service's ``post_start`` or ``pre_stop`` hooks in the container (exec); a
+        hook that exits non-zero raises ``OperationFailed``; ``pre_stop`` of a container that
+        is not running does nothing."""
+        ...
+
     # --- images ---------------------------------------------------------------------------
     def image_id(self, ref: str) -> str | None: ...
 

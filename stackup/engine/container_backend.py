@@ -51,6 +51,9 @@ class ContainerBackend:
         elif kind is Kind.REMOVE_CONTAINER:
             e.remove_container(name, _target(op), volumes=op.remove_volumes, force=op.force,
                                timeout=op.timeout)
+        elif kind is Kind.RUN_HOOK:
+            e.run_hook(name, _target(op), _need(op.service, op), _need(op.hook, op),
+                       on_output=on_output)
         elif kind is Kind.BUILD_IMAGE:
             service = _need(op.service, op)
             return e.build_image(service.name, _need(service.build, op), _need(op.image, op),

@@ -110,6 +110,7 @@ class FakeEngine(FakeRevisionsMixin):
         self._in_flight = 0
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+        self.hooks_run: list[tuple[str, str, str]] = []  # (container, kind, command) in order
         self._failures: dict[tuple[str, str], StackupError] = {}
         self._behaviour: dict[str, _Behaviour] = {}
 
@@ -362,6 +363,16 @@ class FakeEngine(FakeRevisionsMixin):
             if any(o.name == name for o in self.containers.values() if o is not c):
                 raise Conflict(f"container name {name} is already in use")
             c.name = name
+
+    def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
+                 on_output: Callable[[str], None] | None = None) -> None:
+        with self._call("run_hook", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("run_hook", c.name)
+            if kind == "pre_stop" and c.state != "running":
+                return
+            hooks = service.post_start if kind == "post_start" else service.pre_stop
+            self.hooks_run.extend((c.name, kind, " ".join(h.command)) for h in hooks)
 
     def _maybe_fail(self, method: str, name: str) -> None:
         error = self._failures.pop((method, name), None)

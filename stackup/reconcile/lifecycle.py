@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Kind, Operation, Plan
+from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile._select import (container_op_id, known_services, select,
                                        sorted_containers, start_order, state_cause, stop_order)
 
@@ -30,8 +31,8 @@ def plan_stop(project: Project | None, observed: ObservedState, services: Iterab
     """Stop the running containers of the named services (all when none), dependents first."""
     chosen = _chosen(project, observed, services)
     targets = [c for c in chosen if c.running or c.state == "paused"]
-    ops = ordered(project, targets, Kind.STOP_CONTAINER, lambda c: c.state, timeout=timeout,
-                   dependents_first=True)
+    ops = add_hooks(ordered(project, targets, Kind.STOP_CONTAINER, lambda c: c.state,
+                            timeout=timeout, dependents_first=True))
     return Plan(observed.project_name, tuple(ops),
                 up_to_date=tuple(sorted(c.name for c in chosen if c not in targets)))
 
@@ -43,7 +44,8 @@ def plan_start(project: Project | None, observed: ObservedState,
     ``timeout`` is accepted for symmetry with the other lifecycle planners and unused."""
     chosen = _chosen(project, observed, services)
     targets = [c for c in chosen if not c.running and c.state not in ("paused", "removing")]
-    ops = ordered(project, targets, Kind.START_CONTAINER, state_cause, dependents_first=False)
+    ops = add_hooks(ordered(project, targets, Kind.START_CONTAINER, state_cause,
+                            dependents_first=False))
     notes = []
     if project is not None:
         present = {c.service for c in observed.containers}
@@ -99,7 +101,7 @@ def stop_then_remove(project: Project | None, targets: list[ObservedContainer],
                for c in targets]
     position = {container_id: i for i, container_id in enumerate(stop_ids)}
     removes.sort(key=lambda op: position.get(op.container_id or "", len(position)))
-    return ops + removes
+    return add_hooks(ops + removes)
 
 
 def _chosen(project: Project | None, observed: ObservedState,

@@ -39,6 +39,7 @@ from stackup.model import FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.plan import WAIT_KINDS, Change, Kind, Operation, Plan
 from stackup.reconcile import chains
+from stackup.reconcile.hooks import add_hooks
 from stackup.redact import field_changes
 from stackup.reconcile._select import (container_name, known_services, short_image_id,
                                     start_order, state_cause, with_dependencies)
@@ -128,7 +129,7 @@ class _Up:
         self.notes[:0] = [self.wait_notes[w] for w in sorted(self.waits) if w in self.wait_notes]
         image_ops = [need.op for ref, need in self.images.items()
                      if ref in self.used_images and need.op is not None]
-        return Plan(project.name, (*image_ops, *self.ops), tuple(self.notes),
+        return Plan(project.name, (*image_ops, *add_hooks(self.ops)), tuple(self.notes),
                     tuple(sorted(self.up_to_date)), project=project)
 
     # --- networks and volumes ---------------------------------------------------------------

@@ -7,10 +7,11 @@ Pipeline position: ``execute`` calls one of these per container operation of a p
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
+from stackup.engine.docker.hooks import run_hooks
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.service_refs import create_extras
 from stackup.engine.resources import (
@@ -125,6 +126,13 @@ class ContainerMixin(ClientBase):
         self._mine.pop((project_name, old), None)
         self._mine[(project_name, container_id)] = (name, carried)
         self._mine[(project_name, name)] = (name, carried)
+
+
+    def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
+                 on_output: Callable[[str], None] | None = None) -> None:
+        """The service's ``post_start`` or ``pre_stop`` hooks, exec'd in the container in
+        order (``engine.docker.hooks``)."""
+        run_hooks(self, project_name, container_id, service, kind, on_output=on_output)
 
 
 def _seconds(timeout: float | None) -> int | None:
