@@ -38,7 +38,7 @@ OWN_GRACE = 0.3  # events arriving this long after our own heal are its echo
 
 
 class _Stop(BaseException):
-    """Raised by the signal handler to interrupt a heal in flight."""
+    """Raised by the signal handler to cut short what the main thread is waiting for."""
 
 
 class Watcher:
@@ -53,7 +53,7 @@ class Watcher:
         self._names()
         self.events: queue.Queue[tuple[float, Any]] = queue.Queue()
         self.stop_signal: int | None = None
-        self.busy = False
+        self.interruptible = False  # a signal raises _Stop (set while nothing must finish)
         self.own_until = 0.0  # events arriving before this are our own heal's
         self.own_from = float("inf")
         self.last_event = 0.0
@@ -63,6 +63,13 @@ class Watcher:
 
     # --- output -----------------------------------------------------------------------------
     def emit(self, event: str, text: str, **fields: Any) -> None:
+        interruptible, self.interruptible = self.interruptible, False  # whole lines only
+        try:
+            self._emit(event, text, **fields)
+        finally:
+            self.interruptible = interruptible
+
+    def _emit(self, event: str, text: str, **fields: Any) -> None:
         now = datetime.datetime.now(datetime.timezone.utc)
         if self.fmt == "json":
             record = {"time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -210,9 +217,8 @@ class Watcher:
         result: dict[str, Any] = {}
         try:
             locked = getattr(self.g, "locked", None)
-            self.busy = True  # a signal while waiting for the lock interrupts the wait
             with (locked("watch --heal", self.project.name) if locked else nullcontext()):
-                self.busy = False
+                self.interruptible = False  # held: released on every way out
                 if self.stop_signal is not None:
                     return
                 worker = threading.Thread(target=self._up, args=(services, result),
@@ -229,7 +235,7 @@ class Watcher:
             self._failed(services, str(error))
             return
         finally:
-            self.busy = False
+            self.interruptible = True
             self.own_until = time.monotonic() + OWN_GRACE
         if "error" in result:
             self._failed(services, str(result["error"]))
@@ -274,8 +280,10 @@ class Watcher:
 
     # --- the loop -----------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: Any) -> None:
+        """No operation starts after a signal; reads and waits in progress are cut short."""
         self.stop_signal = signum
-        if self.busy:
+        if self.interruptible:
+            self.interruptible = False
             raise _Stop()
 
     def run(self) -> int:
@@ -286,9 +294,11 @@ class Watcher:
         self.emit("watching", f"project {self.project.name} (heal {state}, every "
                   f"{self.interval:g} s)", heal=self.heal_on, interval=self.interval)
         try:
+            self.interruptible = True
             self._loop()
         except _Stop:
             pass
+        self.interruptible = False
         name = signal.Signals(self.stop_signal or signal.SIGTERM).name
         self.emit("stopped", f"on {name}", signal=name)
         return 130 if self.stop_signal == signal.SIGINT else 0
@@ -307,8 +317,7 @@ class Watcher:
             elif item == "reconnected":
                 self.said = {k for k in self.said if not k.startswith("stream:")}
                 next_check = now
-            elif item is not None and not (self.own_from <= arrived <= self.own_until
-                                           or self.busy):
+            elif item is not None and not self.own_from <= arrived <= self.own_until:
                 self.last_event = now
                 self.drift(self.classifier.feed(event_from_engine(item), time.time()))
             if self.stop_signal is not None:
