@@ -96,12 +96,26 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
 
     if plan.project is None and project is not None:
         plan = dataclasses.replace(plan, project=project)
+    check_engine_supports(plan, engine)
 
     async def _main() -> Outcome:
         return await execute(plan, ContainerBackend(engine), parallel=run.parallel,
                              wait_timeout=run.wait_timeout, on_event=on_event)
 
     return anyio.run(_main)
+
+
+def check_engine_supports(plan: Plan, engine: Engine) -> None:
+    """Before anything runs: refuse a key the engine's API version would ignore, naming it."""
+    version = getattr(engine, "api_version", None)
+    if not isinstance(version, str):
+        return  # the fake, or an engine that does not say
+    from stackup.engine.container_extras import check_api
+    from stackup.plan import Kind
+
+    for service in {op.service.name: op.service for op in plan.operations
+                    if op.kind is Kind.CREATE_CONTAINER and op.service is not None}.values():
+        check_api(service, version)
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
