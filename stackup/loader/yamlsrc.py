@@ -140,31 +140,42 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
-def _children(node: Node) -> list[Node]:
+def _flat(node: Node) -> list[Node]:
+    """The child nodes of a sequence, or the keys and values of a mapping."""
     if isinstance(node, SequenceNode):
-        return list(node.value)
-    if isinstance(node, MappingNode):
-        return [child for pair in node.value for child in pair]
-    return []
+        return node.value  # type: ignore[no-any-return]
+    return [child for pair in node.value for child in pair]
 
 
 def _check_tree(root: Node, file: str, max_added: int) -> None:
     """Refuse, before anything is built, documents that would exhaust time, memory or the
     recursion limit: a scalar longer than ``MAX_VALUE_CHARS``, nesting deeper than
     ``MAX_DEPTH`` (aliases expanded), aliases adding more than ``max_added`` nodes, an alias
-    that contains itself. Iterative, memoized per node: a "billion laughs" costs its size."""
-    done: dict[int, tuple[int, int]] = {}  # id(node) → (expanded size, depth)
+    that contains itself. Iterative, memoized per collection: a "billion laughs" costs its
+    size, a plain document one look at each node."""
+    max_chars = limits.MAX_VALUE_CHARS
+    if isinstance(root, ScalarNode):
+        if len(root.value) > max_chars:
+            raise limits.value_too_long(len(root.value), _loc(file, root, ""))
+        return
+    done: dict[int, tuple[int, int]] = {}  # id(collection) → (expanded size, depth)
     active: set[int] = set()
-    distinct = 0
+    distinct = 0  # nodes as written (a scalar reached twice through an alias counts twice)
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         key = id(node)
         if finished:
             active.discard(key)
-            sizes = [done[id(child)] for child in _children(node)]
-            size = 1 + sum(s for s, _ in sizes)
-            depth = 1 + max((d for _, d in sizes), default=0)
+            size, depth = 1, 0
+            for child in _flat(node):
+                if child.__class__ is ScalarNode:
+                    size += 1
+                else:
+                    below = done[id(child)]
+                    size += below[0]
+                    depth = below[1] if below[1] > depth else depth
+            depth += 1
             if depth > limits.MAX_DEPTH:
                 raise SpecError(f"values nest more than {limits.MAX_DEPTH} levels deep",
                                 detail="stackup refuses documents nested this deeply.",
@@ -181,14 +192,15 @@ def _check_tree(root: Node, file: str, max_added: int) -> None:
             raise SpecError("recursive YAML alias: a value contains itself",
                             location=_loc(file, node, ""))
         distinct += 1
-        if isinstance(node, ScalarNode):
-            if len(node.value) > limits.MAX_VALUE_CHARS:
-                raise limits.value_too_long(len(node.value), _loc(file, node, ""))
-            done[key] = (1, 0)
-            continue
         active.add(key)
         stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in done)
+        for child in _flat(node):
+            if child.__class__ is ScalarNode:
+                distinct += 1
+                if len(child.value) > max_chars:
+                    raise limits.value_too_long(len(child.value), _loc(file, child, ""))
+            elif id(child) not in done:
+                stack.append((child, False))
 
 
 class _Builder:
