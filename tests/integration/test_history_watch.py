@@ -227,3 +227,19 @@ def test_watch_signal_during_a_heal_ends_it_at_once(tmp_path: Path, project_name
     assert stopped_in < 1.0 and watch.returncode == 130, (stopped_in, watch.stderr.read())
     _until(lines, seen, lambda e: e["event"] == "stopped", 2)
     assert [e["event"] for e in seen][-2:] == ["abandoned", "stopped"], seen
+
+
+def test_a_large_record_round_trips_through_the_engine(docker_engine: DockerEngine,
+                                                      project_name: str, history: None) -> None:
+    model = json.dumps({"name": project_name, "services": {
+        f"s{i}": {"image": "busybox:local", "environment": {"V": secrets.token_hex(400)}}
+        for i in range(300)}})
+    revision = R.Revision(project_name, 1, "2024-01-01T00:00:00Z", "me@here", "up", (), "ok",
+                          "", model, token="mine")
+    labels = R.to_labels(revision)
+    assert int(labels[R.MODEL_PARTS]) >= 3  # several labels of at most R.CHUNK characters
+    assert docker_engine.create_revision(project_name, 1, labels)[R.TOKEN] == "mine"
+    theirs = dict(labels, **{R.TOKEN: "theirs"})
+    assert docker_engine.create_revision(project_name, 1, theirs)[R.TOKEN] == "mine"  # get
+    [stored] = docker_engine.list_revisions(project_name)
+    assert R.from_labels(stored) == revision
