@@ -41,6 +41,10 @@ class SwarmBackend(SwarmReader):
     def __init__(self, engine: DockerEngine) -> None:
         super().__init__(engine)
         self._last_look: dict[str, float] = {}
+        self._reasons: dict[str, str] = {}  # op id → why the engine started a rollback
+        # service name → the UpdateStatus.StartedAt it had before this run updated it: an
+        # UpdateStatus that did not start since is an earlier run's, and says nothing now
+        self._updated: dict[str, str | None] = {}
 
     # --- perform ------------------------------------------------------------------------------
     def perform(self, plan: Plan, op: Operation, on_output: OutputSink) -> str | None:
@@ -122,6 +126,7 @@ class SwarmBackend(SwarmReader):
                 self.api.create_service(**args)
             return
         current = self._owned_service(project, name)
+        self._updated[name] = (current.get("UpdateStatus") or {}).get("StartedAt")
         with self.engine._call(f"cannot update service {name}"):
             self.api.update_service(current["ID"], int(current["Version"]["Index"]), **args)
 
@@ -210,12 +215,19 @@ class SwarmBackend(SwarmReader):
                 current = self.api.inspect_service(name)
         except NotFound as error:
             raise OperationFailed(f"service {name} disappeared while waiting for it") from error
-        state = (current.get("UpdateStatus") or {}).get("State")
-        message = (current.get("UpdateStatus") or {}).get("Message") or ""
+        status = current.get("UpdateStatus") or {}
+        state, message = status.get("State"), status.get("Message") or ""
+        if name not in self._updated or status.get("StartedAt") == self._updated[name]:
+            state = None  # no rollout of this run (yet): the tasks say whether it converged
+        if state == "rollback_started":  # says which task failed; gone once rolled back
+            self._reasons[op.op_id] = message
         if state in ("paused", "rollback_paused", "rollback_completed"):
             what = "was rolled back" if state == "rollback_completed" else "paused"
-            raise OperationFailed(f"the update of service {name} {what}: {message}".rstrip(": "),
-                                  detail=self._task_errors(current))
+            reason = self._reasons.get(op.op_id) if state != "paused" else message
+            summary = f"the update of service {name} {what}"
+            focus = reason.rsplit(" ", 1)[-1] if reason and "task" in reason else None
+            raise OperationFailed(f"{summary}: {reason}" if reason else summary,
+                                  detail=self._task_errors(current, focus=focus))
         if state in ("updating", "rollback_started"):
             return False
         tasks = self._current_tasks(current)
@@ -273,8 +285,11 @@ class SwarmBackend(SwarmReader):
                 out.append(task)
         return out
 
-    def _task_errors(self, current: dict[str, Any], limit: int = 5) -> str:
-        """The latest task errors of a service, newest first, and its last log lines."""
+    def _task_errors(self, current: dict[str, Any], limit: int = 4,
+                     focus: str | None = None) -> str:
+        """The service's latest tasks that are not running, newest first (``focus``, the task
+        the engine blamed, first): state, the engine's error, a failing healthcheck's output;
+        then the service's last log lines."""
         name = current["Spec"]["Name"]
         try:
             with self.engine._call(f"cannot list the tasks of service {name}"):
@@ -282,10 +297,19 @@ class SwarmBackend(SwarmReader):
         except StackupError:
             return ""
         tasks.sort(key=lambda t: t.get("UpdatedAt") or "", reverse=True)
-        lines = [f"  {name}.{t.get('Slot') or t.get('NodeID', '')[:12]} "
-                 f"{t['Status']['State']}: {t['Status'].get('Err') or t['Status'].get('Message')}"
-                 for t in tasks if t["Status"].get("Err") or t["Status"]["State"] in _FAILED]
-        parts = [f"task errors of {name}:\n" + "\n".join(lines[:limit])] if lines else []
+        tasks.sort(key=lambda t: t["ID"] != focus)  # stable: focus first, then newest
+        ended = [t for t in tasks if t["Status"]["State"] != "running"][:limit]
+        lines = []
+        for task in ended:
+            status = task["Status"]
+            where = task.get("Slot") or task.get("NodeID", "")[:12]
+            blamed = " (the failed task)" if task["ID"] == focus else ""
+            lines.append(f"  {name}.{where} task {task['ID'][:12]}{blamed} {status['State']}: "
+                         f"{status.get('Err') or status.get('Message') or ''}".rstrip(": "))
+            health = self._health(status.get("ContainerStatus", {}).get("ContainerID"))
+            if health:
+                lines.append(f"    {health}")
+        parts = [f"recent tasks of {name}:\n" + "\n".join(lines)] if lines else []
         try:
             logs = [line.decode("utf-8", "replace")
                     for _, line in self.logs(current["ID"], tail=10)]
@@ -294,6 +318,27 @@ class SwarmBackend(SwarmReader):
         if logs:
             parts.append(f"last log lines of {name}:\n" + "\n".join(f"  {x}" for x in logs))
         return "\n".join(parts)
+
+    def _health(self, container_id: str | None) -> str:
+        """``unhealthy: <last check output>`` for a task container on this node, else ''."""
+        if not container_id:
+            return ""
+        try:
+            with self.engine._call("cannot inspect a task container"):
+                info = self.api.inspect_container(container_id)
+        except StackupError:
+            return ""  # on another node, or already removed
+        health = (info.get("State") or {}).get("Health") or {}
+        if health.get("Status") != "unhealthy":
+            return ""
+        failed = [e for e in health.get("Log") or () if e.get("ExitCode") != 0]
+        failed.sort(key=lambda e: e.get("ExitCode") != 137)  # a check killed by the stop last
+        if not failed:
+            return "unhealthy"
+        last = failed[-1]
+        output = (last.get("Output") or "").strip().replace("\n", " ")[:200]
+        return f"unhealthy: healthcheck exit {last.get('ExitCode')}" + (
+            f": {output}" if output else "")
 
     def timed_out(self, plan: Plan, op: Operation, seconds: float) -> StackupError:
         name = op.name or op.subject

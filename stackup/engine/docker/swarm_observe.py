@@ -187,8 +187,9 @@ def _service(raw: dict[str, Any]) -> SwarmService:
 def _task(raw: dict[str, Any], key: str, nodes: dict[str, str]) -> SwarmTask:
     status = raw.get("Status") or {}
     container = status.get("ContainerStatus") or {}
-    ports = tuple(f"{p.get('PublishedPort', '')}->{p['TargetPort']}/{p.get('Protocol', 'tcp')}"
-                  for p in (status.get("PortStatus") or {}).get("Ports") or ())
+    ports = tuple(dict.fromkeys(  # the engine lists a port once per address family
+        f"{p.get('PublishedPort', '')}->{p['TargetPort']}/{p.get('Protocol', 'tcp')}"
+        for p in (status.get("PortStatus") or {}).get("Ports") or ()))
     return SwarmTask(
         task_id=raw["ID"], service=key, slot=raw.get("Slot"),
         node=nodes.get(raw.get("NodeID", ""), raw.get("NodeID", "")),
