@@ -17,7 +17,7 @@ from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
+    from stackup.engine.base import Backend, Engine
     from stackup.events import Event, Outcome
     from stackup.reconcile import UpOptions
 
@@ -100,6 +100,25 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
 
     async def _main() -> Outcome:
         return await execute(plan, ContainerBackend(engine), parallel=run.parallel,
+                             wait_timeout=run.wait_timeout, on_event=on_event)
+
+    return anyio.run(_main)
+
+
+def run_with(plan: Plan, backend: Backend, run: RunOptions,
+             on_event: EventSink = _ignore) -> Outcome:
+    """Execute a plan with any backend (the Swarm target's commands use it); the outcome has
+    the failures, which are never raised."""
+    from stackup.events import Outcome
+
+    if not plan.operations:
+        return Outcome()
+    import anyio
+
+    from stackup.execute import execute
+
+    async def _main() -> Outcome:
+        return await execute(plan, backend, parallel=run.parallel,
                              wait_timeout=run.wait_timeout, on_event=on_event)
 
     return anyio.run(_main)

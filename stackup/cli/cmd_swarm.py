@@ -90,19 +90,10 @@ def make_plan(swarm: SwarmBackend, project: Project, tree: Any, **options: Any) 
 
 def run(g: Globals, plan: Plan, swarm: SwarmBackend, wait_timeout: float | None,
         on_event: Any) -> Outcome:
-    from stackup.events import Outcome
+    from stackup.app import RunOptions, run_with
 
-    if not plan.operations:
-        return Outcome()
-    import anyio
-
-    from stackup.execute import execute
-
-    async def _main() -> Outcome:
-        return await execute(plan, swarm, parallel=g.parallel, wait_timeout=wait_timeout,
-                             on_event=on_event)
-
-    return anyio.run(_main)
+    return run_with(plan, swarm, RunOptions(parallel=g.parallel, wait_timeout=wait_timeout),
+                    on_event)
 
 
 def _scale(project: Project, values: tuple[str, ...]) -> dict[str, int]:
