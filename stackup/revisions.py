@@ -16,10 +16,8 @@ naming the secret when none of it has that digest. Pure: no I/O (file digests co
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,6 +194,9 @@ def _unavailable(revision: Revision, digest: SecretDigest, why: str) -> ProjectE
 
 def to_labels(revision: Revision) -> dict[str, str]:
     """The engine labels that carry ``revision`` (the model compressed and chunked)."""
+    import base64
+    import zlib
+
     encoded = base64.b64encode(zlib.compress(revision.model.encode("utf-8"), 9)).decode("ascii")
     if len(encoded) > MAX_MODEL:
         raise ProjectError(f"cannot record revision {revision.number} of "
@@ -220,6 +221,10 @@ def to_labels(revision: Revision) -> dict[str, str]:
 
 def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
     """A record back from its labels; a damaged one is a ProjectError naming ``where``."""
+    import base64
+    import binascii
+    import zlib
+
     try:
         count = int(labels[MODEL_PARTS])
         encoded = "".join(labels[f"{MODEL}.{i}"] for i in range(count))
@@ -234,7 +239,7 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
             dirty={"true": True, "false": False}.get(labels.get(DIRTY, "")),
             working_dir=labels.get(WORKING_DIR, ""), stackup_version=labels.get(VERSION, ""),
             token=labels.get(TOKEN, ""))
-    except (KeyError, ValueError, TypeError, zlib.error) as exc:
+    except (KeyError, ValueError, TypeError, binascii.Error, zlib.error) as exc:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail=f"{type(exc).__name__}: {exc}") from None
     if revision.model_sha256 != labels.get(MODEL_SHA):

@@ -10,14 +10,9 @@ the path of ``up``.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import getpass
 import json
 import os
-import socket
-import subprocess
 import sys
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +33,9 @@ if TYPE_CHECKING:
 
 
 def _who() -> str:
+    import getpass
+    import socket
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -48,6 +46,8 @@ def _who() -> str:
 def git_source(project: Project) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git work tree holding the stack files; (None, None) outside one
     (or without git)."""
+    import subprocess
+
     folder = os.path.dirname(project.config_files[0]) if project.config_files and \
         project.config_files[0] != "-" else project.working_dir
     try:
@@ -134,6 +134,9 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
                 and latest.ok and latest.model_sha256 == R.sha256(model)):
             return None
         commit, dirty = source if source is not None else git_source(project)
+        import datetime
+        import uuid
+
         from stackup import __version__
 
         revision = R.Revision(
