@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from stackup.model import Project
     from stackup.plan import Plan
     from stackup.swarm.observed import SwarmObserved
+    from stackup.swarm.reconcile import SwarmUpOptions
 
-COMMANDS = frozenset({"up", "plan", "down", "ps", "logs", "config", "build", "version"})
+COMMANDS = frozenset({"up", "plan", "apply", "down", "ps", "logs", "config", "build",
+                      "version"})
 """The commands that work with ``--target swarm`` (``build`` builds locally, as usual)."""
 
 
@@ -80,12 +82,13 @@ def observe(swarm: SwarmBackend, project: Project, *, tasks: bool = False) -> Sw
                          images={s.image_ref(project.name) for s in project.services.values()})
 
 
-def make_plan(swarm: SwarmBackend, project: Project, tree: Any, **options: Any) -> Plan:
-    from stackup.swarm import SwarmUpOptions, plan_up, refuse
+def make_plan(swarm: SwarmBackend, project: Project, tree: Any, options: SwarmUpOptions
+              ) -> tuple[Plan, SwarmObserved]:
+    from stackup.swarm import plan_up, refuse
 
     observed = observe(swarm, project)
     refuse(project, tree, nodes=observed.nodes)
-    return plan_up(project, observed, SwarmUpOptions(**options))
+    return plan_up(project, observed, options), observed
 
 
 def run(g: Globals, plan: Plan, swarm: SwarmBackend, wait_timeout: float | None,
@@ -115,49 +118,98 @@ def _unsupported(**flags: Any) -> None:
 # --- the commands ----------------------------------------------------------------------------
 
 
-def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-       scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
-       pull: str | None, wait: bool, wait_timeout: float | None, **_: Any) -> None:
-    """Create and update the stack's services; with --wait until every rollout finished."""
+def _options(project: Project, services: tuple[str, ...], scale: tuple[str, ...],
+             remove_orphans: bool, build: bool, wait: bool = False) -> SwarmUpOptions:
     from stackup.app import check_services
+    from stackup.model import FrozenMap
+    from stackup.swarm import SwarmUpOptions
+
+    check_services(project, services)
+    return SwarmUpOptions(services=services, scale=FrozenMap(_scale(project, scale)),
+                          remove_orphans=remove_orphans, build=build, wait=wait)
+
+
+def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+       scale: tuple[str, ...], remove_orphans: bool, build: bool, pull: str | None,
+       wait: bool, wait_timeout: float | None, **_: Any) -> None:
+    """Create and update the stack's services; with --wait until every rollout finished."""
     from stackup.cli.cmd_lifecycle import _finish
     from stackup.cli.progress import Progress
-    from stackup.model import FrozenMap
 
     _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
     project, tree = load(g, services)
-    check_services(project, services)
+    options = _options(project, services, scale, remove_orphans, build, wait)
     swarm = backend(g)
     progress = Progress(g.progress)
     with g.locked("up"):
-        plan = make_plan(swarm, project, tree, services=services,
-                         scale=FrozenMap(_scale(project, scale)),
-                         remove_orphans=remove_orphans, build=build, wait=wait)
-        outcome = run(g, plan, swarm, wait_timeout, progress.on_event)
-    _finish(g, plan, outcome, progress, "up")
+        result, _ = make_plan(swarm, project, tree, options)
+        outcome = run(g, result, swarm, wait_timeout, progress.on_event)
+    _finish(g, result, outcome, progress, "up")
 
 
 def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
          scale: tuple[str, ...], remove_orphans: bool, build: bool, pull: str | None,
          fmt: str, exit_code: bool, diff: bool = False, out: str | None = None,
          **_: Any) -> None:
-    """What ``up`` would do on the swarm: the same text and JSON as on one engine."""
-    from stackup.app import check_services
-    from stackup.model import FrozenMap
+    """What ``up`` would do on the swarm: the same text and JSON as on one engine; ``--out``
+    saves it for ``apply``."""
     from stackup.render import plan_json, plan_text
 
-    _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull, out=out)
+    _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
     project, tree = load(g, services)
-    check_services(project, services)
-    result = make_plan(backend(g), project, tree, services=services,
-                       scale=FrozenMap(_scale(project, scale)), remove_orphans=remove_orphans,
-                       build=build)
+    options = _options(project, services, scale, remove_orphans, build)
+    result, observed = make_plan(backend(g), project, tree, options)
+    if out is not None:
+        import datetime
+
+        from stackup import __version__
+        from stackup.cli.cmd_lifecycle import _write
+        from stackup.swarm import saved
+
+        created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = saved.dump(result, plan_json(result), observed, options, version=__version__,
+                          created=created)
+        if out == "-":
+            click.echo(text, nl=False)
+            return
+        _write(out, text)
     if fmt == "json":
         click.echo(json.dumps(plan_json(result), indent=2, sort_keys=False))
     else:
         click.echo(plan_text(result, diff=diff), nl=False)
     if exit_code and not result.empty:
         sys.exit(2)
+
+
+def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: Any) -> None:
+    """Run a swarm plan saved by ``plan --out FILE``, or nothing (exit 3) if anything it was
+    made from moved: the plan made now from the files and the swarm must be the saved one."""
+    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.progress import Progress
+    from stackup.errors import StalePlan
+    from stackup.swarm import saved
+
+    source = "stdin" if plan_file == "-" else plan_file
+    if plan_file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(plan_file, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise ProjectError(f"cannot read plan file {plan_file}: {exc.strerror}") from exc
+    body = saved.load(text, source)
+    options = saved.options_of(body)
+    project, tree = load(g, options.services)
+    swarm = backend(g)
+    progress = Progress(g.progress)
+    with g.locked("apply"):  # checked under the lock: nobody moves things in between
+        result, observed = make_plan(swarm, project, tree, options)
+        moved = saved.moved(body, result, observed)
+        if moved:
+            raise StalePlan(f"the plan in {source} is stale: nothing was changed", tuple(moved))
+        outcome = run(g, result, swarm, wait_timeout, progress.on_event)
+    _finish(g, result, outcome, progress, "apply")
 
 
 def down(g: Globals, volumes: bool, remove_orphans: bool = False, timeout: float | None = None,

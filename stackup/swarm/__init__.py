@@ -6,9 +6,10 @@ specs; ``observed`` is the swarm's snapshot; ``reconcile`` decides the plan; ``d
 changes. The engine side is ``stackup.engine.docker.swarm``; the CLI side ``stackup.cli.cmd_swarm``.
 """
 
+from stackup.swarm import saved
 from stackup.swarm.check import refuse, refusals
 from stackup.swarm.observed import SwarmObject, SwarmObserved, SwarmService, SwarmTask
 from stackup.swarm.reconcile import SwarmUpOptions, plan_down, plan_up
 
 __all__ = ["SwarmObject", "SwarmObserved", "SwarmService", "SwarmTask", "SwarmUpOptions",
-           "plan_down", "plan_up", "refusals", "refuse"]
+           "plan_down", "plan_up", "refusals", "refuse", "saved"]

@@ -255,3 +255,27 @@ def test_a_foreign_network_is_not_removed_by_down() -> None:
     observed = SwarmObserved("demo", networks=(SwarmObject("demo_default", "n1", "default"),))
     plan = plan_down("demo", observed, remove_volumes=True)
     assert [op.name for op in plan.operations] == ["demo_default"]  # only what observe owns
+
+
+def test_a_saved_plan_applies_only_while_nothing_moved(tmp_path: Path) -> None:
+    from stackup.errors import PlanFileError
+    from stackup.swarm import saved
+
+    observed = converged(tmp_path)
+    options = SwarmUpOptions(scale=FrozenMap({"worker": 3}))
+    _, plan = plan_for(tmp_path, observed, STACK.replace("GREETING: hello", "GREETING: hi"))
+    text = saved.dump(plan, plan_json(plan), observed, options, version="0", created="now")
+    assert "t0k3n" not in text
+    body = saved.load(text, "p.json")
+    assert saved.options_of(body) == options
+    assert saved.moved(body, plan, observed) == []
+    moved_on = dataclasses.replace(observed, services=tuple(
+        dataclasses.replace(s, version=s.version + 1) if s.key == "web" else s
+        for s in observed.services))
+    assert saved.moved(body, plan, moved_on) == ["service:demo_web changed on the swarm"]
+    _, other = plan_for(tmp_path, observed, STACK.replace("GREETING: hello", "GREETING: yo"))
+    assert saved.moved(body, other, observed) == ["update_service:api changed in the plan"]
+    with pytest.raises(PlanFileError, match="changed after it was made"):
+        saved.load(text.replace('"now"', '"later"'), "p.json")
+    with pytest.raises(PlanFileError, match="not complete JSON"):
+        saved.load(text[:100], "p.json")

@@ -124,7 +124,14 @@ def test_deploy_update_scale_rotate_and_down(swarm: docker.APIClient,
     assert stack.plan_lines(WORKER_REPLICAS="3") == [
         f"~ update {project}_worker deploy.replicas: 2 → 3"]
     stack.env["WORKER_REPLICAS"] = "3"
-    stack.run("up", "--wait")
+    saved = Path(f"/tmp/{project}.plan")
+    stack.run("plan", "--out", str(saved))  # reviewed, then applied as it is
+    stack.run("apply", str(saved))
+    stale = stack.run("apply", str(saved), check=False)
+    assert stale.returncode == 3 and f"service:{project}_worker changed on the swarm" \
+        in stale.stderr, stale.stderr
+    saved.unlink()
+    stack.run("up", "--wait")  # nothing to change: waits until the third task runs
     assert len(running_tasks(api, project, "worker")) == 3
     stack.converged()
 
