@@ -171,6 +171,8 @@ def _write(path: str, text: str) -> None:
 @pass_globals
 def apply_cmd(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     """Run a plan saved by `plan --out FILE` exactly, or nothing if anything moved (exit 3)."""
+    if g.target == "swarm":
+        return cmd_swarm.apply(**locals())
     from stackup import app
     from stackup.cli.progress import Progress
 
