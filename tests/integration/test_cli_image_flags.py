@@ -71,7 +71,8 @@ def test_pull_policy_missing_and_include_deps(tmp_path: Path, project_name: str,
     gone = f"127.0.0.1:{free_port()}/{project_name}/gone:1"
     # an image of its own (never a second tag on busybox:local: the cleanup removes by id)
     (tmp_path / "here").mkdir()
-    (tmp_path / "here" / "Dockerfile").write_text(f"FROM busybox:local\nLABEL test={project_name}\n")
+    (tmp_path / "here" / "Dockerfile").write_text(
+        f"FROM busybox:local\nLABEL test={project_name}\n")
     client.images.build(path=str(tmp_path / "here"), tag=here, rm=True)
     assert client.images.get(here).id != client.images.get("busybox:local").id
     write(tmp_path, f"""
