@@ -199,10 +199,10 @@ def _register() -> None:
     from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
     from stackup.cli import cmd_lock  # noqa: F401
     from stackup.cli import cmd_run  # noqa: F401
+    from stackup.cli import cmd_history, cmd_watch  # noqa: F401
     from stackup.cli import cmd_cp, cmd_create, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
     from stackup.cli import cmd_completion  # last: it completes the SERVICE arguments above
     cmd_completion.attach_service_completion(cli)
-    from stackup.cli import cmd_history, cmd_watch  # noqa: F401
 
 
 def _env_debug() -> bool:
