@@ -14,11 +14,15 @@ task group: a call already in a worker thread finishes, nothing new starts.
 
 The rules, and the only ones (``plan`` describes the edges):
 
-1. an operation whose ``depends_on`` include one that failed or was skipped is **skipped**;
+0. an operation starts once its ``depends_on``, ``if_failed`` and ``after`` have finished;
+1. an operation whose ``depends_on`` include one that failed or was skipped is **skipped**
+   (``after`` only orders: its outcome does not matter);
 2. an operation with ``if_failed`` runs only when one of those failed; else it is **not needed**;
 3. an operation with ``when_image = (op, id)`` runs only when that build or pull returned an
    image id other than ``id``; else it is **not needed**;
-4. **not needed** counts as done for the operations that depend on it.
+4. **not needed** counts as done for the operations that depend on it;
+5. a ``gate`` fails when more than ``max_failures`` of its ``judge`` operations are not done; a
+   ``sleep`` sleeps ``timeout`` seconds; a wait with ``settle`` needs its goal to hold that long.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ from typing import Any, TypeVar
 import anyio
 
 from stackup.engine.base import Backend
-from stackup.errors import InternalError, StackupError
+from stackup.errors import InternalError, OperationFailed, StackupError
 from stackup.events import Event, Outcome
-from stackup.plan import STOPPING_KINDS, WAIT_KINDS, Operation, Plan
+from stackup.plan import STOPPING_KINDS, WAIT_KINDS, Kind, Operation, Plan
 
 __all__ = ["Event", "Outcome", "execute"]
 
@@ -50,7 +54,8 @@ async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
         raise ValueError("parallel must be at least 1")
     ids = {op.op_id for op in plan.operations}
     for op in plan.operations:
-        unknown = [d for d in (*op.depends_on, *op.if_failed) if d not in ids]
+        unknown = [d for d in (*op.depends_on, *op.if_failed, *op.after, *op.judge)
+                   if d not in ids]
         if op.when_image is not None and op.when_image[0] not in ids:
             unknown.append(op.when_image[0])
         if unknown:
@@ -98,7 +103,7 @@ class _Runner:
 
     async def run(self, op: Operation) -> None:
         try:
-            for dep in (*op.depends_on, *op.if_failed):
+            for dep in (*op.depends_on, *op.if_failed, *op.after):
                 await self.finished[dep].wait()
             if op.when_image is not None:
                 await self.finished[op.when_image[0]].wait()
@@ -130,6 +135,10 @@ class _Runner:
         try:
             if op.kind in WAIT_KINDS:
                 await self._wait(op)
+            elif op.kind is Kind.SLEEP:
+                await anyio.sleep(op.timeout or 0)
+            elif op.kind is Kind.GATE:
+                self._gate(op)
             else:
                 limiter = self.stopping if op.kind in STOPPING_KINDS else self.limiter
                 self.results[op.op_id] = await anyio.to_thread.run_sync(
@@ -145,6 +154,16 @@ class _Runner:
         else:
             self._finish(op, "done", time.monotonic() - start)
 
+    def _gate(self, op: Operation) -> None:
+        """A rolling update's check: more than ``max_failures`` of the judged replicas not
+        updated stops the rollout."""
+        missed = [d for d in op.judge if self.status.get(d) not in _SATISFIED]
+        if len(missed) > op.max_failures:
+            raise OperationFailed(
+                f"rollout of service {op.service_name} stopped: {len(missed)} of "
+                f"{len(op.judge)} replicas failed (at most {op.max_failures} may)",
+                detail=f"not updated: {', '.join(self.plan.operation(d).subject for d in missed)}")
+
     def _output(self, op: Operation) -> Callable[[str], None]:
         """An output sink for a backend call: each line becomes an ``output`` event."""
         start = time.monotonic()
@@ -158,9 +177,15 @@ class _Runner:
     async def _wait(self, op: Operation) -> None:
         limit = op.timeout if op.timeout is not None else self.wait_timeout
         deadline = None if limit is None else time.monotonic() + limit
+        since: float | None = None  # when the goal was first seen, for ``settle``
         while True:
             if await self._call(self.backend.poll, self.plan, op):
-                return
+                now = time.monotonic()
+                since = now if since is None else since
+                if now - since >= (op.settle or 0):
+                    return
+            else:
+                since = None
             if deadline is not None and time.monotonic() >= deadline:
                 assert limit is not None
                 raise await self._call(self.backend.timed_out, self.plan, op, limit)

@@ -5,7 +5,8 @@ with the one the file asks for) and of ``execute`` (which puts the hash and its 
 each container it creates, as the ``labels.CONFIG_HASH`` and ``labels.CONFIG`` labels).
 
 Only settings that must force a recreate are hashed: everything in ``Service`` except
-``depends_on``, ``scale``, ``deploy.replicas``, ``build``, ``pull_policy``, ``profiles`` and the
+``depends_on``, ``scale``, ``deploy.replicas``, ``deploy.update_config`` and ``rollback_config`` (how to
+update, not what runs), ``build``, ``pull_policy``, ``profiles`` and the
 ``x-`` extensions. References to top-level objects are resolved to what the engine sees: network
 and volume keys become engine names, secrets and configs become a salted sha256 digest of their
 bytes (``content_digest``): the canonical config is stored in clear in a container label, so it
@@ -121,7 +122,8 @@ def canonical_config(project: Project, service: Service) -> dict[str, Any]:
                 for ref in value
             ]
         elif f.name == "deploy":
-            deploy = _plain(dataclasses.replace(value, replicas=None))
+            deploy = _plain(dataclasses.replace(value, replicas=None, update_config=None,
+                                                rollback_config=None))
             if deploy:
                 out["deploy"] = deploy
         else:

@@ -18,6 +18,13 @@ Three edge kinds, one rule each (the executor applies them and decides nothing e
   pull produced a different image id than the one given; otherwise it is *not needed*. This is
   how ``plan --build`` shows "recreate web-1 if the built image differs" and ``up`` runs exactly
   that plan.
+* ``after``: run after these have finished, whatever their outcome (a rolling update with
+  ``failure_action: continue`` goes on to the next batch).
+
+Two kinds are run by the executor itself, by fixed rules: a ``gate`` fails when more than
+``max_failures`` of its ``judge`` operations failed or were skipped (a rolling update's
+``max_failure_ratio``), and a ``sleep`` waits ``timeout`` seconds (its ``delay``). A wait with
+``settle`` is reached once its goal has held that many seconds in a row (``monitor``).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ class Kind(str, Enum):
     RENAME_CONTAINER = "rename_container"
     REMOVE_CONTAINER = "remove_container"  # a stopped container (``force``: one the plan stops)
     RUN_HOOK = "run_hook"  # a service's post_start / pre_stop commands, exec'd in a container
+    GATE = "gate"  # a rolling update's check between batches: fails past max_failures
+    SLEEP = "sleep"  # a rolling update's delay between batches (``timeout`` seconds)
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
     WAIT_HEALTHY = "wait_healthy"  # the watched containers report healthy
@@ -68,6 +77,7 @@ class Operation:
     kind: Kind
     cause: str  # for people: "not found", "environment.VERSION changed", ...
     depends_on: tuple[str, ...] = ()  # op_ids of direct predecessors
+    after: tuple[str, ...] = ()  # run after these have finished, whatever their outcome
     if_failed: tuple[str, ...] = ()  # restore step: runs only when one of these failed
     when_image: tuple[str, str] | None = None  # (image op id, image id): run if it differs
     service: Service | None = None  # container and wait operations
@@ -90,6 +100,9 @@ class Operation:
     no_cache: bool = False  # build: do not use the build cache
     pull: bool = False  # build: pull newer base images first
     hook: str | None = None  # run_hook: "post_start" or "pre_stop"
+    settle: float | None = None  # waits: the goal must hold this many seconds in a row
+    judge: tuple[str, ...] = ()  # gate: the operations that mark replicas updated
+    max_failures: int = 0  # gate: how many of ``judge`` may fail or be skipped
     changes: tuple[Change, ...] = ()  # field-level differences behind a recreate
 
     @property
@@ -159,15 +172,21 @@ class Plan:
         return cached
 
     def edge_count(self) -> int:
-        return sum(len(op.depends_on) + len(op.if_failed) for op in self.operations)
+        return sum(len(op.depends_on) + len(op.if_failed) + len(op.after)
+                   for op in self.operations)
 
 
 IMAGE_KINDS = frozenset({Kind.PULL_IMAGE, Kind.BUILD_IMAGE, Kind.PUSH_IMAGE})
 
-PASSIVE = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING,
-                     Kind.WAIT_SERVICE, Kind.WAIT_SERVICE_COMPLETED})
+WAIT_KINDS = frozenset({Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING,
+                        Kind.WAIT_SERVICE, Kind.WAIT_SERVICE_COMPLETED})
+"""Operations the executor polls the backend for."""
 
-WAIT_KINDS = PASSIVE
+EXECUTOR_KINDS = frozenset({Kind.GATE, Kind.SLEEP})
+"""Operations the executor runs itself (no engine call)."""
+
+PASSIVE = WAIT_KINDS | EXECUTOR_KINDS
+"""Operations that change nothing: a plan of only these is empty."""
 
 STOPPING_KINDS = frozenset({Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER})
 """Operations that mostly wait for a process to exit: the executor gives them a wider bound."""

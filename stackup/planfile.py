@@ -232,6 +232,9 @@ def _operation(item: Mapping[str, Any], project: Project) -> Operation:
             name=item.get("engine_name"), timeout=item.get("timeout"),
             remove_volumes=bool(item.get("remove_volumes")), force=bool(item.get("force")),
             no_cache=bool(item.get("no_cache")), pull=bool(item.get("pull")),
+            hook=item.get("hook"), after=tuple(item.get("after") or ()),
+            settle=item.get("settle"), judge=tuple(item.get("judge") or ()),
+            max_failures=int(item.get("max_failures") or 0),
             changes=tuple(Change(c["path"], c.get("old"), c.get("new"), bool(c.get("sensitive")))
                           for c in item.get("changes") or ()))
     except (KeyError, TypeError, ValueError) as exc:

@@ -43,6 +43,8 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.RESTART_CONTAINER: ("~", "restart"),
     Kind.REMOVE_CONTAINER: ("-", "remove"),
     Kind.RUN_HOOK: ("!", "hook"),
+    Kind.GATE: (".", "check"),
+    Kind.SLEEP: (".", "delay"),
     Kind.REMOVE_NETWORK: ("-", "network"),
     Kind.REMOVE_VOLUME: ("-", "volume"),
     Kind.WAIT_HEALTHY: (".", "wait"),
@@ -77,11 +79,17 @@ _RESOURCE = {Kind.CREATE_NETWORK: "network", Kind.REMOVE_NETWORK: "network",
 def subject(op: Operation) -> str:
     """What the line names: a container, network, volume, image, or ``db healthy``."""
     if op.kind in _WAIT_STATE:
+        if op.number is not None and len(op.watch) == 1:  # one replica (a rolling update)
+            return f"{op.watch[0]} {_WAIT_STATE[op.kind]}"
         return f"{op.service_name or op.subject} {_WAIT_STATE[op.kind]}"
     if op.kind is Kind.RENAME_CONTAINER and op.new_name:
         return f"{op.subject} → {op.new_name}"
     if op.kind is Kind.RUN_HOOK:
         return f"{op.subject} {op.hook}"
+    if op.kind is Kind.GATE:
+        return f"{op.service_name} rollout"
+    if op.kind is Kind.SLEEP:
+        return f"{op.timeout:g}s"
     return op.subject
 
 
@@ -110,6 +118,8 @@ def _edges(op: Operation, number: dict[str, int]) -> str:
     parts = []
     if op.depends_on:
         parts.append("<- " + " ".join(f"#{number[d]}" for d in op.depends_on))
+    if op.after:
+        parts.append("after " + " ".join(f"#{number[d]}" for d in op.after))
     if op.if_failed:
         parts.append("if " + "|".join(f"#{number[d]}" for d in op.if_failed) + " failed")
     if op.when_image is not None:
@@ -120,7 +130,8 @@ def _edges(op: Operation, number: dict[str, int]) -> str:
 def _summary(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to replace, 1 to remove.``: containers by what happens to them
     (a replacement's stop, rename and create count once), then networks, volumes and images."""
-    ops = [op for op in plan.operations if not op.if_failed and op.kind not in _WAIT_STATE]
+    ops = [op for op in plan.operations if not op.if_failed and op.kind not in _WAIT_STATE
+           and op.kind not in (Kind.GATE, Kind.SLEEP)]
     replaced = [op for op in ops if op.op_id.endswith(":replaced")]
     removed_ids = {op.container_id for op in ops if op.kind is Kind.REMOVE_CONTAINER}
     counts: dict[str, int] = {}
@@ -135,6 +146,8 @@ def _summary(plan: Plan) -> str:
     for op in ops:
         if op.kind in (Kind.STOP_CONTAINER, Kind.RENAME_CONTAINER) and op.container_id in removed_ids:
             continue
+        if op.kind is Kind.RENAME_CONTAINER and op.container_id is None:
+            continue  # a new container taking its name: part of a replacement
         if op.kind is Kind.START_CONTAINER and op.container_id is None:
             continue  # the start of a container created here
         if op.kind is Kind.REMOVE_CONTAINER and op in replaced:
@@ -190,6 +203,10 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "no_cache": op.no_cache,
         "pull": op.pull,
         "hook": op.hook,
+        "after": list(op.after),
+        "settle": op.settle,
+        "judge": list(op.judge),
+        "max_failures": op.max_failures,
         "changes": [{"path": c.path, "old": c.old, "new": c.new, "sensitive": c.sensitive}
                     for c in op.changes],
     }

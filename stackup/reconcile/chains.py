@@ -46,8 +46,13 @@ def fresh(shape: Shape) -> tuple[list[Operation], str]:
 
 
 def replace(shape: Shape, old: ObservedContainer, cause: str,
-            when_image: tuple[str, str] | None = None) -> tuple[list[Operation], str]:
-    """Replace ``old`` by a new container with the same name (see the module docstring)."""
+            when_image: tuple[str, str] | None = None, *, verify: Operation | None = None,
+            entry_after: tuple[str, ...] = ()) -> tuple[list[Operation], str]:
+    """Replace ``old`` by a new container with the same name (see the module docstring).
+
+    ``verify``, a wait template (kind, settle), is checked between the start of the new container
+    and the removal of the old one (a rolling update's health check; a failure restores the old
+    one); ``entry_after`` orders the first step after a previous batch, whatever its outcome."""
     base = shape.create
     n, service, name = base.number, base.service, base.container_name
     key = f"{service.name if service else ''}:{n}"
@@ -57,15 +62,17 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
                   timeout=base.timeout, when_image=when_image)
     if old.running or old.state == "paused":
         stop = Operation(f"stop_container:{key}", Kind.STOP_CONTAINER, cause, depends_on=prev,
-                         container_name=old.name, **common)  # type: ignore[arg-type]
+                         after=entry_after, container_name=old.name,
+                         **common)  # type: ignore[arg-type]
         ops.append(stop)
         prev = (stop.op_id,)
+        entry_after = ()
     aside = temporary_name(old, name or old.name)
     renamed: tuple[str, ...] = ()
     if old.name != aside:
         rename = Operation(f"rename_container:{key}", Kind.RENAME_CONTAINER, "make way",
-                           depends_on=prev, container_name=old.name, new_name=aside,
-                           **common)  # type: ignore[arg-type]
+                           depends_on=prev, after=entry_after, container_name=old.name,
+                           new_name=aside, **common)  # type: ignore[arg-type]
         ops.append(rename)
         prev = (rename.op_id,)
         renamed = (rename.op_id,)
@@ -73,12 +80,21 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
         base, cause=cause, depends_on=tuple(dict.fromkeys((*prev, *shape.needs))),
         anonymous_volumes=_inherited(old, shape), when_image=when_image)
     start = _start(shape, create.op_id, cause, when_image)
+    ops += [create, start]
+    last = start.op_id
+    made: tuple[str, ...] = (create.op_id, start.op_id)
+    if verify is not None:
+        check = dataclasses.replace(verify, op_id=f"{verify.kind.value}:{key}:new",
+                                    depends_on=(start.op_id,), service=service, number=n,
+                                    watch=(name or "",), when_image=when_image)
+        ops.append(check)
+        last = check.op_id
+        made = (*made, check.op_id)
     remove = Operation(f"remove_container:{key}:replaced", Kind.REMOVE_CONTAINER, "replaced",
-                       depends_on=(start.op_id,), container_name=aside, **common)  # type: ignore[arg-type]
-    ops += [create, start, remove]
+                       depends_on=(last,), container_name=aside, **common)  # type: ignore[arg-type]
+    ops.append(remove)
     # A failed rename leaves the old container under its name: only a failed create or start
-    # leaves a new container to remove and the old one to name back.
-    made = (create.op_id, start.op_id)
+    # (or health check) leaves a new container to remove and the old one to name back.
     failed = (*renamed, *made)
     undo = Operation(f"restore:remove_container:{key}", Kind.REMOVE_CONTAINER,
                      f"restore {old.name}", if_failed=made, service=service, number=n,
@@ -93,7 +109,7 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
                              f"restore {old.name}", depends_on=(back.op_id,), if_failed=failed,
                              service=service, number=n, container_id=old.container_id,
                              container_name=old.name))
-    return ops, start.op_id
+    return ops, last
 
 
 def _start(shape: Shape, create_id: str, cause: str,

@@ -38,7 +38,7 @@ from stackup.hashing import config_hash, diff_configs
 from stackup.model import FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.plan import WAIT_KINDS, Change, Kind, Operation, Plan
-from stackup.reconcile import chains
+from stackup.reconcile import chains, rollout
 from stackup.reconcile.hooks import add_hooks
 from stackup.redact import field_changes
 from stackup.reconcile._select import (container_name, known_services, short_image_id,
@@ -219,6 +219,7 @@ class _Up:
         shape = self._shape(service, digest, text, ref)
         ops: list[Operation] = []
         ready: list[str] = []
+        replacements: list[rollout.Replacement] = []
         for n in range(1, want + 1):
             name = canonical[n]
             c = by_number.get(n)
@@ -236,21 +237,17 @@ class _Up:
             if cause is not None:
                 self._uses_image(ref)
                 self.recreated.add(service.name)
-                made, up = chains.replace(dataclasses.replace(
-                    one, create=dataclasses.replace(template, changes=tuple(changes))), c, cause)
-                ops += made
-                ready.append(up)
+                replacements.append(rollout.Replacement(dataclasses.replace(
+                    one, create=dataclasses.replace(template, changes=tuple(changes))), c, cause))
                 continue
             joined = service.network_mode[8:] if service.network_mode and \
                 service.network_mode.startswith("service:") else None
             if joined in self.maybe_recreated and not self.options.no_recreate:
                 self.recreated.add(service.name)
                 self.maybe_recreated[service.name] = self.maybe_recreated[joined]
-                made, up = chains.replace(
+                replacements.append(rollout.Replacement(
                     one, c, f"replaced if network_mode service:{joined} is",
-                    when_image=self.maybe_recreated[joined])
-                ops += made
-                ready.append(up)
+                    self.maybe_recreated[joined]))
                 continue
             if (image is not None and image.op is not None and ref in self.used_images
                     and c.image_id and not self.options.no_recreate):
@@ -258,11 +255,9 @@ class _Up:
                 op_id = image.op.op_id
                 self.recreated.add(service.name)
                 self.maybe_recreated[service.name] = (op_id, c.image_id)
-                made, up = chains.replace(
+                replacements.append(rollout.Replacement(
                     one, c, f"recreate if {ref} changes (now {short_image_id(c.image_id)})",
-                    when_image=(op_id, c.image_id))
-                ops += made
-                ready.append(up)
+                    (op_id, c.image_id)))
                 continue
             deps: list[str] = []
             if c.name != name:
@@ -281,6 +276,11 @@ class _Up:
                 ready.append(ops[-1].op_id)
             else:
                 self.up_to_date.append(c.name)
+        if replacements:
+            rolled = rollout.roll(service, replacements)
+            ops += rolled.ops
+            ready += rolled.ready
+            self.notes.extend(rolled.notes)
         removals = [c for n, c in by_number.items() if n > want] + extra
         for c in sorted(removals, key=lambda c: (-c.number, c.name)):
             surplus = by_number.get(c.number) is c
