@@ -192,6 +192,9 @@ class _Up:
             by_ref[ref] = out[service.name] = (op_id, last)
         for service in services:
             ref = service.image_ref(self.project.name)
+            if service.build is None and ref in by_ref:  # runs an image built here
+                out[service.name] = by_ref[ref]
+                continue
             if service.build is None and self.observed.nodes == 1 \
                     and self.observed.images.get(ref) is None:
                 self.notes.append(f"image {ref} of service {service.name} is not on this node: "

@@ -279,3 +279,16 @@ def test_a_saved_plan_applies_only_while_nothing_moved(tmp_path: Path) -> None:
         saved.load(text.replace('"now"', '"later"'), "p.json")
     with pytest.raises(PlanFileError, match="not complete JSON"):
         saved.load(text[:100], "p.json")
+
+
+def test_a_service_running_an_image_built_for_another_rolls_with_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    text = BUILT + "      probe:\n        image: registry.example:5000/demo/web:1\n"
+    images = FrozenMap({"registry.example:5000/demo/web:1": "sha256:" + "a" * 64})
+    _, first = plan_for(tmp_path, SwarmObserved("demo", images=images), text)
+    observed = applied(SwarmObserved("demo", images=images), first)
+    _, rebuild = plan_for(tmp_path, observed, text, build=True)
+    assert {op.op_id: op.when_image for op in rebuild.operations} == {
+        "build_image:web": None,
+        "update_service:probe": ("build_image:web", "sha256:" + "a" * 64),
+        "update_service:web": ("build_image:web", "sha256:" + "a" * 64)}
