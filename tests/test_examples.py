@@ -16,6 +16,7 @@ EXPECTED = {
     "overrides": {"app"},
     "public-images": {"web", "api", "db", "cache"},
     "build": {"web", "mirror"},
+    "swarm": {"store", "migrate", "api", "web", "worker"},
 }
 
 
