@@ -11,7 +11,6 @@ ones of the one-engine target.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -46,16 +45,12 @@ def check_command(command: str | None) -> None:
 
 
 def load(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Any]:
-    """(project, located tree) from ONE load, as ``Globals.load`` does it; warnings on stderr."""
-    from stackup.loader.loader import LoadOptions, load_tree
+    """(project, located tree) from ONE load with the global options, as ``Globals.load``
+    does it (the tree gives refusals their lines); warnings on stderr."""
+    from stackup.loader.loader import load_tree
     from stackup.loader.parse import parse_project
 
-    stdin = sys.stdin.read() if "-" in g.files else None
-    options = LoadOptions(files=g.files, project_name=g.project_name,
-                          project_directory=g.project_directory, env_files=g.env_files,
-                          profiles=g.profiles, services=services, environ=dict(os.environ),
-                          stdin=stdin, cwd=os.getcwd())
-    loaded = load_tree(options)
+    loaded = load_tree(g.load_options(services))
     warnings = list(loaded.warnings)
     project = parse_project(loaded.tree, project_name=loaded.project_name,
                             working_dir=loaded.working_dir, environ=loaded.environment,

@@ -113,10 +113,14 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any],
     return field_changes(view(old), view(new), env_file_keys)
 
 
-def changes_cause(changes: list[Change], *, limit: int = 3) -> str:
-    """One line for the plan: the first few changes, then how many more."""
+def changes_cause(changes: list[Change], *, limit: int = 5) -> str:
+    """One line for the plan: one change with its values (sensitive ones hidden), or the paths
+    of several (``plan --diff`` shows their values)."""
     if not changes:
         return "service spec changed"
-    shown = "; ".join(change_text(c) for c in changes[:limit])
-    more = len(changes) - limit
-    return shown + (f"; and {more} more" if more > 0 else "")
+    if len(changes) == 1:
+        return change_text(changes[0])
+    paths = [c.path for c in changes]
+    shown = ", ".join(paths[:limit])
+    more = len(paths) - limit
+    return shown + (f" and {more} more" if more > 0 else "") + " changed"

@@ -292,3 +292,16 @@ def test_a_service_running_an_image_built_for_another_rolls_with_it(tmp_path: Pa
         "build_image:web": None,
         "update_service:probe": ("build_image:web", "sha256:" + "a" * 64),
         "update_service:web": ("build_image:web", "sha256:" + "a" * 64)}
+
+
+def test_several_changes_are_named_and_shown_with_diff(tmp_path: Path) -> None:
+    observed = converged(tmp_path)
+    text = STACK.replace("GREETING: hello", "GREETING: hi").replace("interval: 1s",
+                                                                    "interval: 2s")
+    _, plan = plan_for(tmp_path, observed, text, env={"PW": "other"})
+    assert lines(plan)[:2] == [
+        '#1 ~ update demo_store healthcheck.Interval: "1s" → "2s"',
+        "#2 ~ update demo_api environment.DB_PASSWORD, environment.GREETING changed"]
+    diff = plan_text(plan, diff=True)
+    assert "environment.DB_PASSWORD: (sensitive value changed)" in diff
+    assert 'environment.GREETING: "hello" → "hi"' in diff and "other" not in diff
