@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _BUSY_RETRY = 30.0  # seconds to retry removing a network/volume a finishing task still holds
 _POLL_EVERY = 0.5  # seconds between two real looks at a service
 _FAILED = frozenset({"failed", "rejected"})
+_ENDED = frozenset({*_FAILED, "complete", "shutdown", "orphaned", "remove"})
 _GOALS = {Kind.WAIT_SERVICE: "converge", Kind.WAIT_SERVICE_COMPLETED: "complete"}
 
 
@@ -227,7 +228,8 @@ class SwarmBackend(SwarmReader):
             summary = f"the update of service {name} {what}"
             focus = reason.rsplit(" ", 1)[-1] if reason and "task" in reason else None
             raise OperationFailed(f"{summary}: {reason}" if reason else summary,
-                                  detail=self._task_errors(current, focus=focus))
+                                  detail=self._task_errors(current, focus=focus or
+                                                           self._newest_of_update(current)))
         if state in ("updating", "rollback_started"):
             return False
         tasks = self._current_tasks(current)
@@ -285,6 +287,22 @@ class SwarmBackend(SwarmReader):
                 out.append(task)
         return out
 
+    def _newest_of_update(self, current: dict[str, Any]) -> str | None:
+        """The newest task that ended and ran the template of the update that failed: once
+        rolled back, one that differs from the service's template (the engine keeps no
+        ``PreviousSpec`` then); when paused, one that matches it. The one to blame."""
+        rolled = ((current.get("UpdateStatus") or {}).get("State") or "").startswith("rollback")
+        template = _comparable(current["Spec"].get("TaskTemplate") or {})
+        try:
+            with self.engine._call("cannot list tasks"):
+                tasks = self.api.tasks(filters={"service": current["ID"]})
+        except StackupError:
+            return None
+        mine = sorted((t for t in tasks if t["Status"]["State"] != "running"
+                       and (_comparable(t.get("Spec") or {}) != template) == rolled),
+                      key=lambda t: t.get("UpdatedAt") or "")
+        return mine[-1]["ID"] if mine else None
+
     def _task_errors(self, current: dict[str, Any], limit: int = 4,
                      focus: str | None = None) -> str:
         """The service's latest tasks that are not running, newest first (``focus``, the task
@@ -298,7 +316,7 @@ class SwarmBackend(SwarmReader):
             return ""
         tasks.sort(key=lambda t: t.get("UpdatedAt") or "", reverse=True)
         tasks.sort(key=lambda t: t["ID"] != focus)  # stable: focus first, then newest
-        ended = [t for t in tasks if t["Status"]["State"] != "running"][:limit]
+        ended = [t for t in tasks if t["Status"]["State"] in _ENDED][:limit]
         lines = []
         for task in ended:
             status = task["Status"]
