@@ -51,6 +51,8 @@ class Kind(str, Enum):
     RESTART_CONTAINER = "restart_container"
     RENAME_CONTAINER = "rename_container"
     REMOVE_CONTAINER = "remove_container"  # a stopped container (``force``: one the plan stops)
+    DISCONNECT_NETWORK = "disconnect_network"  # a container off the network named ``name``
+    CONNECT_NETWORK = "connect_network"  # back on its service's network (``name``: the key)
     RUN_HOOK = "run_hook"  # a service's post_start / pre_stop commands, exec'd in a container
     GATE = "gate"  # a rolling update's check between batches: fails past max_failures
     SLEEP = "sleep"  # a rolling update's delay between batches (``timeout`` seconds)
@@ -90,6 +92,8 @@ class Operation:
     image: str | None = None  # image reference for pull/build/push/create
     anonymous_volumes: tuple[tuple[str, str], ...] = ()  # create: (container path, volume)
     network_mode_container: str | None = None  # create: the container ``service:x`` joins
+    hidden: bool = False  # create: without the service's DNS aliases (a rolling update's new
+    # container, given them by connect_network once it is healthy)
     watch: tuple[str, ...] = ()  # waits: the container names watched
     network: Network | None = None
     volume: Volume | None = None

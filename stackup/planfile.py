@@ -226,6 +226,7 @@ def _operation(item: Mapping[str, Any], project: Project) -> Operation:
             anonymous_volumes=tuple((str(a), str(b)) for a, b in
                                     item.get("anonymous_volumes") or ()),
             network_mode_container=item.get("network_mode_container"),
+            hidden=bool(item.get("hidden")),
             watch=tuple(item.get("watch") or ()),
             network=project.networks.get(item["network"]) if item.get("network") else None,
             volume=project.volumes.get(item["volume"]) if item.get("volume") else None,

@@ -43,6 +43,8 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.RESTART_CONTAINER: ("~", "restart"),
     Kind.REMOVE_CONTAINER: ("-", "remove"),
     Kind.RUN_HOOK: ("!", "hook"),
+    Kind.DISCONNECT_NETWORK: ("-", "detach"),
+    Kind.CONNECT_NETWORK: ("+", "attach"),
     Kind.GATE: (".", "check"),
     Kind.SLEEP: (".", "delay"),
     Kind.REMOVE_NETWORK: ("-", "network"),
@@ -86,6 +88,8 @@ def subject(op: Operation) -> str:
         return f"{op.subject} → {op.new_name}"
     if op.kind is Kind.RUN_HOOK:
         return f"{op.subject} {op.hook}"
+    if op.kind in (Kind.DISCONNECT_NETWORK, Kind.CONNECT_NETWORK):
+        return f"{op.container_name or op.target} {op.name}"
     if op.kind is Kind.GATE:
         return f"{op.service_name} rollout"
     if op.kind is Kind.SLEEP:
@@ -193,6 +197,7 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "config_hash": op.config_hash,
         "anonymous_volumes": [list(pair) for pair in op.anonymous_volumes],
         "network_mode_container": op.network_mode_container,
+        "hidden": op.hidden,
         "watch": list(op.watch),
         "network": op.network.key if op.network is not None else None,
         "volume": op.volume.key if op.volume is not None else None,

@@ -39,28 +39,36 @@ def test_start_first_golden() -> None:
 #1  + create demo-web-1-next                       environment.V changed (batch 1/2, start-first)
 #2  > start  demo-web-1-next                       environment.V changed (batch 1/2, start-first)                         <- #1
 #3  . wait   demo-web-1-next healthy               update_config: healthy                                                 <- #2
-#4  - stop   demo-web-1                            replaced                                                               <- #3
-#5  ~ rename demo-web-1 → web100000000_demo-web-1  make way                                                               <- #4
-#6  ~ rename demo-web-1-next → demo-web-1          environment.V changed (batch 1/2, start-first)                         <- #5
-#7  - remove demo-web-1-next                       restore demo-web-1                                                     if #1|#2|#3 failed
-#8  . check  web rollout                           batch 1/2: at most 0 of 2 replicas may fail (failure_action rollback)  after #6
-#9  . delay  1s                                    update_config.delay between batches                                    <- #8
-#10 + create demo-web-2-next                       environment.V changed (batch 2/2, start-first)                         <- #9
-#11 > start  demo-web-2-next                       environment.V changed (batch 2/2, start-first)                         <- #10
-#12 . wait   demo-web-2-next healthy               update_config: healthy                                                 <- #11
-#13 - stop   demo-web-2                            replaced                                                               <- #12
-#14 ~ rename demo-web-2 → web200000000_demo-web-2  make way                                                               <- #13
-#15 ~ rename demo-web-2-next → demo-web-2          environment.V changed (batch 2/2, start-first)                         <- #14
-#16 - remove demo-web-2-next                       restore demo-web-2                                                     if #10|#11|#12 failed
-#17 . check  web rollout                           batch 2/2: at most 0 of 2 replicas may fail (failure_action rollback)  after #15
-#18 - remove web100000000_demo-web-1               replaced                                                               <- #6 #17
-#19 - remove web200000000_demo-web-2               replaced                                                               <- #15 #17
-#20 - remove demo-web-1                            rollback demo-web-1                                                    <- #6  if #8|#17 failed
-#21 ~ rename web100000000_demo-web-1 → demo-web-1  rollback demo-web-1                                                    <- #20  if #8|#17 failed
-#22 > start  demo-web-1                            rollback demo-web-1                                                    <- #21  if #8|#17 failed
-#23 - remove demo-web-2                            rollback demo-web-2                                                    <- #15  if #8|#17 failed
-#24 ~ rename web200000000_demo-web-2 → demo-web-2  rollback demo-web-2                                                    <- #23  if #8|#17 failed
-#25 > start  demo-web-2                            rollback demo-web-2                                                    <- #24  if #8|#17 failed
+#4  - detach demo-web-1-next demo_default          publish                                                                <- #3
+#5  + attach demo-web-1-next default               publish                                                                <- #4
+#6  - detach demo-web-1 demo_default               drain                                                                  <- #5
+#7  - stop   demo-web-1                            replaced                                                               <- #6
+#8  ~ rename demo-web-1 → web100000000_demo-web-1  make way                                                               <- #7
+#9  ~ rename demo-web-1-next → demo-web-1          environment.V changed (batch 1/2, start-first)                         <- #8
+#10 - remove demo-web-1-next                       restore demo-web-1                                                     if #1|#2|#3|#4|#5 failed
+#11 . check  web rollout                           batch 1/2: at most 0 of 2 replicas may fail (failure_action rollback)  after #9
+#12 . delay  1s                                    update_config.delay between batches                                    <- #11
+#13 + create demo-web-2-next                       environment.V changed (batch 2/2, start-first)                         <- #12
+#14 > start  demo-web-2-next                       environment.V changed (batch 2/2, start-first)                         <- #13
+#15 . wait   demo-web-2-next healthy               update_config: healthy                                                 <- #14
+#16 - detach demo-web-2-next demo_default          publish                                                                <- #15
+#17 + attach demo-web-2-next default               publish                                                                <- #16
+#18 - detach demo-web-2 demo_default               drain                                                                  <- #17
+#19 - stop   demo-web-2                            replaced                                                               <- #18
+#20 ~ rename demo-web-2 → web200000000_demo-web-2  make way                                                               <- #19
+#21 ~ rename demo-web-2-next → demo-web-2          environment.V changed (batch 2/2, start-first)                         <- #20
+#22 - remove demo-web-2-next                       restore demo-web-2                                                     if #13|#14|#15|#16|#17 failed
+#23 . check  web rollout                           batch 2/2: at most 0 of 2 replicas may fail (failure_action rollback)  after #21
+#24 - remove web100000000_demo-web-1               replaced                                                               <- #9 #23
+#25 - remove web200000000_demo-web-2               replaced                                                               <- #21 #23
+#26 - remove demo-web-1                            rollback demo-web-1                                                    <- #9  if #11|#23 failed
+#27 ~ rename web100000000_demo-web-1 → demo-web-1  rollback demo-web-1                                                    <- #26  if #11|#23 failed
+#28 + attach demo-web-1 default                    rollback demo-web-1                                                    <- #27  if #11|#23 failed
+#29 > start  demo-web-1                            rollback demo-web-1                                                    <- #28  if #11|#23 failed
+#30 - remove demo-web-2                            rollback demo-web-2                                                    <- #21  if #11|#23 failed
+#31 ~ rename web200000000_demo-web-2 → demo-web-2  rollback demo-web-2                                                    <- #30  if #11|#23 failed
+#32 + attach demo-web-2 default                    rollback demo-web-2                                                    <- #31  if #11|#23 failed
+#33 > start  demo-web-2                            rollback demo-web-2                                                    <- #32  if #11|#23 failed
 Plan: 2 to replace.
 """
 

@@ -93,10 +93,12 @@ class Engine(Protocol):
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
                          anonymous_volumes: Mapping[str, str] | None = None,
-                         network_mode_container: str | None = None) -> str:
+                         network_mode_container: str | None = None,
+                         hidden: bool = False) -> str:
         """Create (not start) a container; returns its id. ``anonymous_volumes`` (container
         path → volume) are the ones it takes over from the container it replaces;
-        ``network_mode_container`` the container ``network_mode: service:x`` joins."""
+        ``network_mode_container`` the container ``network_mode: service:x`` joins; ``hidden``:
+        on its networks without the service's aliases (only its own name resolves)."""
         ...
 
     def start_container(self, project_name: str, container_id: str) -> None: ...
@@ -115,6 +117,15 @@ class Engine(Protocol):
         ...
 
     def rename_container(self, project_name: str, container_id: str, name: str) -> None: ...
+
+    def disconnect_network(self, project_name: str, container_id: str, network: str) -> None:
+        """Take the container off a network (engine name); not connected is fine."""
+        ...
+
+    def connect_network(self, project: Project, container_id: str, service: Service,
+                        key: str) -> None:
+        """Attach the container to the service's network ``key`` with its aliases."""
+        ...
 
     def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
                  on_output: OutputSink | None = None) -> None:

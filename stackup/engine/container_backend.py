@@ -39,7 +39,8 @@ class ContainerBackend:
                                config_hash=_need(op.config_hash, op),
                                config_json=_need(op.config_json, op), image=_need(op.image, op),
                                anonymous_volumes=dict(op.anonymous_volumes),
-                               network_mode_container=op.network_mode_container)
+                               network_mode_container=op.network_mode_container,
+                               hidden=op.hidden)
         elif kind is Kind.START_CONTAINER:
             e.start_container(name, _target(op))
         elif kind is Kind.STOP_CONTAINER:
@@ -51,6 +52,11 @@ class ContainerBackend:
         elif kind is Kind.REMOVE_CONTAINER:
             e.remove_container(name, _target(op), volumes=op.remove_volumes, force=op.force,
                                timeout=op.timeout)
+        elif kind is Kind.DISCONNECT_NETWORK:
+            e.disconnect_network(name, _target(op), _need(op.name, op))
+        elif kind is Kind.CONNECT_NETWORK:
+            e.connect_network(_need(plan.project, op), _target(op), _need(op.service, op),
+                              _need(op.name, op))
         elif kind is Kind.RUN_HOOK:
             e.run_hook(name, _target(op), _need(op.service, op), _need(op.hook, op),
                        on_output=on_output)

@@ -264,6 +264,24 @@ def endpoint_config(service: Service, attachment: ServiceNetwork) -> dict[str, A
     return out
 
 
+def connect_args(project: Project, service: Service, key: str) -> tuple[str, dict[str, Any]]:
+    """(engine network name, ``connect_container_to_network`` kwargs) for one of the service's
+    networks: its aliases and addresses, as at create."""
+    attachment = next(a for a in service.networks if a.name == key)
+    endpoint = endpoint_config(service, attachment)
+    ipam = endpoint.get("IPAMConfig", {})
+    kwargs: dict[str, Any] = {"aliases": endpoint["Aliases"]}
+    for arg, name in (("ipv4_address", "IPv4Address"), ("ipv6_address", "IPv6Address"),
+                      ("link_local_ips", "LinkLocalIPs")):
+        if name in ipam:
+            kwargs[arg] = ipam[name]
+    if attachment.mac_address:
+        kwargs["mac_address"] = attachment.mac_address
+    if "DriverOpts" in endpoint:
+        kwargs["driver_opt"] = endpoint["DriverOpts"]
+    return network_engine_name(project, key), kwargs
+
+
 def extra_networks(project: Project, service: Service,
                    network_names: Mapping[str, str] | None = None
                    ) -> list[tuple[str, dict[str, Any]]]:
@@ -271,17 +289,7 @@ def extra_networks(project: Project, service: Service,
     the first, which the container is created on."""
     out: list[tuple[str, dict[str, Any]]] = []
     for attachment in ordered_networks(service)[1:]:
-        endpoint = endpoint_config(service, attachment)
-        ipam = endpoint.get("IPAMConfig", {})
-        kwargs: dict[str, Any] = {"aliases": endpoint["Aliases"]}
-        for key, name in (("ipv4_address", "IPv4Address"), ("ipv6_address", "IPv6Address"),
-                          ("link_local_ips", "LinkLocalIPs")):
-            if name in ipam:
-                kwargs[key] = ipam[name]
-        if attachment.mac_address:
-            kwargs["mac_address"] = attachment.mac_address
-        if "DriverOpts" in endpoint:
-            kwargs["driver_opt"] = endpoint["DriverOpts"]
+        _, kwargs = connect_args(project, service, attachment.name)
         out.append((network_engine_name(project, attachment.name, network_names), kwargs))
     return out
 

@@ -270,7 +270,8 @@ class FakeEngine(FakeRevisionsMixin):
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
                          anonymous_volumes: Mapping[str, str] | None = None,
-                         network_mode_container: str | None = None) -> str:
+                         network_mode_container: str | None = None,
+                         hidden: bool = False) -> str:
         with self._call("create_container", name), self._lock:
             self._maybe_fail("create_container", name)
             if any(c.name == name for c in self.containers.values()):
@@ -363,6 +364,23 @@ class FakeEngine(FakeRevisionsMixin):
             if any(o.name == name for o in self.containers.values() if o is not c):
                 raise Conflict(f"container name {name} is already in use")
             c.name = name
+
+    def disconnect_network(self, project_name: str, container_id: str, network: str) -> None:
+        with self._call("disconnect_network", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            self._maybe_fail("disconnect_network", c.name)
+            c.networks = tuple(n for n in c.networks if n != network)
+
+    def connect_network(self, project: Project, container_id: str, service: Service,
+                        key: str) -> None:
+        with self._call("connect_network", container_id), self._lock:
+            c = self._owned(project.name, container_id)
+            self._maybe_fail("connect_network", c.name)
+            name = project.networks[key].name if key in project.networks else key
+            if name not in self.networks:
+                raise NotFound(f"network {name} not found")
+            if name not in c.networks:
+                c.networks = (*c.networks, name)
 
     def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
                  on_output: Callable[[str], None] | None = None) -> None:

@@ -32,6 +32,7 @@ class Shape:
     needs: tuple[str, ...]  # what creating needs: image, networks, volumes, a joined container
     after: tuple[str, ...]  # what starting needs besides the create: the services depended on
     declared_volumes: frozenset[str] = frozenset()  # engine names of the project's volumes
+    networks: tuple[tuple[str, str], ...] = ()  # the service's networks: (key, engine name)
 
 
 def temporary_name(container: ObservedContainer, name: str) -> str:

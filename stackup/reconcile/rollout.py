@@ -11,12 +11,14 @@ last check passed.
 
 ``order: start-first`` (zero downtime), per replica::
 
-    create <name>-next ─▶ start ─▶ healthy (or running for ``monitor`` s) ─▶ stop old
-      ─▶ rename old aside ─▶ rename new to <name>                  … after the last batch:
-                                                                     remove the old ones
+    create <name>-next (no service alias) ─▶ start ─▶ healthy (or running for ``monitor`` s)
+      ─▶ new on its networks with the service's aliases ─▶ old off its networks ─▶ stop old ─▶ rename old aside ─▶ rename new to <name>      … then (after the
+                                                                     last batch): remove old
 
-The new container has the service's network aliases, so DNS by service name reaches old and new
-while both run. If the new one is not healthy in time it is removed and the old one keeps
+The new container gets the service's network aliases only once it is healthy (Docker's DNS
+answers for a container as soon as it starts, before its process listens), so DNS by service
+name reaches old and new while both can answer; the old one is taken off its networks before it
+is stopped, so that no request is sent to a container on its way out. If the new one is not healthy in time it is removed and the old one keeps
 running (restore step). With ``failure_action: rollback``, a stopped rollout also rolls back the
 replicas of earlier batches: their new containers are removed and the old ones, kept stopped
 aside until the end, get their names back and start again. Where start-first cannot work (a
@@ -166,7 +168,8 @@ def _start_first(shape: chains.Shape, r: Replacement, cause: str, verify: Operat
     key = f"{service.name if service else ''}:{n}"
     nxt = f"{name}-next"
     create = dataclasses.replace(base, cause=cause, container_name=nxt, depends_on=shape.needs,
-                                 after=entry_after, anonymous_volumes=(), when_image=when)
+                                 after=entry_after, anonymous_volumes=(), when_image=when,
+                                 hidden=True)
     start = Operation(f"start_container:{key}", Kind.START_CONTAINER, cause,
                       depends_on=tuple(dict.fromkeys((create.op_id, *shape.after))),
                       service=service, number=n, container_name=nxt, when_image=when)
@@ -178,6 +181,26 @@ def _start_first(shape: chains.Shape, r: Replacement, cause: str, verify: Operat
     aside = chains.temporary_name(old, name)
     ops = [create, start, check]
     prev = (check.op_id,)
+    # healthy: now it gets the service's DNS names (created without them, so that no request
+    # reached it before it could answer) ...
+    for net_key, network in shape.networks:
+        off = Operation(f"disconnect_network:{key}:{net_key}:new", Kind.DISCONNECT_NETWORK,
+                        "publish", depends_on=prev, service=service, number=n,
+                        container_name=nxt, name=network, when_image=when)
+        on = Operation(f"connect_network:{key}:{net_key}:new", Kind.CONNECT_NETWORK, "publish",
+                       depends_on=(off.op_id,), service=service, number=n, container_name=nxt,
+                       name=net_key, when_image=when)
+        ops += [off, on]
+        prev = (on.op_id,)
+    if old.running:
+        # off the networks first: its DNS names go at once, so no new request reaches it
+        # while it stops (the new container answers them)
+        for net_key, network in shape.networks:
+            detach = Operation(f"disconnect_network:{key}:{net_key}", Kind.DISCONNECT_NETWORK,
+                               "drain", depends_on=prev, container_name=old.name, name=network,
+                               **common)  # type: ignore[arg-type]
+            ops.append(detach)
+            prev = (detach.op_id,)
     if old.running or old.state == "paused":
         stop = Operation(f"stop_container:{key}", Kind.STOP_CONTAINER, "replaced",
                          depends_on=prev, container_name=old.name, **common)  # type: ignore[arg-type]
@@ -189,8 +212,12 @@ def _start_first(shape: chains.Shape, r: Replacement, cause: str, verify: Operat
     named = Operation(f"rename_container:{key}:new", Kind.RENAME_CONTAINER, cause,
                       depends_on=(aside_op.op_id,), service=service, number=n,
                       container_name=nxt, new_name=name, when_image=when)
+    published = tuple(op.op_id for op in ops if op.kind in (Kind.DISCONNECT_NETWORK,
+                                                            Kind.CONNECT_NETWORK)
+                      and op.op_id.endswith(":new"))
     undo = Operation(f"restore:remove_container:{key}", Kind.REMOVE_CONTAINER,
-                     f"restore {old.name}", if_failed=(create.op_id, start.op_id, check.op_id),
+                     f"restore {old.name}",
+                     if_failed=(create.op_id, start.op_id, check.op_id, *published),
                      service=service, number=n, container_name=nxt, force=True,
                      timeout=base.timeout)
     ops += [aside_op, named, undo]
@@ -236,9 +263,17 @@ def _roll_back(swaps: list[tuple[Replacement, str]], gates: list[str]) -> list[O
                          container_id=old.container_id, container_name=aside, new_name=name,
                          **common)  # type: ignore[arg-type]
         out += [drop, back]
+        prev = back.op_id
         if old.running:
+            for net_key, _ in r.shape.networks:  # it was taken off them to drain
+                attach = Operation(f"rollback:connect_network:{key}:{net_key}",
+                                   Kind.CONNECT_NETWORK, f"rollback {name}", depends_on=(prev,),
+                                   container_id=old.container_id, container_name=name,
+                                   name=net_key, **common)  # type: ignore[arg-type]
+                out.append(attach)
+                prev = attach.op_id
             out.append(Operation(f"rollback:start_container:{key}", Kind.START_CONTAINER,
-                                 f"rollback {name}", depends_on=(back.op_id,),
+                                 f"rollback {name}", depends_on=(prev,),
                                  container_id=old.container_id, container_name=name,
                                  **common))  # type: ignore[arg-type]
     return out

@@ -326,8 +326,10 @@ class _Up:
         create = Operation("create_container", Kind.CREATE_CONTAINER, "not found",
                            service=service, config_hash=digest, config_json=text, image=ref,
                            network_mode_container=joined, timeout=self.options.timeout)
+        networks = tuple((n.name, self.project.networks[n.name].name) for n in service.networks
+                         if n.name in self.project.networks)
         return chains.Shape(create, tuple(dict.fromkeys(needs)), tuple(dict.fromkeys(after)),
-                            self.declared_volumes)
+                            self.declared_volumes, networks)
 
     def _drop_unused_waits(self, since: int, ops: list[Operation]) -> None:
         """Waits planned for this service's dependencies that none of its operations needs

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from stackup.engine.container_spec import container_create_args, extra_networks
+from stackup.engine.container_spec import connect_args, container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
 from stackup.engine.docker.hooks import run_hooks
 from stackup.engine.docker.files import deliver_files
@@ -30,15 +30,21 @@ class ContainerMixin(ClientBase):
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
                          anonymous_volumes: Mapping[str, str] | None = None,
-                         network_mode_container: str | None = None) -> str:
+                         network_mode_container: str | None = None,
+                         hidden: bool = False) -> str:
         """Create (not start). Every value comes from the plan: the anonymous volumes taken
-        over from a replaced container, the container ``network_mode: service:x`` joins."""
+        over from a replaced container, the container ``network_mode: service:x`` joins,
+        whether the service's DNS aliases wait (``hidden``) for ``connect_network``."""
         mode_container = network_mode_container
         anonymous = dict(anonymous_volumes or {})
         args = container_create_args(
             project, service, number, name=name, config_hash=config_hash,
             config_json=config_json, image=image, network_mode_container=mode_container,
             anonymous_volumes=anonymous, **create_extras(self, project.name, service))
+        if hidden:
+            for endpoint in (args.get("networking_config") or {}).get("EndpointsConfig",
+                                                                        {}).values():
+                endpoint["Aliases"] = []
         healthcheck = args.pop("healthcheck", None)
         create_name = args.pop("name")
         platform = args.pop("platform", None)
@@ -52,6 +58,8 @@ class ContainerMixin(ClientBase):
         self._remember(project.name, container_id, name, args["labels"])
         try:
             for network_name, kwargs in extra_networks(project, service):
+                if hidden:
+                    kwargs = {**kwargs, "aliases": None}
                 with self._call(f"cannot connect {name} to network {network_name}"):
                     self.api.connect_container_to_network(container_id, network_name, **kwargs)
         except StackupError:
@@ -127,6 +135,29 @@ class ContainerMixin(ClientBase):
         self._mine[(project_name, container_id)] = (name, carried)
         self._mine[(project_name, name)] = (name, carried)
 
+
+    def disconnect_network(self, project_name: str, container_id: str, network: str) -> None:
+        """Take the container off a network (its DNS names there go at once)."""
+        name, _ = self._ours(project_name, container_id, "disconnect")
+        with self._call(f"cannot disconnect {name} from network {network}"):
+            try:
+                self.api.disconnect_container_from_network(container_id, network)
+            except docker.errors.APIError as exc:
+                if "is not connected" not in str(exc.explanation or exc):
+                    raise
+
+    def connect_network(self, project: Project, container_id: str, service: Service,
+                        key: str) -> None:
+        """Attach the container to one of its service's networks, aliases as at create (a
+        container already attached keeps its attachment: disconnect it first)."""
+        name, _ = self._ours(project.name, container_id, "connect")
+        network, kwargs = connect_args(project, service, key)
+        with self._call(f"cannot connect {name} to network {network}"):
+            try:
+                self.api.connect_container_to_network(container_id, network, **kwargs)
+            except docker.errors.APIError as exc:
+                if "already exists" not in str(exc.explanation or exc):
+                    raise
 
     def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
                  on_output: Callable[[str], None] | None = None) -> None:
