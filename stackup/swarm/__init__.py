@@ -9,7 +9,8 @@ changes. The engine side is ``stackup.engine.docker.swarm``; the CLI side ``stac
 from stackup.swarm import saved
 from stackup.swarm.check import refuse, refusals
 from stackup.swarm.observed import SwarmObject, SwarmObserved, SwarmService, SwarmTask
-from stackup.swarm.reconcile import SwarmUpOptions, plan_down, plan_up
+from stackup.swarm.down import plan_down
+from stackup.swarm.reconcile import SwarmUpOptions, plan_up
 
 __all__ = ["SwarmObject", "SwarmObserved", "SwarmService", "SwarmTask", "SwarmUpOptions",
            "plan_down", "plan_up", "refusals", "refuse", "saved"]

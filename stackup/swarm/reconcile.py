@@ -2,7 +2,8 @@
 
 Pipeline position: ``load`` → ``swarm.check`` → Swarm backend ``observe`` → **plan_up** /
 **plan_down** → ``execute`` with the Swarm backend. The one place that decides what ``up`` and
-``down`` do on a swarm; every operation carries a cause and the ids of its direct predecessors.
+``down`` (``swarm.down``) do on a swarm; every operation carries a cause and the ids of its
+direct predecessors.
 
 Decisions for ``up``, over the selected services and their dependencies:
 
@@ -405,24 +406,3 @@ def _order(ops: list[Operation], service_ops: Mapping[str, Operation],
 
 _WAITS = frozenset({Kind.WAIT_SERVICE, Kind.WAIT_SERVICE_COMPLETED})
 _LATE = frozenset({Kind.REMOVE_SECRET, Kind.REMOVE_CONFIG, Kind.REMOVE_SERVICE, *_WAITS})
-
-
-def plan_down(project_name: str, observed: SwarmObserved, *, remove_volumes: bool,
-              project: Project | None = None) -> Plan:
-    """Remove every service, network, secret and config this project's Swarm backend made
-    (volumes only with ``remove_volumes``): objects after the services that use them."""
-    ops: list[Operation] = []
-    removals = tuple(f"remove_service:{s.key}" for s in observed.services)
-    for svc in observed.services:
-        ops.append(Operation(f"remove_service:{svc.key}", Kind.REMOVE_SERVICE, "down",
-                             name=svc.name))
-    for section, kind in (("secrets", Kind.REMOVE_SECRET), ("configs", Kind.REMOVE_CONFIG),
-                          ("networks", Kind.REMOVE_NETWORK), ("volumes", Kind.REMOVE_VOLUME)):
-        if section == "volumes" and not remove_volumes:
-            continue
-        for obj in getattr(observed, section):
-            ops.append(Operation(f"{kind.value}:{obj.name}", kind, "down",
-                                 depends_on=removals, name=obj.name))
-    notes = () if remove_volumes or not observed.volumes else (
-        f"volumes kept: {', '.join(v.name for v in observed.volumes)} (down -v removes them)",)
-    return Plan(project_name, tuple(ops), notes, project=project)

@@ -12,7 +12,7 @@ from stackup.model import FrozenMap
 from stackup.plan import Kind
 from stackup.render import plan_json, plan_text
 from stackup.swarm.observed import SwarmObject, SwarmObserved
-from stackup.swarm.reconcile import SwarmUpOptions, plan_down, plan_up
+from stackup.swarm import SwarmUpOptions, plan_down, plan_up
 
 from tests.swarm.helpers import applied, load
 
