@@ -151,12 +151,35 @@ class _Up:
             return
         self._check_owner("network", network.name, seen.project,
                           f"docker network rm {network.name}", seen.compose_made)
+        self._duplicates(key, network)
         changes = _network_changes(network, seen)
         if changes:
             raise PlanError(
                 f"network {network.name} differs from the stack file: {'; '.join(changes)}",
                 detail="Run `stackup down` to remove the network (with the project's "
                        "containers), then `stackup up`; or revert the file.")
+
+    def _duplicates(self, key: str, network: Network) -> None:
+        """Remove the empty duplicates of a network that carry the project's label (by id);
+        containers that use the network wait for that, as a name held twice is ambiguous."""
+        after: tuple[str, ...] = ()
+        for dup in self.observed.duplicate_networks:
+            if dup.name != network.name:
+                continue
+            if dup.project != self.project.name or dup.containers:
+                users = ", ".join(dup.containers) or "nothing"
+                raise PlanError(
+                    f"network {network.name} exists twice (ids {dup.kept_id[:12]} and "
+                    f"{dup.network_id[:12]}), and the second is not an empty one of this project",
+                    detail=f"The second is used by {users}. Run `stackup down`, then `stackup up`.")
+            op_id = f"remove_network:{network.name}:{dup.network_id[:12]}"
+            self.ops.append(Operation(op_id, Kind.REMOVE_NETWORK,
+                                      f"duplicate of {dup.kept_id[:12]} (two creates raced)",
+                                      depends_on=after, name=dup.network_id))
+            self.notes.append(f"network {network.name} existed twice: removing the empty "
+                              f"duplicate {dup.network_id[:12]}, keeping {dup.kept_id[:12]}")
+            self.resource_ops[f"network:{key}"] = op_id
+            after = (op_id,)
 
     def _volume(self, key: str) -> None:
         volume = self.project.volumes[key]

@@ -87,8 +87,6 @@ def test_down_removes_both_twins_of_a_race(
     assert _named(client, name) == []
 
 
-@pytest.mark.xfail(strict=True, reason="waits for reconcile.up to plan the removal of "
-                   "ObservedState.duplicate_networks (issue 9, part 2: the lead wires it)")
 def test_up_heals_a_duplicate_then_converges(
         tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
     _stack(tmp_path)
