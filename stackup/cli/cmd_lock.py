@@ -34,7 +34,7 @@ def unlock_cmd(g: Globals, force: bool) -> None:
     from stackup.engine.locking import force_unlock, holder_of
 
     name = _project_name(g)
-    store = g.engine().lock_store()  # type: ignore[attr-defined]
+    store = g.engine().lock_store()
     if not force:
         record = holder_of(store, name)
         if record is None:

@@ -113,7 +113,7 @@ class Globals:
         def lost(text: str) -> None:
             click.echo(f"warning: {text}", err=True)
 
-        lock = ProjectLock(self.engine().lock_store(),  # type: ignore[attr-defined]
+        lock = ProjectLock(self.engine().lock_store(),
                            name, f"stackup {command}", timeout=self.lock_timeout,
                            lease=lease_from(os.environ), on_wait=waiting, on_note=note,
                            on_lost=lost)
@@ -197,8 +197,8 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
 
 def _register() -> None:
     from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
-    from stackup.cli import cmd_lock  # noqa: F401
     from stackup.cli import cmd_run  # noqa: F401
+    from stackup.cli import cmd_lock  # noqa: F401
     from stackup.cli import cmd_history, cmd_watch  # noqa: F401
     from stackup.cli import cmd_cp, cmd_create, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
     from stackup.cli import cmd_completion  # last: it completes the SERVICE arguments above

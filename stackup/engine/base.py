@@ -68,6 +68,11 @@ class Backend(Protocol):
 
 
 class Engine(Protocol):
+    # --- the project lock (engine.locking) -----------------------------------------------------
+    def lock_store(self) -> LockStore:
+        """Where the project's lock lives on this engine (atomic create-or-get by name)."""
+        ...
+
     # --- observe ----------------------------------------------------------------------------
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),

@@ -30,6 +30,7 @@ from typing import Any
 
 from stackup import labels
 from stackup.engine.base import ExecResult, ImageInfo
+from stackup.engine.fake_lock import FakeLockStore
 from stackup.engine.fake_revisions import FakeRevisionsMixin
 from stackup.engine.files import Payload, delivered
 from stackup.errors import (
@@ -111,6 +112,7 @@ class FakeEngine(FakeRevisionsMixin):
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.hooks_run: list[tuple[str, str, str]] = []  # (container, kind, command) in order
+        self._lock_store: FakeLockStore | None = None
         self._failures: dict[tuple[str, str], StackupError] = {}
         self._behaviour: dict[str, _Behaviour] = {}
 
@@ -381,6 +383,12 @@ class FakeEngine(FakeRevisionsMixin):
                 raise NotFound(f"network {name} not found")
             if name not in c.networks:
                 c.networks = (*c.networks, name)
+
+    def lock_store(self) -> FakeLockStore:
+        """The project lock's records, in memory (one store per fake engine)."""
+        if self._lock_store is None:
+            self._lock_store = FakeLockStore()
+        return self._lock_store
 
     def run_hook(self, project_name: str, container_id: str, service: Service, kind: str, *,
                  on_output: Callable[[str], None] | None = None) -> None:
