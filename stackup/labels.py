@@ -20,6 +20,7 @@ NETWORK = f"{PREFIX}.network"  # network key in the stack file, on networks
 VOLUME = f"{PREFIX}.volume"  # volume key in the stack file, on volumes
 CARRIED_VOLUMES = f"{PREFIX}.carried-volumes"  # anonymous volumes taken over on recreate
 ONEOFF = f"{PREFIX}.oneoff"  # "True" on `run` containers
+TARGET = f"{PREFIX}.target"  # "swarm" on what the Swarm backend creates (one engine: unset)
 VERSION = f"{PREFIX}.version"  # stackup version that created it
 
 

@@ -407,3 +407,20 @@ def test_observing_through_the_sdk_sees_the_same(docker_engine: DockerEngine,
     assert through_sdk.observe(project_name, **names) == docker_engine.observe(project_name,
                                                                                **names)
     assert through_sdk.inspect_container(ids["a"]) == docker_engine.inspect_container(ids["a"])
+
+
+def test_what_the_swarm_backend_made_is_not_the_engine_targets(docker_engine: DockerEngine,
+                                                                project_name: str) -> None:
+    """The same project deployed to a swarm from this engine: its objects carry
+    io.stackup.target=swarm and are left to the Swarm backend (never observed or removed here)."""
+    api = docker_engine.api
+    net = api.create_network(f"{project_name}_swarmnet", labels={
+        "io.stackup.project": project_name, "io.stackup.target": "swarm"})["Id"]
+    try:
+        state = docker_engine.observe(project_name)
+        assert f"{project_name}_swarmnet" not in state.networks
+        from stackup.reconcile import plan_down
+
+        assert plan_down(None, state).operations == ()
+    finally:
+        api.remove_network(net)

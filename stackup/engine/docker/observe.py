@@ -35,6 +35,11 @@ from stackup.observed import DuplicateNetwork, ObservedContainer, ObservedState
 _LATEST = datetime.max.replace(tzinfo=timezone.utc)
 
 
+def _swarm_made(item: Any) -> bool:
+    labels = item.get("Labels") or {}
+    return bool(labels.get(L.TARGET))
+
+
 class ObserveMixin(ClientBase):
     """Reads: observe, inspect, image ids; ``_owned`` refuses what is not the project's."""
 
@@ -64,6 +69,10 @@ class ObserveMixin(ClientBase):
             raw_containers.update((c["Id"], c) for c in found_containers)
             raw_networks.update((n["Id"], n) for n in found_networks)  # a name may be twice
             raw_volumes.update((v["Name"], v) for v in found_volumes)
+        # a project deployed to a swarm from the same engine is the Swarm backend's, not ours
+        for raw in (raw_containers, raw_networks, raw_volumes):
+            for key in [k for k, item in raw.items() if _swarm_made(item)]:
+                del raw[key]
         for name in sorted(set(networks) - {n["Name"] for n in raw_networks.values()}):
             raw_networks.update((n["Id"], n) for n in self._networks_named(name))
         kept, duplicates = self._dedupe_networks(list(raw_networks.values()))
