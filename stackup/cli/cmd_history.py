@@ -124,7 +124,10 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
                     outcome: Outcome, *, command: str = "up",
                     source: tuple[str | None, bool | None] | None = None) -> R.Revision | None:
     """Record what an ``up`` (or a rollback) just did. A converged no-op run whose model is
-    the latest revision's adds nothing. Never fails the command: a warning instead."""
+    the latest revision's adds nothing, and so does a ``--dry-run``. Never fails the
+    command: a warning instead."""
+    if g.dry_run:
+        return None
     try:
         engine = g.engine()
         model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))

@@ -35,7 +35,7 @@ def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, ...],
                 force_recreate: bool, no_recreate: bool, remove_orphans: bool,
                 timeout: float | None, build: bool = False,
-                pull: str | None = None) -> UpOptions:
+                pull: str | None = None, **more: bool) -> UpOptions:
     from stackup.app import check_services
     from stackup.model import FrozenMap
     from stackup.reconcile import UpOptions
@@ -46,7 +46,7 @@ def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, .
     check_services(project, [*services, *scales])
     return UpOptions(services=services, force_recreate=force_recreate, no_recreate=no_recreate,
                      scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout,
-                     build=build, pull=pull)
+                     build=build, pull=pull, **more)
 
 
 def up_flags(func):  # type: ignore[no-untyped-def]
@@ -74,13 +74,32 @@ def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str
         sys.exit(1)
 
 
+def _without_pull_output(sink):  # type: ignore[no-untyped-def]
+    """--quiet-pull: the pull operations still show, their progress lines do not."""
+    def quiet(event):  # type: ignore[no-untyped-def]
+        if event.phase == "output" and event.kind.value == "pull_image":
+            return
+        sink(event)
+
+    return quiet
+
+
 @cli.command("up")
 @up_flags
 @attach_options
 @click.option("-d", "--detach", is_flag=True,
               help="Detached: return once the plan ran (default: stream the output).")
 @click.option("--wait", is_flag=True, help="Return when every service is running and healthy.")
-@click.option("--wait-timeout", type=float, default=300.0, show_default=True)
+@click.option("--wait-timeout", type=float, default=None,
+              help="Seconds --wait may take (default: no limit, as Compose).")
+@click.option("--no-deps", is_flag=True, help="Don't start the named services' dependencies.")
+@click.option("--no-build", is_flag=True, help="Never build images (a missing one is an error).")
+@click.option("--no-start", is_flag=True, help="Create containers, don't start them.")
+@click.option("-V", "--renew-anon-volumes", is_flag=True,
+              help="Replaced containers get new anonymous volumes instead of the old ones'.")
+@click.option("--always-recreate-deps", is_flag=True,
+              help="Recreate the named services' dependencies too.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
 @click.option("--rollback-on-failure", is_flag=True,
               help="When an operation fails or --wait is not met, converge back to the "
                    "previous good revision, then exit 1.")
@@ -88,8 +107,9 @@ def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str
 def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            force_recreate: bool, no_recreate: bool,
            scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
-           pull: str | None, detach: bool, wait: bool, wait_timeout: float,
-           rollback_on_failure: bool) -> None:
+           pull: str | None, detach: bool, wait: bool, wait_timeout: float | None,
+           no_deps: bool, no_build: bool, no_start: bool, renew_anon_volumes: bool,
+           always_recreate_deps: bool, quiet_pull: bool, rollback_on_failure: bool) -> None:
     """Create and start the stack's containers, changing only what differs."""
     if g.target == "swarm":
         return cmd_swarm.up(**locals())
@@ -97,17 +117,23 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     from stackup.cli.progress import Progress
 
     project = g.load(services).project
+    if no_build and build:
+        raise click.UsageError("--build and --no-build cannot be used together")
     options = _up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans, timeout, build, pull)
+                          remove_orphans, timeout, build, pull, no_deps=no_deps,
+                          no_build=no_build, no_start=no_start,
+                          renew_anon_volumes=renew_anon_volumes,
+                          always_recreate_deps=always_recreate_deps)
     engine = g.engine()
     progress = Progress(g.progress)
+    on_event = progress.on_event if not quiet_pull else _without_pull_output(progress.on_event)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
     with g.locked("up"):
-        plan, outcome = app.up(project, engine, options, run, progress.on_event,
-                               wait=wait)
+        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait)
         after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     _finish(g, plan, outcome, progress, "up")
-    attach.follow(g, project, engine, options)  # attached (no -d): stream until exit
+    if not no_start:  # nothing runs to attach to
+        attach.follow(g, project, engine, options)  # attached (no -d): stream until exit
 
 
 @cli.command("plan")

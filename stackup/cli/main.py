@@ -44,6 +44,7 @@ class Globals:
     lock_timeout: float = 300.0
     debug: bool = False
     target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
+    dry_run: bool = False  # --dry-run: plan and walk the plan, change nothing
     _engine: Any = field(default=None, repr=False)
     _loaded_name: str | None = field(default=None, repr=False)
     _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often
@@ -76,6 +77,10 @@ class Globals:
             from stackup.app import connect
 
             self._engine = connect()
+            if self.dry_run:
+                from stackup.engine.dry_run import DryRunEngine
+
+                self._engine = DryRunEngine(self._engine)
         return self._engine
 
     def show_tracebacks(self, failed: Iterable[tuple[object, BaseException]]) -> None:
@@ -174,6 +179,8 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
                    "(0: fail at once). Env: STACKUP_LOCK_TIMEOUT.")
 @click.option("--debug", is_flag=True, envvar="STACKUP_DEBUG",
               help="Print the traceback of errors (for bug reports). Env: STACKUP_DEBUG=1.")
+@click.option("--dry-run", is_flag=True,
+              help="Show what the command would do (its plan, walked as if run); change nothing.")
 @click.option("--target", type=click.Choice(["engine", "swarm"]), default="engine",
               envvar="STACKUP_TARGET", show_default=True,
               help="Deploy to one engine's containers or to a Docker Swarm's services. "
@@ -182,13 +189,17 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
-        parallel: int, progress: str, lock_timeout: float, debug: bool, target: str) -> None:
+        parallel: int, progress: str, lock_timeout: float, debug: bool, dry_run: bool,
+        target: str) -> None:
     """Bring Compose stacks up, keep them converged, tear them down."""
     g = ctx.ensure_object(Globals)
     g.files, g.project_name, g.project_directory = files, project_name, project_directory
     g.env_files, g.profiles, g.parallel, g.progress = env_files, profiles, parallel, progress
     g.lock_timeout, g.debug = lock_timeout, debug or g.debug
-    g.target = target
+    g.target, g.dry_run = target, dry_run
+    if dry_run and target == "swarm":
+        raise click.UsageError("--dry-run works with one engine (--target engine); for a "
+                               "swarm, `stackup plan` shows what `up` would do")
     if target == "swarm":
         from stackup.cli.cmd_swarm import check_command
 
@@ -259,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(g, f"error: internal error: {type(bug).__name__}{text}",
               "This is a bug in stackup: run again with --debug (or STACKUP_DEBUG=1) to see "
               "the traceback, and report it.")
+    if g.dry_run and g._engine is not None:
+        click.echo("dry run: nothing was changed on the engine", err=True)
     sys.exit(0)
 
 

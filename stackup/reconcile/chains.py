@@ -33,6 +33,7 @@ class Shape:
     after: tuple[str, ...]  # what starting needs besides the create: the services depended on
     declared_volumes: frozenset[str] = frozenset()  # engine names of the project's volumes
     networks: tuple[tuple[str, str], ...] = ()  # the service's networks: (key, engine name)
+    renew_anonymous: bool = False  # -V: a replacement does not take over anonymous volumes
 
 
 def temporary_name(container: ObservedContainer, name: str) -> str:
@@ -126,6 +127,8 @@ def _start(shape: Shape, create_id: str, cause: str,
 def _inherited(old: ObservedContainer, shape: Shape) -> tuple[tuple[str, str], ...]:
     """The anonymous volumes of ``old`` that the new container takes over (the project's named
     volumes are mounted by name anyway)."""
+    if shape.renew_anonymous:
+        return ()
     return tuple((path, volume) for path, volume in old.volume_mounts
                  if volume not in shape.declared_volumes)
 

@@ -25,6 +25,7 @@ produces the image the others run).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -60,8 +61,14 @@ class ImageNeed:
 
 
 def _decide(project: Project, service: Service, local: str | None, *, build: bool,
-            pull: str | None) -> _Want | None:
+            pull: str | None, no_build: bool = False) -> _Want | None:
     ref = service.image_ref(project.name)
+    if no_build and service.build is not None:
+        if local is not None or service.image is None:
+            return None if local is not None else _Want(None, "", service, False, PlanError(
+                f"image {ref} not found locally and --no-build (service {service.name})",
+                detail="Build it first (`stackup build`), or drop --no-build."))
+        service = dataclasses.replace(service, build=None)  # an image: pulled, never built
     policy = pull if pull is not None else (service.pull_policy or "missing")
     source = f"--pull {pull}" if pull is not None else f"pull_policy: {policy}"
     buildable = service.build is not None
@@ -88,7 +95,8 @@ def _decide(project: Project, service: Service, local: str | None, *, build: boo
 
 
 def image_needs(project: Project, observed: ObservedState, services: Iterable[str], *,
-                build: bool = False, pull: str | None = None) -> dict[str, ImageNeed]:
+                build: bool = False, pull: str | None = None,
+                no_build: bool = False) -> dict[str, ImageNeed]:
     """Image reference → what it needs (a build, a pull, or an error), for the given services."""
     if pull is not None and pull not in PULL_CHOICES:
         raise PlanError(f"--pull {pull}: expected one of {', '.join(PULL_CHOICES)}")
@@ -96,7 +104,8 @@ def image_needs(project: Project, observed: ObservedState, services: Iterable[st
     for name in sorted(set(services)):
         service = project.services[name]
         ref = service.image_ref(project.name)
-        want = _decide(project, service, observed.images.get(ref), build=build, pull=pull)
+        want = _decide(project, service, observed.images.get(ref), build=build and not no_build,
+                       pull=pull, no_build=no_build)
         if want is not None:
             wants.setdefault(ref, []).append(want)
     needs: dict[str, ImageNeed] = {}

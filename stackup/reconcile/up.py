@@ -65,6 +65,10 @@ class UpOptions:
     build: bool = False  # --build: build the images of services with ``build:`` first
     pull: str | None = None  # --pull always|missing|never: overrides each pull_policy
     wait_timeout: float | None = None  # seconds a wait may take (None: the executor's default)
+    no_deps: bool = False  # --no-deps: the named services only, not their dependencies
+    no_build: bool = False  # --no-build: never build (a missing image is an error)
+    no_start: bool = False  # --no-start: create, never start (``reconcile.no_start``)
+    renew_anon_volumes: bool = False  # -V: replacements get new anonymous volumes
 
 
 def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOptions()) -> Plan:
@@ -76,7 +80,12 @@ def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOp
             raise PlanError(f"cannot scale {name}: no such service")
         if count < 0:
             raise PlanError(f"cannot scale {name} to {count}: use 0 or more")
-    return _Up(project, observed, options).build()
+    plan = _Up(project, observed, options).build()
+    if options.no_start:
+        from stackup.reconcile.no_start import without_starts
+
+        plan = without_starts(plan)
+    return plan
 
 
 class _Up:
@@ -86,7 +95,8 @@ class _Up:
         self.project = project
         self.observed = observed
         self.options = options
-        self.selected = with_dependencies(project, options.services) if options.services \
+        self.selected = set(options.services) if options.services and options.no_deps else \
+            with_dependencies(project, options.services) if options.services \
             else set(project.services)
         self.deps_only = (self.selected - set(options.services)) if options.services else set()
         self.ops: list[Operation] = []
@@ -108,7 +118,8 @@ class _Up:
 
         project = self.project
         self.images = image_needs(project, self.observed, self.selected,
-                                  build=self.options.build, pull=self.options.pull)
+                                  build=self.options.build, pull=self.options.pull,
+                                  no_build=self.options.no_build)
         self.used_images = {ref for ref, need in self.images.items() if need.explicit}
         selected = [project.services[n] for n in sorted(self.selected)]
         networks = {n.name for s in selected for n in s.networks}
@@ -327,6 +338,8 @@ class _Up:
         for dep in service.depends_on:
             if dep.service not in self.project.services:
                 continue
+            if self.options.no_deps and dep.service not in self.selected:
+                continue  # --no-deps: what it depends on is left as it is, not waited for
             if dep.condition == "service_healthy":
                 after.append(self._wait(Kind.WAIT_HEALTHY, dep.service, service.name))
             elif dep.condition == "service_completed_successfully":
@@ -352,7 +365,8 @@ class _Up:
         networks = tuple((n.name, self.project.networks[n.name].name) for n in service.networks
                          if n.name in self.project.networks)
         return chains.Shape(create, tuple(dict.fromkeys(needs)), tuple(dict.fromkeys(after)),
-                            self.declared_volumes, networks)
+                            self.declared_volumes, networks,
+                            renew_anonymous=self.options.renew_anon_volumes)
 
     def _drop_unused_waits(self, since: int, ops: list[Operation]) -> None:
         """Waits planned for this service's dependencies that none of its operations needs

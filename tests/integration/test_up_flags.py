@@ -1,0 +1,68 @@
+"""`up` flags Compose users reach for, and the global `--dry-run`, on the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+
+from tests.integration.helpers import LOOP, run, write
+
+STACK = f"""
+    services:
+      db:
+        image: busybox:local
+        command: ["sh", "-c", "{LOOP}"]
+        volumes: ["/scratch"]
+      api:
+        image: busybox:local
+        command: ["sh", "-c", "{LOOP}"]
+        environment: {{V: "${{V:-1}}"}}
+        depends_on: [db]
+      app:
+        build: {{context: ./app}}
+"""
+
+
+def states(client: docker.DockerClient, project: str) -> dict[str, str]:
+    found = client.containers.list(all=True, filters={"label": f"io.stackup.project={project}"})
+    return {c.name.removeprefix(f"{project}-"): c.status for c in found}
+
+
+def test_no_start_no_deps_and_dry_run(tmp_path: Path, project_name: str,
+                                      client: docker.DockerClient) -> None:
+    write(tmp_path, STACK)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM busybox:local\n")
+    # --dry-run walks the plan and changes nothing
+    dry = run(tmp_path, project_name, "--dry-run", "up", "-d", "api")
+    assert "create" in dry.stderr and "dry run: nothing was changed" in dry.stderr
+    assert states(client, project_name) == {}
+    # --no-start creates without starting
+    run(tmp_path, project_name, "up", "--no-start", "api")
+    assert states(client, project_name) == {"db-1": "created", "api-1": "created"}
+    # --no-deps starts the named service only
+    run(tmp_path, project_name, "up", "-d", "--no-deps", "api")
+    assert states(client, project_name) == {"db-1": "created", "api-1": "running"}
+    # --no-build: a build-only service whose image was never built is an error naming it
+    # (one with an image: is pulled instead, as Compose does), and nothing is made
+    failed = run(tmp_path, project_name, "up", "-d", "--no-build", "app", check=False)
+    assert failed.returncode == 1
+    assert f"image {project_name}-app not found locally and --no-build" in failed.stderr
+    assert "app-1" not in states(client, project_name)
+
+
+def test_renew_anon_volumes(tmp_path: Path, project_name: str,
+                            client: docker.DockerClient) -> None:
+    write(tmp_path, STACK)
+    run(tmp_path, project_name, "up", "-d", "db")
+
+    def scratch() -> str:
+        mounts = client.containers.get(f"{project_name}-db-1").attrs["Mounts"]
+        return next(m["Name"] for m in mounts if m["Destination"] == "/scratch")
+
+    first = scratch()
+    run(tmp_path, project_name, "up", "-d", "--force-recreate", "db")
+    assert scratch() == first  # a replacement keeps the anonymous volume (as Compose)
+    run(tmp_path, project_name, "up", "-d", "--force-recreate", "-V", "db")
+    assert scratch() != first
