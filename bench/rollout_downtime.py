@@ -4,7 +4,8 @@ A client container on the project network requests ``http://web/`` every 100 ms 
 service's environment changes and it is updated by:
 
 * stackup, ``deploy.update_config.order: start-first`` (with a healthcheck);
-* stackup, ``order: stop-first`` (Compose's behaviour, stackup's default);
+* stackup, ``order: stop-first`` (one replica at a time);
+* stackup without ``update_config`` (every replica replaced at once, as Compose does);
 * Docker Compose 2.26 (``docker compose up -d``), when ``scripts/compose.sh`` can install it.
 
     .venv/bin/python bench/rollout_downtime.py [--runs N]
@@ -41,7 +42,9 @@ def sh(*args: str, env: dict[str, str] | None = None, check: bool = True) -> str
 
 def stack_file(folder: Path, order: str | None) -> Path:
     text = EXAMPLE.read_text().replace("name: rolling\n", "")
-    if order is not None:
+    if order == "none":  # no update_config: every replica replaced at once, as Compose does
+        text = text[: text.index("      update_config:")] + text[text.index("  client:"):]
+    elif order is not None:
         text = text.replace("order: start-first", f"order: {order}")
     # the client of the example is replaced by the probe started by hand, after the first up
     text = text[: text.index("  client:")]
@@ -83,7 +86,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
     tools = [("stackup start-first", "stackup", "start-first"),
-             ("stackup stop-first", "stackup", "stop-first")]
+             ("stackup stop-first, batches of 1", "stackup", "stop-first"),
+             ("stackup, no update_config", "stackup", "none")]
     if subprocess.run(["bash", str(ROOT / "scripts" / "compose.sh")],
                       capture_output=True).returncode == 0:
         tools.append(("Docker Compose 2.26", "compose", None))
@@ -93,7 +97,7 @@ def main() -> None:
     for label, tool, order in tools:
         for run in range(runs):
             failed, total, seconds = measure(tool, order)
-            print(f"{label:<22} run {run + 1}: {failed} failed of {total} requests "
+            print(f"{label:<34} run {run + 1}: {failed} failed of {total} requests "
                   f"(update took {seconds:.1f}s)", flush=True)
             results.setdefault(label, []).append((failed, total, seconds))
     print("\n| update by | failed requests per run | requests per run | update time |")

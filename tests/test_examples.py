@@ -17,6 +17,7 @@ EXPECTED = {
     "public-images": {"web", "api", "db", "cache"},
     "build": {"web", "mirror"},
     "swarm": {"store", "migrate", "api", "web", "worker"},
+    "rolling-update": {"web", "client"},
 }
 
 
@@ -45,3 +46,14 @@ def test_overrides_dev_and_prod() -> None:
     assert app.ports == ()  # ports: !reset []
     assert app.deploy is not None and app.deploy.limits is not None
     assert app.deploy.limits.memory == 64 * 1024 * 1024
+
+
+def test_rolling_update_example_plans_batches_start_first() -> None:
+    from stackup.model import UpdateConfig
+
+    folder = EXAMPLES / "rolling-update"
+    project = load_project(LoadOptions(project_directory=str(folder), cwd=str(folder))).project
+    web = project.services["web"]
+    assert web.replicas == 3
+    assert web.deploy is not None and web.deploy.update_config == UpdateConfig(
+        parallelism=1, delay=1.0, failure_action="rollback", monitor=2.0, order="start-first")
