@@ -1,8 +1,10 @@
 """reconcile: project + observed state + options → Plan. Pure: no I/O, no event loop, no engine.
 
 Pipeline position: ``load`` → ``observe`` → **reconcile** → ``execute``. One module per use case:
-``up`` (converge), ``lifecycle`` (start, stop, restart, rm), ``down``, ``images`` (build, pull,
-push); ``_select`` holds the selection helpers they share.
+``up`` (converge; its networks and volumes in ``resources``), ``lifecycle`` (start, stop,
+restart, rm), ``down``, ``images`` (build, pull, push), ``no_start`` (create). The shapes they
+share: ``chains`` (one container's create, start, replacement), ``rollout`` (rolling updates),
+``hooks`` (post_start / pre_stop); ``_select`` holds the selection helpers.
 """
 
 from __future__ import annotations
