@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACKUP = str(Path(sys.executable).parent / "stackup")
 EXAMPLE = ROOT / "examples" / "rolling-update" / "compose.yaml"
 PROBE = ("trap 'exit 0' TERM; while :; do "
-         "if timeout 1 wget -q -O /dev/null http://web/; then echo ok; else echo FAIL; fi; "
+         "if timeout 3 wget -q -O /dev/null http://web/; then echo ok; else echo FAIL; fi; "
          "sleep 0.1; done")
 
 
