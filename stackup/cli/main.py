@@ -153,7 +153,45 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
     os.environ["COMPOSE_ANSI"] = value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module, imported when the command is used: importing them all costs more than
+# a no-op `up` spends talking to the engine. A command missing here still works (an unknown
+# name imports every module first); tests/test_cli_lazy.py holds the table to the modules.
+COMMAND_MODULES = {
+    "config": "cmd_config", "build": "cmd_images", "images": "cmd_images",
+    "pull": "cmd_images", "push": "cmd_images", "exec": "cmd_inspect", "logs": "cmd_inspect",
+    "apply": "cmd_lifecycle", "down": "cmd_lifecycle", "history": "cmd_history",
+    "plan": "cmd_lifecycle", "restart": "cmd_lifecycle", "rm": "cmd_lifecycle",
+    "rollback": "cmd_history", "start": "cmd_lifecycle", "stop": "cmd_lifecycle",
+    "up": "cmd_lifecycle", "attach": "cmd_run", "run": "cmd_run", "unlock": "cmd_lock",
+    "watch": "cmd_watch", "cp": "cmd_cp", "create": "cmd_create", "scale": "cmd_create",
+    "events": "cmd_events", "stats": "cmd_events", "ls": "cmd_ls", "kill": "cmd_more",
+    "pause": "cmd_more", "port": "cmd_more", "top": "cmd_more", "unpause": "cmd_more",
+    "version": "cmd_more", "volumes": "cmd_more", "wait": "cmd_more", "ps": "cmd_ps",
+    "completion": "cmd_completion",
+}
+
+
+class _LazyGroup(click.Group):
+    """The ``stackup`` group: a command's module is imported when the command is looked up;
+    listing the commands (``--help``) imports them all."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMAND_MODULES.get(cmd_name)
+            if module is not None:
+                import importlib
+
+                importlib.import_module(f"stackup.cli.{module}")
+            if cmd_name not in self.commands:
+                _register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE",
               help="Stack file (repeatable; '-' reads stdin). Default: compose.yaml and its override.")
 @click.option("-p", "--project-name", help="Project name (default: COMPOSE_PROJECT_NAME, name:, folder).")
@@ -206,7 +244,14 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         check_command(ctx.invoked_subcommand)
 
 
+_registered = False
+
+
 def _register() -> None:
+    """Import every command module (``--help``, shell completion, an unknown command name)."""
+    global _registered
+    if _registered:
+        return
     from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
     from stackup.cli import cmd_run  # noqa: F401
     from stackup.cli import cmd_lock  # noqa: F401
@@ -214,6 +259,7 @@ def _register() -> None:
     from stackup.cli import cmd_cp, cmd_create, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
     from stackup.cli import cmd_completion  # last: it completes the SERVICE arguments above
     cmd_completion.attach_service_completion(cli)
+    _registered = True
 
 
 def _env_debug() -> bool:
@@ -239,7 +285,8 @@ def _print_cause(error: BaseException | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    if "_STACKUP_COMPLETE" in os.environ:  # completion: SERVICE arguments complete everywhere
+        _register()
     g = Globals(debug=_env_debug())
     try:
         cli.main(args=argv, prog_name="stackup", standalone_mode=False, obj=g)
