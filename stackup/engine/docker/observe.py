@@ -12,7 +12,7 @@ standard library when they can (``unix_http``), so a no-op run never imports the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -50,22 +50,38 @@ class ObserveMixin(ClientBase):
         raw_containers: dict[str, Any] = {}
         raw_networks: dict[str, Any] = {}
         raw_volumes: dict[str, Any] = {}
+        refs = sorted(set(images))
         # stackup's label, then Docker Compose's: a project Compose created is taken over, and
         # containers made by stackup before it also wrote Compose's labels are still found.
-        for selector in (L.project_filter(project_name), L.compose_filter(project_name)):
-            label = {"label": [selector]}
-            if self.reader is not None:
-                get = self.reader.get
-                found_containers = get("/containers/json", {"all": "1" if all_containers else "0",
-                                                            "filters": label}, what=what)
-                found_networks = get("/networks", {"filters": label}, what=what)
-                found_volumes = (get("/volumes", {"filters": label}, what=what) or {}) \
-                    .get("Volumes") or []
-            else:
+        # The engine filters by one label value per list (several are ANDed), so each kind is
+        # listed twice; over the socket these reads and the image inspects go at once.
+        selectors = (L.project_filter(project_name), L.compose_filter(project_name))
+        if self.reader is not None:
+            reader = self.reader
+
+            def lists(label: dict[str, list[str]]) -> list[Callable[[], Any]]:
+                return [
+                    lambda: reader.get("/containers/json", {
+                        "all": "1" if all_containers else "0", "filters": label}, what=what),
+                    lambda: reader.get("/networks", {"filters": label}, what=what),
+                    lambda: (reader.get("/volumes", {"filters": label}, what=what) or {})
+                    .get("Volumes") or []]
+            found = reader.get_all([*(call for selector in selectors
+                                      for call in lists({"label": [selector]})),
+                                    *((lambda ref=ref: self.image_id(ref)) for ref in refs)])
+            listed = [found[i:i + 3] for i in range(0, 3 * len(selectors), 3)]
+            image_ids = dict(zip(refs, found[3 * len(selectors):]))
+        else:
+            listed = []
+            for selector in selectors:
+                label = {"label": [selector]}
                 with self._call(what):
-                    found_containers = self.api.containers(all=all_containers, filters=label)
-                    found_networks = self.api.networks(filters=label)
-                    found_volumes = (self.api.volumes(filters=label) or {}).get("Volumes") or []
+                    listed.append([
+                        self.api.containers(all=all_containers, filters=label),
+                        self.api.networks(filters=label),
+                        (self.api.volumes(filters=label) or {}).get("Volumes") or []])
+            image_ids = {ref: self.image_id(ref) for ref in refs}
+        for found_containers, found_networks, found_volumes in listed:
             raw_containers.update((c["Id"], c) for c in found_containers)
             raw_networks.update((n["Id"], n) for n in found_networks)  # a name may be twice
             raw_volumes.update((v["Name"], v) for v in found_volumes)
@@ -73,13 +89,22 @@ class ObserveMixin(ClientBase):
         for raw in (raw_containers, raw_networks, raw_volumes):
             for key in [k for k, item in raw.items() if _swarm_made(item)]:
                 del raw[key]
-        for name in sorted(set(networks) - {n["Name"] for n in raw_networks.values()}):
-            raw_networks.update((n["Id"], n) for n in self._networks_named(name))
+        # the named networks and volumes the labels did not find (external ones, and those
+        # of a project before its first up), by name
+        missing_networks = sorted(set(networks) - {n["Name"] for n in raw_networks.values()})
+        missing_volumes = sorted(set(volumes) - set(raw_volumes))
+        lookups: list[Callable[[], Any]] = [
+            *((lambda name=name: self._networks_named(name)) for name in missing_networks),
+            *((lambda name=name: self._inspect_or_none("volume", name))
+              for name in missing_volumes)]
+        looked_up = self.reader.get_all(lookups) if self.reader is not None \
+            else [lookup() for lookup in lookups]
+        for named in looked_up[:len(missing_networks)]:
+            raw_networks.update((n["Id"], n) for n in named)
         kept, duplicates = self._dedupe_networks(list(raw_networks.values()))
-        for name in sorted(set(volumes) - set(raw_volumes)):
-            found = self._inspect_or_none("volume", name)
-            if found is not None:
-                raw_volumes[name] = found
+        for name, volume in zip(missing_volumes, looked_up[len(missing_networks):]):
+            if volume is not None:
+                raw_volumes[name] = volume
         containers = sorted((container_from_list(c) for c in raw_containers.values()),
                             key=lambda c: (c.service, c.number, c.name))
         for c in containers:
@@ -90,7 +115,7 @@ class ObserveMixin(ClientBase):
             networks=FrozenMap({n: network_from_engine(kept[n]) for n in sorted(kept)}),
             volumes=FrozenMap({v: volume_from_engine(raw_volumes[v])
                                for v in sorted(raw_volumes)}),
-            images=FrozenMap({ref: self.image_id(ref) for ref in sorted(set(images))}),
+            images=FrozenMap(image_ids),
             duplicate_networks=duplicates)
 
     def _networks_named(self, name: str) -> list[dict[str, Any]]:
