@@ -15,10 +15,8 @@ the lock ``lost`` (and calls ``on_lost``).
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
-import secrets
 import socket
 import threading
 import time
@@ -56,7 +54,8 @@ class ProjectLock:
         self.clock, self.sleep = clock, sleep
         user, host, host_id = this_host()
         pid = os.getpid()
-        self.me = LockHolder(token=secrets.token_hex(8), user=user, host=host, host_id=host_id,
+        self.me = LockHolder(token=os.urandom(8).hex(),  # secrets.token_hex(8)
+                             user=user, host=host, host_id=host_id,
                              pid=pid, pid_start=process_start(pid), command=command,
                              since=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                              lease=lease)
@@ -64,6 +63,7 @@ class ProjectLock:
         self.lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._renewed = False  # a renewal was tried: records of ours may be left to remove
 
     def __enter__(self) -> ProjectLock:
         self.acquire()
@@ -154,6 +154,7 @@ class ProjectLock:
                                "`docker volume prune`)")
                     return
                 nxt = held.generation + 1
+                self._renewed = True
                 got = self.store.create_or_get(
                     record_name(self.project_name, nxt),
                     holder_labels(self.project_name, nxt, self.me))
@@ -181,7 +182,10 @@ class ProjectLock:
             self._thread = None
         if self.held is None or self.lost is not None:
             return
-        self.held = None
+        held, self.held = self.held, None
+        if not self._renewed:  # the one record of ours is the one taken (``_take``)
+            self.store.remove(held.name)
+            return
         for record in self.store.records(self.project_name):
             if record.holder.token == self.me.token:
                 self.store.remove(record.name)
@@ -220,6 +224,8 @@ def lease_from(environ: Mapping[str, str]) -> float:
 def this_host() -> tuple[str, str, str]:
     """(user, hostname, host id). Equal host ids mean the same hostname, boot and pid
     namespace: only there does a pid name the same process."""
+    import getpass
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -9,23 +9,18 @@ engine before the container starts, so that a fast exit (or an auto-removal) is 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
-from stackup.engine.container_spec import container_create_args
 from stackup.engine.docker.client import ClientBase
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.streams import UPGRADE, Hijacked
-from stackup.engine.oneoff_spec import (
-    OneoffOptions,
-    oneoff_create_args,
-    oneoff_networks,
-    oneoff_service,
-)
 from stackup.engine.resources import container_from_list
 from stackup.errors import EngineError, NotFound, StackupError
-from stackup.hashing import config_hash
 from stackup.model import Project, Service
+
+if TYPE_CHECKING:  # the one-off modules are imported by `run`, when it creates one
+    from stackup.engine.oneoff_spec import OneoffOptions
 
 
 class ExitWatchHandle:
@@ -53,6 +48,10 @@ class AttachMixin(ClientBase):
     def create_oneoff(self, project: Project, service: Service, *, name: str, image: str,
                       options: OneoffOptions) -> str:
         """Create (not start) a one-off container of ``service``, labelled ``oneoff``."""
+        from stackup.engine.container_spec import container_create_args
+        from stackup.engine.oneoff_spec import oneoff_create_args, oneoff_networks, oneoff_service
+        from stackup.hashing import config_hash
+
         runs = oneoff_service(service, options)
         digest, text = config_hash(project, runs)
         mode_container = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from stackup.engine.container_spec import connect_args, container_create_args, extra_networks
 from stackup.engine.docker.client import ClientBase, docker
 from stackup.engine.docker.hooks import run_hooks
 from stackup.engine.docker.files import deliver_files
@@ -35,6 +34,8 @@ class ContainerMixin(ClientBase):
         """Create (not start). Every value comes from the plan: the anonymous volumes taken
         over from a replaced container, the container ``network_mode: service:x`` joins,
         whether the service's DNS aliases wait (``hidden``) for ``connect_network``."""
+        from stackup.engine.container_spec import container_create_args, extra_networks
+
         mode_container = network_mode_container
         anonymous = dict(anonymous_volumes or {})
         args = container_create_args(
@@ -151,6 +152,8 @@ class ContainerMixin(ClientBase):
         """Attach the container to one of its service's networks, aliases as at create (a
         container already attached keeps its attachment: disconnect it first)."""
         name, _ = self._ours(project.name, container_id, "connect")
+        from stackup.engine.container_spec import connect_args
+
         network, kwargs = connect_args(project, service, key)
         with self._call(f"cannot connect {name} to network {network}"):
             try:

@@ -12,13 +12,15 @@ import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
-from stackup.engine.base import ContainerSummary, PortBinding, ProjectSummary
 from stackup.engine.docker.client import docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.errors import EngineError
+
+if TYPE_CHECKING:  # engine.base is imported by the calls that build these
+    from stackup.engine.base import ContainerSummary, ProjectSummary
 
 _CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 
@@ -89,6 +91,8 @@ class ExtraMixin(ContainerMixin):
 
     def list_projects(self, *, all_containers: bool = False) -> list[ProjectSummary]:
         """stackup's projects on the engine, from their containers' labels, sorted by name."""
+        from stackup.engine.base import ProjectSummary
+
         filters = {"label": [L.PROJECT]}
         with self._call("cannot list the engine's containers"):
             found = self.api.containers(all=True, filters=filters)
@@ -171,6 +175,8 @@ _EXITED = re.compile(r"Exited \((-?\d+)\)")
 
 def summary_from_list(raw: Mapping[str, Any]) -> ContainerSummary:
     """One entry of the engine's container list → ``ContainerSummary``."""
+    from stackup.engine.base import ContainerSummary, PortBinding
+
     labels: Mapping[str, str] = raw.get("Labels") or {}
     status = str(raw.get("Status") or "")
     health = _HEALTH.search(status)

@@ -11,17 +11,22 @@ the file and the engine's reason.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from stackup.engine.docker.client import ClientBase
-from stackup.engine.files import Payload, payloads, tar_archive
 from stackup.engine.resources import file_deliveries
 from stackup.errors import EngineError, StackupError
 from stackup.model import Project, Service
+
+if TYPE_CHECKING:  # engine.files (tarfile) is imported when a container is created
+    from stackup.engine.files import Payload
 
 
 def deliver_files(client: ClientBase, container_id: str, project: Project, service: Service,
                   name: str) -> None:
     """Copy the service's secret and config files into the created container ``name``."""
+    from stackup.engine.files import payloads
+
     try:
         items = payloads(file_deliveries(project, service), service=service.name)
         if not items:
@@ -52,6 +57,8 @@ def deliver_files(client: ClientBase, container_id: str, project: Project, servi
 
 def _put(client: ClientBase, container_id: str, directory: str, items: list[Payload],
          name: str) -> None:
+    from stackup.engine.files import tar_archive
+
     targets = ", ".join(f"{i.delivery.kind} {i.delivery.key} ({i.delivery.target})"
                         for i in items)
     with client._call(f"cannot copy {targets} into container {name}"):

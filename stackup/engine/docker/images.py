@@ -21,21 +21,17 @@ from __future__ import annotations
 
 import json
 import os
-import tarfile
-import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackup.engine.base import ImageInfo, OutputSink
-from stackup.engine.buildkit_trace import TraceReader
-from stackup.engine.container_extras import version_tuple
-from stackup.engine.docker.buildx import build_with_buildx, buildx_version
 from stackup.engine.docker.client import DEFAULT_SOCKET, ClientBase, docker
-from stackup.engine.image_stream import BuildStream, TransferStream
 from stackup.errors import (
     OperationFailed,
 )
-from stackup.model import BuildSpec
+
+if TYPE_CHECKING:  # the builders' modules are imported when something is built
+    from stackup.engine.base import ImageInfo, OutputSink
+    from stackup.model import BuildSpec
 
 _SESSION_KEYS = ("secrets", "ssh")  # need a BuildKit session: buildx only
 _BUILDX_ONLY = ("cache_to", "additional_contexts", "entitlements", "privileged", "provenance",
@@ -56,6 +52,8 @@ class ImageMixin(ClientBase):
         builder, label = self._builder(service_name, tag)
         emit(f"building {tag} with {label}")
         if builder == "buildx":
+            from stackup.engine.docker.buildx import build_with_buildx
+
             return build_with_buildx(service_name, build, tag, no_cache=no_cache, pull=pull,
                                      environ=self._cli_environ(), on_line=emit)
         for warning in _unapplied(build, builder, service_name, tag):
@@ -77,6 +75,8 @@ class ImageMixin(ClientBase):
             self._builders = {}
         if forced in ("", "buildx"):
             if "buildx" not in self._builders:
+                from stackup.engine.docker.buildx import buildx_version
+
                 self._builders["buildx"] = buildx_version(self._cli_environ())
             version = self._builders["buildx"]
             if version is not None:
@@ -95,6 +95,8 @@ class ImageMixin(ClientBase):
         return "legacy", "the legacy builder (engine API)"
 
     def _engine_buildkit(self) -> bool:
+        from stackup.engine.container_extras import version_tuple
+
         if not hasattr(self, "_builders"):
             self._builders = {}
         if "engine" not in self._builders:
@@ -120,6 +122,9 @@ class ImageMixin(ClientBase):
     def _build_api(self, service_name: str, build: BuildSpec, tag: str, *, no_cache: bool,
                    pull: bool, buildkit: bool, on_output: OutputSink | None) -> str:
         """``POST /build`` with the context as a tar: ``version=2`` for BuildKit."""
+        from stackup.engine.buildkit_trace import TraceReader
+        from stackup.engine.image_stream import BuildStream
+
         what = f"cannot build image {tag} for service {service_name}"
         stream = BuildStream(service_name, tag, on_output)
         trace = TraceReader(lambda line: stream.feed({"stream": line}))
@@ -183,6 +188,8 @@ class ImageMixin(ClientBase):
 
     def _transfer(self, verb: str, ref: str, on_output: OutputSink | None) -> None:
         """Pull or push ``ref`` with the user's registry credentials, streaming progress."""
+        from stackup.engine.image_stream import TransferStream
+
         what = f"cannot {verb} image {ref}"
         repository, tag = docker.utils.parse_repository_tag(ref)
         auth = _auth_config(repository, what)
@@ -194,6 +201,8 @@ class ImageMixin(ClientBase):
                 stream.feed(record)
 
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
+        from stackup.engine.base import ImageInfo
+
         found: dict[str, ImageInfo] = {}
         for image_id in sorted(set(image_ids)):
             info = self._inspect_or_none("image", image_id)
@@ -227,6 +236,9 @@ def _unapplied(build: BuildSpec, builder: str, service_name: str, tag: str) -> l
 def _gnu_tar(source: Any) -> Any:
     """The same archive in GNU format with whole-second times: the engine's BuildKit takes a
     tar with PAX headers (Python's default, written for sub-second mtimes) for a Dockerfile."""
+    import tarfile
+    import tempfile
+
     out = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by caller
     with source, tarfile.open(fileobj=source, mode="r:") as old, \
             tarfile.open(fileobj=out, mode="w:", format=tarfile.GNU_FORMAT) as new:

@@ -15,8 +15,7 @@ SDK's session. The engine's clock comes from each answer's ``Date`` header.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from stackup.engine.docker.client import API_VERSION, ClientBase
@@ -39,10 +38,7 @@ class DockerLockStore:
         else:
             data, date = self._send_sdk(method, path, params, body, what)
         if date:
-            try:
-                self._now = parsedate_to_datetime(date)
-            except (TypeError, ValueError):
-                pass
+            self._now = http_date(date) or self._now
         return data
 
     def _send_sdk(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any,
@@ -92,6 +88,30 @@ class DockerLockStore:
 
     def now(self) -> datetime | None:
         return self._now
+
+
+_MONTHS = {name: i for i, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+
+def http_date(text: str) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime, None when it is not one. The engine (Go's
+    net/http) sends IMF-fixdate, ``Mon, 02 Jan 2006 15:04:05 GMT``, read here directly; any
+    other form goes to ``email.utils`` (not imported otherwise: it costs ~5 ms)."""
+    parts = text.replace(",", " ").split()
+    if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS:
+        clock = parts[4].split(":")
+        try:
+            return datetime(int(parts[3]), _MONTHS[parts[2]], int(parts[1]), int(clock[0]),
+                            int(clock[1]), int(clock[2]), tzinfo=timezone.utc)
+        except (ValueError, IndexError):
+            pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _record(volume: Mapping[str, Any] | None) -> LockRecord | None:

@@ -15,12 +15,14 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackup.engine.base import ExecResult
 from stackup.engine.docker.client import ClientBase
 from stackup.engine.session import END, STDERR, STDOUT
 from stackup.errors import EngineError
+
+if TYPE_CHECKING:
+    from stackup.engine.base import ExecResult
 
 UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
@@ -51,6 +53,8 @@ class StreamMixin(ClientBase):
         """Run a command to completion; ``output`` is stdout and stderr interleaved."""
         chunks = self.exec_stream(container_id, command, tty=tty, user=user, workdir=workdir,
                                   environment=environment)
+        from stackup.engine.base import ExecResult
+
         output = b"".join(chunk for _, chunk in chunks)
         return ExecResult(exit_code=chunks.exit_code, output=output)
 
