@@ -18,15 +18,26 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup import revisions as R
 from stackup.cli.main import Globals, cli, pass_globals
 from stackup.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
+    from stackup import revisions as R
     from stackup.engine.base import Engine
     from stackup.events import Outcome
     from stackup.model import Project
     from stackup.plan import Plan
+else:
+    class _Revisions:
+        """``stackup.revisions``, imported on first use: ``plan``, ``down`` and the other
+        commands of ``cmd_lifecycle`` import this module but most never read a record."""
+
+        def __getattr__(self, name: str) -> Any:
+            from stackup import revisions
+
+            return getattr(revisions, name)
+
+    R = _Revisions()
 
 
 # --- the impure parts of a record ---------------------------------------------------------------

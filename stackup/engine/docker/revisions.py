@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from stackup import revisions as R
 from stackup.engine.docker.client import ClientBase, docker
 from stackup.errors import EngineError
 
@@ -23,6 +22,8 @@ class RevisionMixin(ClientBase):
                         labels: Mapping[str, str]) -> dict[str, str]:
         """Create revision ``number`` or get the one already there; returns the labels the
         engine holds under that name (another runner's when it won the race)."""
+        from stackup import revisions as R
+
         name = R.volume_name(project_name, number)
         with self._call(f"cannot record revision {number} of {project_name}"):
             found = self.api.create_volume(name, driver="local", labels=dict(labels))
@@ -35,6 +36,8 @@ class RevisionMixin(ClientBase):
 
     def list_revisions(self, project_name: str) -> list[dict[str, str]]:
         """The label sets of the project's revision records, in no particular order."""
+        from stackup import revisions as R
+
         what = f"cannot list the revisions of {project_name}"
         query = {"filters": {"label": [f"{R.PROJECT}={project_name}"]}}
         if self.reader is not None:
@@ -47,6 +50,8 @@ class RevisionMixin(ClientBase):
 
     def remove_revisions(self, project_name: str, numbers: Iterable[int]) -> None:
         """Remove these revision records (only volumes that are this project's records)."""
+        from stackup import revisions as R
+
         for number in numbers:
             name = R.volume_name(project_name, number)
             with self._call(f"cannot remove revision {number} of {project_name}"):
