@@ -93,7 +93,8 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
         last = check.op_id
         made = (*made, check.op_id)
     remove = Operation(f"remove_container:{key}:replaced", Kind.REMOVE_CONTAINER, "replaced",
-                       depends_on=(last,), container_name=aside, **common)  # type: ignore[arg-type]
+                       depends_on=(last,), container_name=aside, force=True,
+                       **common)  # type: ignore[arg-type]
     ops.append(remove)
     # A failed rename leaves the old container under its name: only a failed create or start
     # (or health check) leaves a new container to remove and the old one to name back.
@@ -143,13 +144,29 @@ def existing(kind: Kind, key: str, c: ObservedContainer, cause: str, op: Operati
 
 def retire(key: str, c: ObservedContainer, cause: str, op: Operation,
            depends_on: Sequence[str] = (), remove_volumes: bool = False) -> list[Operation]:
-    """Stop (when running) and remove an existing container."""
+    """Stop (when running) and remove an existing container (forced: see below)."""
     ops: list[Operation] = []
     deps = tuple(depends_on)
     if c.running or c.state == "paused":
         stop = existing(Kind.STOP_CONTAINER, key, c, cause, op, deps)
         ops.append(stop)
         deps = (stop.op_id,)
+    # forced even when seen stopped: a start still in flight from a run killed before this
+    # one may have started it since (the engine finishes a dead client's requests)
     ops.append(dataclasses.replace(existing(Kind.REMOVE_CONTAINER, key, c, cause, op, deps),
-                                   force=bool(ops), remove_volumes=remove_volumes))
+                                   force=True, remove_volumes=remove_volumes))
     return ops
+
+
+def after_removals(ops: list[Operation], gone: dict[str, str]) -> list[Operation]:
+    """A container created or renamed under the name of one that ``gone`` removes (the
+    ``<name>-next`` left by an interrupted start-first rollout) waits for that removal."""
+    out = []
+    for op in ops:
+        name = op.new_name if op.kind is Kind.RENAME_CONTAINER else \
+            op.container_name if op.kind is Kind.CREATE_CONTAINER else None
+        removal = gone.get(name or "")
+        if removal is not None and removal != op.op_id and removal not in op.depends_on:
+            op = dataclasses.replace(op, depends_on=(*op.depends_on, removal))
+        out.append(op)
+    return out

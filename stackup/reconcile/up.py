@@ -158,10 +158,12 @@ class _Up(ResourcePlanner):
         extra: list[ObservedContainer] = []
         canonical = {n: container_name(project.name, service, n) for n in range(1, want + 1)}
         # the canonical name wins a number; a container left under a temporary name by an
-        # interrupted replacement comes next; any other is a duplicate
+        # interrupted replacement comes next; any other is a duplicate, and so is always the
+        # ``<name>-next`` of an interrupted start-first rollout (it may lack its DNS aliases)
         for c in sorted(self.observed.containers_of(service.name),
                         key=lambda c: (c.number, c.name != canonical.get(c.number), c.name)):
-            if c.number < 1 or c.number in by_number:
+            if c.number < 1 or c.number in by_number \
+                    or c.name == f"{canonical.get(c.number)}-next":
                 extra.append(c)
             else:
                 by_number[c.number] = c
@@ -239,13 +241,17 @@ class _Up(ResourcePlanner):
             ready += rolled.ready
             self.notes.extend(rolled.notes)
         removals = [c for n, c in by_number.items() if n > want] + extra
+        gone: dict[str, str] = {}  # name of a container removed here → its removal
         for c in sorted(removals, key=lambda c: (-c.number, c.name)):
             surplus = by_number.get(c.number) is c
             cause = f"replica {c.number} above scale {want}" if surplus \
                 else f"duplicate replica {c.number}"
             key = f"{service.name}:{c.number}" if surplus \
                 else f"{service.name}:{c.number}:{c.container_id[:12]}"
-            ops += chains.retire(key, c, cause, shape.create)
+            retired = chains.retire(key, c, cause, shape.create)
+            ops += retired
+            gone[c.name] = retired[-1].op_id
+        ops = chains.after_removals(ops, gone)
         self._drop_unused_waits(waits_before, ops)
         self.ops.extend(ops)
         self.ready[service.name] = ready
