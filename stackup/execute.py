@@ -8,7 +8,11 @@ Scheduling: one task group, one task per operation; a task waits on the ``anyio.
 predecessor (``depends_on`` and ``if_failed``) and starts as soon as the last one is set.
 Backend calls are synchronous and run in worker threads through one ``CapacityLimiter``
 (``parallel``); stops and removals, which mostly wait for processes to exit, have a wider bound
-(4 x parallel, at least 64). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
+(4 x parallel, at least 64). Container stops (and restarts) and container removals take turns:
+never one while the other runs (each runs concurrently with its kind), because Engine 20.10
+loses count of a network's endpoints when containers are removed several at a time while others
+stop, and the network can then not be removed until dockerd restarts ("has active endpoints";
+``bench/endpoint_leak.py`` and docs/benchmarks.md). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
 or the operation's timeout (else ``wait_timeout``) passes. Cancellation (Ctrl-C) cancels the
 task group: a call already in a worker thread finishes, nothing new starts.
 
@@ -29,7 +33,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -74,6 +79,7 @@ class _Runner:
         self.plan, self.backend = plan, backend
         self.limiter = anyio.CapacityLimiter(parallel)
         self.stopping = anyio.CapacityLimiter(max(4 * parallel, 64))
+        self.turns = _Turns()
         self.wait_timeout, self.poll = wait_timeout, poll_interval
         self.on_event = on_event
         self.finished = {op.op_id: anyio.Event() for op in plan.operations}
@@ -141,9 +147,10 @@ class _Runner:
                 self._gate(op)
             else:
                 limiter = self.stopping if op.kind in STOPPING_KINDS else self.limiter
-                self.results[op.op_id] = await anyio.to_thread.run_sync(
-                    functools.partial(self.backend.perform, self.plan, op, self._output(op)),
-                    limiter=limiter)
+                async with self.turns.take(_TURNS.get(op.kind)):
+                    self.results[op.op_id] = await anyio.to_thread.run_sync(
+                        functools.partial(self.backend.perform, self.plan, op,
+                                          self._output(op)), limiter=limiter)
         except StackupError as error:
             self.errors[op.op_id] = error
             self._finish(op, "failed", time.monotonic() - start, str(error))
@@ -195,3 +202,34 @@ class _Runner:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args),
                                               limiter=self.limiter)
 
+
+
+_TURNS = {Kind.STOP_CONTAINER: "stop", Kind.RESTART_CONTAINER: "stop",
+          Kind.REMOVE_CONTAINER: "remove"}
+
+
+class _Turns:
+    """Two kinds of calls that never overlap (stops and removals, see the module docstring):
+    any number of one kind at a time; the other kind waits until none of the first runs."""
+
+    def __init__(self) -> None:
+        self.changed = anyio.Condition()
+        self.running: dict[str, int] = {"stop": 0, "remove": 0}
+
+    @asynccontextmanager
+    async def take(self, kind: str | None) -> AsyncIterator[None]:
+        if kind is None:
+            yield
+            return
+        other = "remove" if kind == "stop" else "stop"
+        async with self.changed:
+            while self.running[other]:
+                await self.changed.wait()
+            self.running[kind] += 1
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with self.changed:
+                    self.running[kind] -= 1
+                    self.changed.notify_all()

@@ -1,0 +1,82 @@
+"""The executor never runs a container removal while a container stop runs (nor the reverse),
+yet runs each kind concurrently: Engine 20.10 loses count of a network's endpoints when
+containers are removed several at a time while others stop (bench/endpoint_leak.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import anyio
+
+from stackup.errors import StackupError
+from stackup.execute import execute
+from stackup.plan import Kind, Operation, Plan
+
+
+class Recorder:
+    """A backend whose calls take a little time and record what else ran meanwhile."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: dict[Kind, int] = {}
+        self.most: dict[Kind, int] = {}
+        self.overlaps: list[tuple[Kind, Kind]] = []
+
+    def perform(self, plan: Plan, op: Operation, on_output: Callable[[str], None]) -> None:
+        with self.lock:
+            for kind, count in self.running.items():
+                if count and kind is not op.kind:
+                    self.overlaps.append((op.kind, kind))
+            self.running[op.kind] = self.running.get(op.kind, 0) + 1
+            self.most[op.kind] = max(self.most.get(op.kind, 0), self.running[op.kind])
+        time.sleep(0.01 if op.kind is Kind.REMOVE_CONTAINER else 0.03)
+        with self.lock:
+            self.running[op.kind] -= 1
+
+    def poll(self, plan: Plan, op: Operation) -> bool:
+        return True
+
+    def timed_out(self, plan: Plan, op: Operation, seconds: float) -> StackupError:
+        return StackupError("timed out")
+
+
+def _down(n: int, layers: int) -> Plan:
+    """``down``'s shape: each container removed right after its own stop; a layer stops once
+    the layer above it stopped."""
+    ops: list[Operation] = []
+    above: tuple[str, ...] = ()
+    for layer in range(layers):
+        stops = []
+        for i in range(n):
+            key = f"s{layer}x{i}"
+            stop = Operation(f"stop_container:{key}", Kind.STOP_CONTAINER, "down",
+                             depends_on=above, container_id=key)
+            ops += [stop, Operation(f"remove_container:{key}", Kind.REMOVE_CONTAINER, "down",
+                                    depends_on=(stop.op_id,), container_id=key, force=True)]
+            stops.append(stop.op_id)
+        above = tuple(stops)
+    return Plan("demo", tuple(ops))
+
+
+def test_stops_and_removals_take_turns_each_kind_in_parallel() -> None:
+    backend = Recorder()
+    plan = _down(12, 3)
+    outcome = anyio.run(lambda: execute(plan, backend, parallel=16))
+    assert outcome.ok and len(outcome.done) == len(plan.operations)
+    assert backend.overlaps == []
+    assert backend.most[Kind.STOP_CONTAINER] > 1 and backend.most[Kind.REMOVE_CONTAINER] > 1
+
+
+def test_other_kinds_are_not_held_back() -> None:
+    """A start or create runs beside stops and removals (only those two take turns)."""
+    backend = Recorder()
+    stop = Operation("stop_container:a", Kind.STOP_CONTAINER, "x", container_id="a")
+    remove = Operation("remove_container:b", Kind.REMOVE_CONTAINER, "x", container_id="b")
+    start = Operation("start_container:c", Kind.START_CONTAINER, "x", container_id="c")
+    plan = Plan("demo", (stop, remove, start))
+    assert anyio.run(lambda: execute(plan, backend)).ok
+    assert (Kind.REMOVE_CONTAINER, Kind.STOP_CONTAINER) not in backend.overlaps
+    assert (Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER) not in backend.overlaps
+    assert any(Kind.START_CONTAINER in pair for pair in backend.overlaps)
