@@ -22,7 +22,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from stackup.errors import EngineError, EngineUnavailable, NotFound, StackupError
+from stackup.errors import (
+    Conflict,
+    EngineError,
+    EngineUnavailable,
+    NotFound,
+    StackupError,
+)
 
 API_VERSION = "1.41"  # the floor: Docker 20.10; what is used until the engine is asked
 MAX_API_VERSION = "1.49"  # the newest API whose keys stackup knows (interface_name: 1.49)
@@ -75,6 +81,7 @@ class _Connection:
             sock.close()
             raise
         self.sock = sock
+        self.timeout = timeout
         self.file = sock.makefile("rb")
         self.reusable = True
 
@@ -85,9 +92,17 @@ class _Connection:
         finally:
             self.sock.close()
 
-    def exchange(self, method: str, url: str, payload: bytes | None,
-                 fresh: bool) -> tuple[int, dict[str, str], bytes]:
-        """Send one request, read its whole answer: (status, headers lower-cased, body)."""
+    def exchange(self, method: str, url: str, payload: bytes | None, fresh: bool,
+                 timeout: float | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Send one request, read its whole answer: (status, headers lower-cased, body).
+        ``timeout``: seconds without an answer before giving up, for this request only."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+            try:
+                return self.exchange(method, url, payload, fresh)
+            finally:
+                if self.reusable:
+                    self.sock.settimeout(self.timeout)
         head = [f"{method} {url} HTTP/1.1", "Host: docker"]
         if payload is not None:
             head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
@@ -227,32 +242,44 @@ class UnixSocketReader:
         return results
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
-                body: Any = None, *, what: str) -> tuple[Any, str]:
+                body: Any = None, *, what: str,
+                timeout: float | None = None) -> tuple[Any, str]:
         """(decoded JSON or None, the response's Date header) of ``METHOD /v<negotiated><path>`` with
-        ``body`` sent as JSON. Only for calls that are safe to send twice (the connection is
-        retried once when the engine closed it)."""
+        ``body`` sent as JSON; ``timeout`` (seconds) replaces the reader's for this request.
+        Errors as the adapter maps the SDK's (``client._translate``): 404 ``NotFound``, 409 or a
+        port in use ``Conflict``, no answer in time or no engine ``EngineUnavailable``, others
+        ``EngineError``, each with the engine's message. A request is sent again only when a
+        kept-alive connection turns out closed before it was answered."""
         url = f"/v{self.api_version()}{quote(path)}"
         if params:
             url += "?" + urlencode({k: v if isinstance(v, str) else json.dumps(v)
                                     for k, v in params.items()})
         payload = None if body is None else json.dumps(body).encode()
         try:
-            status, headers, data = self._request(url, method, payload)
+            status, headers, data = self._request(url, method, payload, timeout)
         except StackupError:
             raise
+        except TimeoutError as exc:
+            raise EngineUnavailable(f"{what}: the Docker engine at {self.display} did not "
+                                    f"answer in time") from exc
         except OSError as exc:
             raise EngineUnavailable(f"cannot reach the Docker engine at {self.display}",
                                     detail=f"{exc}; start dockerd or set DOCKER_HOST") from exc
         date = headers.get("date", "")
         if 200 <= status < 300:
             return (json.loads(data) if data.strip() else None), date
+        if status == 304:  # e.g. starting a container that runs: nothing to do
+            return None, date
         message = _message(data)
         if status == 404:
             raise NotFound(f"{what}: {message}")
+        if status == 409 or "port is already allocated" in message \
+                or "address already in use" in message:
+            raise Conflict(f"{what}: {message}")
         raise EngineError(f"{what}: {message}")
 
-    def _request(self, url: str, method: str = "GET",
-                 payload: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def _request(self, url: str, method: str = "GET", payload: bytes | None = None,
+                 timeout: float | None = None) -> tuple[int, dict[str, str], bytes]:
         for attempt in (1, 2):  # a kept-alive connection the engine closed: reconnect once
             conn = None
             if attempt == 1:
@@ -262,7 +289,7 @@ class UnixSocketReader:
             if conn is None:
                 conn = _Connection(self.socket_path, self.timeout)
             try:
-                answer = conn.exchange(method, url, payload, fresh)
+                answer = conn.exchange(method, url, payload, fresh, timeout)
             except _Closed:
                 conn.close()
                 continue

@@ -49,7 +49,11 @@ class AttachMixin(ClientBase):
                       options: OneoffOptions) -> str:
         """Create (not start) a one-off container of ``service``, labelled ``oneoff``."""
         from stackup.engine.container_spec import container_create_args
-        from stackup.engine.oneoff_spec import oneoff_create_args, oneoff_networks, oneoff_service
+        from stackup.engine.oneoff_spec import (
+            oneoff_create_args,
+            oneoff_networks,
+            oneoff_service,
+        )
         from stackup.hashing import config_hash
 
         runs = oneoff_service(service, options)

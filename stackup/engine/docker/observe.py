@@ -190,16 +190,24 @@ class ObserveMixin(ClientBase):
 
     def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
         """Inspect a resource and refuse unless it carries the project's label."""
-        with self._call(f"cannot {verb} {kind} {ref}"):
-            if kind == "container":
-                info = self.api.inspect_container(ref)
-                labels = (info.get("Config") or {}).get("Labels") or {}
-            elif kind == "network":
-                info = self.api.inspect_network(ref)
-                labels = info.get("Labels") or {}
-            else:
-                info = self.api.inspect_volume(ref)
-                labels = info.get("Labels") or {}
+        what = f"cannot {verb} {kind} {ref}"
+        if self.reader is not None:
+            path = {"container": "/containers/{}/json", "network": "/networks/{}",
+                    "volume": "/volumes/{}"}[kind]
+            info = self.reader.get(path.format(ref), what=what)
+            labels = ((info.get("Config") or {}) if kind == "container" else info) \
+                .get("Labels") or {}
+        else:
+            with self._call(what):
+                if kind == "container":
+                    info = self.api.inspect_container(ref)
+                    labels = (info.get("Config") or {}).get("Labels") or {}
+                elif kind == "network":
+                    info = self.api.inspect_network(ref)
+                    labels = info.get("Labels") or {}
+                else:
+                    info = self.api.inspect_volume(ref)
+                    labels = info.get("Labels") or {}
         if L.owner(labels)[0] != project_name:  # stackup's label, or Compose's for the project
             name = str(info.get("Name") or ref).lstrip("/")
             raise EngineError(f"refusing to {verb} {name}: it does not belong to project "

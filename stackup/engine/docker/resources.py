@@ -5,7 +5,9 @@ Pipeline position: ``execute`` calls these for create/remove network and volume 
 
 from __future__ import annotations
 
-from stackup.engine.docker.client import ClientBase, docker
+from collections.abc import Callable
+
+from stackup.engine.docker.client import ClientBase
 from stackup.engine.resources import (
     network_create_args,
     volume_create_args,
@@ -49,11 +51,9 @@ class ResourceMixin(ClientBase):
         for network_id in owned:
             shown = name if len(targets) == 1 else f"{name} ({network_id[:12]})"
             try:
-                with self._call(f"cannot remove network {shown}"):
-                    try:
-                        self.api.remove_network(network_id)
-                    except docker.errors.NotFound:
-                        continue
+                if not self._delete(f"/networks/{network_id}", f"cannot remove network {shown}",
+                                    lambda nid=network_id: self.api.remove_network(nid)):
+                    continue
             except EngineError as error:
                 if "active endpoints" not in error.summary:
                     raise
@@ -83,9 +83,19 @@ class ResourceMixin(ClientBase):
             self._owned(project_name, "volume", name, "remove")
         except NotFound:
             return
-        with self._call(f"cannot remove volume {name}"):
-            try:
-                self.api.remove_volume(name)
-            except docker.errors.NotFound:
-                return
+        self._delete(f"/volumes/{name}", f"cannot remove volume {name}",
+                     lambda: self.api.remove_volume(name))
+
+    def _delete(self, path: str, what: str, sdk_call: Callable[[], object]) -> bool:
+        """``DELETE path`` over the socket when there is one (the request the SDK sends),
+        else ``sdk_call``; False when the engine has nothing there any more."""
+        try:
+            if self.reader is not None:
+                self.reader.request("DELETE", path, what=what)
+            else:
+                with self._call(what):
+                    sdk_call()
+        except NotFound:
+            return False
+        return True
 
