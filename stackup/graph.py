@@ -35,7 +35,7 @@ class DependencyGraph:
     ``graph.nodes[node]``, ``graph.successors(node)``, ``graph.edges[u, v]`` ... After that the
     networkx graph is the graph (``walk`` walks it), so changes made through it count."""
 
-    __slots__ = ("_nodes", "_succ", "_nx")
+    __slots__ = ("_nodes", "_nx", "_succ")
 
     def __init__(self) -> None:
         self._nodes: dict[Node, dict[str, Any]] = {}

@@ -10,8 +10,18 @@ import pytest
 
 from stackup.errors import CycleError
 from stackup.graph import DependencyGraph, _node_key, build_graph, walk
-from stackup.model import (Dependency, FileReference, FrozenMap, Mount, Network, Project,
-                           FileObject, Service, ServiceNetwork, Volume)
+from stackup.model import (
+    Dependency,
+    FileObject,
+    FileReference,
+    FrozenMap,
+    Mount,
+    Network,
+    Project,
+    Service,
+    ServiceNetwork,
+    Volume,
+)
 
 
 def _random_project(rng: random.Random, n: int, *, cycle: bool = False) -> Project:

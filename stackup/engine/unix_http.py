@@ -270,13 +270,7 @@ class UnixSocketReader:
             return (json.loads(data) if data.strip() else None), date
         if status == 304:  # e.g. starting a container that runs: nothing to do
             return None, date
-        message = _message(data)
-        if status == 404:
-            raise NotFound(f"{what}: {message}")
-        if status == 409 or "port is already allocated" in message \
-                or "address already in use" in message:
-            raise Conflict(f"{what}: {message}")
-        raise EngineError(f"{what}: {message}")
+        raise error_for(status, _message(data), what, self.display)
 
     def _request(self, url: str, method: str = "GET", payload: bytes | None = None,
                  timeout: float | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -309,6 +303,29 @@ class UnixSocketReader:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def error_for(status: int, message: str, what: str, display: str) -> StackupError:
+    """The stackup error for the engine's answer ``status`` with ``message`` (the same mapping as
+    ``engine.docker.client._translate`` for the SDK's errors)."""
+    if status >= 500 and engine_going_away(message):
+        return EngineUnavailable(
+            f"{what}: the Docker engine at {display} is stopping or restarting ({message})",
+            detail="Run the command again once the engine answers: it picks up where this run "
+                   "stopped.")
+    if status == 404:
+        return NotFound(f"{what}: {message}")
+    if status == 409 or "port is already allocated" in message \
+            or "address already in use" in message:
+        return Conflict(f"{what}: {message}")
+    return EngineError(f"{what}: {message}")
+
+
+def engine_going_away(message: str) -> bool:
+    """A dockerd on its way down (or up) answers with its containerd connection's errors:
+    gRPC code ``unavailable``, "transport is closing", a refused containerd socket."""
+    return message.endswith(": unavailable") or "transport is closing" in message \
+        or ("containerd" in message and "connection refused" in message)
 
 
 def _message(body: bytes) -> str:

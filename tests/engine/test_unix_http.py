@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stackup.engine.unix_http import UnixSocketReader
-from stackup.errors import EngineError, EngineUnavailable, NotFound
+from stackup.errors import Conflict, EngineError, EngineUnavailable, NotFound
 
 Handler = Callable[[str, str], bytes]  # (method, target) -> raw response bytes
 
@@ -99,6 +99,16 @@ def _engine(method: str, target: str) -> bytes:
         return _answer(b'{"message":"No such container: gone"}', status="404 Not Found")
     if target.startswith("/v1.43/broken"):
         return _answer(b'{"message":"it broke"}', status="500 Internal Server Error")
+    if target.startswith("/v1.43/taken"):
+        return _answer(b'{"message":"name is in use"}', status="409 Conflict")
+    if target.startswith("/v1.43/port"):
+        return _answer(b'{"message":"Bind for 0.0.0.0:80 failed: port is already allocated"}',
+                       status="500 Internal Server Error")
+    if target.startswith("/v1.43/dying"):
+        return _answer(b'{"message":"start failed: transport is closing: unavailable"}',
+                       status="500 Internal Server Error")
+    if target.startswith("/v1.43/running/start"):
+        return b"HTTP/1.1 304 Not Modified\r\n\r\n"
     return _answer(json.dumps({"target": target, "method": method}).encode())
 
 
@@ -120,8 +130,16 @@ def test_errors_carry_the_engines_message(serve) -> None:  # type: ignore[no-unt
     reader = UnixSocketReader(serve(_engine).path, display="test")
     with pytest.raises(NotFound, match="cannot inspect gone: No such container: gone"):
         reader.get("/containers/gone/json", what="cannot inspect gone")
-    with pytest.raises(EngineError, match="it broke"):
+    with pytest.raises(EngineError, match="it broke") as broke:
         reader.get("/broken", what="cannot do it")
+    assert type(broke.value) is EngineError
+    with pytest.raises(Conflict, match="cannot create x: name is in use"):
+        reader.request("POST", "/taken", what="cannot create x")
+    with pytest.raises(Conflict, match="port is already allocated"):
+        reader.request("POST", "/port", what="cannot start x")
+    with pytest.raises(EngineUnavailable, match="stopping or restarting"):
+        reader.request("POST", "/dying", what="cannot start x")
+    assert reader.request("POST", "/running/start", what="start") == (None, "")
     assert reader.get("/after", what="still works")["target"] == "/v1.43/after"
 
 
