@@ -58,7 +58,10 @@ from dataclasses import dataclass, field  # noqa: E402
 sys.path.insert(0, str(BENCH))
 import stacks  # noqa: E402
 
-PHASES = ("cold up -d", "no-op up -d", "up -d, one changed", "up -d, all changed", "down -v")
+PHASES = ("cold up -d", "no-op up -d", "plan, converged", "ps", "up -d, one changed",
+          "up -d, all changed", "down -v")
+QUICK = ("no-op up -d", "plan, converged", "ps")  # fast read-mostly phases, run several times
+IDLE_PHASES = ("cold up -d", *QUICK, "down -v")  # the big wide stack: start-up and reads
 TOOLS = ("stackup", "compose", "floor")
 RUN_TIMEOUT = 900.0  # seconds for one engine command
 CONFIG_TIMEOUT = 20.0  # seconds for `docker compose config -q` on layered stacks
@@ -145,10 +148,14 @@ def warm_up(tools: list[str], env: dict[str, str]) -> None:
         subprocess.run(commands[tool], env=env, capture_output=True, timeout=60)
 
 
+LOADS: list[float] = []  # the 1-minute load average before each timed command
+
+
 def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RUN_TIMEOUT,
           env: dict[str, str] | None = None) -> Run:
     """Wall time of one command from spawn to exit; stdout discarded, stderr kept for failures."""
     global _current
+    LOADS.append(os.getloadavg()[0])
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
@@ -252,6 +259,8 @@ def generations(project: str, names: list[str]) -> dict[str, str]:
 
 class Tool:
     name = ""
+    # the converged-state commands: `plan` and `ps` (None: the tool has no such command)
+    reads: dict[str, list[str]] = {}
 
     def __init__(self, project: str, folder: Path, n: int, shape: str) -> None:
         self.project, self.folder, self.n, self.shape = project, folder, n, shape
@@ -266,6 +275,22 @@ class Tool:
     def down(self) -> list[str]:
         raise NotImplementedError
 
+    def command(self, phase: str, change: str) -> list[str] | None:
+        """The command of ``phase`` (None: not applicable to this tool)."""
+        if phase == "down -v":
+            return self.down()
+        if phase == "plan, converged":
+            return self.plan()
+        if phase == "ps":
+            return self.ps()
+        return self.up(change, phase)
+
+    def plan(self) -> list[str] | None:
+        return None
+
+    def ps(self) -> list[str] | None:
+        return None
+
 
 class Stackup(Tool):
     name = "stackup"
@@ -278,6 +303,12 @@ class Stackup(Tool):
 
     def down(self) -> list[str]:
         return [*self.base(), "down", "-v"]
+
+    def plan(self) -> list[str] | None:
+        return [*self.base(), "plan"]
+
+    def ps(self) -> list[str] | None:
+        return [*self.base(), "ps"]
 
 
 class Compose(Tool):
@@ -293,6 +324,13 @@ class Compose(Tool):
     def down(self) -> list[str]:
         return [*self.base(), "down", "-v"]
 
+    def plan(self) -> list[str] | None:
+        # Compose has no `plan`: `--dry-run up -d` computes what `up` would do, changing nothing
+        return [*self.base(), "--dry-run", "up", "-d"]
+
+    def ps(self) -> list[str] | None:
+        return [*self.base(), "ps"]
+
 
 class Floor(Tool):
     name = "floor"
@@ -304,8 +342,8 @@ class Floor(Tool):
     def up(self, change: str, phase: str) -> list[str] | None:
         if phase == "cold up -d":
             return self.base("up")
-        if phase == "no-op up -d":
-            return None  # the floor has no diff: there is nothing to measure
+        if phase in QUICK:
+            return None  # the floor has no diff and no listing: there is nothing to measure
         return [*self.base("recreate"), "--change", change]
 
     def down(self) -> list[str]:
@@ -376,9 +414,10 @@ class Session:
         return path
 
 
-def check_after(tool: Tool, phase: str, change: str, before: dict[str, str],
+def check_after(tool: Tool, phase: str, want_gen: str | None, before: dict[str, str],
                 run: Run) -> dict[str, str]:
-    """Check the engine state a phase should leave; a wrong state fails the run. Untimed."""
+    """Check the engine state a phase should leave; a wrong state fails the run. Untimed.
+    ``want_gen``: the GEN the changed containers must have now (None: nothing changed)."""
     if not run.ok:
         return before
     names = [tool.container(s) for s in stacks.service_names(tool.n)]
@@ -395,30 +434,42 @@ def check_after(tool: Tool, phase: str, change: str, before: dict[str, str],
         return after
     if phase != "cold up -d":
         replaced = sorted(n for n in names if before.get(n) != after.get(n))
-        expected = {"no-op up -d": set(), "up -d, one changed":
-                    {tool.container(stacks.changed_service(tool.n))},
-                    "up -d, all changed": set(names)}[phase]
+        expected = ({tool.container(stacks.changed_service(tool.n))}
+                    if phase == "up -d, one changed" else
+                    set(names) if phase == "up -d, all changed" else set())
         if set(replaced) != expected:
             run.note = (f"replaced {len(replaced)} containers, expected {len(expected)}"
                         + (f" (e.g. {replaced[0]})" if replaced else ""))
             if not set(replaced) >= expected:
                 run.ok = False
-    if change != "none":
-        want = {"one": "2", "all": "3"}[change]
+    if want_gen is not None:
         sample = [tool.container(stacks.changed_service(tool.n))]
-        if change == "all":
+        if phase == "up -d, all changed":
             sample = names
         gens = generations(tool.project, sample)
-        wrong = [n for n in sample if gens.get(n) != want]
+        wrong = [n for n in sample if gens.get(n) != want_gen]
         if wrong:
-            run.ok, run.note = False, f"{len(wrong)} containers lack GEN={want}, e.g. {wrong[0]}"
+            run.ok, run.note = False, f"{len(wrong)} containers lack GEN={want_gen}, e.g. {wrong[0]}"
     return after
+
+
+def _changes(phase: str, runs: int) -> list[tuple[str, str | None]]:
+    """(the stack's change, the GEN the changed containers must then have) of each run of
+    ``phase``. A repeated "one changed" switches ``s000`` between generations 2 and 1: every
+    run replaces exactly that one container."""
+    if phase == "up -d, one changed":
+        return [("one", "2") if i % 2 == 0 else ("none", "1") for i in range(runs)]
+    if phase == "up -d, all changed":
+        return [("all", "3")] * runs
+    return [("none", None)] * runs
 
 
 def engine_sequence(results: Results, session: Session, tool_name: str, shape: str, n: int,
                     phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT,
-                    rep: int = 0) -> None:
-    """One repetition of the phases for one tool: cold up, no-op, one, all, down -v."""
+                    rep: int = 0, quick_reps: int = 1, change_reps: int = 1) -> None:
+    """One repetition of the phases for one tool: cold up, no-op, plan, ps, one, all, down -v.
+    The quick phases run ``quick_reps`` times and "one changed" ``change_reps`` times: they
+    take a second or less, so one run says little on a busy machine."""
     project = session.project(tool_name, shape, n, rep)
     folder = session.folder(tool_name, shape, n)
     tool = TOOL_CLASSES[tool_name](project, folder, n, shape)
@@ -426,20 +477,21 @@ def engine_sequence(results: Results, session: Session, tool_name: str, shape: s
     cleanup(project)  # a clean start, whatever an earlier repetition left behind
     state: dict[str, str] = {}
     for phase in phases:
-        change = {"up -d, one changed": "one", "up -d, all changed": "all"}.get(phase, "none")
-        if phase != "down -v":
-            stacks.write(folder, n, shape, change)
-            argv = tool.up(change, phase)
-        else:
-            argv = tool.down()
-        if argv is None:
-            results.cell(phase, shape, n, tool_name).skipped = "n/a"
-            continue
-        run = timed(argv, cwd=folder, timeout=timeout)
-        state = check_after(tool, phase, change, state, run)
-        record(results, phase, shape, n, tool_name, run)
-        if not run.ok and phase == "cold up -d":
-            break  # nothing to converge from; down -v happens in the cleanup below
+        runs = quick_reps if phase in QUICK else change_reps if phase == "up -d, one changed" \
+            else 1
+        for change, want_gen in _changes(phase, runs):
+            argv = tool.command(phase, change)
+            if argv is None:
+                results.cell(phase, shape, n, tool_name).skipped = "n/a"
+                break
+            if phase != "down -v":
+                stacks.write(folder, n, shape, change)
+            run = timed(argv, cwd=folder, timeout=timeout)
+            state = check_after(tool, phase, want_gen, state, run)
+            record(results, phase, shape, n, tool_name, run)
+            if not run.ok and phase == "cold up -d":
+                cleanup(project)  # nothing to converge from
+                return
     cleanup(project)
 
 
@@ -641,15 +693,22 @@ def targets(results: Results, n: int, big_n: int) -> list[Target]:
         _ratio_target(results, "cold `up -d`, layered ≤ 0.9× compose", "cold up -d", "layered",
                       n, "compose", 0.9),
     ]
-    noop = [(shape, results.ratio("no-op up -d", shape, n, "stackup", "compose"))
-            for shape in ("wide", "layered", "chain")]
-    noop = [(s, r) for s, r in noop if r is not None]
-    if noop:
-        worst = max(r for _, r in noop)
-        out.append(Target("no-op `up -d` ≤ 1.0× compose", "met" if worst <= 1.0 else "not met",
-                          ", ".join(f"{r:.2f}× ({s})" for s, r in noop)))
-    else:
-        out.append(Target("no-op `up -d` ≤ 1.0× compose", "not measured", "no medians"))
+    sizes = sorted({size for _, shape, size in results.rows if shape == "wide"} | {n})
+    for phase, text in (("no-op up -d", "no-op `up -d`"), ("plan, converged", "`plan`"),
+                        ("ps", "`ps`")):
+        seen = [(f"{shape} {size}", results.ratio(phase, shape, size, "stackup", "compose"))
+                for size in sizes for shape in ("wide", "layered", "chain")]
+        seen = [(where, r) for where, r in seen if r is not None]
+        text += " ≤ 1.0× compose (`plan`: compose `--dry-run up -d`)" if phase.startswith(
+            "plan") else " ≤ 1.0× compose"
+        if seen:
+            worst = max(r for _, r in seen)
+            out.append(Target(text, "met" if worst <= 1.0 else "not met",
+                              ", ".join(f"{r:.2f}× ({where})" for where, r in seen)))
+        else:
+            out.append(Target(text, "not measured", "no medians"))
+    out.append(_ratio_target(results, "`up -d` with one service changed, wide ≤ 1.0× compose",
+                             "up -d, one changed", "wide", n, "compose", 1.0))
     out.append(_ratio_target(results, "`up -d` with one service changed, layered ≤ 0.2× compose",
                              "up -d, one changed", "layered", n, "compose", 0.2))
     out.append(_ratio_target(results, "`down -v`, layered ≤ 0.8× compose", "down -v", "layered",
@@ -705,7 +764,12 @@ def report(results: Results, args: argparse.Namespace, big_n: int) -> str:
         "`docker compose -p P -f FILE --progress quiet …`; **floor** = `bench/floor.py`, the "
         "same containers created and started straight through the Docker SDK from 16 threads "
         "(no spec, no graph, no diff; for the changed phases it stops, removes, creates and "
-        "starts exactly the changed containers). Engine-free rows are stackup (and Compose's "
+        "starts exactly the changed containers). `plan, converged` is `stackup plan` beside "
+        "`docker compose --dry-run up -d` (Compose has no plan command), `ps` is each tool's "
+        "`ps`, both on the converged stack. A repeated `one changed` switches `s000` between "
+        "two generations, so each run replaces one container. The wide stacks above "
+        "50 services (idle section) are brought up once per tool for no-op up, plan and ps. "
+        "Engine-free rows are stackup (and Compose's "
         "`config -q` where it ends); `plan_up` is timed in-process through the Python API on a "
         "hand-built converged ObservedState.",
         "",
@@ -744,8 +808,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--shapes", default="wide,layered",
                    help="comma-separated shapes for engine phases: wide, layered, chain")
     p.add_argument("--tools", default="stackup,compose,floor")
-    p.add_argument("--sections", default="engine,static,big",
-                   help="engine (n-service phases), static (engine-free), big (100 layered)")
+    p.add_argument("--sections", default="engine,idle,static,big",
+                   help="engine (n-service phases), idle (no-op up, plan, ps on big wide "
+                        "stacks), static (engine-free), big (100 layered)")
+    p.add_argument("--quick-reps", type=int, default=None,
+                   help="runs of no-op up, plan and ps per repetition (default 3)")
+    p.add_argument("--change-reps", type=int, default=None,
+                   help="runs of 'one changed' per repetition (default 3)")
+    p.add_argument("--idle-sizes", default=None,
+                   help="wide stack sizes for the idle section (default 200)")
+    p.add_argument("--idle-reps", type=int, default=None,
+                   help="runs of no-op up, plan and ps on each idle stack (default 5)")
     p.add_argument("--big-n", type=int, default=None)
     p.add_argument("--static-sizes", default=None)
     p.add_argument("--explode-sizes", default=None,
@@ -760,10 +833,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.argv = argv
     defaults = {"n": 50, "reps": 3, "big_n": 100, "static_sizes": "1000,5000",
-                "explode_sizes": "60,70"}
+                "explode_sizes": "60,70", "quick_reps": 3, "change_reps": 3,
+                "idle_sizes": "200", "idle_reps": 5}
     if args.quick:  # explicit options still win
         defaults = {"n": 10, "reps": 1, "big_n": 20, "static_sizes": "200,1000",
-                    "explode_sizes": "30,40"}
+                    "explode_sizes": "30,40", "quick_reps": 1, "change_reps": 1,
+                    "idle_sizes": "20", "idle_reps": 1}
         if args.out is None:
             args.no_write = True
     for key, value in defaults.items():
@@ -808,7 +883,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
                           flush=True)
                     for tool in tools:
-                        engine_sequence(results, session, tool, shape, args.n, rep=rep)
+                        engine_sequence(results, session, tool, shape, args.n, rep=rep,
+                                        quick_reps=args.quick_reps,
+                                        change_reps=args.change_reps)
+        if "idle" in sections:
+            for size in [int(s) for s in args.idle_sizes.split(",") if s]:
+                print(f"== wide {size}: cold up, then no-op up, plan and ps "
+                      f"{args.idle_reps} times each, down", flush=True)
+                for tool in [t for t in tools if t != "floor"]:
+                    engine_sequence(results, session, tool, "wide", size, phases=IDLE_PHASES,
+                                    quick_reps=args.idle_reps)
         if "static" in sections:
             print("== engine-free phases", flush=True)
             sizes = [int(s) for s in args.static_sizes.split(",") if s]
@@ -843,6 +927,14 @@ def main(argv: list[str] | None = None) -> int:
         for project in session.projects:
             cleanup(project)
         shutil.rmtree(session.workdir, ignore_errors=True)
+    if LOADS:
+        results.meta["load average (1 min) before each timed command"] = (
+            f"median {statistics.median(LOADS):.1f}, min {min(LOADS):.1f}, "
+            f"max {max(LOADS):.1f} (other work shares this machine)")
+    results.meta["runs per cell"] = (
+        f"{args.reps} repetitions; no-op up, plan and ps {args.reps * args.quick_reps} runs, "
+        f"one changed {args.reps * args.change_reps} runs; on the idle stacks "
+        f"{args.idle_reps} runs of no-op up, plan and ps, 1 of cold up and down")
     text = report(results, args, args.big_n)
     print()
     print(table(results))
