@@ -80,3 +80,4 @@ def test_other_kinds_are_not_held_back() -> None:
     assert (Kind.REMOVE_CONTAINER, Kind.STOP_CONTAINER) not in backend.overlaps
     assert (Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER) not in backend.overlaps
     assert any(Kind.START_CONTAINER in pair for pair in backend.overlaps)
+

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING
 
+from stackup.errors import EngineUnavailable
+
 if TYPE_CHECKING:
     from stackup.events import Event, Outcome
     from stackup.plan import Plan
@@ -143,6 +145,11 @@ class Progress:
             return
         self.stream.write(f"{verb} failed: {len(outcome.failed)} operation(s) failed, "
                           f"{len(outcome.skipped)} skipped.\n")
+        gone = next((e for _, e in outcome.failed if isinstance(e, EngineUnavailable)), None)
+        if gone is not None:  # one cause first, then each failure
+            self.stream.write(f"  the engine stopped answering: {gone.summary}\n"
+                              f"  Run `{verb}` again once it answers: it picks up where this "
+                              f"run stopped.\n")
         for op, error in outcome.failed:
             who = f"service {op.service.name}" if op.service is not None else op.subject
             _, action = describe(str(op.kind.value))

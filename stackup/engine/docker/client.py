@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
 from stackup.engine.resources import default_state_dir
-from stackup.engine.unix_http import UnixSocketReader
+from stackup.engine.unix_http import UnixSocketReader, engine_going_away
 from stackup.errors import (
     Conflict,
     EngineError,
@@ -67,6 +67,11 @@ def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
     if isinstance(exc, docker.errors.APIError):
         message = str(exc.explanation or exc).strip()
         status = exc.status_code
+        if (status or 0) >= 500 and engine_going_away(message):
+            return EngineUnavailable(
+                f"{what}: the Docker engine at {base_url} is stopping or restarting ({message})",
+                detail="Run the command again once the engine answers: it picks up where "
+                       "this run stopped.")
         if status == 404:
             return NotFound(f"{what}: {message}")
         if status == 409 or "port is already allocated" in message \

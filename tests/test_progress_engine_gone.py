@@ -1,0 +1,32 @@
+"""The end of a run whose engine stopped answering (dockerd stopped or restarted under it):
+the summary names the engine once, before the failures (tests/integration/test_faults.py does
+it for real)."""
+
+from __future__ import annotations
+
+import io
+
+from stackup.cli.progress import Progress
+from stackup.errors import EngineError, EngineUnavailable
+from stackup.events import Outcome
+from stackup.plan import Kind, Operation, Plan
+
+
+def test_a_run_cut_short_by_the_engine_says_so_first() -> None:
+    """The summary of a run whose engine stopped answering names the engine once, before the
+    failures, and says that running the command again picks up where it stopped."""
+    start = Operation("start_container:a", Kind.START_CONTAINER, "x", container_id="a")
+    other = Operation("start_container:b", Kind.START_CONTAINER, "x", container_id="b")
+    gone = EngineUnavailable("cannot start container a: the Docker engine at unix:///x.sock is "
+                             "stopping or restarting (transport is closing: unavailable)")
+    out = io.StringIO()
+    Progress("plain", out).summary(Plan("demo", (start, other)), Outcome(
+        failed=((start, gone), (other, EngineError("cannot start container b: refused")))))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "up failed: 2 operation(s) failed, 0 skipped."
+    assert "the engine stopped answering" in lines[1] and "unix:///x.sock" in lines[1]
+    assert "Run `up` again once it answers" in lines[2]
+    out = io.StringIO()
+    Progress("plain", out).summary(Plan("demo", (other,)), Outcome(
+        failed=((other, EngineError("cannot start container b: refused")),)))
+    assert "stopped answering" not in out.getvalue()
