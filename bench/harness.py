@@ -464,35 +464,43 @@ def _changes(phase: str, runs: int) -> list[tuple[str, str | None]]:
     return [("none", None)] * runs
 
 
-def engine_sequence(results: Results, session: Session, tool_name: str, shape: str, n: int,
-                    phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT,
-                    rep: int = 0, quick_reps: int = 1, change_reps: int = 1) -> None:
-    """One repetition of the phases for one tool: cold up, no-op, plan, ps, one, all, down -v.
-    The quick phases run ``quick_reps`` times and "one changed" ``change_reps`` times: they
+def engine_round(results: Results, session: Session, tool_names: list[str], shape: str,
+                 n: int, phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT,
+                 rep: int = 0, quick_reps: int = 1, change_reps: int = 1) -> None:
+    """One repetition of the phases (cold up, no-op, plan, ps, one, all, down -v), the tools in
+    turn within each phase: on a machine whose load swings within minutes, tools timed side by
+    side meet the same load. The order of the tools rotates with ``rep``. The quick phases run
+    ``quick_reps`` times and "one changed" ``change_reps`` times (each time every tool): they
     take a second or less, so one run says little on a busy machine."""
-    project = session.project(tool_name, shape, n, rep)
-    folder = session.folder(tool_name, shape, n)
-    tool = TOOL_CLASSES[tool_name](project, folder, n, shape)
-    stacks.write(folder, n, shape, "none")
-    cleanup(project)  # a clean start, whatever an earlier repetition left behind
-    state: dict[str, str] = {}
+    names = tool_names[rep % len(tool_names):] + tool_names[:rep % len(tool_names)]
+    tools: dict[str, Tool] = {}
+    for name in names:
+        tool = TOOL_CLASSES[name](session.project(name, shape, n, rep),
+                                  session.folder(name, shape, n), n, shape)
+        stacks.write(tool.folder, n, shape, "none")
+        cleanup(tool.project)  # a clean start, whatever an earlier repetition left behind
+        tools[name] = tool
+    state: dict[str, dict[str, str]] = {name: {} for name in names}
     for phase in phases:
         runs = quick_reps if phase in QUICK else change_reps if phase == "up -d, one changed" \
             else 1
         for change, want_gen in _changes(phase, runs):
-            argv = tool.command(phase, change)
-            if argv is None:
-                results.cell(phase, shape, n, tool_name).skipped = "n/a"
-                break
-            if phase != "down -v":
-                stacks.write(folder, n, shape, change)
-            run = timed(argv, cwd=folder, timeout=timeout)
-            state = check_after(tool, phase, want_gen, state, run)
-            record(results, phase, shape, n, tool_name, run)
-            if not run.ok and phase == "cold up -d":
-                cleanup(project)  # nothing to converge from
-                return
-    cleanup(project)
+            for name in list(tools):
+                tool = tools[name]
+                argv = tool.command(phase, change)
+                if argv is None:
+                    results.cell(phase, shape, n, name).skipped = "n/a"
+                    continue
+                if phase != "down -v":
+                    stacks.write(tool.folder, n, shape, change)
+                run = timed(argv, cwd=tool.folder, timeout=timeout)
+                state[name] = check_after(tool, phase, want_gen, state[name], run)
+                record(results, phase, shape, n, name, run)
+                if not run.ok and phase == "cold up -d":
+                    cleanup(tool.project)  # nothing to converge from
+                    del tools[name]
+    for tool in tools.values():
+        cleanup(tool.project)
 
 
 def compose_available() -> str | None:
@@ -882,17 +890,14 @@ def main(argv: list[str] | None = None) -> int:
                 for rep in range(args.reps):
                     print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
                           flush=True)
-                    for tool in tools:
-                        engine_sequence(results, session, tool, shape, args.n, rep=rep,
-                                        quick_reps=args.quick_reps,
-                                        change_reps=args.change_reps)
+                    engine_round(results, session, tools, shape, args.n, rep=rep,
+                                 quick_reps=args.quick_reps, change_reps=args.change_reps)
         if "idle" in sections:
             for size in [int(s) for s in args.idle_sizes.split(",") if s]:
                 print(f"== wide {size}: cold up, then no-op up, plan and ps "
                       f"{args.idle_reps} times each, down", flush=True)
-                for tool in [t for t in tools if t != "floor"]:
-                    engine_sequence(results, session, tool, "wide", size, phases=IDLE_PHASES,
-                                    quick_reps=args.idle_reps)
+                engine_round(results, session, [t for t in tools if t != "floor"], "wide",
+                             size, phases=IDLE_PHASES, quick_reps=args.idle_reps)
         if "static" in sections:
             print("== engine-free phases", flush=True)
             sizes = [int(s) for s in args.static_sizes.split(",") if s]
@@ -918,8 +923,8 @@ def main(argv: list[str] | None = None) -> int:
                             "not run (path walk)"
                     continue
                 timeout = BIG_COMPOSE_TIMEOUT if tool == "compose" else RUN_TIMEOUT
-                engine_sequence(results, session, tool, "layered", args.big_n,
-                                phases=("cold up -d", "down -v"), timeout=timeout)
+                engine_round(results, session, [tool], "layered", args.big_n,
+                             phases=("cold up -d", "down -v"), timeout=timeout)
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: cleaning up, then reporting what was measured", file=sys.stderr)

@@ -49,30 +49,41 @@ from stackup.cli import main as M
 add("import the CLI (click, model, errors)", time.process_time() - P0, time.perf_counter() - W0)
 import stackup.engine.unix_http as U
 send = U.UnixSocketReader._request
-def _request(self, url, method="GET", payload=None, timeout=None):
+def _request(self, url, method="GET", *rest):
     w = time.perf_counter()
     try:
-        return send(self, url, method, payload, timeout)
+        return send(self, url, method, *rest)
     finally:
         calls.append((method, url.split("?")[0], time.perf_counter() - w))
 U.UnixSocketReader._request = _request
 wrap(M.Globals, "load", "load the stack files")
 wrap(M.Globals, "engine", "connect (engine adapter imports)")
-lookup = M._LazyGroup.get_command
-def get_command(self, ctx, name):
-    c, w = time.process_time(), time.perf_counter()
-    try:
-        return lookup(self, ctx, name)
-    finally:
-        add("import the command's module", time.process_time() - c, time.perf_counter() - w)
-        import stackup.app as A, stackup.engine.locking as K, stackup.reconcile as R
-        wrap(A, "observe", "observe")
-        wrap(R, "plan_up", "plan (reconcile)")
-        wrap(K.ProjectLock, "acquire", "project lock (take, give back)")
-        wrap(K.ProjectLock, "release", "project lock (take, give back)")
-        if "stackup.cli.cmd_history" in sys.modules:
-            wrap(sys.modules["stackup.cli.cmd_history"], "record_revision", "record the revision")
-M._LazyGroup.get_command = get_command
+def then_wrap():
+    import stackup.app as A, stackup.engine.locking as K, stackup.reconcile as R
+    wrap(A, "observe", "observe")
+    wrap(R, "plan_up", "plan (reconcile)")
+    wrap(K.ProjectLock, "acquire", "project lock (take, give back)")
+    wrap(K.ProjectLock, "release", "project lock (take, give back)")
+    if "stackup.cli.cmd_history" in sys.modules:
+        wrap(sys.modules["stackup.cli.cmd_history"], "record_revision", "record the revision")
+if hasattr(M, "_LazyGroup"):  # commands imported when used
+    lookup = M._LazyGroup.get_command
+    def get_command(self, ctx, name):
+        c, w = time.process_time(), time.perf_counter()
+        try:
+            return lookup(self, ctx, name)
+        finally:
+            add("import the command's module", time.process_time() - c, time.perf_counter() - w)
+            then_wrap()
+    M._LazyGroup.get_command = get_command
+else:  # an older stackup: every command module imported at start
+    register = M._register
+    def _register():
+        c, w = time.process_time(), time.perf_counter()
+        register()
+        add("import every command module", time.process_time() - c, time.perf_counter() - w)
+        then_wrap()
+    M._register = _register
 
 def report():
     add("whole process, inside", time.process_time() - P0, time.perf_counter() - W0)
@@ -143,9 +154,14 @@ def main() -> None:
     parser.add_argument("--cwd", default=".", help="where the stack file is")
     parser.add_argument("--imports", type=int, default=0, metavar="N",
                         help="also list the N costliest modules to import")
+    parser.add_argument("--source", metavar="DIR",
+                        help="profile the stackup package in DIR instead (PYTHONPATH), e.g. an "
+                             "older commit from `git archive`")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- stackup arguments")
     args = parser.parse_args()
     argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.source:
+        os.environ["PYTHONPATH"] = os.path.abspath(args.source)
     phases(argv, args.cwd, args.runs)
     if args.imports:
         imports(argv, args.cwd, args.runs, args.imports)
