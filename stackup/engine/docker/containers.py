@@ -17,7 +17,6 @@ from stackup.engine.docker.client import ClientBase, docker
 from stackup.engine.docker.container_body import container_config
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.hooks import run_hooks
-from stackup.engine.docker.service_refs import create_extras
 from stackup.engine.resources import (
     container_name,
 )
@@ -41,6 +40,7 @@ class ContainerMixin(ClientBase):
         over from a replaced container, the container ``network_mode: service:x`` joins,
         whether the service's DNS aliases wait (``hidden``) for ``connect_network``."""
         from stackup.engine.container_spec import container_create_args, extra_networks
+        from stackup.engine.docker.service_refs import create_extras
 
         mode_container = network_mode_container
         anonymous = dict(anonymous_volumes or {})

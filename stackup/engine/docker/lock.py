@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackup.engine.docker.client import API_VERSION, ClientBase
-from stackup.engine.lockspec import LOCK, LockRecord, parse_time, record_from_labels
 from stackup.errors import EngineError, NotFound
+
+if TYPE_CHECKING:  # engine.lockspec is imported by the commands that take the lock
+    from stackup.engine.lockspec import LockRecord
 
 
 class DockerLockStore:
@@ -68,6 +70,8 @@ class DockerLockStore:
         return _record(found)
 
     def records(self, project_name: str) -> list[LockRecord]:
+        from stackup.engine.lockspec import LOCK
+
         found = self._send("GET", "/volumes", params={"filters": {"label": [
             f"{LOCK}={project_name}"]}}, what=f"cannot read the lock of project {project_name}")
         out = [_record(v) for v in (found or {}).get("Volumes") or []]
@@ -117,6 +121,8 @@ def http_date(text: str) -> datetime | None:
 def _record(volume: Mapping[str, Any] | None) -> LockRecord | None:
     if not volume:
         return None
+    from stackup.engine.lockspec import parse_time, record_from_labels
+
     return record_from_labels(str(volume.get("Name") or ""), volume.get("Labels"),
                               parse_time(volume.get("CreatedAt")))
 

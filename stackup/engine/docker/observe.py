@@ -18,7 +18,6 @@ from typing import Any
 
 from stackup import labels as L
 from stackup.engine.docker.client import ClientBase
-from stackup.engine.lockspec import parse_time
 from stackup.engine.resources import (
     container_from_inspect,
     container_from_list,
@@ -143,6 +142,8 @@ class ObserveMixin(ClientBase):
                 kept[name] = group[0]
                 continue
             # the list does not say who is attached: inspect each (by id), keep the one in use
+            from stackup.engine.lockspec import parse_time
+
             group = [self._inspect_or_none("network", str(n["Id"])) or n for n in group]
             group.sort(key=lambda n: (-len(n.get("Containers") or {}),
                                       parse_time(n.get("Created")) or _LATEST,
