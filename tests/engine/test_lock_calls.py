@@ -1,14 +1,18 @@
-"""What the project lock costs every changing command: an uncontended take and release is four
-store calls (list, create, list, remove) and leaves nothing behind; after renewals, release
-still removes every record of its own."""
+"""What the project lock costs every changing command: an uncontended take and release is three
+store calls (create, list, remove) and leaves nothing behind; a lock held elsewhere is still
+waited for; after renewals, release still removes every record of its own."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from stackup.engine.fake_lock import FakeLockStore
 from stackup.engine.locking import ProjectLock
+from stackup.errors import LockHeld
 
 
 class CountingStore(FakeLockStore):
@@ -22,7 +26,7 @@ class CountingStore(FakeLockStore):
         return object.__getattribute__(self, name)
 
 
-def test_an_uncontended_lock_is_four_calls_and_leaves_nothing() -> None:
+def test_an_uncontended_lock_is_three_calls_and_leaves_nothing() -> None:
     store = CountingStore()
     lock = ProjectLock(store, "p", "stackup up")
     lock.acquire()
@@ -36,7 +40,25 @@ def test_an_uncontended_lock_is_four_calls_and_leaves_nothing() -> None:
     lock = ProjectLock(store, "p", "stackup up")
     lock.acquire()
     lock.release()
-    assert sum(store.calls.values()) == 4, store.calls
+    assert store.calls == Counter(create_or_get=1, records=1, remove=1)
+    assert store.records("p") == []
+
+
+def test_a_lock_held_at_a_higher_generation_is_not_taken_by_the_shortcut() -> None:
+    from stackup.engine.lockspec import holder_labels, record_name
+
+    store = CountingStore()
+    holder = ProjectLock(store, "p", "stackup up")
+    holder.acquire()
+    holder.release()
+    # a live holder elsewhere at generation 3 (generation 1 is free)
+    other = ProjectLock(store, "p", "stackup down")
+    other.me = dataclasses.replace(other.me, token="t-other", host_id="another-host")
+    store.create_or_get(record_name("p", 3), holder_labels("p", 3, other.me))
+    waiter = ProjectLock(store, "p", "stackup up", timeout=0)
+    with pytest.raises(LockHeld, match="stackup down"):
+        waiter.acquire()
+    assert [r.generation for r in store.records("p")] == [3]  # its try at 1 was given back
 
 
 def test_after_renewals_release_removes_every_record_of_its_own() -> None:
