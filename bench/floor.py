@@ -8,7 +8,7 @@ and the SDK import, so a Python orchestrator close to it has little left to win.
 Commands (each is one process, timed whole by the harness):
 
     floor.py up       --project P --n N --shape S [--change none|one|all]
-    floor.py recreate --project P --n N --shape S --change one|all   # stop, rm, create, start
+    floor.py recreate --project P --n N --shape S --change one|none|all  # stop, rm, create, start
     floor.py down     --project P                                    # stop+rm, network, volumes
 
 Resources carry the label ``bench.floor.project=P``; ``down`` removes exactly those.
@@ -93,11 +93,9 @@ def recreate(project: str, n: int, shape: str, change: str) -> None:
     api = client()
     net = network_name(project)
     services = stacks.build(n, shape, change)
-    if change == "one":
+    if change in ("one", "none"):  # none: s000 back to generation 1 (a repeated "one changed")
         wanted = {stacks.changed_service(n)}
         services = [s for s in services if s.name in wanted]
-    elif change != "all":
-        raise SystemExit("floor: recreate needs --change one or all")
 
     def again(service: stacks.BenchService) -> None:
         name = container_name(project, service.name)
