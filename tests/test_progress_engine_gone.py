@@ -5,6 +5,7 @@ it for real)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from stackup.cli.progress import Progress
 from stackup.errors import EngineError, EngineUnavailable
@@ -30,3 +31,26 @@ def test_a_run_cut_short_by_the_engine_says_so_first() -> None:
     Progress("plain", out).summary(Plan("demo", (other,)), Outcome(
         failed=((other, EngineError("cannot start container b: refused")),)))
     assert "stopped answering" not in out.getvalue()
+
+
+def test_an_engine_that_closed_its_listener_is_going_away(tmp_path: Path) -> None:
+    """A dockerd shutting down closes its listener first, then answers the requests under way
+    with the errors of its closed stores: a 5xx answer while no new connection is accepted is
+    the engine going away, whatever its message."""
+    import socket
+
+    from stackup.engine.unix_http import engine_listens, error_for
+
+    path = tmp_path / "engine.sock"
+    gone = f"unix://{path}"
+    assert not engine_listens(gone)
+    error = error_for(500, "failed to update store for object type *libnetwork.endpoint: open "
+                           ": no such file or directory", "cannot start container a", gone)
+    assert isinstance(error, EngineUnavailable) and gone in error.summary
+    assert isinstance(error_for(500, "database not open", "x", "ssh://h"), EngineUnavailable)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(1)
+        assert engine_listens(gone)
+        error = error_for(500, "driver failed programming external connectivity", "x", gone)
+        assert type(error) is EngineError

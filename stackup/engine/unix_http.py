@@ -308,7 +308,7 @@ class UnixSocketReader:
 def error_for(status: int, message: str, what: str, display: str) -> StackupError:
     """The stackup error for the engine's answer ``status`` with ``message`` (the same mapping as
     ``engine.docker.client._translate`` for the SDK's errors)."""
-    if status >= 500 and engine_going_away(message):
+    if status >= 500 and engine_going_away(message, display):
         return EngineUnavailable(
             f"{what}: the Docker engine at {display} is stopping or restarting ({message})",
             detail="Run the command again once the engine answers: it picks up where this run "
@@ -321,11 +321,32 @@ def error_for(status: int, message: str, what: str, display: str) -> StackupErro
     return EngineError(f"{what}: {message}")
 
 
-def engine_going_away(message: str) -> bool:
+def engine_going_away(message: str, display: str = "") -> bool:
     """A dockerd on its way down (or up) answers with its containerd connection's errors:
-    gRPC code ``unavailable``, "transport is closing", a refused containerd socket."""
+    gRPC code ``unavailable``, "transport is closing", a refused containerd socket, or with those
+    of its closed stores ("database not open", ...); asked with ``display``, any error while it
+    no longer accepts new connections (it closes its listener first, then answers the requests
+    under way)."""
     return message.endswith(": unavailable") or "transport is closing" in message \
-        or ("containerd" in message and "connection refused" in message)
+        or ("containerd" in message and "connection refused" in message) \
+        or "database not open" in message \
+        or (bool(display) and not engine_listens(display))
+
+
+def engine_listens(display: str, timeout: float = 1.0) -> bool:
+    """Whether the engine at ``display`` (``unix://PATH``, ``tcp://HOST:PORT``) accepts a new
+    connection; True for other kinds of address."""
+    try:
+        if display.startswith("unix://"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(timeout)
+                probe.connect(display[len("unix://"):])
+        elif display.startswith("tcp://"):
+            host, _, port = display[len("tcp://"):].rpartition(":")
+            socket.create_connection((host, int(port.split("/")[0])), timeout).close()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _message(body: bytes) -> str:

@@ -67,7 +67,7 @@ def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
     if isinstance(exc, docker.errors.APIError):
         message = str(exc.explanation or exc).strip()
         status = exc.status_code
-        if (status or 0) >= 500 and engine_going_away(message):
+        if (status or 0) >= 500 and engine_going_away(message, base_url):
             return EngineUnavailable(
                 f"{what}: the Docker engine at {base_url} is stopping or restarting ({message})",
                 detail="Run the command again once the engine answers: it picks up where "
