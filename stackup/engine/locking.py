@@ -36,6 +36,7 @@ from stackup.errors import LockHeld, ProjectError, StackupError
 
 DEFAULT_LEASE = 30.0
 DEFAULT_TIMEOUT = 300.0
+_MAX_SKIPPED = 16  # volumes named like a lock record but without its labels, skipped in a row
 
 
 class ProjectLock:
@@ -115,15 +116,34 @@ class ProjectLock:
             self.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 1.0)
 
+    def _create(self, generation: int) -> LockRecord | None:
+        """Create-or-get the record of ``generation``, or of the next one when a volume of that
+        name is not a lock record (an engine stopped in the middle of creating one keeps the
+        volume without its labels): such a volume is left alone, with a note. None when too
+        many are."""
+        for skip in range(_MAX_SKIPPED):
+            name = record_name(self.project_name, generation + skip)
+            got = self.store.create_or_get(name, holder_labels(self.project_name,
+                                                               generation + skip, self.me))
+            if got is not None:
+                return got
+            if self.on_note is not None:
+                self.on_note(f"volume {name} is not a lock record (no io.stackup.lock labels; "
+                             f"the engine may have stopped while creating it): skipped, left "
+                             f"alone (`docker volume rm {name}` removes it)")
+        return None
+
     def _take(self, generation: int) -> bool:
-        """Create the given generation; True when it is ours and the highest."""
-        name = record_name(self.project_name, generation)
-        got = self.store.create_or_get(name, holder_labels(self.project_name, generation,
-                                                           self.me))
+        """Create the given generation (or the next free one); True when it is ours and the
+        highest."""
+        got = self._create(generation)
         if got is None:
-            raise ProjectError(f"cannot lock project {self.project_name}: volume {name} exists "
-                               f"and is not a stackup lock",
-                               detail=f"Remove it (`docker volume rm {name}`) and run again.")
+            name = record_name(self.project_name, generation)
+            raise ProjectError(f"cannot lock project {self.project_name}: volume {name} and the "
+                               f"{_MAX_SKIPPED - 1} after it exist and are not stackup locks",
+                               detail=f"Remove them (`docker volume rm {name} ...`) and run "
+                                      f"again.")
+        name = got.name
         if got.holder.token != self.me.token:
             return False
         records = self.store.records(self.project_name)
@@ -132,7 +152,7 @@ class ProjectLock:
             self.store.remove(name)
             return False
         for older in records:
-            if older.generation < generation:
+            if older.generation < got.generation:
                 self.store.remove(older.name)
         self.held = got
         self._thread = threading.Thread(target=self._renew, name="stackup-lock", daemon=True)
@@ -158,11 +178,8 @@ class ProjectLock:
                     self._lose("its record was removed (`stackup unlock --force`, or "
                                "`docker volume prune`)")
                     return
-                nxt = held.generation + 1
                 self._renewed = True
-                got = self.store.create_or_get(
-                    record_name(self.project_name, nxt),
-                    holder_labels(self.project_name, nxt, self.me))
+                got = self._create(held.generation + 1)
                 if got is None or got.holder.token != self.me.token:
                     who = got.holder.describe() if got is not None else "something else"
                     self._lose(f"it was taken over by {who}")

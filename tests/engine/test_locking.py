@@ -241,10 +241,22 @@ def test_a_takeover_race_has_one_winner() -> None:
     holders[0].release()
 
 
-def test_a_foreign_object_under_the_lock_name_is_an_error() -> None:
+def test_a_foreign_object_under_the_lock_name_is_skipped_and_left_alone() -> None:
+    """A volume named like a record but without its labels (an engine stopped while creating
+    one keeps it so) is never taken for a lock nor removed: the next generation is used."""
     store = FakeLockStore()
     store.put(record_name("p", 1), {"someone": "else"})
-    with pytest.raises(ProjectError, match="stackup-lock.p.1 exists and is not a stackup lock"):
+    notes: list[str] = []
+    lock = _lock(store, timeout=0, on_note=notes.append)
+    lock.acquire()
+    assert lock.held is not None and lock.held.name == record_name("p", 2)
+    assert "stackup-lock.p.1 is not a lock record" in notes[0]
+    lock.release()
+    assert store.objects[record_name("p", 1)][0] == {"someone": "else"}
+    assert record_name("p", 2) not in store.objects
+    for n in range(1, 17):
+        store.put(record_name("p", n), {})
+    with pytest.raises(ProjectError, match="stackup-lock.p.1 and the 15 after it exist"):
         _lock(store, timeout=0).acquire()
 
 
