@@ -5,15 +5,20 @@ After every trial the rerun must exit 0 and leave exactly the desired containers
 (``<project>-<service>-<n>``, running, with the trial's environment), none under a temporary name
 (``<id12>_<name>`` of a replacement, ``<name>-next`` of a start-first rollout), the data written
 into a named volume before the trials, and nothing left to do (``stackup plan --exit-code`` exits
-0). Scenarios, one project each, reused across its trials: a cold ``up`` (containers and network
-removed before each trial), ``up`` recreating every service (an environment value changes), ``up``
-scaling three services 1 → 3 and back, and ``down`` (then ``up`` again for the next trial).
+0). Three groups of trials, one project each, reused across its trials:
 
-Each kill comes after a delay drawn from ``random.Random(seed)``, between the time a ``plan``
-takes (start-up, load, observe: nothing changed yet) and the time an uninterrupted run of the
-same command took, measured first. The seed is printed in every assertion message; rerun with
+* ``down`` killed, rerun (no container, no network, the volume kept), then the cold ``up`` that
+  follows killed and rerun: a trial of each per round;
+* ``up`` recreating every service (an environment value changes each trial);
+* ``up`` scaling three services 1 → 3, then back to 1, and so on.
+
+Each kill comes after a delay drawn from ``random.Random(seed)`` in the window where the
+command is at work: after the time a ``plan`` takes (start-up, load, observe: nothing changed
+yet), before the time an uninterrupted run of the same command took (measured first; a run that
+ends before its kill narrows the window to its own time). The seed is printed in every assertion
+message with the trial, the fraction of the window and the delay; rerun with
 ``STACKUP_FAULT_SEED=<seed>`` (and ``STACKUP_FAULT_TRIALS=<n>``, default 10) to draw the same
-delays again (the engine's timing still varies).
+fractions again (the engine's timing still varies).
 
 The engine restart uses a second dockerd of the test's own (its own socket, data and exec root),
 never the shared engine other tests run against: it is skipped where dockerd cannot be started.
@@ -30,8 +35,7 @@ import subprocess
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,24 +50,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.engine]
 SEED = int(os.environ.get("STACKUP_FAULT_SEED") or random.SystemRandom().randrange(2**32))
 TRIALS = int(os.environ.get("STACKUP_FAULT_TRIALS") or 10)
 CANARY = "written-before-the-trials"
-SCALED = ("s5", "s6", "s7")  # the services the scaling scenario scales 1 → 3 and back
+SERVICES = 8
+SCALED = ("s4", "s5", "s6")  # the services the scaling trials scale 1 → 3 and back
 TEMPORARY = re.compile(r"^[0-9a-f]{12}_|-next$")
 
 
 def _stack(folder: Path) -> Path:
-    """Ten services: a depends_on chain s0 → s4 (s0 holds the named volume), three scalable
-    services, one rolled out start-first (its replacement runs as ``<name>-next`` first), and
-    one more independent one. Every service carries the trial's ``GEN``."""
+    """Eight services: a depends_on chain s0 → s3 (s0 holds the named volume), three scalable
+    services, and one rolled out start-first (its replacement runs as ``<name>-next`` first,
+    healthy within a fraction of a second). Every service carries the trial's ``GEN``."""
     services = []
-    for i in range(10):
+    for i in range(SERVICES):
         extra = ""
         if i == 0:
             extra += "\n    volumes: [\"data:/data\"]"
-        if 1 <= i <= 4:
+        if 1 <= i <= 3:
             extra += f"\n    depends_on: [s{i - 1}]"
         if f"s{i}" in SCALED:
             extra += "\n    deploy:\n      replicas: ${SCALE:-1}"
-        if i == 8:
+        if i == SERVICES - 1:
             extra += textwrap.indent(textwrap.dedent("""
                 healthcheck: {test: ["CMD", "true"], interval: 200ms, timeout: 2s, retries: 3}
                 deploy: {update_config: {order: start-first}}"""), "    ")
@@ -141,7 +146,7 @@ class Trials:
                 for c in self.client.api.containers(all=True, filters=label)]
 
     def expected(self, scale: int) -> set[str]:
-        return {f"{self.project}-s{i}-{n}" for i in range(10)
+        return {f"{self.project}-s{i}-{n}" for i in range(SERVICES)
                 for n in range(1, (scale if f"s{i}" in SCALED else 1) + 1)}
 
     def check(self, context: str, *, gen: int, scale: int) -> None:
@@ -171,20 +176,6 @@ class Trials:
         exec_id = api.exec_create(f"{self.project}-s0-1", ["cat", "/data/canary"])["Id"]
         output = api.exec_start(exec_id).decode(errors="replace").strip()
         assert output == CANARY, f"{context}: the named volume lost its data: {output!r}"
-
-    def reset(self) -> None:
-        """Nothing of the project but its volume: containers and network removed. All stops
-        first, then the removals: a removal while other containers stop (``rm -f`` of running
-        ones, in parallel) can leave Engine 20.10 counting an endpoint that no longer exists,
-        and the network unremovable until dockerd restarts (bench/endpoint_leak.py)."""
-        api = self.client.api
-        label = {"label": f"io.stackup.project={self.project}"}
-        found = api.containers(all=True, filters=label)
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda c: api.stop(c["Id"], timeout=2), found))
-            list(pool.map(lambda c: api.remove_container(c["Id"]), found))
-        for network in api.networks(filters=label):
-            api.remove_network(network["Id"])
 
 
 def _window(trials: Trials, full: float, gen: int = 0, scale: int = 1) -> tuple[float, float]:
@@ -216,89 +207,55 @@ def trials(tmp_path: Path, project_name: str, client: docker.DockerClient) -> Tr
 Window = list[float]  # [low, high]: where the delays are drawn
 
 
-def _run_trials(trials: Trials, window: Callable[[int], Window],
-                trial: Callable[[int, float, str], float | None]) -> None:
-    """``trial(number, delay, context)`` for each trial (None when its run was killed, else
-    how long the run took), with a delay drawn in ``window(number)``. A run that ended before
-    its kill narrows its window to the time it took (one uninterrupted run, measured first on
-    a busy machine, is a noisy estimate). Then a line per scenario; at least half of the runs
-    must have been killed while at work."""
-    rng = random.Random(f"{SEED}:{trials.scenario}")
-    killed: list[str] = []
-    start = time.monotonic()
-    for number in range(1, TRIALS + 1):
-        bounds = window(number)
-        fraction = rng.random()
-        delay = bounds[0] + fraction * (bounds[1] - bounds[0])
-        context = trials.context(number, delay) + f" fraction={fraction:.3f}"
-        took = trial(number, delay, context)
+@dataclass
+class Kills:
+    """The kills of one kind of trial: a window narrowed by the runs that ended first."""
+
+    name: str
+    window: Window
+    rng: random.Random
+    at: list[str] = field(default_factory=list)  # the delays of the runs killed at work
+    ended: int = 0  # runs that ended before their kill
+
+    def draw(self, trials: Trials, number: int) -> tuple[float, str]:
+        fraction = self.rng.random()
+        delay = self.window[0] + fraction * (self.window[1] - self.window[0])
+        return delay, (f"{trials.context(number, delay)} kill={self.name} "
+                       f"fraction={fraction:.3f}")
+
+    def record(self, delay: float, took: float | None) -> None:
         if took is None:
-            killed.append(f"{delay:.2f}")
+            self.at.append(f"{delay:.2f}")
         else:
-            bounds[1] = max(bounds[0] + 0.2, min(bounds[1], took))
-    summary = (f"{trials.context()}: {len(killed)}/{TRIALS} runs killed (at "
-               f"{', '.join(killed)} s) in {time.monotonic() - start:.0f} s")
-    print(summary)
-    assert len(killed) >= TRIALS // 2, \
-        f"{summary}: most runs ended before their kill, the trials did not test much"
+            self.ended += 1
+            self.window[1] = max(self.window[0] + 0.2, min(self.window[1], took))
+
+    def check(self, trials: Trials, seconds: float) -> None:
+        """A line per kind; at least half of its runs must have been killed at work."""
+        runs = len(self.at) + self.ended
+        summary = (f"{trials.context()} kill={self.name}: {len(self.at)}/{runs} runs killed "
+                   f"at work (at {', '.join(self.at)} s; trials took {seconds:.0f} s)")
+        print(summary)
+        assert len(self.at) >= runs // 2, \
+            f"{summary}: most runs ended before their kill, the trials did not test much"
 
 
-def test_kill_cold_up_then_rerun(trials: Trials) -> None:
-    window = list(_window(trials, _setup(trials, "cold-up")))
-
-    def trial(number: int, delay: float, context: str) -> float | None:
-        trials.reset()
-        took = trials.killed("up", "-d", delay=delay)
-        trials.run("up", "-d", context=context)
-        trials.check(context, gen=0, scale=1)
-        return took
-
-    _run_trials(trials, lambda n: window, trial)
+def _kills(trials: Trials, name: str, window: tuple[float, float]) -> Kills:
+    return Kills(name, list(window), random.Random(f"{SEED}:{trials.scenario}:{name}"))
 
 
-def test_kill_up_recreating_every_service_then_rerun(trials: Trials) -> None:
-    _setup(trials, "recreate-all")
-    _, full = trials.run("up", "-d", gen=1)  # a whole recreate, uninterrupted
-    window = list(_window(trials, full, gen=1))
-
-    def trial(number: int, delay: float, context: str) -> float | None:
-        gen = number + 1  # every service's environment changes
-        took = trials.killed("up", "-d", delay=delay, gen=gen)
-        trials.run("up", "-d", gen=gen, context=context)
-        trials.check(context, gen=gen, scale=1)
-        return took
-
-    _run_trials(trials, lambda n: window, trial)
-
-
-def test_kill_up_while_scaling_then_rerun(trials: Trials) -> None:
-    _setup(trials, "scale")
-    _, up3 = trials.run("up", "-d", scale=3)
-    _, down1 = trials.run("up", "-d", scale=1)
-    low, _ = _window(trials, min(up3, down1))
-    windows = {3: [low, max(low + 0.2, up3)], 1: [low, max(low + 0.2, down1)]}
-
-    def trial(number: int, delay: float, context: str) -> float | None:
-        scale = 3 if number % 2 else 1  # 1 → 3, then back to 1, ...
-        context += f" scale={scale}"
-        took = trials.killed("up", "-d", delay=delay, scale=scale)
-        trials.run("up", "-d", scale=scale, context=context)
-        trials.check(context, gen=0, scale=scale)
-        return took
-
-    _run_trials(trials, lambda n: windows[3 if n % 2 else 1], trial)
-
-
-def test_kill_down_then_rerun(trials: Trials) -> None:
-    _setup(trials, "down")
-    _, full = trials.run("down")
-    trials.run("up", "-d")
-    window = list(_window(trials, full))
+def test_kill_down_then_cold_up_and_rerun_each(trials: Trials) -> None:
+    _setup(trials, "down-cold-up")
     api = trials.client.api
     label = {"label": f"io.stackup.project={trials.project}"}
-
-    def trial(number: int, delay: float, context: str) -> float | None:
-        took = trials.killed("down", delay=delay)
+    _, down_full = trials.run("down")
+    _, up_full = trials.run("up", "-d")
+    downs = _kills(trials, "down", _window(trials, down_full))
+    ups = _kills(trials, "cold-up", _window(trials, up_full))
+    start = time.monotonic()
+    for number in range(1, TRIALS + 1):
+        delay, context = downs.draw(trials, number)
+        downs.record(delay, trials.killed("down", delay=delay))
         trials.run("down", context=context)
         left = [c["Names"][0] for c in api.containers(all=True, filters=label)]
         assert not left, f"{context}: containers left after the rerun of down: {left}"
@@ -307,14 +264,51 @@ def test_kill_down_then_rerun(trials: Trials) -> None:
         volumes = [v["Name"] for v in (api.volumes(filters=label) or {}).get("Volumes") or []]
         assert volumes == [f"{trials.project}_data"], \
             f"{context}: `down` without -v must keep the named volume: {volumes}"
-        trials.run("up", "-d", context=context)  # the next trial's stack, and the data check
+        delay, context = ups.draw(trials, number)  # a cold up: no container, no network
+        ups.record(delay, trials.killed("up", "-d", delay=delay))
+        trials.run("up", "-d", context=context)
         trials.check(context, gen=0, scale=1)
-        return took
+    seconds = time.monotonic() - start
+    downs.check(trials, seconds)
+    ups.check(trials, seconds)
 
-    _run_trials(trials, lambda n: window, trial)
+
+def test_kill_up_recreating_every_service_then_rerun(trials: Trials) -> None:
+    _setup(trials, "recreate-all")
+    _, full = trials.run("up", "-d", gen=1)  # a whole recreate, uninterrupted
+    kills = _kills(trials, "recreate", _window(trials, full, gen=1))
+    start = time.monotonic()
+    for number in range(1, TRIALS + 1):
+        gen = number + 1  # every service's environment changes
+        delay, context = kills.draw(trials, number)
+        kills.record(delay, trials.killed("up", "-d", delay=delay, gen=gen))
+        trials.run("up", "-d", gen=gen, context=context)
+        trials.check(context, gen=gen, scale=1)
+    kills.check(trials, time.monotonic() - start)
+
+
+def test_kill_up_while_scaling_then_rerun(trials: Trials) -> None:
+    _setup(trials, "scale")
+    _, up3 = trials.run("up", "-d", scale=3)
+    _, down1 = trials.run("up", "-d", scale=1)
+    low, _ = _window(trials, min(up3, down1))
+    kills = {3: _kills(trials, "scale-1-to-3", (low, max(low + 0.2, up3))),
+             1: _kills(trials, "scale-3-to-1", (low, max(low + 0.2, down1)))}
+    start = time.monotonic()
+    for number in range(1, TRIALS + 1):  # 1 → 3, then back to 1, and so on
+        scale = 3 if number % 2 else 1
+        delay, context = kills[scale].draw(trials, number)
+        kills[scale].record(delay, trials.killed("up", "-d", delay=delay, scale=scale))
+        trials.run("up", "-d", scale=scale, context=context)
+        trials.check(context, gen=0, scale=scale)
+    for each in kills.values():
+        each.check(trials, time.monotonic() - start)
 
 
 # --- the engine restarted in the middle of `up` -------------------------------------------
+
+
+BRIDGE = "stkfault0"
 
 
 @dataclass
@@ -332,10 +326,17 @@ class OwnEngine:
         run = self.root / "run"
         run.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 - kept for the process
+        # A bridge of its own: a dockerd given `--bridge none` DELETES the host's docker0 (the
+        # shared engine's default bridge) when it starts; one given its own bridge leaves it.
+        if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode != 0:
+            for args in (["link", "add", BRIDGE, "type", "bridge"],
+                         ["addr", "add", "10.214.0.1/24", "dev", BRIDGE],
+                         ["link", "set", BRIDGE, "up"]):
+                subprocess.run(["ip", *args], check=True, capture_output=True)
         self.process = subprocess.Popen(
             ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
              "--exec-root", str(run), "--pidfile", str(self.root / "dockerd.pid"),
-             "--bridge", "none", "--iptables=false",
+             "--bridge", BRIDGE, "--iptables=false",
              "--default-address-pool", "base=10.213.0.0/16,size=24"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -389,6 +390,7 @@ def own_engine(docker_engine: DockerEngine, client: docker.DockerClient) -> Iter
         yield engine
     finally:
         engine.stop()
+        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
