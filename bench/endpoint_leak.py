@@ -14,7 +14,10 @@ Each run uses a fresh project name. A run counts as leaked when a network labell
 project (or named ``<project>_default``) is still there after `down -v`, whatever `down`'s exit
 code said. Leaked networks cannot be removed without a dockerd restart, so run this against an
 engine of your own (``--docker-host``; see docs/benchmarks.md for the command), never a shared
-one; ``--restart-cmd`` (a shell command) is run after the runs to clear what leaked.
+one, and give that dockerd a bridge of its own (``--bridge NAME``): one started with
+``--bridge none`` deletes the host's ``docker0``, the shared engine's default bridge.
+``--restart-cmd`` (a shell command) is run after the runs to clear what leaked. ``--kv-db``
+reads the endpoint count the engine keeps after each phase (same machine only).
 """
 
 from __future__ import annotations
@@ -91,12 +94,11 @@ def cycle(tool: str, n: int, shape: str, env: dict[str, str], folder: Path,
                                 ("down", None, ("down", "-v"))):
         if change is not None:
             stacks.write(folder, n, shape, change)
-        networks = _networks(project, env)
         code, seconds, output = _run(_command(tool, project, compose_file, *args), env)
         times[phase] = seconds
-        if kv_db:
-            counts = _counts(kv_db, networks or _networks(project, env))
-            times[f"count_after_{phase}"] = sum(counts.values())
+        if kv_db:  # only networks still there: a removed one's key may linger in free pages
+            left = _networks(project, env)
+            times[f"count_after_{phase}"] = sum(_counts(kv_db, left).values()) if left else 0
         if code != 0 and phase != "down":
             return {"project": project, "failed": f"{phase} exited {code}: {output[-400:]}",
                     "times": times, "leaked": _networks(project, env)}

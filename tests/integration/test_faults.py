@@ -153,8 +153,7 @@ class Trials:
         """Exactly the desired containers, running, with GEN; the canary; nothing to do."""
         found = self.containers()
         names = sorted(c["Name"].lstrip("/") for c in found)
-        leftovers = [n for n in names if TEMPORARY.search(n.removeprefix(self.project + "-"))
-                     or TEMPORARY.search(n)]
+        leftovers = [n for n in names if TEMPORARY.search(n)]
         assert not leftovers, f"{context}: containers left under a temporary name: {leftovers}"
         assert names == sorted(self.expected(scale)), \
             f"{context}: containers {names}, expected {sorted(self.expected(scale))}"
