@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
 from stackup.engine.resources import default_state_dir
-from stackup.engine.unix_http import UnixSocketReader, engine_going_away
+from stackup.engine.unix_http import UnixSocketReader, error_for
 from stackup.errors import (
-    Conflict,
     EngineError,
     EngineUnavailable,
-    NotFound,
     StackupError,
 )
 
@@ -65,19 +63,9 @@ def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
         error = EngineUnavailable(f"{what}: the Docker engine at {base_url} did not answer in time")
         return error
     if isinstance(exc, docker.errors.APIError):
-        message = str(exc.explanation or exc).strip()
-        status = exc.status_code
-        if (status or 0) >= 500 and engine_going_away(message, base_url):
-            return EngineUnavailable(
-                f"{what}: the Docker engine at {base_url} is stopping or restarting ({message})",
-                detail="Run the command again once the engine answers: it picks up where "
-                       "this run stopped.")
-        if status == 404:
-            return NotFound(f"{what}: {message}")
-        if status == 409 or "port is already allocated" in message \
-                or "address already in use" in message:
-            return Conflict(f"{what}: {message}")
-        return EngineError(f"{what}: {message}")
+        # one mapping of engine answers for both paths (the SDK's and unix_http's)
+        return error_for(exc.status_code or 0, str(exc.explanation or exc).strip(), what,
+                         base_url)
     return EngineError(f"{what}: {exc}")
 
 
