@@ -20,7 +20,8 @@ message with the trial, the fraction of the window and the delay; rerun with
 ``STACKUP_FAULT_SEED=<seed>`` (and ``STACKUP_FAULT_TRIALS=<n>``, default 10) to draw the same
 fractions again (the engine's timing still varies).
 
-The engine restart uses a second dockerd of the test's own (its own socket, data and exec root),
+The engine restart uses a second dockerd of the test's own (its own socket, data and exec root
+and network namespace),
 never the shared engine other tests run against: it is skipped where dockerd cannot be started.
 """
 
@@ -307,9 +308,6 @@ def test_kill_up_while_scaling_then_rerun(trials: Trials) -> None:
 # --- the engine restarted in the middle of `up` -------------------------------------------
 
 
-BRIDGE = "stkfault0"
-
-
 @dataclass
 class OwnEngine:
     """A dockerd of the test's own: its socket, data root, exec root, pid file."""
@@ -325,18 +323,13 @@ class OwnEngine:
         run = self.root / "run"
         run.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 - kept for the process
-        # A bridge of its own: a dockerd given `--bridge none` DELETES the host's docker0 (the
-        # shared engine's default bridge) when it starts; one given its own bridge leaves it.
-        if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode != 0:
-            for args in (["link", "add", BRIDGE, "type", "bridge"],
-                         ["addr", "add", "10.214.0.1/24", "dev", BRIDGE],
-                         ["link", "set", BRIDGE, "up"]):
-                subprocess.run(["ip", *args], check=True, capture_output=True)
+        # A network namespace of its own (`unshare --net` execs dockerd, so the pid is dockerd's):
+        # a dockerd in the host's namespace rewrites host links as it restarts (it deleted the
+        # shared engine's docker0 and left its project bridges, with their addresses, behind).
         self.process = subprocess.Popen(
-            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
-             "--exec-root", str(run), "--pidfile", str(self.root / "dockerd.pid"),
-             "--bridge", BRIDGE, "--iptables=false",
-             "--default-address-pool", "base=10.213.0.0/16,size=24"],
+            ["unshare", "--net", "--", "dockerd", "--host", self.host,
+             "--data-root", str(self.root / "data"), "--exec-root", str(run),
+             "--pidfile", str(self.root / "dockerd.pid"), "--iptables=false"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         client = docker.APIClient(base_url=self.host, version="1.41", timeout=10)
@@ -372,8 +365,8 @@ class OwnEngine:
 
 @pytest.fixture()
 def own_engine(docker_engine: DockerEngine, client: docker.DockerClient) -> Iterator[OwnEngine]:
-    if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.skip("a second dockerd needs the dockerd binary and root")
+    if shutil.which("dockerd") is None or shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("a second dockerd needs the dockerd and unshare binaries and root")
     root = Path(tempfile.mkdtemp(prefix="stk-fault-", dir="/var/lib"))
     engine = OwnEngine(root)
     try:
@@ -389,7 +382,6 @@ def own_engine(docker_engine: DockerEngine, client: docker.DockerClient) -> Iter
         yield engine
     finally:
         engine.stop()
-        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
