@@ -32,8 +32,10 @@ def write(folder: Path, text: str) -> Path:
 
 
 def ids(client: docker.DockerClient, project: str) -> dict[str, str]:
-    found = client.containers.list(all=True, filters={"label": f"io.stackup.project={project}"})
-    return {c.name: c.id for c in found}
+    """Names and ids of the project's containers: one list call (the SDK's ``containers.list``
+    inspects each one it lists and fails on one removed in between)."""
+    found = client.api.containers(all=True, filters={"label": f"io.stackup.project={project}"})
+    return {c["Names"][0].lstrip("/"): c["Id"] for c in found}
 
 
 def free_port() -> int:
