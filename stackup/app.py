@@ -8,13 +8,13 @@ loop are imported lazily so that commands which do not need them (``config``) st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackup.errors import ProjectError
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
+from stackup.records import dataclass
 
 if TYPE_CHECKING:
     from stackup.engine.base import Backend, Engine

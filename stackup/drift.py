@@ -22,12 +22,12 @@ been quiet briefly), so that ``docker rm -f`` (kill, die, destroy) is one drift,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels as L
 from stackup.model import Project, Service
 from stackup.plan import IMAGE_KINDS, PASSIVE, Kind, Plan
+from stackup.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ The CLI prints ``str(error)`` and exits 1; nothing in stackup prints a traceback
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from stackup.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ module does not import the event loop (an empty plan needs no executor).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackup.errors import StackupError
 from stackup.plan import Kind, Operation
+from stackup.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Durations are float seconds, byte sizes are int bytes. Paths are absolute.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from stackup.records import dataclass, field
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -7,10 +7,10 @@ tests can build them by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.model import FrozenMap, _empty
+from stackup.records import dataclass, field
 
 
 @dataclass(frozen=True)

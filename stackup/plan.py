@@ -29,11 +29,11 @@ Two kinds are run by the executor itself, by fixed rules: a ``gate`` fails when 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from stackup.model import Network, Service, Volume
+from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.model import Project

@@ -30,7 +30,6 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import PlanFileError
@@ -38,6 +37,7 @@ from stackup.hashing import canonical_config, config_hash
 from stackup.model import Project
 from stackup.observed import ObservedState
 from stackup.plan import Change, Kind, Operation, Plan
+from stackup.records import dataclass
 from stackup.redact import change_text, digest, field_changes, redact_config
 from stackup.render import plan_json
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import ProjectError
 from stackup.model import Project
+from stackup.records import dataclass
 
 PREFIX = "io.stackup.revision"
 PROJECT = f"{PREFIX}.project"  # the project name: the filter that lists a project's history

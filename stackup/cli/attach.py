@@ -20,13 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackup.cli.logprint import LogPrinter, split_lines, use_color
 from stackup.errors import EngineError
+from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.cli.main import Globals

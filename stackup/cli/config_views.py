@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -17,6 +16,7 @@ import yaml
 from stackup.cli.main import Globals
 from stackup.cli.target import table
 from stackup.errors import ProjectError
+from stackup.records import dataclass
 
 
 @dataclass(frozen=True)

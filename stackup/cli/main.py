@@ -16,12 +16,12 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackup.errors import LockHeld, StackupError, StalePlan
+from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine

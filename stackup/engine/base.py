@@ -15,11 +15,11 @@ Swarm engine can implement the same calls with services and tasks instead of con
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
+from stackup.records import dataclass
 
 if TYPE_CHECKING:
     from stackup.engine.oneoff_spec import OneoffOptions

@@ -25,7 +25,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels
@@ -47,6 +46,7 @@ from stackup.observed import (
     ObservedState,
     ObservedVolume,
 )
+from stackup.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ taking over race for the same name, and exactly one of them wins.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from stackup.records import dataclass
 
 LOCK = "io.stackup.lock"  # value: the project name
 TOKEN = f"{LOCK}.token"  # random, one per acquisition; kept across renewals

@@ -15,13 +15,13 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from stackup import __version__
 from stackup import labels as L
 from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
+from stackup.records import dataclass
 
 STACKUP_VERSION = __version__  # not importlib.metadata: it costs ~30 ms at start-up
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import Location, SpecError
@@ -41,6 +40,7 @@ from stackup.loader.located import LDict, loc_of
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.limits import read_text
 from stackup.loader.yamlsrc import read_yaml
+from stackup.records import dataclass
 
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
 _ENTRY_KEYS = frozenset({"path", "project_directory", "env_file"})

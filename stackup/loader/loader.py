@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from stackup.errors import Location, ProjectError, SpecError
 from stackup.model import Project
@@ -30,6 +29,7 @@ from stackup.loader.limits import read_text
 from stackup.loader.located import LDict
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.yamlsrc import read_yaml
+from stackup.records import dataclass, field
 
 
 @dataclass(frozen=True)

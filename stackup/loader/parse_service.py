@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.model import (Dependency, FileObject, FileReference, FrozenMap, Healthcheck, Hook,
@@ -22,6 +21,7 @@ from stackup.loader.limits import MAX_IMAGE_CHARS
 from stackup.loader import units
 from stackup.loader.parse_parts import (parse_build, parse_deploy, parse_device_requests,
                                         parse_extra_hosts, parse_ulimits, read_env_files)
+from stackup.records import dataclass, field
 
 _UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cpu_count
 cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime credential_spec develop

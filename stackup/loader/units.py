@@ -8,9 +8,9 @@ short "expected ..." message that the parser turns into a located ``SpecError``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from stackup.model import Port
+from stackup.records import dataclass
 
 # --- durations ----------------------------------------------------------------------------
 

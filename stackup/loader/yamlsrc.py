@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -25,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from stackup.errors import Location, SpecError, YamlSyntaxError
 from stackup.loader import limits
 from stackup.loader.located import LDict, LList
+from stackup.records import dataclass
 
 MAX_EXPANDED_NODES = limits.MAX_ALIAS_NODES  # kept for callers: nodes aliases may add
 

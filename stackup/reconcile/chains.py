@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from stackup.observed import ObservedContainer
 from stackup.plan import Kind, Operation
+from stackup.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from stackup.errors import PlanError
 from stackup.model import Project, Service
 from stackup.observed import ObservedState
 from stackup.plan import Kind, Operation, Plan
 from stackup.reconcile._select import with_dependencies
+from stackup.records import dataclass
 
 __all__ = ["ImageNeed", "image_needs", "plan_build", "plan_pull", "plan_push"]
 

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 from stackup.model import Service, UpdateConfig
 from stackup.observed import ObservedContainer
 from stackup.plan import Kind, Operation
 from stackup.reconcile import chains
+from stackup.records import dataclass
 
 DEFAULT_MONITOR = 5.0  # seconds a new container without healthcheck must keep running
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.errors import PlanError
@@ -52,6 +51,7 @@ from stackup.reconcile._select import (
 from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile.images import ImageNeed, image_needs
 from stackup.reconcile.resources import ResourcePlanner
+from stackup.records import dataclass, field
 from stackup.redact import field_changes
 
 __all__ = ["UpOptions", "plan_up"]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import Location, SpecError
 from stackup.loader.located import loc_of
 from stackup.model import Project, Service
+from stackup.records import dataclass
 from stackup.swarm.objects import content_sha256
 from stackup.swarm.spec import is_job
 

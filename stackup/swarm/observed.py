@@ -12,10 +12,10 @@ refers to that exist (they may be used, never changed).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.model import FrozenMap
+from stackup.records import dataclass, field
 
 
 def _empty() -> FrozenMap[Any, Any]:

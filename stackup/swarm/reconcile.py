@@ -27,13 +27,13 @@ Decisions for ``up``, over the selected services and their dependencies:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.errors import PlanError
 from stackup.graph import dependencies, service_order
 from stackup.model import FileObject, FrozenMap, Project, Service
 from stackup.plan import Change, Kind, Operation, Plan
+from stackup.records import dataclass, field
 from stackup.swarm import objects as O
 from stackup.swarm.diff import changes_cause, spec_changes
 from stackup.swarm.observed import SwarmObserved, SwarmService
