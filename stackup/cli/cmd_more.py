@@ -144,10 +144,11 @@ def wait_cmd(g: Globals, down_project: bool, services: tuple[str, ...]) -> None:
 
         project, _ = load_or_name(g)
         progress = Progress(g.progress)
-        plan, outcome = app.down(project, name, engine, remove_volumes=False,
-                                 remove_orphans=True, timeout=None,
-                                 run=app.RunOptions(parallel=g.parallel),
-                                 on_event=progress.on_event)
+        with g.locked("down", name):
+            plan, outcome = app.down(project, name, engine, remove_volumes=False,
+                                     remove_orphans=True, timeout=None,
+                                     run=app.RunOptions(parallel=g.parallel),
+                                     on_event=progress.on_event)
         progress.summary(plan, outcome, verb="down")
     sys.exit(codes[-1] if codes else 0)
 

@@ -132,12 +132,16 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     engine = g.engine()
     progress = Progress(g.progress)
     run = app.RunOptions(parallel=g.parallel)
-    if not no_deps:
-        _failed(g, oneoff.start_dependencies(project, engine, service, build=build, pull=pull,
-                                             remove_orphans=remove_orphans, run=run,
-                                             on_event=progress.on_event), "run")
-    _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull, run=run,
-                                   on_event=progress.on_event), "run")
+    # The dependencies' `up` and the image build or pull change the project: under its lock,
+    # as `up` is. The one-off container itself is not the project's converged state (Compose
+    # labels it oneoff) and its session may last hours: it runs after the lock is released.
+    with g.locked("run"):
+        if not no_deps:
+            _failed(g, oneoff.start_dependencies(project, engine, service, build=build,
+                                                 pull=pull, remove_orphans=remove_orphans,
+                                                 run=run, on_event=progress.on_event), "run")
+        _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull,
+                                       run=run, on_event=progress.on_event), "run")
     if not no_deps:
         oneoff.wait_dependencies(project, engine, service, timeout=run.wait_timeout)
     container_id, _ = oneoff.create(project, engine, service, options, name=name)

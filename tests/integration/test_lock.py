@@ -174,3 +174,44 @@ def test_lock_volumes_are_not_project_volumes(tmp_path: Path, project_name: str,
         record = holder_of(lock_store, project_name)  # type: ignore[arg-type]
         assert record is not None and record.name.startswith(f"stackup-lock.{project_name}.")
     assert holder_of(lock_store, project_name) is None  # type: ignore[arg-type]
+
+
+def test_run_and_wait_down_project_take_the_lock(tmp_path: Path, project_name: str,
+                                                 client: docker.DockerClient,
+                                                 lock_store: object) -> None:
+    """`run` starts the service's dependencies and `wait --down-project` takes the project
+    down: both change the project, so both wait for (here: are refused by) another's lock."""
+    write(tmp_path, f"""
+        services:
+          db:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            stop_grace_period: 1s
+          job:
+            image: busybox:local
+            command: ["true"]
+            depends_on: [db]
+        """)
+    label = {"label": f"io.stackup.project={project_name}"}
+    _elsewhere(client, project_name, lease=3600)
+    refused = run(tmp_path, project_name, "--lock-timeout", "0", "run", "--rm", "job",
+                  check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines()[0].startswith(
+        f"error: project {project_name} is locked by ci@runner-elsewhere")
+    assert client.containers.list(all=True, filters=label) == []  # db was not started
+    force_unlock(lock_store, project_name)  # type: ignore[arg-type]
+
+    done = run(tmp_path, project_name, "--lock-timeout", "0", "run", "--rm", "job")
+    assert done.returncode == 0
+    assert [c.name for c in client.containers.list(filters=label)] == [f"{project_name}-db-1"]
+
+    _elsewhere(client, project_name, lease=3600)
+    client.containers.get(f"{project_name}-db-1").stop(timeout=1)
+    held = run(tmp_path, project_name, "--lock-timeout", "0", "wait", "--down-project", "db",
+               check=False)
+    assert held.returncode == 1 and "locked by ci@runner-elsewhere" in held.stderr
+    assert client.containers.list(all=True, filters=label) != []  # not taken down
+    force_unlock(lock_store, project_name)  # type: ignore[arg-type]
+    run(tmp_path, project_name, "--lock-timeout", "0", "wait", "--down-project", "db")
+    assert client.containers.list(all=True, filters=label) == []
