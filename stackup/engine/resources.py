@@ -19,6 +19,7 @@ from typing import Any
 
 from stackup import __version__
 from stackup import labels as L
+from stackup.apibody import network_options
 from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 from stackup.records import dataclass
@@ -33,25 +34,9 @@ def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
                    **compose_resource_labels(project_name, L.COMPOSE_NETWORK, network.key)})
     args: dict[str, Any] = {"name": network.name, "driver": network.driver or "bridge",
                             "labels": labels, "check_duplicate": True}
-    if network.driver_opts:
-        args["options"] = dict(network.driver_opts)
-    if network.internal:
-        args["internal"] = True
     if network.attachable:
         args["attachable"] = True
-    if network.enable_ipv6:
-        args["enable_ipv6"] = True
-    if network.ipam is not None:
-        pools = []
-        for pool in network.ipam.config:
-            entry = {key: value for key, value in (
-                ("Subnet", pool.subnet), ("IPRange", pool.ip_range), ("Gateway", pool.gateway))
-                if value}
-            if pool.aux_addresses:
-                entry["AuxiliaryAddresses"] = dict(pool.aux_addresses)
-            pools.append(entry)
-        args["ipam"] = {"Driver": network.ipam.driver or "default", "Config": pools,
-                        "Options": dict(network.ipam.options)}
+    args.update(network_options(network))
     return args
 
 

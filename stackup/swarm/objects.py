@@ -25,6 +25,7 @@ from typing import Any
 
 from stackup import __version__
 from stackup import labels as L
+from stackup.apibody import network_options
 from stackup.model import FileObject, Network, Project, Volume
 
 TARGET = f"{L.PREFIX}.target"  # "swarm" on every object the Swarm backend creates
@@ -113,23 +114,7 @@ def network_spec(project_name: str, network: Network) -> dict[str, Any]:
     labels[L.NETWORK] = network.key
     args: dict[str, Any] = {"name": network.name, "driver": network.driver or "overlay",
                             "labels": labels, "attachable": True, "scope": "swarm"}
-    if network.driver_opts:
-        args["options"] = dict(network.driver_opts)
-    if network.internal:
-        args["internal"] = True
-    if network.enable_ipv6:
-        args["enable_ipv6"] = True
-    if network.ipam is not None:
-        pools = []
-        for pool in network.ipam.config:
-            entry = {key: value for key, value in (
-                ("Subnet", pool.subnet), ("IPRange", pool.ip_range), ("Gateway", pool.gateway))
-                if value}
-            if pool.aux_addresses:
-                entry["AuxiliaryAddresses"] = dict(pool.aux_addresses)
-            pools.append(entry)
-        args["ipam"] = {"Driver": network.ipam.driver or "default", "Config": pools,
-                        "Options": dict(network.ipam.options)}
+    args.update(network_options(network))
     return args
 
 
