@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackup.model import Network
+from stackup.model import Healthcheck, Network
+
+NANO = 1_000_000_000
 
 
 def network_options(network: Network) -> dict[str, Any]:
@@ -33,3 +35,23 @@ def network_options(network: Network) -> dict[str, Any]:
         args["ipam"] = {"Driver": network.ipam.driver or "default", "Config": pools,
                         "Options": dict(network.ipam.options)}
     return args
+
+
+def healthcheck_config(check: Healthcheck, *, start_interval: bool = True) -> dict[str, Any]:
+    """Engine ``Healthcheck``: durations in nanoseconds; ``disable`` gives test ``["NONE"]``.
+    ``start_interval=False`` leaves out ``StartInterval`` (the Swarm service spec)."""
+    if check.disable:
+        return {"Test": ["NONE"]}
+    out: dict[str, Any] = {}
+    if check.test:
+        out["Test"] = list(check.test)
+    durations = [("Interval", check.interval), ("Timeout", check.timeout),
+                 ("StartPeriod", check.start_period)]
+    if start_interval:
+        durations.append(("StartInterval", check.start_interval))
+    for key, seconds in durations:
+        if seconds is not None:
+            out[key] = round(seconds * NANO)
+    if check.retries is not None:
+        out["Retries"] = check.retries
+    return out

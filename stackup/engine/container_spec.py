@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stackup import labels as L
+from stackup.apibody import healthcheck_config
 from stackup.engine.container_extras import check_api, endpoint_extras, host_extras
 from stackup.engine.resources import STACKUP_VERSION
-from stackup.model import Healthcheck, Mount, Project, Service, ServiceNetwork
+from stackup.model import Mount, Project, Service, ServiceNetwork
 
 NANO = 1_000_000_000
 
@@ -118,23 +119,6 @@ def compose_container_labels(project: Project, service: Service, number: int, *,
         L.COMPOSE_DEPENDS_ON: ",".join(f"{d.service}:{d.condition}:{str(d.restart).lower()}"
                                        for d in service.depends_on),
     }
-
-
-def healthcheck_config(check: Healthcheck) -> dict[str, Any]:
-    """Engine ``Healthcheck``: durations in nanoseconds; ``disable`` → test ``["NONE"]``."""
-    if check.disable:
-        return {"Test": ["NONE"]}
-    out: dict[str, Any] = {}
-    if check.test:
-        out["Test"] = list(check.test)
-    for key, seconds in (("Interval", check.interval), ("Timeout", check.timeout),
-                         ("StartPeriod", check.start_period),
-                         ("StartInterval", check.start_interval)):
-        if seconds is not None:
-            out[key] = int(round(seconds * NANO))
-    if check.retries is not None:
-        out["Retries"] = check.retries
-    return out
 
 
 PortBindings = dict[str, list[dict[str, str]]]

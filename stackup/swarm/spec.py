@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from stackup import labels as L
-from stackup.model import Healthcheck, Mount, Project, Resources, Service, UpdateConfig
+from stackup.apibody import healthcheck_config
+from stackup.model import Mount, Project, Resources, Service, UpdateConfig
 from stackup.swarm.objects import (NS, STACK_IMAGE, STACK_NAMESPACE, owner_labels,
                                    service_name, volume_labels)
 
@@ -130,7 +131,7 @@ def _container(project: Project, service: Service, image: str, secret_names: Map
         spec["Ulimits"] = [{"Name": u.name, "Soft": u.soft, "Hard": u.hard}
                            for u in sorted(service.ulimits, key=lambda u: u.name)]
     if service.healthcheck is not None:
-        spec["Healthcheck"] = healthcheck(service.healthcheck)
+        spec["Healthcheck"] = healthcheck_config(service.healthcheck, start_interval=False)
     mounts = [_mount(project, m) for m in service.volumes]
     mounts += [{"Type": "tmpfs", "Target": t.split(":", 1)[0]} for t in service.tmpfs]
     if mounts:
@@ -144,21 +145,6 @@ def _container(project: Project, service: Service, image: str, secret_names: Map
     if configs:
         spec["Configs"] = sorted(configs, key=lambda c: c["File"]["Name"])
     return spec
-
-
-def healthcheck(check: Healthcheck) -> dict[str, Any]:
-    if check.disable:
-        return {"Test": ["NONE"]}
-    out: dict[str, Any] = {}
-    if check.test:
-        out["Test"] = list(check.test)
-    for key, value in (("Interval", check.interval), ("Timeout", check.timeout),
-                       ("StartPeriod", check.start_period)):
-        if value is not None:
-            out[key] = _ns(value)
-    if check.retries is not None:
-        out["Retries"] = check.retries
-    return out
 
 
 def _mount(project: Project, mount: Mount) -> dict[str, Any]:
