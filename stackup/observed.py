@@ -32,6 +32,8 @@ class ObservedContainer:
     health_log: tuple[str, ...] = ()  # latest healthcheck outputs (inspect only), oldest first
     compose_made: bool = False  # created by Docker Compose (its labels only, not stackup's)
     volume_mounts: tuple[tuple[str, str], ...] = ()  # (container path, volume name), sorted
+    # engine names of the networks it is attached to, sorted; None where not read (fakes)
+    networks: tuple[str, ...] | None = None
 
     @property
     def running(self) -> bool:

@@ -196,7 +196,7 @@ def container_from_list(raw: Mapping[str, Any]) -> ObservedContainer:
         image_id=str(raw.get("ImageID") or ""), image_ref=labels.get(L.IMAGE, raw.get("Image", "")),
         labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
         oneoff=_oneoff(labels), volume_mounts=_volume_mounts(raw),
-        compose_made=L.owner(labels)[1])
+        compose_made=L.owner(labels)[1], networks=_attached(raw))
 
 
 def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
@@ -221,7 +221,16 @@ def container_from_inspect(info: Mapping[str, Any]) -> ObservedContainer:
         image_ref=labels.get(L.IMAGE, (info.get("Config") or {}).get("Image", "")),
         labels=FrozenMap(labels), ports=tuple(dict.fromkeys(ports)),
         oneoff=_oneoff(labels), health_log=health_log,
-        volume_mounts=_volume_mounts(info), compose_made=L.owner(labels)[1])
+        volume_mounts=_volume_mounts(info), compose_made=L.owner(labels)[1],
+        networks=_attached(info))
+
+
+def _attached(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The networks a container is attached to (list or inspect form); None if not given."""
+    settings = raw.get("NetworkSettings")
+    if not isinstance(settings, Mapping) or not isinstance(settings.get("Networks"), Mapping):
+        return None
+    return tuple(sorted(settings["Networks"]))
 
 
 def _volume_mounts(raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -357,6 +357,9 @@ class _Up(ResourcePlanner):
         if joined in self.recreated and joined not in self.maybe_recreated:
             # it shares the network namespace of a container being replaced
             return f"network_mode service:{joined} is replaced", []
+        detached = self._detached_from(service, c)
+        if detached:  # as Compose does: recreated, not reconnected (the endpoint config is new)
+            return f"not attached to network {', '.join(detached)}", []
         if c.compose_made:  # Compose's config hash hashes its own model: it cannot prove a match
             return "created by Docker Compose", []
         if c.config_hash != digest:
@@ -375,6 +378,15 @@ class _Up(ResourcePlanner):
             return (f"image {ref} now resolves to {short_image_id(image_id)}",
                     [Change("image", c.image_id, image_id)])
         return None, []
+
+    def _detached_from(self, service: Service, c: ObservedContainer) -> list[str]:
+        """The networks of the service ``c`` is not attached to (someone ran `docker network
+        disconnect`, or a run was killed between detaching and replacing it)."""
+        if c.networks is None or service.network_mode is not None:
+            return []
+        wanted = (self.project.networks[n.name].name for n in service.networks
+                  if n.name in self.project.networks)
+        return sorted(set(wanted) - set(c.networks))
 
     def _restart_cause(self, service: Service) -> str | None:
         for dep in service.depends_on:

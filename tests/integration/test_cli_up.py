@@ -276,3 +276,39 @@ def test_bad_file_is_a_clear_error_and_creates_nothing(tmp_path: Path, project_n
     assert "Traceback" not in result.stderr
     assert ids(client, project_name) == {}
     assert client.networks.list(filters={"label": f"io.stackup.project={project_name}"}) == []
+
+
+def test_container_detached_from_its_network_is_replaced_and_reachable_again(
+        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
+    """A container taken off its network (`docker network disconnect`, or a run killed between
+    detaching and replacing it) does not count as converged: `plan` says so, `up` replaces it
+    (as Compose does), and its name resolves on the network again."""
+    write(tmp_path, f"""
+        services:
+          api:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+          probe:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+        """)
+    run(tmp_path, project_name, "up", "-d")
+    before = ids(client, project_name)
+    network = f"{project_name}_default"
+    client.networks.get(network).disconnect(f"{project_name}-api-1")
+    probe = client.containers.get(f"{project_name}-probe-1")
+    assert probe.exec_run(["nslookup", "api"]).exit_code != 0  # unreachable now
+
+    planned = run(tmp_path, project_name, "plan", "--exit-code", check=False)
+    assert planned.returncode == 2, planned.stdout
+    assert f"not attached to network {network}" in planned.stdout
+    assert "probe" not in planned.stdout  # the attached one is left alone
+
+    run(tmp_path, project_name, "up", "-d")
+    after = ids(client, project_name)
+    assert after[f"{project_name}-api-1"] != before[f"{project_name}-api-1"]
+    assert after[f"{project_name}-probe-1"] == before[f"{project_name}-probe-1"]
+    api = client.containers.get(f"{project_name}-api-1")
+    assert network in api.attrs["NetworkSettings"]["Networks"]
+    assert probe.exec_run(["nslookup", "api"]).exit_code == 0
+    assert run(tmp_path, project_name, "plan", "--exit-code", check=False).returncode == 0
