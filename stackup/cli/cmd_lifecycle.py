@@ -162,7 +162,10 @@ def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_rec
                else load_revision_project(g, revision))
     options = _up_options(project, services, scale, force_recreate, no_recreate,
                           remove_orphans or revision is not None, timeout, build, pull)
-    plan, saved = app.save_plan(project, g.engine(), options)
+    if out is None:  # fingerprints and the saved form only for `--out`
+        plan, saved = app.plan_up(project, g.engine(), options), ""
+    else:
+        plan, saved = app.save_plan(project, g.engine(), options)
     if out == "-":
         click.echo(saved, nl=False)
     else:
