@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -106,11 +105,11 @@ class Progress:
         if event.phase == "started":
             self._lines[event.op_id] = self._format(event)
         elif event.phase == "output":  # build/pull output scrolls; the operation stays active
-            out.write(self._format(event)[:shutil.get_terminal_size((80, 24)).columns] + "\n")
+            out.write(self._format(event)[:_columns()] + "\n")
         else:
             self._lines.pop(event.op_id, None)
             out.write(self._format(event) + "\n")
-        rows = max(3, shutil.get_terminal_size((80, 24)).lines - 2)
+        rows = max(3, _terminal().lines - 2)
         active = list(self._lines.values())
         shown = active if len(active) <= rows else active[:rows - 1] + [
             f" ...     {len(active) - rows + 1} more operations running"]
@@ -156,3 +155,14 @@ class Progress:
             text = str(error).replace("\n", "\n    ")
             self.stream.write(f"  {who}: {action} {op.subject}: {text}\n")
         self.stream.flush()
+
+
+def _terminal() -> os.terminal_size:
+    """The terminal's size (80x24 when unknown); shutil is imported only on a terminal."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24))
+
+
+def _columns() -> int:
+    return _terminal().columns
