@@ -21,7 +21,8 @@ from stackup.model import (FileObject, FrozenMap, Ipam, IpamPool, Network, Proje
                            Volume)
 from stackup.loader import check as ck
 from stackup.loader.located import loc_of
-from stackup.loader.parse_service import Context, parse_service
+from stackup.loader.parse_context import Context
+from stackup.loader.parse_service import parse_service
 
 _TOP_KEYS = frozenset({"version", "name", "services", "networks", "volumes", "secrets",
                        "configs", "include"})
