@@ -352,6 +352,11 @@ class _Up(ResourcePlanner):
             return "--always-recreate-deps", []
         if c.state == "dead":
             return "container is dead", []
+        if c.state == "created" and (service.secrets or service.configs):
+            # secrets and configs are copied in right after the create: a run killed in between
+            # left a container that would start without them (labels cannot say whether it did)
+            return ("created but never started: its secret and config files may be missing "
+                    "(an interrupted run)"), []
         joined = service.network_mode[8:] if service.network_mode and \
             service.network_mode.startswith("service:") else None
         if joined in self.recreated and joined not in self.maybe_recreated:

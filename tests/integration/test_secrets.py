@@ -196,3 +196,41 @@ def test_secrets_arrive_through_a_remote_engine(tmp_path: Path, project_name: st
     assert not (tmp_path / "no-state-dir-needed").exists()
     down = _ok(_stackup(tmp_path, project_name, "down", env=env))
     assert ids(client, project_name) == {}, down
+
+
+def test_a_container_left_created_without_its_secret_files_is_replaced(
+        tmp_path: Path, project_name: str, client: docker.DockerClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 between the create and the copy of the secret files leaves a container with the
+    right labels and config hash but no files: the next `up` must not just start it."""
+    import stackup
+    from stackup.engine.docker import DockerEngine
+    from stackup.engine.docker import containers as adapter
+    from stackup.hashing import config_hash
+
+    canaries = _stack(tmp_path)
+    environ = {**os.environ, "TOKEN": canaries["env"]}
+    project = stackup.load([str(tmp_path / "compose.yaml")], environ=environ,
+                           project_name=project_name)
+    service = project.services["app"]
+    digest, text = config_hash(project, service)
+    engine = DockerEngine.from_env()
+    try:
+        engine.create_network(project_name, project.networks["default"])
+        monkeypatch.setattr(adapter, "deliver_files", lambda *args: None)  # killed right here
+        engine.create_container(project, service, 1, name=f"{project_name}-app-1",
+                                config_hash=digest, config_json=text,
+                                image=service.image_ref(project_name))
+    finally:
+        engine.close()
+    monkeypatch.undo()
+    planned = subprocess.run([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                              "plan"], capture_output=True, text=True, env=environ, timeout=120)
+    assert "created but never started" in planned.stdout, planned.stdout + planned.stderr
+    done = subprocess.run([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                           "up", "-d"], capture_output=True, text=True, env=environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    app = client.containers.get(f"{project_name}-app-1")
+    assert app.status == "running"
+    got = app.exec_run(["cat", "/run/secrets/tok"])
+    assert got.exit_code == 0 and got.output.decode() == canaries["env"]
