@@ -233,7 +233,7 @@ def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (
 
 def build_context_digests(project: Project) -> dict[str, str]:
     """Image reference → digest of its local build context (paths, sizes and contents)."""
-    import hashlib
+    from stackup.digest import sha256
     import os
 
     out: dict[str, str] = {}
@@ -241,7 +241,7 @@ def build_context_digests(project: Project) -> dict[str, str]:
         build = service.build
         if build is None or not os.path.isdir(build.context):
             continue
-        h = hashlib.sha256()
+        h = sha256()
         for root, dirs, files in os.walk(build.context):
             dirs.sort()
             for name in sorted(files):

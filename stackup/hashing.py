@@ -19,11 +19,11 @@ does not change the hash of every existing container (which would recreate them 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from stackup.digest import sha256
 from stackup.model import FileObject, Mount, Project, Service, ServiceNetwork
 
 # Service fields that never force a recreate.
@@ -70,8 +70,8 @@ def content_digest(kind: str, obj: FileObject) -> str | None:
             return None
         inner = bytes.fromhex(obj.digest)
     else:
-        inner = hashlib.sha256((obj.content or "").encode("utf-8")).digest()
-    return hashlib.sha256(f"stackup:{kind}:{obj.key}:".encode() + inner).hexdigest()
+        inner = sha256((obj.content or "").encode("utf-8")).digest()
+    return sha256(f"stackup:{kind}:{obj.key}:".encode() + inner).hexdigest()
 
 
 def _file_object(obj: FileObject | None, key: str, kind: str) -> Any:
@@ -139,7 +139,7 @@ def canonical_json(config: Mapping[str, Any]) -> str:
 def config_hash(project: Project, service: Service) -> tuple[str, str]:
     """``(sha256 hex, canonical JSON)`` of the service's recreate-relevant settings."""
     text = canonical_json(canonical_config(project, service))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text
+    return sha256(text.encode("utf-8")).hexdigest(), text
 
 
 def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -27,11 +27,11 @@ the document: configs appear by hash, sensitive values as digests.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from stackup.digest import sha256
 from stackup.errors import PlanFileError
 from stackup.hashing import canonical_config, config_hash
 from stackup.model import Project
@@ -111,7 +111,7 @@ def dump(plan: Plan, prints: Fingerprints, *, version: str, created: str) -> str
 def _digest(body: Mapping[str, Any]) -> str:
     text = json.dumps({k: v for k, v in body.items() if k != "digest"}, sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + sha256(text.encode("utf-8")).hexdigest()
 
 
 def load(text: str, source: str) -> SavedPlan:

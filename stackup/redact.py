@@ -10,12 +10,12 @@ SECRET, TOKEN, KEY, CREDENTIAL, AUTH or PRIVATE (any case), a value that came fr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from stackup.digest import sha256
 from stackup.plan import Change
 
 SENSITIVE_KEY = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE",
@@ -31,7 +31,7 @@ def sensitive_key(key: str) -> bool:
 def digest(value: Any) -> str:
     """``sha256:<hex>`` of a value's canonical JSON (or of a string itself)."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + sha256(text.encode("utf-8")).hexdigest()
 
 
 def is_sensitive(path: str, env_file_keys: Collection[str] = ()) -> bool:

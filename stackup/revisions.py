@@ -16,11 +16,11 @@ naming the secret when none of it has that digest. Pure: no I/O (file digests co
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from stackup.digest import sha256 as _sha256
 from stackup.errors import ProjectError
 from stackup.model import Project
 from stackup.records import dataclass
@@ -98,7 +98,7 @@ class Revision:
 
 def sha256(text: str | bytes) -> str:
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return hashlib.sha256(data).hexdigest()
+    return _sha256(data).hexdigest()
 
 
 # --- the model without secret values ----------------------------------------------------------

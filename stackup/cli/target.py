@@ -8,7 +8,6 @@ volumes. Containers come from one ownership-filtered observe of the project (lab
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from stackup.cli.main import Globals
@@ -86,7 +85,9 @@ def each(items: Iterable[T], action: Callable[[T], None],
     if len(items) <= 1:
         for pair in enumerate(items):
             run(pair)
-    else:
+    else:  # `ps` imports this module: concurrent.futures would bring logging (~3 ms)
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(items)))) as pool:
             list(pool.map(run, enumerate(items)))
     return [(items[i], failures[i]) for i in sorted(failures)]

@@ -10,12 +10,12 @@ endpoint is read from ``contexts/meta/<sha256 of its name>/meta.json`` and its T
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
+from stackup.digest import sha256
 from stackup.errors import EngineUnavailable
 
 DEFAULT_CONTEXT = "default"
@@ -47,7 +47,7 @@ def current_context(environ: Mapping[str, str]) -> str:
 
 
 def _meta(environ: Mapping[str, str], name: str) -> dict[str, Any]:
-    digest = hashlib.sha256(name.encode()).hexdigest()
+    digest = sha256(name.encode()).hexdigest()
     path = os.path.join(config_dir(environ), "contexts", "meta", digest, "meta.json")
     source = "DOCKER_CONTEXT" if environ.get("DOCKER_CONTEXT") else "the docker CLI configuration"
     try:
@@ -79,7 +79,7 @@ def engine_environ(environ: Mapping[str, str]) -> dict[str, str]:
         raise EngineUnavailable(f"docker context {name!r} has no docker endpoint",
                                 detail="Its meta.json names no Endpoints.docker.Host.")
     env["DOCKER_HOST"] = host
-    digest = hashlib.sha256(name.encode()).hexdigest()
+    digest = sha256(name.encode()).hexdigest()
     tls = os.path.join(config_dir(env), "contexts", "tls", digest, "docker")
     if os.path.isfile(os.path.join(tls, "cert.pem")) or os.path.isfile(os.path.join(tls, "ca.pem")):
         env["DOCKER_CERT_PATH"] = tls

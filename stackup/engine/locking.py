@@ -15,7 +15,6 @@ the lock ``lost`` (and calls ``on_lost``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import threading
@@ -23,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
+from stackup.digest import sha256
 from stackup.engine.lockspec import (
     LockHolder,
     LockRecord,
@@ -258,7 +258,7 @@ def this_host() -> tuple[str, str, str]:
         parts.append(os.readlink("/proc/self/ns/pid"))
     except OSError:
         parts.append("")
-    return user, host, hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return user, host, sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def _read(path: str) -> str:

@@ -9,13 +9,13 @@ depends_on for cycles. Nothing past this point sees raw YAML.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from collections.abc import Mapping
 from typing import Any
 
+from stackup.digest import sha256
 from stackup.errors import CycleError, ProjectError, SpecError
 from stackup.model import (FileObject, FrozenMap, Ipam, IpamPool, Network, Project, Service,
                            Volume)
@@ -211,7 +211,7 @@ def _file_digest(path: str) -> str | None:
     using it (their config hash covers this digest, never the bytes); None when unreadable (the
     engine adapter reports that when it delivers the file). Only regular files up to 64 MiB are
     read: ``file: /dev/zero`` or a FIFO must not hang the loader."""
-    digest = hashlib.sha256()
+    digest = sha256()
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 1024 * 1024:
