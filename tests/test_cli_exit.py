@@ -1,0 +1,72 @@
+"""The `stackup` command leaves without the interpreter's teardown (``cli.main.run``): what a
+normal exit guarantees must still hold: every byte written reaches stdout, exit codes are kept,
+``atexit`` handlers and ``weakref.finalize`` callbacks run, a reader that went away is no error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+STACKUP = str(Path(sys.executable).parent / "stackup")
+
+
+def _stack(folder: Path, services: int) -> Path:
+    body = "".join(f"  s{i:04d}:\n    image: busybox:local\n    environment: {{N: '{i}'}}\n"
+                   for i in range(services))
+    path = folder / "compose.yaml"
+    path.write_text("services:\n" + body)
+    return path
+
+
+def test_all_output_arrives_and_exit_codes_are_kept(tmp_path: Path) -> None:
+    path = _stack(tmp_path, 400)
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:  # a file: block-buffered, the case a skipped flush would lose
+        done = subprocess.run([STACKUP, "-p", "exit", "-f", str(path), "config"], stdout=sink,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    expected = subprocess.run(
+        [sys.executable, "-c", "from stackup.cli.main import main; main()", "-p", "exit", "-f",
+         str(path), "config"], capture_output=True, text=True, timeout=60).stdout
+    assert out.read_text() == expected and expected.count("image: busybox:local") == 400
+    usage = subprocess.run([STACKUP, "up", "--no-such-flag"], capture_output=True, text=True,
+                           timeout=60)
+    assert usage.returncode == 64
+    missing = subprocess.run([STACKUP, "-f", str(tmp_path / "nope.yaml"), "config"],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "nope.yaml" in missing.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    path = _stack(tmp_path, 2000)
+    done = subprocess.run(f"'{STACKUP}' -p exit -f '{path}' config | head -n 1",
+                          shell=True, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "name: exit\n"
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_atexit_handlers_and_finalizers_run(tmp_path: Path) -> None:
+    marker, made = tmp_path / "atexit-ran", tmp_path / "finalized"
+    made.mkdir()
+    script = textwrap.dedent(f"""
+        import atexit, shutil, sys, weakref
+        from stackup.cli import main as M
+
+        class Resource:
+            pass
+
+        keep = Resource()
+        weakref.finalize(keep, shutil.rmtree, {str(made)!r})
+        atexit.register(lambda: open({str(marker)!r}, "w").write("ran"))
+        sys.argv = ["stackup", "--version"]
+        M.run()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    assert "stackup" in done.stdout
+    assert marker.read_text() == "ran"
+    assert not made.exists()
