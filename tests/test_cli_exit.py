@@ -48,7 +48,7 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
 
 
-def test_atexit_handlers_and_finalizers_run(tmp_path: Path) -> None:
+def test_atexit_handlers_finalizers_and_unflushed_output(tmp_path: Path) -> None:
     marker, made = tmp_path / "atexit-ran", tmp_path / "finalized"
     made.mkdir()
     script = textwrap.dedent(f"""
@@ -61,12 +61,13 @@ def test_atexit_handlers_and_finalizers_run(tmp_path: Path) -> None:
         keep = Resource()
         weakref.finalize(keep, shutil.rmtree, {str(made)!r})
         atexit.register(lambda: open({str(marker)!r}, "w").write("ran"))
+        sys.stdout.write("unflushed-" * 1000)  # a pipe: block-buffered, written at exit only
         sys.argv = ["stackup", "--version"]
         M.run()
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, env={**os.environ})
     assert done.returncode == 0, done.stderr
-    assert "stackup" in done.stdout
+    assert done.stdout.startswith("unflushed-" * 1000) and "stackup" in done.stdout
     assert marker.read_text() == "ran"
     assert not made.exists()
