@@ -11,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 STACKUP = str(Path(sys.executable).parent / "stackup")
+# buffered output, as users have it (this suite may run with PYTHONUNBUFFERED set)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
 def _stack(folder: Path, services: int) -> Path:
@@ -26,7 +28,7 @@ def test_all_output_arrives_and_exit_codes_are_kept(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     with out.open("w") as sink:  # a file: block-buffered, the case a skipped flush would lose
         done = subprocess.run([STACKUP, "-p", "exit", "-f", str(path), "config"], stdout=sink,
-                              stderr=subprocess.PIPE, text=True, timeout=60)
+                              stderr=subprocess.PIPE, text=True, timeout=60, env=ENV)
     assert done.returncode == 0, done.stderr
     expected = subprocess.run(
         [sys.executable, "-c", "from stackup.cli.main import main; main()", "-p", "exit", "-f",
@@ -43,7 +45,7 @@ def test_all_output_arrives_and_exit_codes_are_kept(tmp_path: Path) -> None:
 def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
     path = _stack(tmp_path, 2000)
     done = subprocess.run(f"'{STACKUP}' -p exit -f '{path}' config | head -n 1",
-                          shell=True, capture_output=True, text=True, timeout=60)
+                          shell=True, capture_output=True, text=True, timeout=60, env=ENV)
     assert done.stdout == "name: exit\n"
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
 
@@ -67,7 +69,7 @@ def test_atexit_handlers_finalizers_and_unflushed_output(tmp_path: Path) -> None
         M.run()
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, env={**os.environ})
+                          timeout=60, env=ENV)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "unflushed-" * 1000
     assert marker.read_text() == "ran"
