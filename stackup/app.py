@@ -207,13 +207,14 @@ def lifecycle(verb: str, project: Project | None, engine: Engine, *, services: I
 
 def down(project: Project | None, project_name: str, engine: Engine, *, remove_volumes: bool,
          remove_orphans: bool, timeout: float | None, run: RunOptions,
-         on_event: EventSink = _ignore) -> tuple[Plan, Outcome]:
+         on_event: EventSink = _ignore, ignore_orphans: bool = False) -> tuple[Plan, Outcome]:
     from stackup.reconcile import plan_down
 
     observed = (observe(project, engine) if project is not None
                 else engine.observe(project_name))
     plan = plan_down(project, observed, remove_volumes=remove_volumes,
-                     remove_orphans=remove_orphans, timeout=timeout)
+                     remove_orphans=remove_orphans, timeout=timeout,
+                     ignore_orphans=ignore_orphans)
     return plan, run_plan(plan, project, engine, run, on_event)
 
 

@@ -46,7 +46,23 @@ def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, .
     check_services(project, [*services, *scales])
     return UpOptions(services=services, force_recreate=force_recreate, no_recreate=no_recreate,
                      scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout,
-                     build=build, pull=pull, **more)
+                     build=build, pull=pull, ignore_orphans=ignore_orphans(remove_orphans),
+                     **more)
+
+
+def ignore_orphans(remove_orphans: bool) -> bool:
+    """``COMPOSE_IGNORE_ORPHANS=true``: no note about orphan containers. As in Compose, it
+    cannot be combined with ``--remove-orphans`` (``check_orphan_flags``)."""
+    import os
+
+    ignore = os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower() in ("1", "true")
+    return ignore and not remove_orphans
+
+
+def check_orphan_flags(remove_orphans: bool) -> None:
+    """A usage error, before anything runs, for ``--remove-orphans`` with the variable set."""
+    if remove_orphans and ignore_orphans(False):
+        raise click.UsageError("COMPOSE_IGNORE_ORPHANS and --remove-orphans cannot be combined")
 
 
 def up_flags(func):  # type: ignore[no-untyped-def]
@@ -116,6 +132,7 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     from stackup import app
     from stackup.cli.progress import Progress
 
+    check_orphan_flags(remove_orphans)
     project = g.load(services).project
     if no_build and build:
         raise click.UsageError("--build and --no-build cannot be used together")
@@ -254,13 +271,15 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
     from stackup.cli.rmi import images_of, remove_images
 
     project, name = _load_or_name(g)
+    check_orphan_flags(remove_orphans)
     images = images_of(project, g.engine().observe(name), rmi) if rmi else []
     progress = Progress(g.progress)
     with g.locked("down", name):
         plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
                                  remove_orphans=remove_orphans, timeout=timeout,
                                  run=app.RunOptions(parallel=g.parallel),
-                                 on_event=progress.on_event)
+                                 on_event=progress.on_event,
+                                 ignore_orphans=ignore_orphans(remove_orphans))
     _finish(g, plan, outcome, progress, "down")
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 

@@ -36,7 +36,6 @@ VERBS = {
     "remove_config": ("config", "remove"), "wait_service": ("service", "wait converged"),
     "wait_service_completed": ("service", "wait completed"),
 }
-ORPHAN_NOTE = "Found orphan containers"  # the note COMPOSE_IGNORE_ORPHANS=true silences
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
 
 
@@ -131,10 +130,8 @@ class Progress:
             return
         if self.mode == "quiet" and outcome.ok:
             return
-        ignore_orphans = os.environ.get("COMPOSE_IGNORE_ORPHANS", "").lower() in ("1", "true")
         for note in plan.notes:
-            if not (ignore_orphans and note.startswith(ORPHAN_NOTE)):
-                self.stream.write(f"note: {note}\n")
+            self.stream.write(f"note: {note}\n")
         if outcome.ok:
             if plan.empty:
                 self.stream.write(f"Nothing to change: {plan.project_name} is up to date.\n")

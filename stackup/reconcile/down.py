@@ -23,14 +23,15 @@ from stackup.reconcile.lifecycle import stop_then_remove
 
 
 def plan_down(project: Project | None, observed: ObservedState, *, remove_volumes: bool = False,
-              remove_orphans: bool = False, timeout: float | None = None) -> Plan:
+              remove_orphans: bool = False, timeout: float | None = None,
+              ignore_orphans: bool = False) -> Plan:
     """Stop and remove the project's containers, then its networks (and volumes)."""
     known = set(known_services(project)) if project is not None else None
     containers = sorted_containers(observed.containers)
     orphans = [c for c in containers if known is not None and c.service not in known]
     targets = [c for c in containers if c not in orphans or remove_orphans]
     notes: list[str] = []
-    if orphans and not remove_orphans:
+    if orphans and not remove_orphans and not ignore_orphans:
         notes.append(f"Found orphan containers ({', '.join(c.name for c in orphans)}) for this "
                      f"project. Run with --remove-orphans to remove them (the project's "
                      f"networks cannot be removed while they use them).")

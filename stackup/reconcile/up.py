@@ -66,6 +66,7 @@ class UpOptions:
     no_recreate: bool = False
     scale: Mapping[str, int] = field(default_factory=FrozenMap)
     remove_orphans: bool = False
+    ignore_orphans: bool = False  # COMPOSE_IGNORE_ORPHANS: no orphan note
     always_recreate_deps: bool = False  # recreate the dependencies of the named services too
     timeout: float | None = None  # stop timeout override (-t)
     wait: bool = False  # --wait: also wait until each selected service is healthy / running
@@ -453,6 +454,8 @@ class _Up(ResourcePlanner):
         if not orphans:
             return
         if not self.options.remove_orphans:
+            if self.options.ignore_orphans:
+                return
             self.notes.append(
                 f"Found orphan containers ({', '.join(c.name for c in orphans)}) for this "
                 f"project. If you removed or renamed this service in your stack file, run with "

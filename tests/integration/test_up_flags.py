@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import docker
+import pytest
 
 from tests.integration.helpers import LOOP, run, write
 
@@ -66,3 +67,40 @@ def test_renew_anon_volumes(tmp_path: Path, project_name: str,
     assert scratch() == first  # a replacement keeps the anonymous volume (as Compose)
     run(tmp_path, project_name, "up", "-d", "--force-recreate", "-V", "db")
     assert scratch() != first
+
+
+def test_compose_ignore_orphans(tmp_path: Path, project_name: str,
+                                client: docker.DockerClient,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """COMPOSE_IGNORE_ORPHANS=true: `up`, `plan` and `down` say nothing about orphan containers
+    (and leave them; `down` then cannot remove the network they use); with --remove-orphans it
+    is a usage error, as in Compose."""
+    service = f"""
+          {{name}}:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            stop_grace_period: 1s"""
+    write(tmp_path, "services:" + service.format(name="kept") + service.format(name="gone"))
+    run(tmp_path, project_name, "up", "-d")
+    write(tmp_path, "services:" + service.format(name="kept"))
+    orphan = f"{project_name}-gone-1"
+    said = run(tmp_path, project_name, "up", "-d")
+    assert "Found orphan containers" in said.stdout + said.stderr
+
+    monkeypatch.setenv("COMPOSE_IGNORE_ORPHANS", "true")
+    for args in (["up", "-d"], ["plan"]):
+        quiet = run(tmp_path, project_name, *args)
+        assert "orphan" not in (quiet.stdout + quiet.stderr).lower(), args
+    assert client.containers.get(orphan).status == "running"  # ignored, not removed
+    for args in (["up", "-d", "--remove-orphans"], ["down", "--remove-orphans"]):
+        refused = run(tmp_path, project_name, *args, check=False)
+        assert refused.returncode == 64, args
+        assert "COMPOSE_IGNORE_ORPHANS and --remove-orphans cannot be combined" in refused.stderr
+    assert client.containers.get(orphan).status == "running"
+    down = run(tmp_path, project_name, "down", check=False)  # the orphan keeps the network
+    assert "Found orphan containers" not in down.stdout + down.stderr
+    assert client.containers.get(orphan).status == "running"
+    monkeypatch.delenv("COMPOSE_IGNORE_ORPHANS")
+    run(tmp_path, project_name, "down", "--remove-orphans")
+    assert client.containers.list(all=True, filters={
+        "label": f"io.stackup.project={project_name}"}) == []
