@@ -46,22 +46,21 @@ def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, .
     check_services(project, [*services, *scales])
     return UpOptions(services=services, force_recreate=force_recreate, no_recreate=no_recreate,
                      scale=FrozenMap(scales), remove_orphans=remove_orphans, timeout=timeout,
-                     build=build, pull=pull, ignore_orphans=ignore_orphans(remove_orphans),
+                     build=build, pull=pull, ignore_orphans=compose_ignore_orphans(),
                      **more)
 
 
-def ignore_orphans(remove_orphans: bool) -> bool:
-    """``COMPOSE_IGNORE_ORPHANS=true``: no note about orphan containers. As in Compose, it
-    cannot be combined with ``--remove-orphans`` (``check_orphan_flags``)."""
+def compose_ignore_orphans() -> bool:
+    """``COMPOSE_IGNORE_ORPHANS=true``: no note about orphan containers (``--remove-orphans``,
+    refused with it by ``check_orphan_flags``, would remove them instead)."""
     import os
 
-    ignore = os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower() in ("1", "true")
-    return ignore and not remove_orphans
+    return os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower() in ("1", "true")
 
 
 def check_orphan_flags(remove_orphans: bool) -> None:
     """A usage error, before anything runs, for ``--remove-orphans`` with the variable set."""
-    if remove_orphans and ignore_orphans(False):
+    if remove_orphans and compose_ignore_orphans():
         raise click.UsageError("COMPOSE_IGNORE_ORPHANS and --remove-orphans cannot be combined")
 
 
@@ -270,8 +269,8 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
     from stackup.cli.progress import Progress
     from stackup.cli.rmi import images_of, remove_images
 
-    project, name = _load_or_name(g)
     check_orphan_flags(remove_orphans)
+    project, name = _load_or_name(g)
     images = images_of(project, g.engine().observe(name), rmi) if rmi else []
     progress = Progress(g.progress)
     with g.locked("down", name):
@@ -279,7 +278,7 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
                                  remove_orphans=remove_orphans, timeout=timeout,
                                  run=app.RunOptions(parallel=g.parallel),
                                  on_event=progress.on_event,
-                                 ignore_orphans=ignore_orphans(remove_orphans))
+                                 ignore_orphans=compose_ignore_orphans())
     _finish(g, plan, outcome, progress, "down")
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 

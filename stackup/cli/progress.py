@@ -104,7 +104,7 @@ class Progress:
         if event.phase == "started":
             self._lines[event.op_id] = self._format(event)
         elif event.phase == "output":  # build/pull output scrolls; the operation stays active
-            out.write(self._format(event)[:_columns()] + "\n")
+            out.write(self._format(event)[:_terminal().columns] + "\n")
         else:
             self._lines.pop(event.op_id, None)
             out.write(self._format(event) + "\n")
@@ -159,7 +159,3 @@ def _terminal() -> os.terminal_size:
     import shutil
 
     return shutil.get_terminal_size((80, 24))
-
-
-def _columns() -> int:
-    return _terminal().columns
