@@ -89,20 +89,26 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
         return Outcome()  # nothing to do: no event loop, no executor
     import dataclasses
 
-    import anyio
-
     from stackup.engine.container_backend import ContainerBackend
-    from stackup.execute import execute
+    from stackup.headstart import HeadStart
 
     if plan.project is None and project is not None:
         plan = dataclasses.replace(plan, project=project)
     check_engine_supports(plan, engine)
+    # the first operations begin now, while the event loop's modules load (``headstart``)
+    backend = HeadStart(ContainerBackend(engine), plan, run.parallel)
+    try:
+        import anyio
 
-    async def _main() -> Outcome:
-        return await execute(plan, ContainerBackend(engine), parallel=run.parallel,
-                             wait_timeout=run.wait_timeout, on_event=on_event)
+        from stackup.execute import execute
 
-    return anyio.run(_main)
+        async def _main() -> Outcome:
+            return await execute(plan, backend, parallel=run.parallel,
+                                 wait_timeout=run.wait_timeout, on_event=on_event)
+
+        return anyio.run(_main)
+    finally:
+        backend.join()
 
 
 def run_with(plan: Plan, backend: Backend, run: RunOptions,

@@ -100,12 +100,18 @@ def _failure_reason(outcome: Outcome) -> str:
 
 def revisions_of(engine: Engine, project_name: str) -> list[R.Revision]:
     """The project's revisions, oldest first; a damaged record is skipped with a warning."""
+    return _parsed(engine.list_revisions(project_name), project_name)  # type: ignore[attr-defined]
+
+
+def _number(labels: Mapping[str, str]) -> int:
+    return int(labels[R.NUMBER]) if labels.get(R.NUMBER, "").isdigit() else 0
+
+
+def _parsed(records: Iterable[Mapping[str, str]], project_name: str) -> list[R.Revision]:
     found = []
-    for labels in engine.list_revisions(project_name):  # type: ignore[attr-defined]
+    for labels in records:
         try:
-            found.append(R.from_labels(labels, R.volume_name(
-                project_name, int(labels[R.NUMBER]) if labels.get(R.NUMBER, "").isdigit()
-                else 0)))
+            found.append(R.from_labels(labels, R.volume_name(project_name, _number(labels))))
         except ProjectError as error:
             click.echo(f"warning: skipped {error.summary}: {error.detail}", err=True)
     return sorted(found, key=lambda r: r.number)
@@ -142,8 +148,12 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
     try:
         engine = g.engine()
         model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
-        history = revisions_of(engine, project.name)
-        latest = history[-1] if history else None
+        # only the newest record is read back (each holds a whole model): the others' numbers
+        # are enough to pick the next one
+        records = engine.list_revisions(project.name)  # type: ignore[attr-defined]
+        numbers = [_number(labels) for labels in records]
+        newest = _parsed([max(records, key=_number)], project.name) if records else []
+        latest = newest[0] if newest else None  # None: no record, or a damaged newest one
         if (plan is not None and plan.empty and outcome.ok and latest is not None
                 and latest.ok and latest.model_sha256 == R.sha256(model)):
             return None
@@ -161,7 +171,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
             model=model, digests=digests, commit=commit, dirty=dirty,
             working_dir=project.working_dir, stackup_version=__version__,
             token=uuid.uuid4().hex)
-        return store(engine, revision, (r.number for r in history))
+        return store(engine, revision, numbers)
     except StackupError as error:
         click.echo(f"warning: could not record the revision of {project.name}: {error}",
                    err=True)

@@ -132,7 +132,8 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     from stackup.cli.progress import Progress
 
     check_orphan_flags(remove_orphans)
-    project = g.load(services).project
+    with g.early("up"):  # the lock and the engine's lists while the file loads (cli.early)
+        project = g.load(services).project
     if no_build and build:
         raise click.UsageError("--build and --no-build cannot be used together")
     options = _up_options(project, services, scale, force_recreate, no_recreate,
@@ -174,8 +175,11 @@ def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_rec
     from stackup import app
     from stackup.render import plan_json, plan_text
 
-    project = (g.load(services).project if revision is None
-               else load_revision_project(g, revision))
+    if revision is None:
+        with g.early():  # the engine's lists while the file loads (cli.early)
+            project = g.load(services).project
+    else:
+        project = load_revision_project(g, revision)
     options = _up_options(project, services, scale, force_recreate, no_recreate,
                           remove_orphans or revision is not None, timeout, build, pull)
     if out is None:  # fingerprints and the saved form only for `--out`

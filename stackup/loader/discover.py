@@ -17,7 +17,7 @@ from stackup.errors import ProjectError
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_FILES = ("compose.override.yaml", "compose.override.yml",
                   "docker-compose.override.yaml", "docker-compose.override.yml")
-_VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 
 
 def find_stack_files(project_directory: str | None, files: list[str],
@@ -86,7 +86,7 @@ def normalize_name(raw: str) -> str:
 
 
 def _check(name: str, source: str) -> str:
-    if not _VALID_NAME.match(name):
+    if not VALID_NAME.match(name):
         raise ProjectError(f"invalid project name {name!r} (from {source})",
                            detail="A project name is lowercase letters, digits, '_' and '-', "
                                   "and starts with a letter or digit.")

@@ -344,9 +344,53 @@ def test_observe_is_a_few_calls_whatever_the_container_count(
                                   volumes=[f"{project_name}_data"], images=[IMAGE])
     assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
     assert all(c.state == "created" for c in state.containers)
-    # containers, networks, volumes, by stackup's label and by Docker Compose's (a project
-    # Compose made is taken over), and one image inspect
-    assert len(sent) == 7, sent
+    # containers, networks and volumes by Docker Compose's label (stackup writes it too, and a
+    # project Compose made is taken over); networks and volumes by stackup's own label (to
+    # notice a project made before stackup wrote Compose's labels); one image inspect
+    assert sorted(sent) == sorted(["/containers/json", "/networks", "/volumes", "/networks",
+                                   "/volumes", f"/images/{IMAGE}/json"]), sent
+
+
+def test_observe_finds_containers_made_before_stackup_wrote_composes_labels(
+        docker_engine: DockerEngine, project_name: str) -> None:
+    """A project made by a stackup that labelled things with its own label only: its network
+    says so, and observe then lists the containers by stackup's label too."""
+    api = docker_engine.api
+    own = {L.PROJECT: project_name}
+    state = docker_engine.observe(project_name)
+    assert state.containers == ()
+    api.create_container(IMAGE, command=["true"], name=f"{project_name}-web-1",
+                         labels={**own, L.SERVICE: "web", L.NUMBER: "1"})
+    # without an old network or volume, nothing says to look for such containers
+    assert docker_engine.observe(project_name).containers == ()
+    api.create_network(f"{project_name}_default", labels={**own, L.NETWORK: "default"})
+    state = docker_engine.observe(project_name)
+    assert [(c.name, c.service, c.number) for c in state.containers] == [
+        (f"{project_name}-web-1", "web", 1)]
+    assert list(state.networks) == [f"{project_name}_default"]
+
+
+def test_observe_after_prime_reads_only_the_images_and_sees_the_same(
+        docker_engine: DockerEngine, project_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(project_name, *(service(f"s{i}") for i in range(3)), volumes=("data",))
+    up(docker_engine, proj, start=False)
+    args = {"networks": [f"{project_name}_default"], "volumes": [f"{project_name}_data"],
+            "images": [IMAGE]}
+    fresh = docker_engine.observe(project_name, **args)  # type: ignore[arg-type]
+    docker_engine.prime(project_name)
+    sent: list[str] = []
+    assert docker_engine.reader is not None
+    original_get = docker_engine.reader.get
+
+    def counting_get(path: str, *a: object, **k: object) -> object:
+        sent.append(path)
+        return original_get(path, *a, **k)  # type: ignore[arg-type]
+    monkeypatch.setattr(docker_engine.reader, "get", counting_get)
+    assert docker_engine.observe(project_name, **args) == fresh  # type: ignore[arg-type]
+    assert sent == [f"/images/{IMAGE}/json"]
+    # the lists read ahead are used once: the next observe reads them again
+    assert docker_engine.observe(project_name, **args) == fresh  # type: ignore[arg-type]
+    assert len(sent) == 7
 
 
 def test_reading_commands_do_not_import_the_sdk(docker_engine: DockerEngine,

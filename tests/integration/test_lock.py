@@ -215,3 +215,25 @@ def test_run_and_wait_down_project_take_the_lock(tmp_path: Path, project_name: s
     force_unlock(lock_store, project_name)  # type: ignore[arg-type]
     run(tmp_path, project_name, "--lock-timeout", "0", "wait", "--down-project", "db")
     assert client.containers.list(all=True, filters=label) == []
+
+
+def test_a_bad_stack_file_is_reported_at_once_and_leaves_no_lock(
+        tmp_path: Path, project_name: str, client: docker.DockerClient,
+        lock_store: object) -> None:
+    """With -p, `up` takes the lock while the stack file loads (cli.early). A file that does
+    not load must still be reported at once, not after waiting for another run's lock, and
+    must leave no lock of its own behind."""
+    write(tmp_path, "services:\n  web:\n    image: busybox:local\n    ports: [\"x:y:z:w\"]\n")
+    lock_label = {"label": f"{LOCK}={project_name}"}
+    bad = run(tmp_path, project_name, "up", "-d", check=False)
+    assert bad.returncode == 1 and "ports" in bad.stderr, bad.stderr
+    assert client.volumes.list(filters=lock_label) == []  # nothing of ours is left
+
+    holder = _elsewhere(client, project_name, lease=3600)
+    start = time.monotonic()
+    bad = run(tmp_path, project_name, "--lock-timeout", "60", "up", "-d", check=False)
+    assert time.monotonic() - start < 10  # not the 60 s lock wait
+    assert bad.returncode == 1 and "ports" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr
+    [left] = client.volumes.list(filters=lock_label)  # only the other run's record
+    assert left.attrs["Labels"]["io.stackup.lock.token"] == holder.token

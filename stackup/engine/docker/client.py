@@ -86,6 +86,9 @@ class ClientBase:
         # the project's label (in observe, or created here). Labels never change and ids are
         # never reused, so these need no second inspect before being started, stopped or removed.
         self._mine: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+        # project → its label lists read ahead by ``prime``, for the next ``observe`` only
+        self._primed: dict[str, list[list[Any]]] = {}
+        self._primed_revisions: dict[str, list[dict[str, str]]] = {}  # the same, of revisions
 
     @property
     def api(self) -> docker.APIClient:

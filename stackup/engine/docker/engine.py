@@ -71,6 +71,20 @@ class DockerEngine(RevisionMixin, EventsMixin, AttachMixin, ExtraMixin, ObserveM
         engine.base_url = display
         return engine
 
+    def prime(self, project_name: str, *, revisions: bool = False) -> None:
+        """Read the project's labelled containers, networks and volumes now (and with
+        ``revisions`` its revision records), for the next ``observe`` (``list_revisions``) of
+        that project to use instead of reading them again. The CLI calls it in a thread while
+        the stack file loads, after taking the lock for a command that changes the project,
+        so that the engine's answers overlap the loading (``cli.early``)."""
+        reads = self._list_reads(project_name, True)
+        if revisions:
+            reads.append(lambda: self.list_revisions(project_name))
+        found = self._read_all(reads)
+        if revisions:
+            self._primed_revisions[project_name] = found.pop()
+        self._primed[project_name] = found
+
 
 
 __all__ = ["DockerEngine", "ExecStream"]

@@ -32,6 +32,7 @@ from stackup.model import FrozenMap
 from stackup.observed import DuplicateNetwork, ObservedContainer, ObservedState
 
 _LATEST = datetime.max.replace(tzinfo=timezone.utc)
+_LISTS = 5  # the label reads of ``observe`` (``_list_reads``)
 
 
 def _swarm_made(item: Any) -> bool:
@@ -45,45 +46,31 @@ class ObserveMixin(ClientBase):
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
                 all_containers: bool = True) -> ObservedState:
-        what = f"cannot observe project {project_name}"
         raw_containers: dict[str, Any] = {}
         raw_networks: dict[str, Any] = {}
         raw_volumes: dict[str, Any] = {}
         refs = sorted(set(images))
-        # stackup's label, then Docker Compose's: a project Compose created is taken over, and
-        # containers made by stackup before it also wrote Compose's labels are still found.
-        # The engine filters by one label value per list (several are ANDed), so each kind is
-        # listed twice; over the socket these reads and the image inspects go at once.
-        selectors = (L.project_filter(project_name), L.compose_filter(project_name))
-        if self.reader is not None:
-            reader = self.reader
-
-            def lists(label: dict[str, list[str]]) -> list[Callable[[], Any]]:
-                return [
-                    lambda: reader.get("/containers/json", {
-                        "all": "1" if all_containers else "0", "filters": label}, what=what),
-                    lambda: reader.get("/networks", {"filters": label}, what=what),
-                    lambda: (reader.get("/volumes", {"filters": label}, what=what) or {})
-                    .get("Volumes") or []]
-            found = reader.get_all([*(call for selector in selectors
-                                      for call in lists({"label": [selector]})),
-                                    *((lambda ref=ref: self.image_id(ref)) for ref in refs)])
-            listed = [found[i:i + 3] for i in range(0, 3 * len(selectors), 3)]
-            image_ids = dict(zip(refs, found[3 * len(selectors):]))
-        else:
-            listed = []
-            for selector in selectors:
-                label = {"label": [selector]}
-                with self._call(what):
-                    listed.append([
-                        self.api.containers(all=all_containers, filters=label),
-                        self.api.networks(filters=label),
-                        (self.api.volumes(filters=label) or {}).get("Volumes") or []])
-            image_ids = {ref: self.image_id(ref) for ref in refs}
-        for found_containers, found_networks, found_volumes in listed:
-            raw_containers.update((c["Id"], c) for c in found_containers)
-            raw_networks.update((n["Id"], n) for n in found_networks)  # a name may be twice
-            raw_volumes.update((v["Name"], v) for v in found_volumes)
+        images_read = [(lambda ref=ref: self.image_id(ref)) for ref in refs]
+        primed = self._primed.pop(project_name, None) if all_containers else None
+        if primed is None:  # the lists and the image inspects at once
+            found = self._read_all([*self._list_reads(project_name, all_containers),
+                                    *images_read])
+            lists, image_ids = found[:_LISTS], dict(zip(refs, found[_LISTS:]))
+        else:  # the lists were read ahead (``prime``): only the images now
+            lists, image_ids = primed, dict(zip(refs, self._read_all(images_read)))
+        found_containers, *found_resources = lists
+        if any(L.COMPOSE_PROJECT not in (item.get("Labels") or {})
+               for found in found_resources for item in found):
+            # made by a build of stackup from before it wrote Compose's labels: its containers
+            # have only stackup's label
+            found_containers = [*found_containers,
+                                *self._containers_labelled(L.project_filter(project_name),
+                                                           all_containers)]
+        raw_containers.update((c["Id"], c) for c in found_containers)
+        for found in found_resources[0::2]:
+            raw_networks.update((n["Id"], n) for n in found)  # a name may be twice
+        for found in found_resources[1::2]:
+            raw_volumes.update((v["Name"], v) for v in found)
         # a project deployed to a swarm from the same engine is the Swarm backend's, not ours
         for raw in (raw_containers, raw_networks, raw_volumes):
             for key in [k for k, item in raw.items() if _swarm_made(item)]:
@@ -96,8 +83,7 @@ class ObserveMixin(ClientBase):
             *((lambda name=name: self._networks_named(name)) for name in missing_networks),
             *((lambda name=name: self._inspect_or_none("volume", name))
               for name in missing_volumes)]
-        looked_up = self.reader.get_all(lookups) if self.reader is not None \
-            else [lookup() for lookup in lookups]
+        looked_up = self._read_all(lookups)
         for named in looked_up[:len(missing_networks)]:
             raw_networks.update((n["Id"], n) for n in named)
         kept, duplicates = self._dedupe_networks(list(raw_networks.values()))
@@ -116,6 +102,50 @@ class ObserveMixin(ClientBase):
                                for v in sorted(raw_volumes)}),
             images=FrozenMap(image_ids),
             duplicate_networks=duplicates)
+
+    def _read_all(self, reads: list[Callable[[], Any]]) -> list[Any]:
+        """The reads' results, at once over the socket (one after the other over the SDK)."""
+        if self.reader is not None:
+            return self.reader.get_all(reads)
+        return [read() for read in reads]
+
+    def _list_reads(self, project_name: str, all_containers: bool) -> list[Callable[[], Any]]:
+        """The ``_LISTS`` label reads of ``observe``: containers, networks and volumes with
+        Docker Compose's project label, which stackup writes on everything it creates too (so
+        one list finds both a project Compose created and one of stackup's); then networks and
+        volumes with stackup's own label, which are few and cheap to list, to notice a project
+        made by a stackup from before it wrote Compose's labels (``observe``). The engine ANDs
+        several label filters, so one list cannot ask for either label."""
+        compose = L.compose_filter(project_name)
+        own = L.project_filter(project_name)
+        return [lambda: self._containers_labelled(compose, all_containers),
+                lambda: self._labelled("networks", compose),
+                lambda: self._labelled("volumes", compose),
+                lambda: self._labelled("networks", own),
+                lambda: self._labelled("volumes", own)]
+
+    def _containers_labelled(self, selector: str, all_containers: bool) -> list[Any]:
+        label = {"label": [selector]}
+        what = f"cannot list the containers labelled {selector}"
+        if self.reader is not None:
+            return self.reader.get("/containers/json", {
+                "all": "1" if all_containers else "0", "filters": label}, what=what) or []
+        with self._call(what):
+            return self.api.containers(all=all_containers, filters=label) or []
+
+    def _labelled(self, kind: str, selector: str) -> list[Any]:
+        """The networks or volumes labelled ``selector``."""
+        label = {"label": [selector]}
+        what = f"cannot list the {kind} labelled {selector}"
+        if self.reader is not None:
+            found = self.reader.get(f"/{kind}", {"filters": label}, what=what)
+        else:
+            with self._call(what):
+                found = (self.api.networks if kind == "networks" else self.api.volumes)(
+                    filters=label)
+        if kind == "volumes":
+            return (found or {}).get("Volumes") or []
+        return found or []
 
     def _networks_named(self, name: str) -> list[dict[str, Any]]:
         """Every network called exactly ``name`` (the engine's name filter matches substrings;

@@ -41,6 +41,9 @@ class RevisionMixin(ClientBase):
 
     def list_revisions(self, project_name: str) -> list[dict[str, str]]:
         """The label sets of the project's revision records, in no particular order."""
+        primed = self._primed_revisions.pop(project_name, None)  # read ahead by ``prime``
+        if primed is not None:
+            return primed
         from stackup import revisions as R
 
         what = f"cannot list the revisions of {project_name}"
