@@ -19,8 +19,9 @@ does not change the hash of every existing container (which would recreate them 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stackup.digest import sha256
@@ -31,16 +32,37 @@ _NOT_HASHED = frozenset({"name", "depends_on", "scale", "build", "pull_policy", 
                          "extensions", "env_file_keys"})
 
 
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """``(field name, its default)`` of a record class, in field order (``_NO_DEFAULT`` for a
+    field without one). Model records are frozen, so a default made once serves every
+    comparison (``default_factory`` used to run for each field of each service)."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out.append((f.name, f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            out.append((f.name, f.default_factory()))
+        else:
+            out.append((f.name, _NO_DEFAULT))
+    return tuple(out)
+
+
+def _set_fields(value: Any) -> Iterator[tuple[str, Any]]:
+    """``(name, value)`` of the fields of a record that differ from their defaults."""
+    for name, default in _defaults(type(value)):
+        item = getattr(value, name)
+        if default is _NO_DEFAULT or not bool(item == default):
+            yield name, item
+
+
 def _plain(value: Any) -> Any:
     """A JSON-able form of a model value: dataclasses → dicts without default fields."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if _is_default(f, item):
-                continue
-            out[f.name] = _plain(item)
-        return out
+        return {name: _plain(item) for name, item in _set_fields(value)}
     if isinstance(value, Mapping):
         return {str(k): _plain(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, (tuple, list)):
@@ -48,14 +70,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
-    if f.default is not dataclasses.MISSING:
-        return bool(value == f.default)
-    if f.default_factory is not dataclasses.MISSING:
-        return bool(value == f.default_factory())
-    return False
 
 
 def content_digest(kind: str, obj: FileObject) -> str | None:
@@ -100,34 +114,28 @@ def _mount(project: Project, mount: Mount) -> dict[str, Any]:
 
 def canonical_config(project: Project, service: Service) -> dict[str, Any]:
     """The JSON-able settings of ``service`` whose change must recreate its containers."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(service):
-        if f.name in _NOT_HASHED:
+    out: dict[str, Any] = {"image": service.image_ref(project.name)}
+    for name, value in _set_fields(service):
+        if name in _NOT_HASHED or name == "image":
             continue
-        value = getattr(service, f.name)
-        if f.name == "image":
-            out["image"] = service.image_ref(project.name)
-            continue
-        if _is_default(f, value):
-            continue
-        if f.name == "networks":
+        if name == "networks":
             out["networks"] = [_network(project, n) for n in value]
-        elif f.name == "volumes":
+        elif name == "volumes":
             out["volumes"] = [_mount(project, m) for m in value]
-        elif f.name in ("secrets", "configs"):
-            table = project.secrets if f.name == "secrets" else project.configs
-            out[f.name] = [
+        elif name in ("secrets", "configs"):
+            table = project.secrets if name == "secrets" else project.configs
+            out[name] = [
                 {**_plain(ref), "object": _file_object(table.get(ref.source), ref.source,
-                                                       f.name[:-1])}
+                                                       name[:-1])}
                 for ref in value
             ]
-        elif f.name == "deploy":
+        elif name == "deploy":
             deploy = _plain(dataclasses.replace(value, replicas=None, update_config=None,
                                                 rollback_config=None))
             if deploy:
                 out["deploy"] = deploy
         else:
-            out[f.name] = _plain(value)
+            out[name] = _plain(value)
     return {k: out[k] for k in sorted(out)}
 
 

@@ -27,6 +27,7 @@ Decisions, in order, for ``up``:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -172,7 +173,6 @@ class _Up(ResourcePlanner):
             self._restarts_only(service, by_number)
             return
         digest, text = config_hash(project, service)
-        wanted: dict[str, Any] = json.loads(text)
         ref = service.image_ref(project.name)
         image = self.images.get(ref)
         waits_before = len(self.ops)
@@ -184,21 +184,23 @@ class _Up(ResourcePlanner):
             name = canonical[n]
             c = by_number.get(n)
             key = f"{service.name}:{n}"
-            template = dataclasses.replace(shape.create, op_id=f"create_container:{key}",
-                                           number=n, container_name=name)
-            one = dataclasses.replace(shape, create=template)
+            # the create operation this replica would have (built only when needed: most
+            # containers of a converged project are up to date)
+            template = functools.partial(dataclasses.replace, shape.create,
+                                         op_id=f"create_container:{key}", number=n,
+                                         container_name=name)
             if c is None:
                 self._uses_image(ref)
-                made, up = chains.fresh(one)
+                made, up = chains.fresh(dataclasses.replace(shape, create=template()))
                 ops += made
                 ready.append(up)
                 continue
-            cause, changes = self._recreate_cause(service, c, digest, wanted, ref)
+            cause, changes = self._recreate_cause(service, c, digest, text, ref)
             if cause is not None:
                 self._uses_image(ref)
                 self.recreated.add(service.name)
                 replacements.append(rollout.Replacement(dataclasses.replace(
-                    one, create=dataclasses.replace(template, changes=tuple(changes))), c, cause))
+                    shape, create=template(changes=tuple(changes))), c, cause))
                 continue
             joined = service.network_mode[8:] if service.network_mode and \
                 service.network_mode.startswith("service:") else None
@@ -206,7 +208,8 @@ class _Up(ResourcePlanner):
                 self.recreated.add(service.name)
                 self.maybe_recreated[service.name] = self.maybe_recreated[joined]
                 replacements.append(rollout.Replacement(
-                    one, c, f"replaced if network_mode service:{joined} is",
+                    dataclasses.replace(shape, create=template()), c,
+                    f"replaced if network_mode service:{joined} is",
                     self.maybe_recreated[joined]))
                 continue
             if (image is not None and image.op is not None and ref in self.used_images
@@ -216,23 +219,24 @@ class _Up(ResourcePlanner):
                 self.recreated.add(service.name)
                 self.maybe_recreated[service.name] = (op_id, c.image_id)
                 replacements.append(rollout.Replacement(
-                    one, c, f"recreate if {ref} changes (now {short_image_id(c.image_id)})",
+                    dataclasses.replace(shape, create=template()), c,
+                    f"recreate if {ref} changes (now {short_image_id(c.image_id)})",
                     (op_id, c.image_id)))
                 continue
             deps: list[str] = []
             if c.name != name:
                 rename = chains.existing(Kind.RENAME_CONTAINER, key, c,
                                          "left under a temporary name by an interrupted run",
-                                         template)
+                                         template())
                 ops.append(dataclasses.replace(rename, new_name=name))
                 deps.append(rename.op_id)
             if not c.running and c.state != "paused":
-                start = chains.existing(Kind.START_CONTAINER, key, c, state_cause(c), template,
+                start = chains.existing(Kind.START_CONTAINER, key, c, state_cause(c), template(),
                                         (*deps, *shape.after))
                 ops.append(dataclasses.replace(start, container_name=name))
                 ready.append(start.op_id)
             elif (restart := self._restart_cause(service)) is not None:
-                ops.append(self._restart(key, c, restart, template, shape.after))
+                ops.append(self._restart(key, c, restart, template(), shape.after))
                 ready.append(ops[-1].op_id)
             else:
                 self.up_to_date.append(c.name)
@@ -344,7 +348,9 @@ class _Up(ResourcePlanner):
         return dataclasses.replace(op, when_image=when)
 
     def _recreate_cause(self, service: Service, c: ObservedContainer, digest: str,
-                        wanted: Mapping[str, Any], ref: str) -> tuple[str | None, list[Change]]:
+                        text: str, ref: str) -> tuple[str | None, list[Change]]:
+        """Why ``c`` must be replaced (None: it need not), and the field changes. ``digest``
+        and ``text``: the service's config hash and canonical JSON."""
         if self.options.no_recreate:
             return None, []
         if self.options.force_recreate:
@@ -371,6 +377,7 @@ class _Up(ResourcePlanner):
         if c.config_hash != digest:
             if c.config is None:
                 return "config hash changed", []
+            wanted: dict[str, Any] = json.loads(text)
             changes = field_changes(c.config, wanted, service.env_file_keys)
             keys = sorted({_top_path(ch.path) for ch in changes}) or diff_configs(c.config,
                                                                                  wanted)
