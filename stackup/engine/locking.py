@@ -16,7 +16,7 @@ the lock ``lost`` (and calls ``on_lost``).
 from __future__ import annotations
 
 import os
-import socket
+import platform
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -252,7 +252,7 @@ def this_host() -> tuple[str, str, str]:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid()) if hasattr(os, "getuid") else "?"
-    host = socket.gethostname()
+    host = platform.node()  # the host name (what socket.gethostname says)
     parts = [host, _read("/proc/sys/kernel/random/boot_id").strip()]
     try:
         parts.append(os.readlink("/proc/self/ns/pid"))

@@ -10,14 +10,18 @@ Failures map to stackup errors with the engine's own message.
 
 HTTP/1.1 is spoken here directly (request line, headers, a ``Content-Length`` or chunked body),
 not through ``http.client``: that module imports ``email``, ``ssl`` and ``urllib`` (about 20 ms,
-a tenth of a no-op ``up``) for features a local JSON API does not use. Kept-alive connections
-are pooled, so several threads (``get_all``) can read at once.
+a tenth of a no-op ``up``) for features a local JSON API does not use. For the same reason the
+connections are the ``_socket`` module's own sockets, read through an ``io.BufferedReader``: the
+``socket`` module around them builds its enum classes at import (about 3 ms, with
+``selectors``) and adds nothing a unix-socket client uses. Kept-alive connections are pooled,
+so several threads (``get_all``) can read at once.
 """
 
 from __future__ import annotations
 
+import _socket
+import io
 import json
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -69,11 +73,25 @@ def urlencode(params: Mapping[str, str]) -> str:
                     for k, v in params.items())
 
 
+class _Received(io.RawIOBase):
+    """What ``socket.makefile("rb")`` gives, for a ``_socket`` socket: its bytes as a raw
+    stream (``io.BufferedReader`` adds ``readline`` and ``read``)."""
+
+    def __init__(self, sock: _socket.socket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
+
+
 class _Connection:
     """One HTTP/1.1 connection to the engine's socket."""
 
     def __init__(self, socket_path: str, timeout: float) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
             sock.connect(socket_path)
@@ -82,7 +100,7 @@ class _Connection:
             raise
         self.sock = sock
         self.timeout = timeout
-        self.file = sock.makefile("rb")
+        self.file = io.BufferedReader(_Received(sock))
         self.reusable = True
 
     def close(self) -> None:
@@ -336,6 +354,8 @@ def engine_going_away(message: str, display: str = "") -> bool:
 def engine_listens(display: str, timeout: float = 1.0) -> bool:
     """Whether the engine at ``display`` (``unix://PATH``, ``tcp://HOST:PORT``) accepts a new
     connection; True for other kinds of address."""
+    import socket
+
     try:
         if display.startswith("unix://"):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:

@@ -10,7 +10,6 @@ interactive shell may stay idle for hours).
 
 from __future__ import annotations
 
-import socket
 import struct
 import threading
 import time
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
     from stackup.engine.base import ExecResult
 
 UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
+
+_SHUT_WR = 1  # socket.SHUT_WR (POSIX), without importing the socket module
 
 
 class StreamMixin(ClientBase):
@@ -121,7 +122,7 @@ class Hijacked:
         self._exit_code, self._resize = exit_code, resize
         try:
             self._reader = response.raw._fp.fp  # the buffered reader the headers came through
-            self._sock: socket.socket = self._reader.raw._sock
+            self._sock: Any = self._reader.raw._sock  # a socket.socket
         except AttributeError as exc:
             raise EngineError(f"interactive streams need a unix or tcp engine address, not "
                               f"{engine.base_url}") from exc
@@ -173,7 +174,7 @@ class Hijacked:
             if not self._half_close:
                 return
             try:
-                self._sock.shutdown(socket.SHUT_WR)
+                self._sock.shutdown(_SHUT_WR)
             except (OSError, ValueError):
                 pass
 
