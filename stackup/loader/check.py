@@ -10,7 +10,6 @@ Values arrive after interpolation, so scalars may be strings where a number or a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -56,6 +55,8 @@ def describe(value: Any) -> str:
 
 def suggest(key: str, choices: Iterable[str]) -> str | None:
     """The nearest known key to a misspelled one, if any is close."""
+    import difflib  # only for a file with a mistake
+
     found = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -8,7 +8,6 @@ change a container (kill, pause, unpause, put_archive) refuse one without the pr
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -140,6 +139,8 @@ class ExtraMixin(ContainerMixin):
                 return None
             self.api._raise_for_status(answer)
         header = answer.headers.get("X-Docker-Container-Path-Stat") or ""
+        import base64
+
         try:
             return dict(json.loads(base64.b64decode(header)))
         except ValueError as exc:
