@@ -11,11 +11,10 @@ import json
 import os
 from typing import Any
 
-import yaml
-
 from stackup.cli.main import Globals
 from stackup.cli.target import table
 from stackup.errors import ProjectError
+from stackup.loader.pyyaml import yaml
 from stackup.records import dataclass
 
 

@@ -18,8 +18,8 @@ import gc
 import re
 from typing import Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from stackup.loader.pyyaml import yaml  # isort: skip - first: PyYAML without its slow pattern
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode  # isort: skip
 
 from stackup.errors import Location, SpecError, YamlSyntaxError
 from stackup.loader import limits
