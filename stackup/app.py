@@ -144,8 +144,10 @@ def check_engine_supports(plan: Plan, engine: Engine) -> None:
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
-       on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
+       on_event: EventSink = _ignore, *, wait: bool = False,
+       before_run: Callable[[Plan], None] | None = None) -> tuple[Plan, Outcome]:
     """Converge; with ``wait`` also until every selected service is running and healthy.
+    ``before_run`` is called with the plan before it runs.
 
     One plan, run as it is: where a build or pull may change an image, the plan already holds
     the recreations that follow, each conditional on the image id changing."""
@@ -154,6 +156,8 @@ def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
 
         options = dataclasses.replace(options, wait=True)
     plan = plan_up(project, engine, options)
+    if before_run is not None:
+        before_run(plan)
     return plan, run_plan(plan, project, engine, run, on_event)
 
 

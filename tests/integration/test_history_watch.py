@@ -243,3 +243,27 @@ def test_a_large_record_round_trips_through_the_engine(docker_engine: DockerEngi
     assert docker_engine.create_revision(project_name, 1, theirs)[R.TOKEN] == "mine"  # get
     [stored] = docker_engine.list_revisions(project_name)
     assert R.from_labels(stored) == revision
+
+
+def test_a_revision_records_the_git_commit_of_the_stack_files(
+        tmp_path: Path, project_name: str, history: None) -> None:
+    """`up` works out the record's source (git) while its plan runs: the commit is the one
+    checked out, and "dirty" says whether the stack files' folder has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    write(tmp_path, STACK)
+    git("init", "-q")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-q",
+        "--allow-empty", "-m", "empty")
+    git("add", "compose.yaml")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-q", "-m", "stack")
+    head = git("rev-parse", "HEAD")
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="v1", TOK="t"))
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="v2", TOK="t"))  # a change: it runs
+    (tmp_path / "notes.txt").write_text("uncommitted\n")
+    ok(stk(tmp_path, project_name, "up", "-d", VERSION="v3", TOK="t"))
+    sources = [(r["source"]["git_commit"], r["source"]["git_dirty"])
+               for r in revisions(tmp_path, project_name)]
+    assert sources == [(head, False), (head, False), (head, True)], sources

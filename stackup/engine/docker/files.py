@@ -25,10 +25,13 @@ if TYPE_CHECKING:  # engine.files (tarfile) is imported when a container is crea
 def deliver_files(client: ClientBase, container_id: str, project: Project, service: Service,
                   name: str) -> None:
     """Copy the service's secret and config files into the created container ``name``."""
+    deliveries = file_deliveries(project, service)
+    if not deliveries:
+        return  # most services have none: the archive code (tarfile) is not even imported
     from stackup.engine.files import payloads
 
     try:
-        items = payloads(file_deliveries(project, service), service=service.name)
+        items = payloads(deliveries, service=service.name)
         if not items:
             return
         if not service.read_only:
