@@ -10,9 +10,17 @@ error) instead of calling the engine again.
 
 The executor still decides everything else: what runs next, what is skipped, the events and
 the outcome. A plan qualifies only when its first operations are ones the executor would start
-at the same moment and unconditionally: each without any predecessor or condition, none a wait,
-a gate, a sleep, a hook or an image operation (they print output), no more of them than
-``parallel``, and not stops beside removals (the executor makes those take turns).
+at the same moment and unconditionally: each without any predecessor or condition, no more of
+them than ``parallel``, and not stops beside removals (the executor makes those take turns).
+Only the container calls the engine adapter makes over its socket reader qualify (start, stop,
+restart, rename, remove): they import nothing. Network, volume, create and image operations go
+through code that imports modules the first time (the Docker SDK, the container spec), and an
+import in this thread beside the main thread's, interrupted by Ctrl-C, can leave an import lock
+held: the thread would then never end.
+
+Ctrl-C (or any error) before the executor has asked for a head-started operation: it is waited
+for, as the executor waits for a call already in a worker thread, but never longer than the
+operation's own stop timeout plus ``_GRACE`` seconds.
 """
 
 from __future__ import annotations
@@ -23,11 +31,11 @@ from stackup.engine.base import Backend, OutputSink
 from stackup.errors import StackupError
 from stackup.plan import Kind, Operation, Plan
 
-_ELIGIBLE = frozenset({
-    Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE_CONTAINER, Kind.START_CONTAINER,
-    Kind.STOP_CONTAINER, Kind.RESTART_CONTAINER, Kind.RENAME_CONTAINER, Kind.REMOVE_CONTAINER,
-    Kind.DISCONNECT_NETWORK, Kind.CONNECT_NETWORK, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME})
+_ELIGIBLE = frozenset({Kind.START_CONTAINER, Kind.STOP_CONTAINER, Kind.RESTART_CONTAINER,
+                       Kind.RENAME_CONTAINER, Kind.REMOVE_CONTAINER})
 _STOPS = frozenset({Kind.STOP_CONTAINER, Kind.RESTART_CONTAINER})
+_GRACE = 30.0  # seconds, beyond an operation's stop timeout, that an abandoned one is waited for
+_STOP_TIMEOUT = 10.0  # the engine's default when the operation sets none
 
 
 def first_operations(plan: Plan, parallel: int) -> tuple[Operation, ...]:
@@ -48,6 +56,7 @@ class _Started:
     def __init__(self, backend: Backend, plan: Plan, op: Operation) -> None:
         self.result: str | None = None
         self.error: BaseException | None = None
+        self.limit = (op.timeout if op.timeout is not None else _STOP_TIMEOUT) + _GRACE
         self.thread = threading.Thread(target=self._run, args=(backend, plan, op),
                                        name=f"stackup-{op.op_id}", daemon=True)
         self.thread.start()
@@ -90,7 +99,7 @@ class HeadStart:
         return self.backend.timed_out(plan, op, seconds)
 
     def join(self) -> None:
-        """Wait for head-started operations the executor never asked for (it was cancelled
-        before it started them): none is left running behind the caller's back."""
+        """Wait for head-started operations the executor never asked for (it was interrupted
+        before it started them), each at most its stop timeout plus ``_GRACE`` seconds."""
         for started in self._started.values():
-            started.thread.join()
+            started.thread.join(started.limit)

@@ -145,6 +145,14 @@ class Prepared:
     def __init__(self, project: Project) -> None:
         import threading
 
+        # what the thread uses, imported here (see ``cli.early``: an import beside the main
+        # thread's, interrupted by Ctrl-C, can leave an import lock held for good)
+        import base64  # noqa: F401
+        import subprocess  # noqa: F401
+        import zlib  # noqa: F401
+
+        import stackup.loader.serialize  # noqa: F401
+
         self._result: Any = None
         self._thread = threading.Thread(target=self._run, args=(project,), daemon=True,
                                         name="stackup-revision")

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from stackup.engine.locking import ProjectLock
 
 
+_ABANDON_WAIT = 10.0  # seconds
+
+
 class _Stopped(Exception):
     """The main thread no longer wants the lock: the wait for it ends here."""
 
@@ -39,6 +42,10 @@ class EarlyStart:
         self._acquired = False
         if lock is not None:
             lock.sleep = self._sleep  # a wait for another holder ends when told to stop
+            # what the thread reads revision records with, imported here: an import in the
+            # thread beside one in the main thread, interrupted by Ctrl-C, can leave an import
+            # lock held for good (``abandon`` does not wait for the thread forever either)
+            import stackup.revisions  # noqa: F401
         self._thread = threading.Thread(target=self._run, name="stackup-early", daemon=True)
         self._thread.start()
 
@@ -71,9 +78,11 @@ class EarlyStart:
         return self.lock
 
     def abandon(self) -> None:
-        """The command will not use this: stop waiting, and give back a lock taken."""
+        """The command will not use this: stop waiting, and give back a lock taken. The
+        thread is waited for at most ``_ABANDON_WAIT`` seconds (its reads end by then; a lock
+        it still takes afterwards goes stale with this process)."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(_ABANDON_WAIT)
         if self._acquired and self.lock is not None:
             self._acquired = False
             try:

@@ -5,6 +5,7 @@ services, secrets and configs, external resources, and an interrupted `up` that 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -208,4 +209,47 @@ def test_interrupted_up_converges_on_rerun(tmp_path: Path, project_name: str,
     assert len(names) == 20
     assert all(client.containers.get(n).status == "running" for n in names)
     again = run(tmp_path, project_name, "plan", "--exit-code", check=False)
+    assert again.returncode == 0, again.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_up_ends_it_and_a_rerun_converges(
+        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
+    """SIGINT sent 120 to 500 ms after `up` started (earlier, Python is still importing
+    stackup and stops with its own KeyboardInterrupt): while the stack file
+    loads beside the thread taking the lock (cli.early), while the event loop's modules load
+    beside a head-started operation (headstart), or while the plan runs. Each run ends at once
+    with 130 (or 0, done before the signal counted), without a traceback or a hang; then a
+    rerun converges."""
+    services = "".join(f"""
+          s{i}:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            stop_grace_period: 1s
+            environment: {{GEN: "${{GEN}}"}}""" for i in range(4))
+    write(tmp_path, "services:" + services + "\n")
+    base = [STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml")]
+    for n, delay in enumerate(0.12 + 0.016 * i for i in range(24)):
+        # alternately a cold up and an up replacing every container (a stop starts first)
+        if n % 2:
+            subprocess.run([*base, "down"], capture_output=True, timeout=60,
+                           env={**os.environ, "GEN": "x"})
+        process = subprocess.Popen([*base, "up", "-d"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "GEN": str(n)})
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"`up` interrupted after {delay:.3f} s did not end")
+        assert process.returncode in (130, 0), (delay, stderr)
+        assert "Traceback" not in stderr, (delay, stderr)
+    subprocess.run([*base, "unlock", "--force"], capture_output=True, timeout=60)
+    done = subprocess.run([*base, "up", "-d"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GEN": "final"})
+    assert done.returncode == 0, done.stderr
+    again = subprocess.run([*base, "plan", "--exit-code"], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "GEN": "final"})
     assert again.returncode == 0, again.stdout
