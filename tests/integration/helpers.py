@@ -42,3 +42,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` for a command a test interrupts with SIGINT: the default disposition, as
+    in a terminal. A test run started in the background (``cmd &`` in a non-interactive shell)
+    ignores SIGINT, children inherit that, and Python keeps an inherited "ignore"."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

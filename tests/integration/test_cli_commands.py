@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.helpers import LOOP, STACKUP, ids, run, write
+from tests.integration.helpers import LOOP, STACKUP, ids, run, sigint_as_in_a_terminal, write
 
 pytestmark = pytest.mark.engine
 
@@ -195,7 +195,8 @@ def test_interrupted_up_converges_on_rerun(tmp_path: Path, project_name: str,
     write(tmp_path, "services:" + services + "\n")
     process = subprocess.Popen([STACKUP, "-p", project_name, "--parallel", "1", "-f",
                                 str(tmp_path / "compose.yaml"), "up", "-d"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)
     deadline = time.monotonic() + 30
     while not ids(client, project_name) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -236,7 +237,8 @@ def test_ctrl_c_at_any_moment_of_up_ends_it_and_a_rerun_converges(
                            env={**os.environ, "GEN": "x"})
         process = subprocess.Popen([*base, "up", "-d"], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True,
-                                   env={**os.environ, "GEN": str(n)})
+                                   env={**os.environ, "GEN": str(n)},
+                                   preexec_fn=sigint_as_in_a_terminal)
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
         try:
