@@ -26,6 +26,7 @@ from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
+    from stackup.engine.locking import ProjectLock
     from stackup.engine.lockspec import LockHolder
     from stackup.loader.loader import Loaded, LoadOptions
 
