@@ -104,3 +104,31 @@ def test_compose_ignore_orphans(tmp_path: Path, project_name: str,
     run(tmp_path, project_name, "down", "--remove-orphans")
     assert client.containers.list(all=True, filters={
         "label": f"io.stackup.project={project_name}"}) == []
+
+
+def test_dry_run_refuses_run_exec_and_attach_and_makes_nothing(
+        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
+    write(tmp_path, STACK)
+
+    def project_containers() -> list[str]:
+        every = client.api.containers(all=True)
+        return sorted(c["Id"] for c in every
+                      if c["Names"][0].lstrip("/").startswith(f"{project_name}-")
+                      or (c.get("Labels") or {}).get("io.stackup.project") == project_name)
+
+    assert project_containers() == []
+    refused = run(tmp_path, project_name, "--dry-run", "run", "db", "echo", "x", check=False,
+                  timeout=60)
+    assert refused.returncode == 1, refused.stderr
+    assert "not supported in dry-run mode" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert project_containers() == []  # not even the dependencies or a one-off container
+
+    run(tmp_path, project_name, "up", "-d", "db")
+    before = project_containers()
+    assert len(before) == 1
+    for args in (("exec", "-T", "db", "true"), ("attach", "db"), ("run", "--rm", "db", "true")):
+        refused = run(tmp_path, project_name, "--dry-run", *args, check=False, timeout=60)
+        assert refused.returncode == 1, (args, refused.stderr)
+        assert "not supported in dry-run mode" in refused.stderr, (args, refused.stderr)
+        assert project_containers() == before, args
