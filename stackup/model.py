@@ -1,6 +1,6 @@
 """The typed, immutable project model: what the loader produces and everything else reads.
 
-Pipeline position: ``spec`` (stack files) → **model** → graph / reconcile / engine.
+Pipeline position: ``loader`` (stack files) → **model** → graph / reconcile / engine.
 Past the loader only these values travel: frozen dataclasses, tuples and ``FrozenMap``.
 Durations are float seconds, byte sizes are int bytes. Paths are absolute.
 """

@@ -6,7 +6,7 @@ that action needs (ids, names, the canonical config and its hash, the anonymous 
 inherits, the container a ``service:`` network mode joins, the containers a wait watches), a
 ``cause`` for people (never read by the executor) and the ids of its DIRECT predecessors.
 
-Three edge kinds, one rule each (the executor applies them and decides nothing else):
+Four edge kinds, one rule each (the executor applies them and decides nothing else):
 
 * ``depends_on``: run after these; when one failed or was skipped, this one is skipped.
   An operation that was *not needed* (see below) counts as done.

@@ -8,8 +8,9 @@ without it; a container the implementation has already seen with the label (its 
 change, its id is never reused) needs no second look. Implementations
 translate engine failures into ``stackup.errors.EngineError`` subclasses with the engine's reason.
 
-The unit of work is a plan ``Operation``-sized call, not a raw engine verb, so that a future
-Swarm engine can implement the same calls with services and tasks instead of containers.
+The unit of work is a plan ``Operation``-sized call, not a raw engine verb. The Swarm target is
+a separate backend (``swarm/`` plans, ``engine/docker/swarm*.py`` runs); it does not implement
+this protocol.
 """
 
 from __future__ import annotations

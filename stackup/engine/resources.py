@@ -24,7 +24,7 @@ from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volu
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 from stackup.records import dataclass
 
-STACKUP_VERSION = __version__  # not importlib.metadata: it costs ~30 ms at start-up
+STACKUP_VERSION = __version__  # the package's own version, as the ownership labels record it
 
 
 def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
