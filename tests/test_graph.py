@@ -32,11 +32,13 @@ def test_nodes_and_edges() -> None:
                 volumes=FrozenMap({"data": Volume("data", "p_data")}))
     g = build_graph(p)
     assert g.nodes[("service", "web")] == {"kind": "service", "name": "web"}
-    assert set(g.successors(("service", "web"))) == {
+    assert set(g.needs[("service", "web")]) == {
         ("network", "front"), ("volume", "data"), ("secret", "tok"), ("config", "conf"),
         ("service", "db"), ("image", "x")}
-    assert g.edges[("service", "web"), ("service", "db")] == {
+    assert g.needs[("service", "web")][("service", "db")] == {
         "condition": "service_healthy", "restart": True, "required": True}
+    assert g.needs[("service", "db")] == {("image", "y"): {}}
+    assert g.needs[("network", "front")] == {}
 
 
 def test_start_order_is_dependencies_first_then_by_name() -> None:

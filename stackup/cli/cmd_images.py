@@ -26,15 +26,9 @@ if TYPE_CHECKING:
 
 def with_dependencies(project: Project, services: tuple[str, ...]) -> tuple[str, ...]:
     """``services`` and every service they depend on, transitively (--include-deps)."""
-    chosen: list[str] = []
-    todo = list(services)
-    while todo:
-        name = todo.pop(0)
-        if name in chosen or name not in project.services:
-            continue
-        chosen.append(name)
-        todo.extend(d.service for d in project.services[name].depends_on)
-    return tuple(sorted(chosen))
+    from stackup.graph import dependencies
+
+    return tuple(sorted(dependencies(project, services)))
 
 
 def with_build_args(project: Project, values: tuple[str, ...]) -> Project:

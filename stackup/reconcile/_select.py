@@ -1,22 +1,18 @@
 """Small pure helpers shared by ``reconcile`` (up) and ``down`` and ``lifecycle``.
 
-Pipeline position: inside the pure reconcile step; no I/O. Service order comes from
-``stackup.graph`` (a lexicographic topological sort, names as tie break), so two runs of the
-same input always give the same order.
+Pipeline position: inside the pure reconcile step; no I/O. Service order and the services a
+selection depends on come from ``stackup.graph`` (a lexicographic topological sort, names as
+tie break), so two runs of the same input always give the same order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from stackup.errors import PlanError
-from stackup.graph import service_graph, service_order
+from stackup.graph import dependencies, service_order
 from stackup.model import Project, Service
 from stackup.observed import ObservedContainer
-
-if TYPE_CHECKING:
-    import networkx as nx  # imported where a graph is built: it costs ~0.1 s to import
 
 
 def container_name(project_name: str, service: Service, number: int) -> str:
@@ -29,11 +25,6 @@ def known_services(project: Project) -> dict[str, Service]:
     return {**dict(project.disabled_services), **dict(project.services)}
 
 
-def dependency_graph(services: Mapping[str, Service]) -> nx.DiGraph:
-    """Edges dependent → dependency, between the given services only (``graph.service_graph``)."""
-    return service_graph(services)
-
-
 def start_order(services: Mapping[str, Service]) -> list[str]:
     """Dependencies before dependents, names as tie break. A cycle raises ``CycleError``."""
     return service_order(services)
@@ -44,15 +35,6 @@ def stop_order(services: Mapping[str, Service]) -> list[str]:
     return service_order(services, dependents_first=True)
 
 
-def transitive(graph: nx.DiGraph, name: str, *, dependents: bool) -> set[str]:
-    """All services that (transitively) depend on ``name``, or that ``name`` depends on."""
-    import networkx as nx
-
-    if name not in graph:
-        return set()
-    return set(nx.ancestors(graph, name) if dependents else nx.descendants(graph, name))
-
-
 def with_dependencies(project: Project, names: Iterable[str]) -> set[str]:
     """``names`` plus their transitive dependencies. Unknown names raise ``PlanError``."""
     wanted = sorted(set(names))
@@ -60,17 +42,10 @@ def with_dependencies(project: Project, names: Iterable[str]) -> set[str]:
     if unknown:
         raise PlanError(f"no such service: {', '.join(unknown)}",
                         detail=_unknown_detail(project, unknown))
-    selected: set[str] = set()
-    todo = list(wanted)
-    while todo:
-        name = todo.pop()
-        if name in selected:
-            continue
-        selected.add(name)
+    selected = dependencies(project, wanted)
+    for name in sorted(selected):
         for dep in project.services[name].depends_on:
-            if dep.service in project.services:
-                todo.append(dep.service)
-            elif dep.required:
+            if dep.service not in project.services and dep.required:
                 raise PlanError(
                     f"service {name} depends on {dep.service}, which is not enabled",
                     detail=_unknown_detail(project, [dep.service])
