@@ -144,7 +144,13 @@ def test_policy_build_without_build_section_is_an_error() -> None:
 def test_unselected_services_get_no_image_operations() -> None:
     project = make_project(svc("web", image="nginx:1"), svc("api", image="api:1"))
     state = observed(project, images={})
-    assert "api:1" not in text(project, state, services=("web",))
+    assert text(project, state, services=("web",)) == """\
+#1 + pull   nginx:1     image not found locally
+#2 + create demo-web-1  not found                <- #1
+#3 > start  demo-web-1  not found                <- #2
+Plan: 1 to create, 1 to pull.
+"""
+    assert "+ pull   api:1" in text(project, state)  # selected, it is pulled
 
 
 def test_build_pull_and_push_commands() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -252,9 +253,19 @@ def test_plain_dicts_without_locations_work() -> None:
 
 
 def test_model_is_hashable_and_frozen() -> None:
-    p = parse("x-a: {b: [1, {c: 2}]}\nservices:\n  a: {image: x, x-y: {z: [1]}}\n")
-    assert hash(p) == hash(p)
+    text = "x-a: {b: [1, {c: 2}]}\nservices:\n  a: {image: x, x-y: {z: [1]}}\n"
+    p, same = parse(text), parse(text)
+    assert p is not same and p == same and hash(p) == hash(same)  # a value: equal, same hash
+    assert {p: "seen"}[same] == "seen"
+    other = parse(text.replace("c: 2", "c: 3"))
+    assert other != p and other not in {p}
     assert p.extensions["x-a"]["b"][1]["c"] == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.name = "other"  # type: ignore[misc]  # frozen: assigning must fail
+    with pytest.raises(TypeError):
+        p.extensions["x-a"]["b"][1]["c"] = 3  # type: ignore[index]  # nested maps are frozen
+    with pytest.raises(TypeError):
+        p.services["a"].extensions["x-y"]["z"][0] = 2  # type: ignore[index]  # lists: tuples
 
 
 def test_network_mode_service_implies_a_dependency(tmp_path) -> None:
