@@ -2,7 +2,11 @@
 
 - ``docker_engine`` (session): a ``DockerEngine`` that answers and has ``busybox:local``; runs
   ``scripts/engine.sh`` when either is missing. Without an engine the test is skipped, or fails
-  when ``CI=true``. Tests that use it (directly or through another fixture) are marked ``engine``.
+  when ``CI=true``. Tests that use it (directly, through another fixture, or with
+  ``pytest.mark.usefixtures("docker_engine")``) are marked ``engine``.
+- Every other test runs with ``DOCKER_HOST`` pointing at a socket that does not exist, so
+  ``pytest -m "not engine"`` needs no engine: a test that reaches the engine (itself or through a
+  ``stackup`` it runs) without the marker fails instead of quietly using the machine's engine.
 - ``project_name``: a unique ``stk-<hex>`` name; afterwards every container, network and volume
   labelled with it is removed (forced), so tests never leak resources.
 """
@@ -30,6 +34,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "docker_engine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.engine)
+
+
+NO_ENGINE = "unix:///nonexistent/not-marked-engine/docker.sock"
+
+
+@pytest.fixture(autouse=True)
+def _engine_only_when_marked(request: pytest.FixtureRequest,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests without the ``engine`` marker get no engine (see the module docstring)."""
+    if request.node.get_closest_marker("engine") is None:
+        monkeypatch.setenv("DOCKER_HOST", NO_ENGINE)
+        monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
 
 
 def _ready(engine: DockerEngine) -> tuple[bool, bool]:

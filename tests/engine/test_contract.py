@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import docker
 import pytest
 
 from stackup import labels as L
@@ -124,9 +125,9 @@ class DockerTarget(Target):
     def volume_exists(self, name: str) -> bool:
         try:
             self.api.inspect_volume(name)
-            return True
-        except Exception:  # noqa: BLE001 - docker.errors.NotFound
+        except docker.errors.NotFound:  # any other engine error is raised, not a "no"
             return False
+        return True
 
     def anonymous_volumes(self, container_id: str) -> list[str]:
         mounts = self.api.inspect_container(container_id)["Mounts"]
@@ -152,14 +153,15 @@ class DockerTarget(Target):
                 pass
 
 
-@pytest.fixture(params=["fake", "docker"])
-def target(request: pytest.FixtureRequest, project_name: str) -> Iterator[Target]:
+@pytest.fixture(params=["fake", pytest.param("docker", marks=pytest.mark.engine)])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if request.param == "fake":
         made: Target = FakeTarget(FakeEngine(auto_images=False,
                                              images={IMAGE: "sha256:" + "b" * 64}),
-                                  project_name)
-    else:
-        made = DockerTarget(request.getfixturevalue("docker_engine"), project_name)
+                                  f"stk-{uuid.uuid4().hex[:10]}")
+    else:  # the real engine, and the labelled leftovers of the project removed afterwards
+        made = DockerTarget(request.getfixturevalue("docker_engine"),
+                            request.getfixturevalue("project_name"))
     yield made
     made.cleanup()
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.integration.helpers import LOOP, STACKUP, ids, write
 
+pytestmark = pytest.mark.usefixtures("docker_engine")  # every test runs stackup on the engine
+
 STACK = f"""
     services:
       db:
