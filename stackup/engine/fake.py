@@ -10,7 +10,16 @@ Knobs for tests: ``latency`` (seconds slept per call, outside the lock, so calls
 ``fail_on(method, name)`` (the next call of ``method`` on that container/network/volume name
 raises), ``health(service, after=K, final=...)`` (containers of a service with a healthcheck
 report ``starting`` for K inspects, then ``final``), ``exit_with(service, code, logs, after=K)``
-(a one-shot: running for K inspects, then exited with ``code``). Images: with
+(a one-shot: running for K inspects, then exited with ``code``).
+
+Where the real engine's behaviour follows from the service, the fake follows it too (the
+contract tests in tests/engine/test_contract.py hold both to it): health stays ``starting``
+until the healthcheck's ``interval`` has passed since the start (``unhealthy`` after ``retries``
+intervals; a healthcheck without an interval is checked at once, where the engine waits its
+30 s default); a ``sh -c`` command whose ``trap`` on TERM does not exit is killed at the stop
+timeout and exits 137 (one that traps ``exit N`` exits N, any other command 0); ``exec`` runs a
+few shell words itself (see ``_run``); a network can be removed while only stopped containers
+are attached, and such a container then fails to start until it is disconnected from it. Images: with
 ``auto_images`` (the default) every reference exists; otherwise only those in ``images``, and
 ``pull_image`` finds those in ``registry`` (ref → id); ``build_image`` gives a new id per build
 and ``fail_on("build_image" | "pull_image" | "push_image", ref)`` works too. ``calls`` records every call
@@ -22,6 +31,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -74,6 +85,10 @@ class FakeContainer:
     anonymous: tuple[str, ...] = ()  # anonymous volume names
     anonymous_paths: tuple[tuple[str, str], ...] = ()  # (container path, volume name)
     has_healthcheck: bool = False
+    health_interval: float = 0.0  # seconds from the start to the first check
+    health_retries: int = 3
+    term_exit: int | None = 0  # exit code on SIGTERM; None: ignored, killed at the timeout
+    started_at: float = 0.0  # time.monotonic() of the last start
     state: str = "created"
     health: str | None = None
     exit_code: int | None = None
@@ -210,7 +225,9 @@ class FakeEngine(FakeRevisionsMixin):
             return self._view(c)
 
     def _advance(self, c: FakeContainer) -> None:
-        """One inspect of a running container: health and one-shot exits progress."""
+        """One inspect of a running container: health and one-shot exits progress. The health
+        checks run at the healthcheck's interval from the start: the first result comes one
+        interval after it, ``unhealthy`` only after ``retries`` failed checks."""
         if c.state != "running":
             return
         c.inspects += 1
@@ -219,7 +236,9 @@ class FakeEngine(FakeRevisionsMixin):
             c.state, c.exit_code, c.health = "exited", b.exit_code, None
             c.logs.extend(f"{line}\n".encode() for line in b.logs)
         elif c.has_healthcheck and c.inspects > b.health_after:
-            c.health = b.health_final
+            checks = c.health_retries if b.health_final == "unhealthy" else 1
+            if time.monotonic() - c.started_at >= c.health_interval * checks:
+                c.health = b.health_final
 
     # --- networks and volumes ---------------------------------------------------------------
     def create_network(self, project_name: str, network: Network) -> None:
@@ -241,9 +260,11 @@ class FakeEngine(FakeRevisionsMixin):
             if seen.project != project_name:
                 raise EngineError(f"refusing to remove network {name}: it does not belong to "
                                   f"project {project_name}")
-            users = sorted(c.name for c in self.containers.values() if name in c.networks)
-            if users:
-                raise Conflict(f"network {name} is in use by {', '.join(users)}")
+            users = sorted(c.name for c in self.containers.values()
+                           if name in c.networks and c.state == "running")
+            if users:  # stopped ones keep the name and cannot start until disconnected
+                raise EngineError(f"network {name} has active endpoints (in use by "
+                                  f"{', '.join(users)})")
             del self.networks[name]
 
     def create_volume(self, project_name: str, volume: Volume) -> None:
@@ -314,7 +335,10 @@ class FakeEngine(FakeRevisionsMixin):
                  labels.NUMBER: str(number), labels.CONFIG_HASH: config_hash,
                  labels.CONFIG: config_json, labels.IMAGE: image},
                 nets, vols, anonymous, anonymous_paths=paths,
-                has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",))
+                has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",),
+                health_interval=(hc.interval or 0.0) if hc is not None else 0.0,
+                health_retries=(hc.retries or 3) if hc is not None else 3,
+                term_exit=_term_exit((*(service.entrypoint or ()), *(service.command or ()))))
             self.containers[container_id].files = delivered(project, service)
             return container_id
 
@@ -322,7 +346,13 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("start_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("start_container", c.name)
+            if c.state == "running":
+                return
+            gone = [n for n in c.networks if n not in self.networks]
+            if gone:
+                raise NotFound(f"cannot start container {c.name}: network {gone[0]} not found")
             c.state, c.exit_code, c.inspects = "running", None, 0
+            c.started_at = time.monotonic()
             c.health = "starting" if c.has_healthcheck else None
             b = self._behaviour.get(c.service)
             if b is not None and b.exit_code is not None and b.exit_after == 0:
@@ -333,15 +363,20 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("stop_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("stop_container", c.name)
-            if c.state == "running":
-                c.state, c.exit_code, c.health = "exited", 0, None
+            if c.state == "running":  # the engine leaves a stopped container's health unhealthy
+                c.state, c.exit_code = "exited", _stopped_code(c)
+                c.health = "unhealthy" if c.has_healthcheck else None
 
     def restart_container(self, project_name: str, container_id: str,
                           timeout: float | None = None) -> None:
         with self._call("restart_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("restart_container", c.name)
+            gone = [n for n in c.networks if n not in self.networks]
+            if gone:
+                raise NotFound(f"cannot restart container {c.name}: network {gone[0]} not found")
             c.state, c.exit_code, c.inspects = "running", None, 0
+            c.started_at = time.monotonic()
             c.health = "starting" if c.has_healthcheck else None
 
     def remove_container(self, project_name: str, container_id: str, *,
@@ -383,7 +418,8 @@ class FakeEngine(FakeRevisionsMixin):
             self._maybe_fail("connect_network", c.name)
             name = project.networks[key].name if key in project.networks else key
             if name not in self.networks:
-                raise NotFound(f"network {name} not found")
+                raise NotFound(f"cannot connect {c.name} to network {name}: network {name} "
+                               f"not found")
             if name not in c.networks:
                 c.networks = (*c.networks, name)
 
@@ -470,8 +506,15 @@ class FakeEngine(FakeRevisionsMixin):
     def exec(self, container_id: str, command: list[str], *, tty: bool = False,
              user: str | None = None, workdir: str | None = None,
              environment: dict[str, str] | None = None) -> ExecResult:
-        with self._call("exec", container_id):
-            return ExecResult(0, b"")
+        with self._call("exec", container_id), self._lock:
+            c = self.containers.get(container_id) or next(
+                (o for o in self.containers.values() if o.name == container_id), None)
+            if c is None:
+                raise NotFound(f"cannot exec in container {container_id}: no such container")
+            if c.state != "running":
+                raise Conflict(f"cannot exec in container {c.name}: container {c.container_id} "
+                               f"is not running")
+        return _run(command, environment or {}, workdir or "/")
 
 
 class _Tracker:
@@ -497,3 +540,45 @@ class _Tracker:
         with e._lock:
             e._in_flight -= 1
             e.calls.append(Call(self.method, self.subject, self.start, time.monotonic()))
+
+
+def _term_exit(argv: tuple[str, ...]) -> int | None:
+    """The exit code of a container's main process on SIGTERM, as its command tells: in a
+    ``sh -c`` script, ``trap 'exit N' TERM`` exits N and a TERM trap that does not exit ignores
+    the signal (None: the engine kills it at the stop timeout). Any other command: 0."""
+    script = argv[2] if len(argv) >= 3 and argv[1] == "-c" else ""
+    for action, signals in re.findall(r"trap\s+'([^']*)'\s+([A-Z0-9 ]+)", script):
+        if {"TERM", "SIGTERM", "15"} & set(signals.split()):
+            found = re.search(r"\bexit(?:\s+(\d+))?", action)
+            return int(found.group(1) or 0) if found else None
+    return 0
+
+
+def _stopped_code(c: FakeContainer) -> int:
+    return 137 if c.term_exit is None else c.term_exit
+
+
+def _run(command: list[str], environment: Mapping[str, str], workdir: str) -> ExecResult:
+    """An exec the fake runs itself: ``sh -c`` scripts of ``;``-separated ``echo`` (``$NAME``
+    words from ``environment``; ``>&2`` allowed), ``pwd``, ``true``, ``false`` and ``exit N``,
+    or one of those as the command. Output is stdout and stderr in order, as the engine's
+    ``exec`` gives it. Anything else succeeds with no output."""
+    steps = [shlex.split(step) for step in command[2].split(";")] \
+        if len(command) >= 3 and command[:2] == ["sh", "-c"] else [list(command)]
+    output, code = b"", 0
+    for words in steps:
+        if words[-1:] == [">&2"]:
+            words = words[:-1]
+        if not words:
+            continue
+        name, args = words[0], words[1:]
+        if name == "exit":
+            return ExecResult(int(args[0]) if args else code, output)
+        if name == "echo":
+            text = " ".join(environment.get(a[1:], "") if a.startswith("$") else a for a in args)
+            output, code = output + f"{text}\n".encode(), 0
+        elif name == "pwd":
+            output, code = output + f"{workdir}\n".encode(), 0
+        else:
+            code = 1 if name == "false" else 0
+    return ExecResult(code, output)

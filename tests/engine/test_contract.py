@@ -3,7 +3,8 @@
 The executor's fast tests trust the fake; these tests hold the fake to what the real engine does:
 removing what is already gone, removing a running container, anonymous volumes, refusing what is
 not the project's, rename, start/stop transitions, what observe shows, the files a container is
-given. Each test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at
+given, the exit code of a container killed at the stop timeout, health timing, exec, network
+connect and disconnect, and removing a network that stopped containers are attached to. Each test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at
 an engine's insides.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,8 +24,8 @@ import pytest
 from stackup import labels as L
 from stackup.engine.fake import FakeContainer, FakeEngine
 from stackup.errors import Conflict, EngineError, NotFound
-from stackup.model import (FileObject, FileReference, FrozenMap, Mount, Network, Project, Service,
-                           ServiceNetwork, Volume)
+from stackup.model import (FileObject, FileReference, FrozenMap, Healthcheck, Mount, Network,
+                           Project, Service, ServiceNetwork, Volume)
 
 IMAGE = "busybox:local"
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
@@ -40,8 +42,8 @@ def create(target: Target, project: Project, service: Service, number: int = 1, 
 
 def service(name: str, **kwargs: Any) -> Service:
     kwargs.setdefault("networks", (ServiceNetwork("default"),))
-    return Service(name=name, image=IMAGE, command=("sh", "-c", LOOP), stop_grace_period=1,
-                   **kwargs)
+    kwargs.setdefault("command", ("sh", "-c", LOOP))
+    return Service(name=name, image=IMAGE, stop_grace_period=1, **kwargs)
 
 
 def project(name: str, *services: Service, **kwargs: Any) -> Project:
@@ -78,6 +80,10 @@ class Target:
         """(content, mode, uid, gid) of a file in a container."""
         raise NotImplementedError
 
+    def networks_of(self, container_id: str) -> set[str]:
+        """The names of the networks a container is attached to."""
+        raise NotImplementedError
+
     def cleanup(self) -> None:
         pass
 
@@ -104,6 +110,9 @@ class FakeTarget(Target):
         item = self.engine.containers[container_id].files[path]
         d = item.delivery
         return item.data, d.mode, d.uid, d.gid
+
+    def networks_of(self, container_id: str) -> set[str]:
+        return set(self.engine.containers[container_id].networks)
 
 
 class DockerTarget(Target):
@@ -142,6 +151,9 @@ class DockerTarget(Target):
             member = tar.getmembers()[0]
             data = tar.extractfile(member).read()  # type: ignore[union-attr]
             return data, member.mode & 0o7777, member.uid, member.gid
+
+    def networks_of(self, container_id: str) -> set[str]:
+        return set(self.api.inspect_container(container_id)["NetworkSettings"]["Networks"])
 
     def cleanup(self) -> None:
         for kind, ref in self.leftovers:
@@ -317,3 +329,118 @@ def test_secrets_and_configs_are_delivered(target: Target) -> None:
     assert target.read_file(cid, "/etc/app/app.ini") == (b"a=1\n", 0o444, 0, 0)
     assert "s3cr3t" not in json.dumps(dict(target.engine.inspect_container(cid).labels))
     assert L.PROJECT in target.engine.inspect_container(cid).labels
+
+
+def test_a_container_that_ignores_sigterm_is_killed_at_the_stop_timeout(target: Target) -> None:
+    ignores = service("ignores", command=("sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"))
+    exits = service("exits", command=("sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"))
+    proj = project(target.project_name, ignores, exits)
+    target.up(proj)
+    for svc, code in ((ignores, 137), (exits, 3)):
+        cid = create(target, proj, svc)
+        target.engine.start_container(proj.name, cid)
+        time.sleep(1.5)  # the shell has set its trap (a TERM before that is ignored by PID 1)
+        target.engine.stop_container(proj.name, cid, timeout=1)
+        assert _state(target, cid) == ("exited", code), svc.name
+
+
+def test_health_follows_the_healthchecks_timing(target: Target) -> None:
+    web = service("web", healthcheck=Healthcheck(test=("CMD", "true"), interval=2.0, timeout=10.0,
+                                                 retries=3))
+    proj = project(target.project_name, web)
+    target.up(proj)
+    cid = create(target, proj, web)
+    assert target.engine.inspect_container(cid).health is None  # created: no health yet
+    target.engine.start_container(proj.name, cid)
+    started = time.monotonic()
+    assert target.engine.inspect_container(cid).health == "starting"
+    while (seen := target.engine.inspect_container(cid)).health == "starting":
+        assert time.monotonic() - started < 15, "never healthy"
+        time.sleep(0.1)
+    assert seen.health == "healthy", seen.health_log
+    assert time.monotonic() - started >= 1.8  # the first check runs one interval after the start
+    target.engine.stop_container(proj.name, cid, timeout=5)
+    assert target.engine.inspect_container(cid).health == "unhealthy"  # stopped: as the engine
+    target.engine.start_container(proj.name, cid)
+    assert target.engine.inspect_container(cid).health == "starting"  # checked again from start
+    target.engine.stop_container(proj.name, cid, timeout=5)
+
+
+def test_exec_returns_the_commands_exit_code_and_output(target: Target) -> None:
+    proj = project(target.project_name, service("web"))
+    target.up(proj)
+    cid = create(target, proj, proj.services["web"])
+    with pytest.raises(Conflict):  # not running
+        target.engine.exec(cid, ["true"])
+    target.engine.start_container(proj.name, cid)
+    done = target.engine.exec(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert done.exit_code == 3 and sorted(done.output.splitlines()) == [b"err", b"out"]
+    assert (target.engine.exec(cid, ["false"]).exit_code,
+            target.engine.exec(cid, ["false"]).output) == (1, b"")
+    seen = target.engine.exec(cid, ["sh", "-c", 'echo "$GREETING"; pwd'],
+                              environment={"GREETING": "hi there"}, workdir="/etc")
+    assert (seen.exit_code, seen.output) == (0, b"hi there\n/etc\n")
+    with pytest.raises(NotFound):
+        target.engine.exec(f"{proj.name}-never-1", ["true"])
+    target.engine.stop_container(proj.name, cid, timeout=5)
+
+
+def _two_networks(name: str) -> tuple[Project, Service, Service]:
+    """A project with networks ``default`` and ``back``; its service on default only (as
+    created) and on both (for connect)."""
+    both = service("web", networks=(ServiceNetwork("default"), ServiceNetwork("back")))
+    proj = Project(name=name, working_dir="/tmp", services=FrozenMap({"web": both}),
+                   networks=FrozenMap({"default": Network("default", f"{name}_default"),
+                                       "back": Network("back", f"{name}_back")}),
+                   volumes=FrozenMap({"data": Volume("data", f"{name}_data")}))
+    return proj, service("web"), both
+
+
+def test_network_connect_and_disconnect(target: Target) -> None:
+    proj, created, both = _two_networks(target.project_name)
+    target.up(proj)
+    engine = target.engine
+    engine.create_network(proj.name, proj.networks["back"])
+    cid = create(target, proj, created)
+    engine.start_container(proj.name, cid)
+    assert target.networks_of(cid) == {f"{proj.name}_default"}
+    engine.connect_network(proj, cid, both, "back")
+    engine.connect_network(proj, cid, both, "back")  # already attached: fine
+    assert target.networks_of(cid) == {f"{proj.name}_default", f"{proj.name}_back"}
+    engine.disconnect_network(proj.name, cid, f"{proj.name}_back")
+    engine.disconnect_network(proj.name, cid, f"{proj.name}_back")  # already off: fine
+    assert target.networks_of(cid) == {f"{proj.name}_default"}
+    engine.remove_network(proj.name, f"{proj.name}_back")
+    with pytest.raises(NotFound):
+        engine.connect_network(proj, cid, both, "back")
+    assert engine.inspect_container(cid).state == "running"
+    engine.stop_container(proj.name, cid, timeout=5)
+
+
+def test_a_network_with_only_stopped_containers_attached_can_be_removed(target: Target) -> None:
+    """Engine 20.10 refuses to remove a network a running container uses, but removes one that
+    only stopped (or never started) containers are attached to; such a container then cannot
+    start until it is disconnected from the removed network."""
+    proj, _, both = _two_networks(target.project_name)
+    target.up(proj)
+    engine = target.engine
+    engine.create_network(proj.name, proj.networks["back"])
+    cid = create(target, proj, both)
+    never_started = create(target, proj, both, 2)
+    engine.start_container(proj.name, cid)
+    with pytest.raises(EngineError):
+        engine.remove_network(proj.name, f"{proj.name}_back")
+    assert f"{proj.name}_back" in engine.observe(proj.name).networks
+    engine.stop_container(proj.name, cid, timeout=5)
+    engine.remove_network(proj.name, f"{proj.name}_back")
+    assert f"{proj.name}_back" not in engine.observe(proj.name).networks
+    for container in (cid, never_started):
+        assert f"{proj.name}_back" in target.networks_of(container)  # still named there
+        with pytest.raises(NotFound):
+            engine.start_container(proj.name, container)
+        assert _state(target, container)[0] != "running"
+        engine.disconnect_network(proj.name, container, f"{proj.name}_back")
+        engine.start_container(proj.name, container)
+        assert _state(target, container) == ("running", None)
+        assert target.networks_of(container) == {f"{proj.name}_default"}
+        engine.stop_container(proj.name, container, timeout=5)

@@ -6,7 +6,6 @@ torn down without leaving anything. ``plan --exit-code`` is 0 after each step.""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -45,8 +44,8 @@ class Stack:
         done = self.run("plan", "--exit-code", check=False)
         assert done.returncode == 0, done.stdout + done.stderr
 
-    def plan_lines(self, **env: str) -> list[str]:
-        out = self.run("plan", **env).stdout
+    def plan_lines(self, *args: str, **env: str) -> list[str]:
+        out = self.run("plan", *args, **env).stdout
         return [" ".join(line.split()[1:]) for line in out.splitlines() if line.startswith("#")]
 
 
@@ -102,6 +101,11 @@ def test_deploy_update_scale_rotate_and_down(swarm: docker.APIClient,
     assert task_exec(api, project, "api", "cat", "/run/secrets/api_token") == "t0k3n-one"
     assert "fetched" in stack.run("logs", "worker").stdout  # api resolved by name (dnsrr)
     stack.converged()
+    # the stack namespace label: the docker CLI sees the services as one stack
+    listed = subprocess.run(["docker", "stack", "services", project, "--format", "{{.Name}}"],
+                            capture_output=True, text=True, check=True, timeout=30).stdout
+    assert sorted(listed.split()) == sorted(f"{project}_{name}" for name in (
+        "store", "migrate", "api", "web", "worker"))
 
     # one variable: one service updated by the engine's rolling update, no other touched
     before = versions(api, project)
@@ -223,7 +227,8 @@ services:
         assert get(port) == "version one\n"
         stack.converged()
         (tmp_path / "site" / "index.html").write_text("version two\n")
-        assert stack.plan_lines()[0:0] == []  # nothing until asked to build
+        assert stack.plan_lines() == []  # a changed build context: nothing until asked
+        assert any(line.startswith(f"+ build {image} ") for line in stack.plan_lines("--build"))
         stack.run("up", "--build", "--wait")
         assert get(port) == "version two\n"
         stack.converged()
@@ -249,4 +254,3 @@ def test_what_a_swarm_cannot_do_is_refused_with_its_line(tmp_path: Path,
     assert config.returncode == 1 and "container_name" in config.stderr
     other = stack.run("stop", check=False)
     assert other.returncode != 0 and "not available with --target swarm" in other.stderr
-    assert shutil.which("docker")  # the stack namespace label works with the docker CLI too
