@@ -34,7 +34,7 @@ def _active(api: docker.APIClient) -> bool:
 
 @pytest.fixture(scope="session")
 def swarm(docker_engine: object) -> Iterator[docker.APIClient]:
-    api = docker.APIClient(version="1.41")
+    api = docker.APIClient(version="1.41", **docker.utils.kwargs_from_env())  # DOCKER_HOST too
     handle = open(LOCK, "a+")  # noqa: SIM115 - held for the whole session
     fcntl.flock(handle, fcntl.LOCK_EX)
     try:
