@@ -145,7 +145,7 @@ def _service_needs(services: Mapping[str, Service]) -> dict[str, list[str]]:
 
 
 def find_cycle(project: Project) -> list[str] | None:
-    """One depends_on cycle in order (``[a, b]`` means a → b → a), starting at its least name."""
+    """One depends_on cycle in order (``[a, b]``: a → b → a), starting at its least name."""
     return cycle_in(project.services)
 
 

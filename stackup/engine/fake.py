@@ -10,20 +10,21 @@ Knobs for tests: ``latency`` (seconds slept per call, outside the lock, so calls
 ``fail_on(method, name)`` (the next call of ``method`` on that container/network/volume name
 raises), ``health(service, after=K, final=...)`` (containers of a service with a healthcheck
 report ``starting`` for K inspects, then ``final``), ``exit_with(service, code, logs, after=K)``
-(a one-shot: running for K inspects, then exited with ``code``).
+(a one-shot: running for K inspects, then exited with ``code``). Images: with ``auto_images``
+(the default) every reference exists; otherwise only those in ``images``, and ``pull_image``
+finds those in ``registry`` (ref → id); ``build_image`` gives a new id per build and
+``fail_on("build_image" | "pull_image" | "push_image", ref)`` works too. ``calls`` records every
+call as ``Call(method, subject, start, end)``; ``max_in_flight`` is the most calls seen at once.
 
 Where the real engine's behaviour follows from the service, the fake follows it too (the
 contract tests in tests/engine/test_contract.py hold both to it): health stays ``starting``
 until the healthcheck's ``interval`` has passed since the start (``unhealthy`` after ``retries``
-intervals; a healthcheck without an interval is checked at once, where the engine waits its
-30 s default); a ``sh -c`` command whose ``trap`` on TERM does not exit is killed at the stop
-timeout and exits 137 (one that traps ``exit N`` exits N, any other command 0); ``exec`` runs a
-few shell words itself (see ``_run``); a network can be removed while only stopped containers
-are attached, and such a container then fails to start until it is disconnected from it. Images: with
-``auto_images`` (the default) every reference exists; otherwise only those in ``images``, and
-``pull_image`` finds those in ``registry`` (ref → id); ``build_image`` gives a new id per build
-and ``fail_on("build_image" | "pull_image" | "push_image", ref)`` works too. ``calls`` records every call
-as ``Call(method, subject, start, end)``; ``max_in_flight`` is the most calls seen at once.
+intervals, and once stopped; a healthcheck without an interval is checked at once, where the
+engine waits its 30 s default); a ``sh -c`` command whose ``trap`` on TERM does not exit is
+killed at the stop timeout and exits 137 (one that traps ``exit N`` exits N, any other command
+0); ``exec`` runs a few shell words itself (see ``_run``); a network can be removed while only
+stopped containers are attached, and such a container then fails to start until it is
+disconnected from it.
 """
 
 from __future__ import annotations

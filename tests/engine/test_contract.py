@@ -4,8 +4,9 @@ The executor's fast tests trust the fake; these tests hold the fake to what the 
 removing what is already gone, removing a running container, anonymous volumes, refusing what is
 not the project's, rename, start/stop transitions, what observe shows, the files a container is
 given, the exit code of a container killed at the stop timeout, health timing, exec, network
-connect and disconnect, and removing a network that stopped containers are attached to. Each test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at
-an engine's insides.
+connect and disconnect, and removing a network that stopped containers are attached to. Each
+test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at an engine's
+insides.
 """
 
 from __future__ import annotations
@@ -333,7 +334,8 @@ def test_secrets_and_configs_are_delivered(target: Target) -> None:
 
 def test_a_container_that_ignores_sigterm_is_killed_at_the_stop_timeout(target: Target) -> None:
     ignores = service("ignores", command=("sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"))
-    exits = service("exits", command=("sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"))
+    exits = service("exits",
+                    command=("sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"))
     proj = project(target.project_name, ignores, exits)
     target.up(proj)
     for svc, code in ((ignores, 137), (exits, 3)):
