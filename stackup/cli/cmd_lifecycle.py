@@ -132,8 +132,7 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     from stackup.cli.progress import Progress
 
     check_orphan_flags(remove_orphans)
-    with g.early("up"):  # the lock and the engine's lists while the file loads (cli.early)
-        project = g.load(services).project
+    project = g.load(services).project
     if no_build and build:
         raise click.UsageError("--build and --no-build cannot be used together")
     options = _up_options(project, services, scale, force_recreate, no_recreate,
@@ -184,8 +183,7 @@ def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_rec
     from stackup.render import plan_json, plan_text
 
     if revision is None:
-        with g.early():  # the engine's lists while the file loads (cli.early)
-            project = g.load(services).project
+        project = g.load(services).project
     else:
         project = load_revision_project(g, revision)
     options = _up_options(project, services, scale, force_recreate, no_recreate,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.errors import LockHeld, StackupError, StalePlan
-from stackup.loader.discover import VALID_NAME as _VALID_NAME
 from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
@@ -48,7 +47,6 @@ class Globals:
     target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
     dry_run: bool = False  # --dry-run: plan and walk the plan, change nothing
     _engine: Any = field(default=None, repr=False)
-    _early: Any = field(default=None, repr=False)  # cli.early.EarlyStart, until used or dropped
     _loaded_name: str | None = field(default=None, repr=False)
     _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often
 
@@ -119,33 +117,6 @@ class Globals:
                            on_lost=lost)
 
     @contextmanager
-    def early(self, command: str | None = None) -> Iterator[None]:
-        """While the block loads the stack file, take the lock of ``command`` (None: a command
-        that only reads) and read the project's lists in a thread, when the project name is
-        known beforehand (``cli.early``). After the block the thread has ended: the observe
-        that follows uses its lists, and ``locked`` its lock (given back by ``drop_early`` if
-        the command ends first). If the block fails, nothing of it is kept."""
-        name = self.project_name or os.environ.get("COMPOSE_PROJECT_NAME")
-        if self.target == "engine" and not self.dry_run and name and _VALID_NAME.match(name):
-            from stackup.cli.early import EarlyStart
-
-            self._early = EarlyStart(self.engine(), name, self._new_lock(command, name)
-                                     if command is not None else None)
-        try:
-            yield
-        except BaseException:
-            self.drop_early()
-            raise
-        if self._early is not None:
-            self._early.join()
-
-    def drop_early(self) -> None:
-        """Give back what ``early`` took and the command did not use."""
-        early, self._early = self._early, None
-        if early is not None:
-            early.abandon()
-
-    @contextmanager
     def locked(self, command: str, project_name: str | None = None) -> Iterator[None]:
         """Hold the project's lock on the engine (one writer per project) for the block.
 
@@ -155,14 +126,8 @@ class Globals:
         ``LockHeld`` names the holder. A lock lost while held (``unlock --force``, or a takeover
         after the engine was unreachable for a whole lease) fails the command afterwards."""
         name = project_name or self._loaded_name or self.project_name or self.load().project.name
-        early, self._early = self._early, None
-        lock = early.join() if early is not None and early.lock is not None \
-            and early.name == name else None
-        if lock is None:
-            if early is not None:
-                early.abandon()
-            lock = self._new_lock(command, name)
-            lock.acquire()
+        lock = self._new_lock(command, name)
+        lock.acquire()
         try:
             yield
         finally:
@@ -333,10 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         _register()
     g = Globals(debug=_env_debug())
     try:
-        try:
-            cli.main(args=argv, prog_name="stackup", standalone_mode=False, obj=g)
-        finally:
-            g.drop_early()
+        cli.main(args=argv, prog_name="stackup", standalone_mode=False, obj=g)
     except StalePlan as error:  # `apply FILE`: nothing was changed
         _fail(g, f"error: {error}", code=EX_STALE_PLAN)
     except StackupError as error:

@@ -82,12 +82,6 @@ class Engine(Protocol):
         (external or not) networks and volumes and the image ids of the given references."""
         ...
 
-    def prime(self, project_name: str, *, revisions: bool = False) -> None:
-        """Read the project's labelled lists (and with ``revisions`` its revision records) now,
-        for the next ``observe`` (``list_revisions``) of that project to use (the CLI does
-        this while the stack file loads: ``cli.early``). May do nothing."""
-        ...
-
     def inspect_container(self, container_id: str) -> ObservedContainer:
         """A fresh view of one container (state, health, exit code), for waits."""
         ...

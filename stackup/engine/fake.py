@@ -185,9 +185,6 @@ class FakeEngine(FakeRevisionsMixin):
         return c
 
     # --- observe ------------------------------------------------------------------------------
-    def prime(self, project_name: str, *, revisions: bool = False) -> None:
-        """Nothing to read ahead: the fake answers at once."""
-
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
                 all_containers: bool = True) -> ObservedState:
