@@ -39,7 +39,7 @@ def test_an_engine_that_closed_its_listener_is_going_away(tmp_path: Path) -> Non
     the engine going away, whatever its message."""
     import socket
 
-    from stackup.engine.unix_http import engine_listens, error_for
+    from stackup.engine.docker.client import engine_listens, error_for
 
     path = tmp_path / "engine.sock"
     gone = f"unix://{path}"

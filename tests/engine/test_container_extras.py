@@ -11,7 +11,7 @@ from stackup.engine.buildkit_trace import TraceReader
 from stackup.engine.container_extras import api_requirements, check_api
 from stackup.engine.container_spec import container_create_args, extra_networks
 from stackup.engine.docker.buildx import buildx_command
-from stackup.engine.unix_http import negotiate
+from stackup.engine.docker.client import negotiate
 from stackup.errors import EngineError
 from stackup.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FrozenMap,
                            Healthcheck, Mount, Resources, Service, ServiceNetwork, Ulimit)

@@ -333,13 +333,13 @@ def test_observe_is_a_few_calls_whatever_the_container_count(
     proj = project(project_name, *(service(f"s{i}") for i in range(5)), volumes=("data",))
     up(docker_engine, proj, start=False)
     sent: list[str] = []
-    assert docker_engine.reader is not None  # on a unix socket, reads bypass the SDK
-    original_get = docker_engine.reader.get
+    api = docker_engine.api
+    original_request = api.request
 
-    def counting_get(path: str, *args: object, **kwargs: object) -> object:
-        sent.append(path)
-        return original_get(path, *args, **kwargs)  # type: ignore[arg-type]
-    monkeypatch.setattr(docker_engine.reader, "get", counting_get)
+    def counting_request(method: str, url: str, *args: object, **kwargs: object) -> object:
+        sent.append(url.split(f"/v{api.api_version}", 1)[-1])
+        return original_request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(api, "request", counting_request)
     state = docker_engine.observe(project_name, networks=[f"{project_name}_default"],
                                   volumes=[f"{project_name}_data"], images=[IMAGE])
     assert len(state.containers) == 5 and [c.number for c in state.containers] == [1] * 5
@@ -370,55 +370,22 @@ def test_observe_finds_containers_made_before_stackup_wrote_composes_labels(
     assert list(state.networks) == [f"{project_name}_default"]
 
 
-def test_observe_after_prime_reads_only_the_images_and_sees_the_same(
-        docker_engine: DockerEngine, project_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    proj = project(project_name, *(service(f"s{i}") for i in range(3)), volumes=("data",))
-    up(docker_engine, proj, start=False)
-    args = {"networks": [f"{project_name}_default"], "volumes": [f"{project_name}_data"],
-            "images": [IMAGE]}
-    fresh = docker_engine.observe(project_name, **args)  # type: ignore[arg-type]
-    docker_engine.prime(project_name)
-    sent: list[str] = []
-    assert docker_engine.reader is not None
-    original_get = docker_engine.reader.get
-
-    def counting_get(path: str, *a: object, **k: object) -> object:
-        sent.append(path)
-        return original_get(path, *a, **k)  # type: ignore[arg-type]
-    monkeypatch.setattr(docker_engine.reader, "get", counting_get)
-    assert docker_engine.observe(project_name, **args) == fresh  # type: ignore[arg-type]
-    assert sent == [f"/images/{IMAGE}/json"]
-    # the lists read ahead are used once: the next observe reads them again
-    assert docker_engine.observe(project_name, **args) == fresh  # type: ignore[arg-type]
-    assert len(sent) == 7
-
-
-def test_reading_commands_do_not_import_the_sdk(docker_engine: DockerEngine,
-                                                project_name: str) -> None:
-    """A no-op `up`, `plan` or `ps` only reads: it must not pay for importing docker/requests."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from stackup.engine.docker import DockerEngine\n"
-            "e = DockerEngine.from_env()\n"
-            f"e.observe({project_name!r}, networks=['x'], volumes=['y'], images=[{IMAGE!r}])\n"
-            "print(sorted(m for m in ('docker', 'requests') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
-
-
-def test_socket_reader_maps_errors(docker_engine: DockerEngine) -> None:
-    from stackup.engine.unix_http import UnixSocketReader
-
-    reader = docker_engine.reader
-    assert reader is not None
+def test_engine_errors_are_mapped_in_one_place(docker_engine: DockerEngine) -> None:
+    """A missing object is NotFound with the engine's message; an address where no engine
+    listens is EngineUnavailable naming the address and why."""
     with pytest.raises(NotFound) as missing:
-        reader.get("/containers/no-such-container-here/json", what="cannot inspect it")
+        docker_engine.inspect_container("no-such-container-here")
     assert "no-such-container-here" in str(missing.value)
-    dead = UnixSocketReader("/nonexistent.sock", display="unix:///nonexistent.sock")
-    with pytest.raises(EngineUnavailable):
-        dead.get("/containers/json", what="cannot list")
+    dead = DockerEngine.from_env({"DOCKER_HOST": "unix:///nonexistent.sock"})
+    with pytest.raises(EngineUnavailable) as gone:
+        dead.observe("whatever")
+    assert gone.value.summary == ("cannot reach the Docker engine at unix:///nonexistent.sock: "
+                                  "no such socket")
+    closed = DockerEngine.from_env({"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    with pytest.raises(EngineUnavailable) as refused:
+        closed.list_containers("whatever")
+    assert refused.value.summary == ("cannot reach the Docker engine at tcp://127.0.0.1:9: "
+                                     "connection refused")
 
 
 def test_network_still_used_by_a_stranger_is_named(docker_engine: DockerEngine,
@@ -437,20 +404,6 @@ def test_network_still_used_by_a_stranger_is_named(docker_engine: DockerEngine,
         assert api.inspect_container(stranger)["State"]["Running"]  # not touched
     finally:
         api.remove_container(stranger, force=True)
-
-
-def test_observing_through_the_sdk_sees_the_same(docker_engine: DockerEngine,
-                                                 project_name: str) -> None:
-    """A DOCKER_HOST that is not a unix socket observes through the SDK: same snapshot."""
-    proj = project(project_name, service("a"), service("b"), volumes=("data",))
-    ids = up(docker_engine, proj)
-    through_sdk = DockerEngine(docker_engine.api, state_dir=docker_engine.state_dir)
-    assert through_sdk.reader is None
-    names = dict(networks=[f"{project_name}_default"], volumes=[f"{project_name}_data"],
-                 images=[IMAGE])
-    assert through_sdk.observe(project_name, **names) == docker_engine.observe(project_name,
-                                                                               **names)
-    assert through_sdk.inspect_container(ids["a"]) == docker_engine.inspect_container(ids["a"])
 
 
 def test_what_the_swarm_backend_made_is_not_the_engine_targets(docker_engine: DockerEngine,

@@ -218,8 +218,8 @@ def test_ctrl_c_at_any_moment_of_up_ends_it_and_a_rerun_converges(
         tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
     """SIGINT sent 120 to 500 ms after `up` started (earlier, Python is still importing
     stackup and stops with its own KeyboardInterrupt): while the stack file
-    loads beside the thread taking the lock (cli.early), while the event loop's modules load
-    beside a head-started operation (headstart), or while the plan runs. Each run ends at once
+    loads, while the lock is taken, while the event loop's modules load beside a head-started
+    operation (headstart), or while the plan runs. Each run ends at once
     with 130 (or 0, done before the signal counted), without a traceback or a hang; then a
     rerun converges."""
     services = "".join(f"""

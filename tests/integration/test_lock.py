@@ -220,9 +220,8 @@ def test_run_and_wait_down_project_take_the_lock(tmp_path: Path, project_name: s
 def test_a_bad_stack_file_is_reported_at_once_and_leaves_no_lock(
         tmp_path: Path, project_name: str, client: docker.DockerClient,
         lock_store: object) -> None:
-    """With -p, `up` takes the lock while the stack file loads (cli.early). A file that does
-    not load must still be reported at once, not after waiting for another run's lock, and
-    must leave no lock of its own behind."""
+    """With -p, a stack file that does not load is reported at once (it is loaded before the
+    lock is taken), not after waiting for another run's lock, and leaves no lock behind."""
     write(tmp_path, "services:\n  web:\n    image: busybox:local\n    ports: [\"x:y:z:w\"]\n")
     lock_label = {"label": f"{LOCK}={project_name}"}
     bad = run(tmp_path, project_name, "up", "-d", check=False)

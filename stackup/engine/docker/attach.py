@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from stackup import labels as L
 from stackup.engine.docker.client import ClientBase
 from stackup.engine.docker.files import deliver_files
-from stackup.engine.docker.streams import UPGRADE, Hijacked
+from stackup.engine.docker.streams import Channel, Hijacked
 from stackup.engine.resources import container_from_list
 from stackup.errors import EngineError, NotFound, StackupError
 from stackup.model import Project, Service
@@ -104,11 +104,9 @@ class AttachMixin(ClientBase):
         """Register a wait now (before start): ``next-exit``, or ``removed`` for a container
         the engine removes itself (``--rm``); ``result()`` blocks for the exit code."""
         condition = "removed" if removed else "next-exit"
-        with self._call(f"cannot wait for container {container_id}"):
-            response = self.api._post(self.api._url("/containers/{0}/wait", container_id),
-                                      params={"condition": condition}, stream=True,
-                                      timeout=None)
-            self.api._raise_for_status(response)
+        response = self.request("POST", f"/containers/{container_id}/wait",
+                                what=f"cannot wait for container {container_id}",
+                                params={"condition": condition}, stream=True, timeout=None)
         return ExitWatchHandle(self, container_id, response)
 
     def attach_container(self, container_id: str, *, stdin: bool = True,
@@ -120,9 +118,7 @@ class AttachMixin(ClientBase):
             config = self.api.inspect_container(container_id).get("Config") or {}
             tty = bool(config.get("Tty"))
             params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if stdin else 0}
-            response = self.api.post(self.api._url("/containers/{0}/attach", container_id),
-                                     None, params=params, stream=True, headers=UPGRADE)
-            self.api._raise_for_status(response)
+            sock = self.api.attach_socket(container_id, params=params)
 
         def resize(height: int, width: int) -> None:
             self.resize_container(container_id, height, width)
@@ -130,7 +126,7 @@ class AttachMixin(ClientBase):
         exit_code = watch.result if watch is not None else (
             lambda: int(self.wait_container(container_id)))  # type: ignore[attr-defined]
         # Without StdinOnce the engine ends the output when stdin ends: keep it open then.
-        return Hijacked(self, response, tty=tty, exit_code=exit_code, resize=resize,
+        return Hijacked(Channel(sock), tty=tty, exit_code=exit_code, resize=resize,
                         half_close=bool(config.get("StdinOnce")))
 
     def resize_container(self, container_id: str, height: int, width: int) -> None:

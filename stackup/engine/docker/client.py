@@ -1,106 +1,228 @@
-"""The Docker SDK client, imported lazily, and the one place SDK/HTTP failures become stackup errors.
+"""The Docker SDK client, and the one place SDK/HTTP failures become stackup errors.
 
 Pipeline position: the base of ``DockerEngine`` (``engine.docker.engine``); the other mixins
-(observe, resources, containers, images, streams) make their engine calls through ``_call``.
+(observe, resources, containers, images, streams, lock, revisions) make every engine call
+through ``self.api`` inside ``_call``, whatever the engine's address: ``unix://``, ``tcp://``
+(with or without TLS) or ``ssh://`` (the ``ssh`` client, as the docker CLI does). This module is
+imported only by commands that talk to the engine (``app.connect``), so the SDK's import is paid
+there and nowhere else.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
+import socket
+import ssl
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import docker
+import requests
 
 from stackup import labels as L
 from stackup.engine.resources import default_state_dir
-from stackup.engine.unix_http import UnixSocketReader, error_for
 from stackup.errors import (
+    Conflict,
     EngineError,
     EngineUnavailable,
+    NotFound,
     StackupError,
 )
 
-if TYPE_CHECKING:
-    import docker
-    import requests
-else:  # pragma: no cover - trivial
-    class _Lazy:
-        """The SDK, imported on first use: commands that only read (a no-op ``up``, ``plan``,
-        ``ps``) observe through ``unix_http`` and never pay for importing it."""
-
-        def __init__(self, name: str) -> None:
-            self._name = name
-            self._module: ModuleType | None = None
-
-        def __getattr__(self, attr: str) -> Any:
-            if self._module is None:
-                self._module = importlib.import_module(self._name)
-                importlib.import_module(f"{self._name}.{_SUBMODULES[self._name]}")
-            return getattr(self._module, attr)
-
-    _SUBMODULES = {"docker": "api.build", "requests": "exceptions"}
-    docker = _Lazy("docker")
-    requests = _Lazy("requests")
-
-API_VERSION = "1.41"
+API_VERSION = "1.41"  # the floor: Docker 20.10, spoken when the engine does not say its own
+MAX_API_VERSION = "1.49"  # the newest API whose keys stackup knows (interface_name: 1.49)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"1.41"`` → ``(1, 41)``; ``(0,)`` for what is not a version."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def negotiate(engine_api: str) -> str:
+    """The API version to speak: the engine's own, capped at ``MAX_API_VERSION``; the floor
+    when the engine does not say."""
+    if version_key(engine_api) == (0,):
+        return API_VERSION
+    return min(engine_api, MAX_API_VERSION, key=version_key)
 
 
 # --- errors: the one place SDK/HTTP failures become stackup errors ----------------------------
 
 
-def _translate(exc: Exception, what: str, base_url: str) -> StackupError:
+def unreachable_reason(exc: BaseException) -> str:
+    """Why the engine could not be reached, in a few words, from the SDK's or requests' error
+    (whose text nests the causes several levels deep)."""
+    text = " ".join(str(e) for e in _chain(exc))
+    low = text.lower()
+    if isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low:
+        for marker in ("certificate has expired", "certificate is not yet valid",
+                       "self-signed certificate", "self signed certificate",
+                       "unable to get local issuer certificate",
+                       "hostname mismatch", "ip address mismatch",
+                       "tlsv1 alert", "sslv3 alert", "wrong version number",
+                       "certificate required", "bad certificate", "unknown ca"):
+            if marker in low:
+                return f"TLS: {marker}"
+        return "TLS handshake failed"
+    for marker, reason in (("connection refused", "connection refused"),
+                           ("no such file or directory", "no such socket"),
+                           ("name or service not known", "unknown host"),
+                           ("temporary failure in name resolution", "unknown host"),
+                           ("nodename nor servname", "unknown host"),
+                           ("permission denied", "permission denied"),
+                           ("timed out", "no answer in time"),
+                           ("no route to host", "no route to host"),
+                           ("network is unreachable", "network unreachable"),
+                           ("broken pipe", "the connection closed at once"),
+                           ("remotedisconnected", "the connection closed without an answer"),
+                           ("connection aborted", "the connection closed at once"),
+                           ("connection reset", "the connection was reset")):
+        if marker in low:
+            return reason
+    last = str(exc).strip().splitlines()
+    return last[-1] if last else type(exc).__name__
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def unavailable(display: str, exc: BaseException) -> EngineUnavailable:
+    """``EngineUnavailable`` naming the engine's address and why it cannot be reached."""
+    reason = unreachable_reason(exc)
+    if display.startswith("ssh://"):
+        missing_ssh = any(isinstance(e, FileNotFoundError) and "ssh" in str(e)
+                          for e in _chain(exc))
+        reason = "no ssh client (install openssh-client)" if missing_ssh else \
+            f"the ssh connection failed ({reason})"
+        hint = ("the ssh client connects as `ssh` would (~/.ssh/config, agent, known hosts; its "
+                "own message is above), and the remote host runs `docker system dial-stdio`")
+    elif "TLS" in reason:
+        hint = "check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY"
+    else:
+        hint = "start dockerd, or set DOCKER_HOST or a docker context"
+    return EngineUnavailable(f"cannot reach the Docker engine at {display}: {reason}",
+                             detail=hint)
+
+
+def error_for(status: int, message: str, what: str, display: str) -> StackupError:
+    """The stackup error for the engine's answer ``status`` with ``message``."""
+    if status >= 500 and engine_going_away(message, display):
+        return EngineUnavailable(
+            f"{what}: the Docker engine at {display} is stopping or restarting ({message})",
+            detail="Run the command again once the engine answers: it picks up where this run "
+                   "stopped.")
+    if status == 404:
+        return NotFound(f"{what}: {message}")
+    if status == 409 or "port is already allocated" in message \
+            or "address already in use" in message:
+        return Conflict(f"{what}: {message}")
+    return EngineError(f"{what}: {message}")
+
+
+def engine_going_away(message: str, display: str = "") -> bool:
+    """A dockerd on its way down (or up) answers with its containerd connection's errors:
+    gRPC code ``unavailable``, "transport is closing", a refused containerd socket, or with those
+    of its closed stores ("database not open", ...); asked with ``display``, any error while it
+    no longer accepts new connections (it closes its listener first, then answers the requests
+    under way)."""
+    return message.endswith(": unavailable") or "transport is closing" in message \
+        or ("containerd" in message and "connection refused" in message) \
+        or "database not open" in message \
+        or (bool(display) and not engine_listens(display))
+
+
+def engine_listens(display: str, timeout: float = 1.0) -> bool:
+    """Whether the engine at ``display`` (``unix://PATH``, ``tcp://HOST:PORT``) accepts a new
+    connection; True for other kinds of address."""
+    try:
+        if display.startswith("unix://"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(timeout)
+                probe.connect(display[len("unix://"):])
+        elif display.startswith("tcp://"):
+            host, _, port = display[len("tcp://"):].rpartition(":")
+            socket.create_connection((host, int(port.split("/")[0])), timeout).close()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def translate(exc: Exception, what: str, display: str) -> StackupError:
     """Map an SDK/HTTP failure to a stackup error carrying the engine's own message."""
-    if isinstance(exc, requests.exceptions.ConnectionError) or (
-            isinstance(exc, docker.errors.DockerException)
-            and not isinstance(exc, docker.errors.APIError)
-            and "connection" in str(exc).lower()):
-        return EngineUnavailable(f"cannot reach the Docker engine at {base_url}",
-                                 detail="start dockerd or set DOCKER_HOST")
-    if isinstance(exc, requests.exceptions.Timeout):
-        error = EngineUnavailable(f"{what}: the Docker engine at {base_url} did not answer in time")
-        return error
     if isinstance(exc, docker.errors.APIError):
-        # one mapping of engine answers for both paths (the SDK's and unix_http's)
         return error_for(exc.status_code or 0, str(exc.explanation or exc).strip(), what,
-                         base_url)
+                         display)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return EngineUnavailable(f"{what}: the Docker engine at {display} did not answer in time")
+    if isinstance(exc, (requests.exceptions.ConnectionError, ssl.SSLError, OSError)) or (
+            isinstance(exc, docker.errors.DockerException)
+            and not isinstance(exc, docker.errors.APIError)):
+        return unavailable(display, exc)
     return EngineError(f"{what}: {exc}")
 
 
+def make_api(environ: Mapping[str, str], *, timeout: int, max_pool_size: int
+             ) -> docker.APIClient:
+    """An SDK client for the engine of ``environ`` (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
+    ``DOCKER_CERT_PATH``), speaking the engine's API version capped at ``MAX_API_VERSION``
+    (the SDK's own negotiation, ``version="auto"``: one ``GET /version``)."""
+    display = environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    try:
+        kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
+        kwargs.setdefault("base_url", DEFAULT_SOCKET)
+        ssh = str(kwargs["base_url"]).startswith("ssh://")
+        client = docker.APIClient(version="auto", timeout=timeout, max_pool_size=max_pool_size,
+                                  use_ssh_client=ssh, **kwargs)
+        if negotiate(client.api_version) != client.api_version:
+            client.close()
+            client = docker.APIClient(version=negotiate(client.api_version), timeout=timeout,
+                                      max_pool_size=max_pool_size, use_ssh_client=ssh, **kwargs)
+        return client
+    except (docker.errors.DockerException, requests.exceptions.RequestException,
+            ssl.SSLError, OSError) as exc:
+        raise unavailable(display, exc) from exc
+
 
 class ClientBase:
-    """The SDK client (made on first use), the socket reader for reads, and ``_call``."""
+    """The SDK client (made on first use) and ``_call``."""
 
     def __init__(self, api: docker.APIClient | Callable[[], docker.APIClient], *,
-                 state_dir: str | None = None, reader: UnixSocketReader | None = None) -> None:
-        """``api`` is an SDK client or a function making one on first use; ``reader``, when
-        given, serves the read-only calls (observe, inspect) without the SDK."""
+                 state_dir: str | None = None, base_url: str | None = None) -> None:
+        """``api`` is an SDK client or a function making one on first use; ``base_url`` is
+        the engine's address as the user gave it (for messages)."""
         self._api = None if callable(api) else api
         self._make_api = api if callable(api) else None
-        self.reader = reader
-        self.base_url = str(getattr(self._api, "base_url", "") or DEFAULT_SOCKET)
+        self._api_lock = threading.Lock()
+        self.base_url = base_url or str(getattr(self._api, "base_url", "") or DEFAULT_SOCKET)
         self.state_dir = state_dir or default_state_dir(os.environ)
         # (project, container id) → (name, carried anonymous volumes) for containers seen with
         # the project's label (in observe, or created here). Labels never change and ids are
         # never reused, so these need no second inspect before being started, stopped or removed.
         self._mine: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
-        # project → its label lists read ahead by ``prime``, for the next ``observe`` only
-        self._primed: dict[str, list[list[Any]]] = {}
-        self._primed_revisions: dict[str, list[dict[str, str]]] = {}  # the same, of revisions
 
     @property
     def api(self) -> docker.APIClient:
+        """The SDK client; made (and the API version negotiated) on first use."""
         if self._api is None:
-            assert self._make_api is not None
-            self._api = self._make_api()
+            with self._api_lock:
+                if self._api is None:
+                    assert self._make_api is not None
+                    self._api = self._make_api()
         return self._api
 
-
     def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
         if self._api is not None:
             self._api.close()
 
@@ -121,18 +243,31 @@ class ClientBase:
             yield
         except StackupError:
             raise
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, what, self.base_url) from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException,
+                ssl.SSLError, ConnectionError) as exc:
+            raise translate(exc, what, self.base_url) from exc
+
+    def request(self, method: str, path: str, *, what: str, ok: tuple[int, ...] = (),
+                **kwargs: Any) -> requests.Response:
+        """``METHOD /v<negotiated><path>`` through the SDK client's HTTP session, for the few
+        calls whose answer the SDK's methods do not hand back whole (headers, a wait's open
+        response). A status of 400 or more, unless in ``ok``, raises the mapped error."""
+        api = self.api
+        with self._call(what):
+            response = api.request(method, f"{api.base_url}/v{api.api_version}{path}", **kwargs)
+        if response.status_code >= 400 and response.status_code not in ok:
+            try:
+                message = str(response.json().get("message") or response.text).strip()
+            except ValueError:
+                message = response.text.strip()
+            raise error_for(response.status_code, message, what, self.base_url)
+        return response
 
     @property
     def api_version(self) -> str:
-        """The API version negotiated with the engine (see ``unix_http.negotiate``): asked once,
-        through the socket reader when there is one, else when the SDK client is made."""
-        if self.reader is not None:
-            return self.reader.api_version()
-        return str(self.api._version)
+        """The API version negotiated with the engine when the client was made."""
+        return str(self.api.api_version)
 
     def ping(self) -> None:
         with self._call("ping"):
             self.api.ping()
-

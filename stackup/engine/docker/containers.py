@@ -1,11 +1,8 @@
 """Containers: create, start, stop, restart, remove, rename; one engine call per plan
 operation, each refusing a container without the project's label.
 
-Pipeline position: ``execute`` calls one of these per container operation of a plan. Over a
-unix socket these calls go through ``unix_http`` (the create body from ``container_body``),
-the same requests the SDK would send, so that an ``up`` that replaces a container does not
-import the SDK (~0.1 s) nor pay ``requests``' cost per call; extra networks, secret and config
-files, hooks and network (dis)connects still use the SDK, as does every call without a socket.
+Pipeline position: ``execute`` calls one of these per container operation of a plan; each is
+one SDK call (the create body is the SDK's own ``create_container_config``).
 """
 
 from __future__ import annotations
@@ -14,14 +11,12 @@ import math
 from collections.abc import Callable, Mapping
 
 from stackup.engine.docker.client import ClientBase, docker
-from stackup.engine.docker.container_body import container_config
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.hooks import run_hooks
 from stackup.engine.resources import (
     container_name,
 )
 from stackup.errors import (
-    EngineError,
     NotFound,
     StackupError,
 )
@@ -57,21 +52,12 @@ class ContainerMixin(ClientBase):
         platform = args.pop("platform", None)
         args.setdefault("command", None)  # the SDK requires it; None keeps the image's CMD
         what = f"cannot create container {name}"
-        if self.reader is not None:
-            body = container_config(**args)
+        with self._call(what):
+            config = self.api.create_container_config(**args)
             if healthcheck is not None:
-                body["Healthcheck"] = healthcheck
-            params = {"name": create_name, **({"platform": platform} if platform else {})}
-            created = self.reader.request("POST", "/containers/create", params, body,
-                                          what=what)[0]
-            container_id = str(created["Id"])
-        else:
-            with self._call(what):
-                config = self.api.create_container_config(**args)
-                if healthcheck is not None:
-                    config["Healthcheck"] = healthcheck
-                container_id = str(self.api.create_container_from_config(
-                    config, name=create_name, platform=platform)["Id"])
+                config["Healthcheck"] = healthcheck
+            container_id = str(self.api.create_container_from_config(
+                config, name=create_name, platform=platform)["Id"])
         self._remember(project.name, container_id, name, args["labels"])
         try:
             for network_name, kwargs in extra_networks(project, service):
@@ -105,23 +91,13 @@ class ContainerMixin(ClientBase):
         self._start(container_id, f"cannot start container {name}")
 
     def _start(self, container_id: str, what: str) -> None:
-        if self.reader is not None:
-            self.reader.request("POST", f"/containers/{container_id}/start", what=what)
-            return
         with self._call(what):
             self.api.start(container_id)
 
     def _stop(self, container_id: str, timeout: float | None, what: str) -> None:
-        """``POST /containers/{id}/stop`` (``t``: whole seconds, else the container's own
-        StopTimeout), waiting for the answer as long as the SDK would: its timeout plus the
-        stop timeout (10 s when the container's own applies)."""
+        """Stop (``timeout``: whole seconds, else the container's own StopTimeout); the SDK
+        waits for the answer its timeout plus the stop timeout."""
         seconds = _seconds(timeout)
-        if self.reader is not None:
-            self.reader.request("POST", f"/containers/{container_id}/stop",
-                                {} if seconds is None else {"t": str(seconds)}, what=what,
-                                timeout=self.reader.timeout + (10 if seconds is None
-                                                               else seconds))
-            return
         with self._call(what):
             self.api.stop(container_id, timeout=seconds)
 
@@ -150,28 +126,13 @@ class ContainerMixin(ClientBase):
         except NotFound:
             return
         what = f"cannot remove container {name}"
-        if self.reader is not None:
-            try:  # the SDK's query: booleans as Python spells them
-                self.reader.request("DELETE", f"/containers/{container_id}",
-                                    {"v": str(volumes), "link": "False", "force": str(force)},
-                                    what=what)
-            except NotFound:
+        with self._call(what):
+            try:
+                self.api.remove_container(container_id, v=volumes, force=force)
+            except docker.errors.NotFound:
                 return
-        else:
-            with self._call(what):
-                try:
-                    self.api.remove_container(container_id, v=volumes, force=force)
-                except docker.errors.NotFound:
-                    return
         self._forget(project_name, container_id, name)
         for volume in carried if volumes else ():
-            if self.reader is not None:
-                try:
-                    self.reader.request("DELETE", f"/volumes/{volume}",
-                                        what=f"cannot remove volume {volume}")
-                except EngineError:
-                    continue
-                continue
             try:
                 self.api.remove_volume(volume)
             except docker.errors.APIError:
@@ -182,12 +143,8 @@ class ContainerMixin(ClientBase):
         if old == name:
             return  # already there (a rerun after an interrupted replacement)
         what = f"cannot rename container {old} to {name}"
-        if self.reader is not None:
-            self.reader.request("POST", f"/containers/{container_id}/rename", {"name": name},
-                                what=what)
-        else:
-            with self._call(what):
-                self.api.rename(container_id, name)
+        with self._call(what):
+            self.api.rename(container_id, name)
         self._mine.pop((project_name, old), None)
         self._mine[(project_name, container_id)] = (name, carried)
         self._mine[(project_name, name)] = (name, carried)

@@ -120,24 +120,19 @@ class ExtraMixin(ContainerMixin):
         """The project's containers as the engine lists them, sorted by service and number."""
         label = {"label": [L.project_filter(project_name)]}
         what = f"cannot list the containers of project {project_name}"
-        if self.reader is not None:
-            raw = self.reader.get("/containers/json", {"all": "1" if all_containers else "0",
-                                                       "filters": label}, what=what)
-        else:
-            with self._call(what):
-                raw = self.api.containers(all=all_containers, filters=label)
+        with self._call(what):
+            raw = self.api.containers(all=all_containers, filters=label)
         found = [summary_from_list(item) for item in raw or []]
         return sorted(found, key=lambda c: (c.service, c.oneoff, c.number, c.name))
 
     def stat_path(self, container_id: str, path: str) -> dict[str, Any] | None:
         """The engine's stat of ``path`` in the container (name, size, mode, linkTarget), or
         None when it does not exist."""
-        with self._call(f"cannot look at {container_id}:{path}"):
-            url = self.api._url("/containers/{0}/archive", container_id)
-            answer = self.api.head(url, params={"path": path})
-            if answer.status_code == 404:
-                return None
-            self.api._raise_for_status(answer)
+        answer = self.request("HEAD", f"/containers/{container_id}/archive",
+                              what=f"cannot look at {container_id}:{path}", ok=(404,),
+                              params={"path": path})
+        if answer.status_code == 404:
+            return None
         header = answer.headers.get("X-Docker-Container-Path-Stat") or ""
         import base64
 

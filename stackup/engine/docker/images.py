@@ -101,11 +101,8 @@ class ImageMixin(ClientBase):
             self._builders = {}
         if "engine" not in self._builders:
             try:
-                if self.reader is not None:
-                    info = self.reader.get("/version", what="cannot ask the engine's version")
-                else:
-                    with self._call("cannot ask the engine's version"):
-                        info = self.api.version()
+                with self._call("cannot ask the engine's version"):
+                    info = self.api.version()
                 self._builders["engine"] = str(info.get("Os") or "linux")
             except Exception:  # noqa: BLE001 - no answer: fall back to the legacy builder
                 self._builders["engine"] = None

@@ -7,9 +7,9 @@ Why volumes: ``POST /volumes/create`` with a name that exists returns the existi
 under the engine's per-name lock, so create-or-get is atomic and the token on the answer says
 who created it. (Networks will not do: Engine 20.10 lets two share one name.) A record volume
 uses the ``local`` driver, holds no data, and carries only ``io.stackup.lock*`` labels, never
-``io.stackup.project``, so ``observe`` and ``down -v`` never see it. Over a unix socket the
-calls go through ``unix_http`` (taking the lock must not import the SDK); otherwise through the
-SDK's session. The engine's clock comes from each answer's ``Date`` header.
+``io.stackup.project``, so ``observe`` and ``down -v`` never see it. The calls go through the
+SDK client's own HTTP session (``APIClient`` is a ``requests.Session``), not its volume methods,
+because the engine's clock comes from each answer's ``Date`` header, which those methods drop.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from stackup.engine.docker.client import API_VERSION, ClientBase
-from stackup.errors import EngineError, NotFound
+from stackup.engine.docker.client import ClientBase
+from stackup.errors import NotFound
 
 if TYPE_CHECKING:  # engine.lockspec is imported by the commands that take the lock
     from stackup.engine.lockspec import LockRecord
@@ -34,11 +34,7 @@ class DockerLockStore:
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               body: Any = None, what: str) -> Any:
-        reader = self.engine.reader
-        if reader is not None:
-            data, date = reader.request(method, path, params, body, what=what)
-        else:
-            data, date = self._send_sdk(method, path, params, body, what)
+        data, date = self._send_sdk(method, path, params, body, what)
         if date:
             self._now = http_date(date) or self._now
         return data
@@ -47,21 +43,11 @@ class DockerLockStore:
                   what: str) -> tuple[Any, str]:
         import json
 
-        api = self.engine.api
         query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (params or {}).items()}
-        with self.engine._call(what):
-            response = api.request(method, f"{api.base_url}/v{API_VERSION}{path}",
-                                   params=query, json=body)
+        response = self.engine.request(method, path, what=what, params=query, json=body)
         date = response.headers.get("Date") or ""
-        if 200 <= response.status_code < 300:
+        with self.engine._call(what):
             return (response.json() if response.content.strip() else None), date
-        try:
-            message = str(response.json().get("message") or response.text).strip()
-        except ValueError:
-            message = response.text.strip()
-        if response.status_code == 404:
-            raise NotFound(f"{what}: {message}")
-        raise EngineError(f"{what}: {message}")
 
     def create_or_get(self, name: str, labels: Mapping[str, str]) -> LockRecord | None:
         found = self._send("POST", "/volumes/create",

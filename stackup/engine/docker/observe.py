@@ -6,8 +6,7 @@ one name. Of such a pair the one containers use (else the oldest) is kept in
 ``ObservedState.networks``; the others go to ``ObservedState.duplicate_networks`` for ``up`` to
 remove when empty.
 
-Pipeline position: ``app`` calls ``observe`` once per run; reads go over the unix socket with the
-standard library when they can (``unix_http``), so a no-op run never imports the SDK.
+Pipeline position: ``app`` calls ``observe`` once per run; every read is an SDK call.
 """
 
 from __future__ import annotations
@@ -51,13 +50,8 @@ class ObserveMixin(ClientBase):
         raw_volumes: dict[str, Any] = {}
         refs = sorted(set(images))
         images_read = [(lambda ref=ref: self.image_id(ref)) for ref in refs]
-        primed = self._primed.pop(project_name, None) if all_containers else None
-        if primed is None:  # the lists and the image inspects at once
-            found = self._read_all([*self._list_reads(project_name, all_containers),
-                                    *images_read])
-            lists, image_ids = found[:_LISTS], dict(zip(refs, found[_LISTS:]))
-        else:  # the lists were read ahead (``prime``): only the images now
-            lists, image_ids = primed, dict(zip(refs, self._read_all(images_read)))
+        found = self._read_all([*self._list_reads(project_name, all_containers), *images_read])
+        lists, image_ids = found[:_LISTS], dict(zip(refs, found[_LISTS:]))
         found_containers, *found_resources = lists
         if any(L.COMPOSE_PROJECT not in (item.get("Labels") or {})
                for found in found_resources for item in found):
@@ -104,9 +98,7 @@ class ObserveMixin(ClientBase):
             duplicate_networks=duplicates)
 
     def _read_all(self, reads: list[Callable[[], Any]]) -> list[Any]:
-        """The reads' results, at once over the socket (one after the other over the SDK)."""
-        if self.reader is not None:
-            return self.reader.get_all(reads)
+        """The reads' results, in order."""
         return [read() for read in reads]
 
     def _list_reads(self, project_name: str, all_containers: bool) -> list[Callable[[], Any]]:
@@ -127,9 +119,6 @@ class ObserveMixin(ClientBase):
     def _containers_labelled(self, selector: str, all_containers: bool) -> list[Any]:
         label = {"label": [selector]}
         what = f"cannot list the containers labelled {selector}"
-        if self.reader is not None:
-            return self.reader.get("/containers/json", {
-                "all": "1" if all_containers else "0", "filters": label}, what=what) or []
         with self._call(what):
             return self.api.containers(all=all_containers, filters=label) or []
 
@@ -137,12 +126,9 @@ class ObserveMixin(ClientBase):
         """The networks or volumes labelled ``selector``."""
         label = {"label": [selector]}
         what = f"cannot list the {kind} labelled {selector}"
-        if self.reader is not None:
-            found = self.reader.get(f"/{kind}", {"filters": label}, what=what)
-        else:
-            with self._call(what):
-                found = (self.api.networks if kind == "networks" else self.api.volumes)(
-                    filters=label)
+        with self._call(what):
+            found = (self.api.networks if kind == "networks" else self.api.volumes)(
+                filters=label)
         if kind == "volumes":
             return (found or {}).get("Volumes") or []
         return found or []
@@ -151,12 +137,8 @@ class ObserveMixin(ClientBase):
         """Every network called exactly ``name`` (the engine's name filter matches substrings;
         and there may be several: see the module docstring)."""
         what = f"cannot look up network {name}"
-        params = {"filters": {"name": [name]}}
-        if self.reader is not None:
-            found = self.reader.get("/networks", params, what=what)
-        else:
-            with self._call(what):
-                found = self.api.networks(names=[name])
+        with self._call(what):
+            found = self.api.networks(names=[name])
         return [n for n in found or [] if n.get("Name") == name]
 
     def _dedupe_networks(self, raw: list[dict[str, Any]]
@@ -190,10 +172,6 @@ class ObserveMixin(ClientBase):
 
     def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
         try:
-            if self.reader is not None:
-                path = {"network": "/networks/{}", "volume": "/volumes/{}",
-                        "image": "/images/{}/json", "container": "/containers/{}/json"}[kind]
-                return self.reader.get(path.format(name), what=f"cannot inspect {kind} {name}")
             with self._call(f"cannot inspect {kind} {name}"):
                 if kind == "network":
                     return self.api.inspect_network(name)
@@ -207,9 +185,6 @@ class ObserveMixin(ClientBase):
 
     def inspect_container(self, container_id: str) -> ObservedContainer:
         what = f"cannot inspect container {container_id}"
-        if self.reader is not None:
-            return container_from_inspect(
-                self.reader.get(f"/containers/{container_id}/json", what=what))
         with self._call(what):
             return container_from_inspect(self.api.inspect_container(container_id))
 
@@ -222,23 +197,16 @@ class ObserveMixin(ClientBase):
     def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
         """Inspect a resource and refuse unless it carries the project's label."""
         what = f"cannot {verb} {kind} {ref}"
-        if self.reader is not None:
-            path = {"container": "/containers/{}/json", "network": "/networks/{}",
-                    "volume": "/volumes/{}"}[kind]
-            info = self.reader.get(path.format(ref), what=what)
-            labels = ((info.get("Config") or {}) if kind == "container" else info) \
-                .get("Labels") or {}
-        else:
-            with self._call(what):
-                if kind == "container":
-                    info = self.api.inspect_container(ref)
-                    labels = (info.get("Config") or {}).get("Labels") or {}
-                elif kind == "network":
-                    info = self.api.inspect_network(ref)
-                    labels = info.get("Labels") or {}
-                else:
-                    info = self.api.inspect_volume(ref)
-                    labels = info.get("Labels") or {}
+        with self._call(what):
+            if kind == "container":
+                info = self.api.inspect_container(ref)
+                labels = (info.get("Config") or {}).get("Labels") or {}
+            elif kind == "network":
+                info = self.api.inspect_network(ref)
+                labels = info.get("Labels") or {}
+            else:
+                info = self.api.inspect_volume(ref)
+                labels = info.get("Labels") or {}
         if L.owner(labels)[0] != project_name:  # stackup's label, or Compose's for the project
             name = str(info.get("Name") or ref).lstrip("/")
             raise EngineError(f"refusing to {verb} {name}: it does not belong to project "

@@ -87,14 +87,10 @@ class ResourceMixin(ClientBase):
                      lambda: self.api.remove_volume(name))
 
     def _delete(self, path: str, what: str, sdk_call: Callable[[], object]) -> bool:
-        """``DELETE path`` over the socket when there is one (the request the SDK sends),
-        else ``sdk_call``; False when the engine has nothing there any more."""
+        """``sdk_call`` (a removal); False when the engine has nothing there any more."""
         try:
-            if self.reader is not None:
-                self.reader.request("DELETE", path, what=what)
-            else:
-                with self._call(what):
-                    sdk_call()
+            with self._call(what):
+                sdk_call()
         except NotFound:
             return False
         return True

@@ -26,12 +26,8 @@ class RevisionMixin(ClientBase):
 
         name = R.volume_name(project_name, number)
         what = f"cannot record revision {number} of {project_name}"
-        if self.reader is not None:  # the SDK's request, without importing it
-            found = self.reader.request("POST", "/volumes/create", body={
-                "Name": name, "Driver": "local", "Labels": dict(labels)}, what=what)[0]
-        else:
-            with self._call(what):
-                found = self.api.create_volume(name, driver="local", labels=dict(labels))
+        with self._call(what):
+            found = self.api.create_volume(name, driver="local", labels=dict(labels))
         stored = dict((found or {}).get("Labels") or {})
         if stored.get(R.PROJECT) != project_name:
             raise EngineError(f"cannot record revision {number} of {project_name}: the volume "
@@ -41,18 +37,12 @@ class RevisionMixin(ClientBase):
 
     def list_revisions(self, project_name: str) -> list[dict[str, str]]:
         """The label sets of the project's revision records, in no particular order."""
-        primed = self._primed_revisions.pop(project_name, None)  # read ahead by ``prime``
-        if primed is not None:
-            return primed
         from stackup import revisions as R
 
         what = f"cannot list the revisions of {project_name}"
         query = {"filters": {"label": [f"{R.PROJECT}={project_name}"]}}
-        if self.reader is not None:
-            found = self.reader.get("/volumes", query, what=what) or {}
-        else:
-            with self._call(what):
-                found = self.api.volumes(filters=query["filters"]) or {}
+        with self._call(what):
+            found = self.api.volumes(filters=query["filters"]) or {}
         return [dict(v.get("Labels") or {}) for v in found.get("Volumes") or []
                 if (v.get("Labels") or {}).get(R.PROJECT) == project_name]
 

@@ -28,11 +28,8 @@ def service_containers(client: ClientBase, project_name: str,
     """The names of a service's containers (not one-off), running first, then by number."""
     filters = {"label": [L.project_filter(project_name), f"{L.SERVICE}={service_name}"]}
     what = f"cannot find the containers of service {service_name}"
-    if client.reader is not None:
-        raw = client.reader.get("/containers/json", {"all": "1", "filters": filters}, what=what)
-    else:
-        with client._call(what):
-            raw = client.api.containers(all=True, filters=filters)
+    with client._call(what):
+        raw = client.api.containers(all=True, filters=filters)
     found = [c for c in (container_from_list(r) for r in raw) if not c.oneoff]
     found.sort(key=lambda c: (not c.running, c.number, c.name))
     return tuple(c.name for c in found)

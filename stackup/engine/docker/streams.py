@@ -2,14 +2,16 @@
 
 Pipeline position: the ``logs``, ``exec``, ``run`` and ``attach`` commands and attached ``up``
 read these; nothing here changes the project. ``Hijacked`` is the ``engine.session.Session``
-of ``exec_session`` here and of ``attach_container`` (``engine/docker/attach.py``): the SDK's
-``exec_start(socket=True)`` / ``attach_socket`` request, with the response kept so that output
-the HTTP reader buffered together with the headers is not lost, and no socket timeout (an
-interactive shell may stay idle for hours).
+of ``exec_session`` here and of ``attach_container`` (``engine/docker/attach.py``): the
+connection the SDK's ``exec_start(socket=True)`` / ``attach_socket`` hands back, whatever the
+engine's address (``Channel``), with no timeout (an interactive shell may stay idle for hours).
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import ssl
 import struct
 import threading
 import time
@@ -23,9 +25,72 @@ from stackup.errors import EngineError
 if TYPE_CHECKING:
     from stackup.engine.base import ExecResult
 
-UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
-_SHUT_WR = 1  # socket.SHUT_WR (POSIX), without importing the socket module
+class Channel:
+    """The two-way byte stream under a hijacked engine connection, as the SDK hands it back:
+
+    - ``unix://`` and ``tcp://``: a socket (or the ``SocketIO`` around one); used through a
+      socket of our own on a duplicate of its descriptor, blocking, so that the half-close
+      (``shutdown``) and the absence of a timeout are public socket calls;
+    - ``tcp://`` with TLS: the ``ssl.SSLSocket`` itself; the end of stdin is a TCP half-close
+      on a duplicate descriptor (the engine then reads the end of its TLS stream and closes
+      the process's stdin), the TLS session staying up for the output;
+    - ``ssh://``: the SDK's socket around the ``ssh`` process (``docker system dial-stdio`` on
+      the remote side): output is read from that process's stdout, stdin goes to its stdin,
+      and closing its stdin ends the remote stdin.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._orig = sock
+        self._proc = getattr(sock, "proc", None)  # the SDK's SSHSocket
+        self._own: socket.socket | None = None
+        if self._proc is not None:
+            self._tls = None
+        elif isinstance(sock, ssl.SSLSocket):
+            self._tls = sock
+            sock.settimeout(None)
+        else:
+            self._tls = None
+            self._own = socket.socket(fileno=os.dup(sock.fileno()))
+            self._own.settimeout(None)
+
+    def recv(self, size: int) -> bytes:
+        """Up to ``size`` bytes as soon as some arrive; b"" at the end."""
+        if self._proc is not None:
+            return bytes(self._proc.stdout.read1(size))
+        if self._tls is not None:
+            return self._tls.recv(size)
+        assert self._own is not None
+        return self._own.recv(size)
+
+    def sendall(self, data: bytes) -> None:
+        if self._proc is not None:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        elif self._tls is not None:
+            self._tls.sendall(data)
+        else:
+            assert self._own is not None
+            self._own.sendall(data)
+
+    def close_write(self) -> None:
+        if self._proc is not None:
+            self._proc.stdin.close()
+            return
+        fd = self._tls.fileno() if self._tls is not None else None
+        if fd is not None:
+            with socket.socket(fileno=os.dup(fd)) as dup:
+                dup.shutdown(socket.SHUT_WR)
+        else:
+            assert self._own is not None
+            self._own.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        try:
+            if self._own is not None:
+                self._own.close()
+        finally:
+            self._orig.close()
 
 
 class StreamMixin(ClientBase):
@@ -82,16 +147,13 @@ class StreamMixin(ClientBase):
                 container_id, command, stdout=True, stderr=True, stdin=stdin, tty=tty,
                 user=user or "", workdir=workdir, environment=environment,
                 privileged=privileged)["Id"]
-            response = self.api._post_json(self.api._url("/exec/{0}/start", exec_id),
-                                           headers=UPGRADE, data={"Tty": tty, "Detach": False},
-                                           stream=True)
-            self.api._raise_for_status(response)
+            sock = self.api.exec_start(exec_id, tty=tty, socket=True)
 
         def resize(height: int, width: int) -> None:
             with self._call(f"cannot resize exec {exec_id}"):
                 self.api.exec_resize(exec_id, height=height, width=width)
 
-        return Hijacked(self, response, tty=tty, exit_code=lambda: self._exec_exit(exec_id),
+        return Hijacked(Channel(sock), tty=tty, exit_code=lambda: self._exec_exit(exec_id),
                         resize=resize)
 
     def _exec_exit(self, exec_id: str) -> int:
@@ -110,30 +172,22 @@ class Hijacked:
     """A hijacked engine connection (``engine.session.Session``): writes go to the process's
     stdin; reads demultiplex the engine's 8-byte frame headers unless there is a TTY."""
 
-    def __init__(self, engine: ClientBase, response: Any, *, tty: bool,
-                 exit_code: Callable[[], int],
+    def __init__(self, channel: Channel, *, tty: bool, exit_code: Callable[[], int],
                  resize: Callable[[int, int], None] | None = None,
                  half_close: bool = True) -> None:
         """``half_close``: the end of stdin is passed on (the process reads EOF); without it
         stdin just stops, for attachments where the engine would end the output too."""
         self.tty = tty
         self._half_close = half_close
-        self._engine, self._response = engine, response  # keep the response: GC closes it
+        self._channel = channel
         self._exit_code, self._resize = exit_code, resize
-        try:
-            self._reader = response.raw._fp.fp  # the buffered reader the headers came through
-            self._sock: Any = self._reader.raw._sock  # a socket.socket
-        except AttributeError as exc:
-            raise EngineError(f"interactive streams need a unix or tcp engine address, not "
-                              f"{engine.base_url}") from exc
-        self._sock.settimeout(None)
         self._write_lock = threading.Lock()
         self._write_closed = False
 
     def _read_exact(self, size: int) -> bytes:
         data = b""
         while len(data) < size:
-            chunk = self._reader.read(size - len(data))
+            chunk = self._channel.recv(size - len(data))
             if not chunk:
                 return b""
             data += chunk
@@ -142,7 +196,7 @@ class Hijacked:
     def read(self) -> tuple[int, bytes]:
         try:
             if self.tty:
-                data = self._reader.read1(65536)
+                data = self._channel.recv(65536)
                 return (STDOUT, data) if data else (END, b"")
             while True:
                 header = self._read_exact(8)
@@ -162,7 +216,7 @@ class Hijacked:
             if self._write_closed:
                 return
             try:
-                self._sock.sendall(data)
+                self._channel.sendall(data)
             except OSError:  # the process is gone: nothing reads its stdin any more
                 self._write_closed = True
 
@@ -174,7 +228,7 @@ class Hijacked:
             if not self._half_close:
                 return
             try:
-                self._sock.shutdown(_SHUT_WR)
+                self._channel.close_write()
             except (OSError, ValueError):
                 pass
 
@@ -189,10 +243,7 @@ class Hijacked:
         return self._exit_code()
 
     def close(self) -> None:
-        try:
-            self._sock.close()
-        finally:
-            self._response.close()
+        self._channel.close()
 
 
 class ExecStream:
