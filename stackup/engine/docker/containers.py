@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from stackup.engine.docker.client import ClientBase, docker
+import docker
+
+from stackup.engine.docker.client import ClientBase
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.hooks import run_hooks
 from stackup.engine.resources import (

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import docker
+
 from stackup import labels as L
-from stackup.engine.docker.client import docker
 from stackup.engine.docker.containers import ContainerMixin
 from stackup.errors import EngineError
 

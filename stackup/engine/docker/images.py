@@ -24,7 +24,10 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from stackup.engine.docker.client import DEFAULT_SOCKET, ClientBase, docker
+import docker
+from docker.utils.json_stream import json_stream
+
+from stackup.engine.docker.client import DEFAULT_SOCKET, ClientBase
 from stackup.errors import (
     OperationFailed,
 )
@@ -152,11 +155,14 @@ class ImageMixin(ClientBase):
             headers["Content-Type"] = "application/tar"
         try:
             with self._call(what):
-                self.api._set_auth_headers(headers)
-                response = self.api._post(self.api._url("/build"), data=context, params=params,
-                                          headers=headers, stream=True, timeout=None)
-                self.api._raise_for_status(response)
-                for record in self.api._stream_helper(response, decode=True):
+                registry_config = _registry_config()
+            if registry_config:
+                headers["X-Registry-Config"] = registry_config
+            response = self.request("POST", "/build", what=what, data=context, params=params,
+                                    headers=headers, stream=True, timeout=None)
+            with self._call(what):
+                for record in json_stream(
+                        response.iter_content(chunk_size=None)):
                     if record.get("id") == "moby.buildkit.trace":
                         trace.feed_aux(str(record.get("aux") or ""))
                         stream.step = trace.step
@@ -275,6 +281,15 @@ def _build_context(build: BuildSpec, what: str) -> tuple[Any, str | None]:
         return docker.utils.build.tar(path, exclude=exclude, dockerfile=dockerfile), dockerfile[0]
     except OSError as exc:
         raise OperationFailed(f"{what}: {exc.strerror}: {exc.filename}") from exc
+
+
+def _registry_config() -> str | None:
+    """The ``X-Registry-Config`` header of a build: every registry login of the docker CLI's
+    configuration (the engine picks those its ``FROM`` lines need), as the SDK's build sends."""
+    credentials = docker.auth.load_config().get_all_credentials()
+    if docker.auth.INDEX_URL not in credentials and docker.auth.INDEX_NAME in credentials:
+        credentials[docker.auth.INDEX_URL] = credentials[docker.auth.INDEX_NAME]
+    return docker.auth.encode_header(credentials).decode() if credentials else None
 
 
 def _auth_config(repository: str, what: str) -> dict[str, Any] | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from stackup.engine.docker.client import ClientBase, docker
+import docker
+
+from stackup.engine.docker.client import ClientBase
 from stackup.errors import EngineError
 
 
