@@ -22,6 +22,7 @@ import docker
 import requests
 
 from stackup import labels as L
+from stackup.engine.docker.ssh import SSHAdapter, SSHFailed
 from stackup.engine.resources import default_state_dir
 from stackup.errors import (
     Conflict,
@@ -58,6 +59,10 @@ def negotiate(engine_api: str) -> str:
 def unreachable_reason(exc: BaseException) -> str:
     """Why the engine could not be reached, in a few words, from the SDK's or requests' error
     (whose text nests the causes several levels deep)."""
+    for cause in _chain(exc):
+        if isinstance(cause, SSHFailed):
+            said = str(cause)
+            return said if said.startswith("ssh: ") else f"ssh: {said}"
     text = " ".join(str(e) for e in _chain(exc))
     low = text.lower()
     if isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low:
@@ -90,24 +95,27 @@ def unreachable_reason(exc: BaseException) -> str:
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes, and the exceptions its arguments carry (requests and urllib3
+    wrap the original error in their own, as an argument)."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
 def unavailable(display: str, exc: BaseException) -> EngineUnavailable:
     """``EngineUnavailable`` naming the engine's address and why it cannot be reached."""
     reason = unreachable_reason(exc)
     if display.startswith("ssh://"):
-        missing_ssh = any(isinstance(e, FileNotFoundError) and "ssh" in str(e)
-                          for e in _chain(exc))
-        reason = "no ssh client (install openssh-client)" if missing_ssh else \
-            f"the ssh connection failed ({reason})"
-        hint = ("the ssh client connects as `ssh` would (~/.ssh/config, agent, known hosts; its "
-                "own message is above), and the remote host runs `docker system dial-stdio`")
+        hint = ("stackup runs `ssh` as the docker CLI does (~/.ssh/config, the agent and known "
+                "hosts apply); the remote host must have the docker CLI, for "
+                "`docker system dial-stdio`")
     elif "TLS" in reason:
         hint = "check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY"
     else:
@@ -180,19 +188,37 @@ def make_api(environ: Mapping[str, str], *, timeout: int, max_pool_size: int
     (the SDK's own negotiation, ``version="auto"``: one ``GET /version``)."""
     display = environ.get("DOCKER_HOST") or DEFAULT_SOCKET
     try:
+        if display.startswith("ssh://"):
+            return _ssh_api(display, timeout=timeout, max_pool_size=max_pool_size)
         kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
         kwargs.setdefault("base_url", DEFAULT_SOCKET)
-        ssh = str(kwargs["base_url"]).startswith("ssh://")
         client = docker.APIClient(version="auto", timeout=timeout, max_pool_size=max_pool_size,
-                                  use_ssh_client=ssh, **kwargs)
+                                  **kwargs)
         if negotiate(client.api_version) != client.api_version:
             client.close()
             client = docker.APIClient(version=negotiate(client.api_version), timeout=timeout,
-                                      max_pool_size=max_pool_size, use_ssh_client=ssh, **kwargs)
+                                      max_pool_size=max_pool_size, **kwargs)
         return client
     except (docker.errors.DockerException, requests.exceptions.RequestException,
-            ssl.SSLError, OSError) as exc:
+            ssl.SSLError, OSError, ValueError) as exc:
         raise unavailable(display, exc) from exc
+
+
+def _ssh_api(address: str, *, timeout: int, max_pool_size: int) -> docker.APIClient:
+    """An SDK client whose requests go over ssh (``engine.docker.ssh``), speaking the version
+    negotiated with one ``GET /version``. The first client only asks that: it is dropped, not
+    closed, because closing a session closes the transport both share (its ssh connection is
+    the second client's first)."""
+    adapter = SSHAdapter(address, max_pool_size=max_pool_size, timeout=timeout)
+
+    def client(version: str) -> docker.APIClient:
+        api = docker.APIClient(base_url="tcp://ssh-engine:22", version=version, timeout=timeout)
+        api.trust_env = False  # no HTTP proxy from the environment for this made-up host
+        api.mount(api.base_url, adapter)
+        return api
+
+    engine_api = str(client(API_VERSION).version(api_version=False).get("ApiVersion") or "")
+    return client(negotiate(engine_api))
 
 
 class ClientBase:
