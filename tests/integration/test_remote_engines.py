@@ -369,9 +369,10 @@ def full_cycle(remote: Remote, folder: Path, project: str) -> None:
         assert remote.check.inspect_container(containers[0])["State"]["Running"]
 
         again = stackup(folder, project, env, "up", "-d")
-        assert "nothing to do" in (again.stdout + again.stderr).lower(), again
+        assert f"Nothing to change: {project} is up to date." in again.stderr, again
         ps = stackup(folder, project, env, "ps")
-        assert f"{project}-web-1" in ps.stdout and "running" in ps.stdout.lower(), ps.stdout
+        [row] = [line for line in ps.stdout.splitlines() if line.startswith(f"{project}-web-1 ")]
+        assert " Up " in row, ps.stdout
         deadline = time.monotonic() + 20
         while "web started" not in (logs := stackup(folder, project, env, "logs", "web").stdout):
             assert time.monotonic() < deadline, logs
