@@ -266,8 +266,11 @@ def tls_engine(docker_engine: object, certificates: Path) -> Iterator[Remote]:
         log = root / "dockerd.log"
         sock = f"unix://{root}/docker.sock"
         with open(log, "ab") as out:
+            # a new network namespace has its loopback down: up first, then dockerd (exec'd,
+            # so the pid is dockerd's, and /proc/PID/ns/net its namespace)
             dockerd = subprocess.Popen(
-                ["unshare", "--net", "--", "dockerd", "--host", sock,
+                ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                 "dockerd", "--host", sock,
                  "--host", "tcp://127.0.0.1:2376", "--tlsverify",
                  "--tlscacert", str(certificates / "ca.pem"),
                  "--tlscert", str(certificates / "server-cert.pem"),

@@ -192,12 +192,25 @@ def make_api(environ: Mapping[str, str], *, timeout: int, max_pool_size: int
             return _ssh_api(display, timeout=timeout, max_pool_size=max_pool_size)
         kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
         kwargs.setdefault("base_url", DEFAULT_SOCKET)
-        client = docker.APIClient(version="auto", timeout=timeout, max_pool_size=max_pool_size,
-                                  **kwargs)
-        if negotiate(client.api_version) != client.api_version:
+        # DOCKER_CERT_PATH's CA verifies the engine: requests would let REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE from the environment replace it (they win over a session's own
+        # ``verify``), so the environment is not consulted for a TLS engine
+        tls = kwargs.get("tls")
+        version = "auto"
+        if tls:
+            version = API_VERSION  # asked below, once the environment is out of the way
+        client = docker.APIClient(version=version, timeout=timeout,
+                                  max_pool_size=max_pool_size, **kwargs)
+        if tls:
+            client.trust_env = False
+            engine_api = str(client.version(api_version=False).get("ApiVersion") or "")
+        else:
+            engine_api = client.api_version
+        if negotiate(engine_api) != client.api_version:
             client.close()
-            client = docker.APIClient(version=negotiate(client.api_version), timeout=timeout,
+            client = docker.APIClient(version=negotiate(engine_api), timeout=timeout,
                                       max_pool_size=max_pool_size, **kwargs)
+            client.trust_env = not tls
         return client
     except (docker.errors.DockerException, requests.exceptions.RequestException,
             ssl.SSLError, OSError, ValueError) as exc:
