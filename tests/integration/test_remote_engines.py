@@ -18,7 +18,8 @@ How the engines are reached here (each fixture makes its own and removes it):
   certificates made by the test with ``openssl``. A listener in another namespace cannot be
   reached from this one, so ``socat`` (installed when absent) listens on a free port of the
   host's 127.0.0.1 and, per connection, runs ``nsenter --net=/proc/PID/ns/net socat STDIO
-  TCP:127.0.0.1:2376``: the TLS session is end to end between stackup and that dockerd.
+  TCP:127.0.0.1:2376``: the TLS session is end to end between stackup and that dockerd, and a
+  half-close (the end of an exec's stdin) is passed on as such (``-t``).
 - **expired certificate**: a TLS server of the test's own on 127.0.0.1 presenting a
   certificate that expired in 2020 (signed by the test CA with ``openssl ca``).
 
@@ -297,8 +298,10 @@ def tls_engine(docker_engine: object, certificates: Path) -> Iterator[Remote]:
         relay_log = root / "socat.log"
         with open(relay_log, "ab") as out:
             relay = subprocess.Popen(
-                ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
-                 f"EXEC:nsenter --net=/proc/{dockerd.pid}/ns/net socat STDIO "
+                # -t: after one direction ends (a half-close: the end of an exec's stdin),
+                # carry the other on until it ends too (socat's default gives it 0.5 s)
+                ["socat", "-t", "600", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+                 f"EXEC:nsenter --net=/proc/{dockerd.pid}/ns/net socat -t 600 STDIO "
                  f"TCP\\:127.0.0.1\\:2376"],
                 stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
         _wait_port(port, relay, "socat", relay_log)
