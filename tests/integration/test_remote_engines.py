@@ -211,12 +211,13 @@ def ssh_engine(docker_engine: object) -> Iterator[Remote]:
                 Port {port}
                 User {user}
                 IdentityFile {root}/stranger_key
+            Host 127.0.0.1
+                IdentityFile {root}/client_key
             Host *
                 IdentitiesOnly yes
                 BatchMode yes
                 StrictHostKeyChecking yes
                 UserKnownHostsFile {root}/known_hosts
-                IdentityFile {root}/client_key
             """))
         bin_dir = root / "bin"
         bin_dir.mkdir()
