@@ -1083,30 +1083,34 @@ def main(argv: list[str] | None = None) -> int:
     print("machine: " + "; ".join(f"{k} {v}" for k, v in results.meta.items()), flush=True)
     compose = "compose" in tools
     started = time.monotonic()
+
+    def stage(text: str) -> None:
+        minutes, seconds = divmod(int(time.monotonic() - started), 60)
+        print(f"== [{minutes:02}:{seconds:02}] {text}", flush=True)
+
     interrupted = False
     try:
         if "engine" in sections:
             for shape in shapes:
                 for rep in range(args.reps):
-                    print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
-                          flush=True)
+                    stage(f"engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}")
                     engine_round(results, session, tools, shape, args.n, rep=rep,
                                  quick_reps=args.quick_reps, change_reps=args.change_reps)
         if "idle" in sections:
             for size in args.idle_size_list:
-                print(f"== wide {size}: cold up, then no-op up, plan and ps "
-                      f"{args.idle_reps} times each, down", flush=True)
+                stage(f"wide {size}: cold up, then no-op up, plan and ps "
+                      f"{args.idle_reps} times each, down")
                 engine_round(results, session, [t for t in tools if t != "floor"], "wide",
                              size, phases=IDLE_PHASES, quick_reps=args.idle_reps)
         if "huge" in sections:
             for tool in [t for t in args.huge_tools.split(",") if t in tools]:
-                print(f"== wide {args.huge_n}, {tool} alone: cold up, plan and one changed "
-                      f"{args.huge_reps} times each, down", flush=True)
+                stage(f"wide {args.huge_n}, {tool} alone: cold up, plan and one changed "
+                      f"{args.huge_reps} times each, down")
                 engine_round(results, session, [tool], "wide", args.huge_n,
                              phases=HUGE_PHASES, quick_reps=args.huge_reps,
                              change_reps=args.huge_reps)
         if "static" in sections:
-            print("== engine-free phases", flush=True)
+            stage("engine-free phases")
             sizes = [int(s) for s in args.static_sizes.split(",") if s]
             for shape in ("wide", "layered"):
                 for size in sizes:
@@ -1118,7 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
                 for size in sizes[:1]:
                     static_plan(results, session, shape, size, max(args.reps, 5))
         if "big" in sections:
-            print(f"== {args.big_n}-service layered stack, once", flush=True)
+            stage(f"{args.big_n}-service layered stack, once")
             for tool in [t for t in tools if t in ("stackup", "compose", "floor")]:
                 if tool == "compose" and args.big_n > 80:
                     # Compose walks every dependency path (10^(n/10) of them) before it starts
