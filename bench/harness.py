@@ -743,6 +743,8 @@ def used_tools(results: Results) -> list[str]:
 def table(results: Results) -> str:
     """Every row: each tool's median, then stackup/X for each other tool that ran."""
     tools = used_tools(results)
+    if not tools:
+        return "(nothing was measured)"
     others = [t for t in RATIOS if t in tools and "stackup" in tools]
     lines = ["| phase | shape | services | " + " | ".join(tools)
              + "".join(f" | stackup/{t}" for t in others) + " |",
