@@ -978,7 +978,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark stackup against Compose and the floor.")
     p.add_argument("--n", type=int, default=None, help="services per engine stack (default 50)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per engine phase (default 3)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per engine phase (default 2)")
     p.add_argument("--shapes", default="wide,layered",
                    help="comma-separated shapes for engine phases: wide, layered, chain")
     p.add_argument("--tools", default="before,stackup,compose,compose-v1,floor",
@@ -992,9 +992,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "stacks), huge (plan and one changed on a 1,000-service wide stack, "
                         "with memory), static (engine-free), big (100 layered)")
     p.add_argument("--quick-reps", type=int, default=None,
-                   help="runs of no-op up, plan and ps per repetition (default 3)")
+                   help="runs of no-op up, plan and ps per repetition (default 5)")
     p.add_argument("--change-reps", type=int, default=None,
-                   help="runs of 'one changed' per repetition (default 3)")
+                   help="runs of 'one changed' per repetition (default 5)")
     p.add_argument("--idle-sizes", default=None,
                    help="wide stack sizes for the idle section (default 200)")
     p.add_argument("--idle-reps", type=int, default=None,
@@ -1018,8 +1018,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "stackup runs from its bytecode cache like an installed copy)")
     args = p.parse_args(argv)
     args.argv = argv
-    defaults = {"n": 50, "reps": 3, "big_n": 100, "static_sizes": "1000,5000",
-                "explode_sizes": "60,70", "quick_reps": 3, "change_reps": 3,
+    defaults = {"n": 50, "reps": 2, "big_n": 100, "static_sizes": "1000,5000",
+                "explode_sizes": "60,70", "quick_reps": 5, "change_reps": 5,
                 "idle_sizes": "200", "idle_reps": 9, "huge_n": 1000, "huge_reps": 5}
     if args.quick:  # explicit options still win
         defaults = {"n": 10, "reps": 1, "big_n": 20, "static_sizes": "200,1000",
@@ -1166,6 +1166,10 @@ def main(argv: list[str] | None = None) -> int:
             other_checks(results, args.big_n):
         print(f"{t.status:>12}  {t.text}  [{t.detail}]")
     print(f"\nduration {results.meta['duration']}")
+    if not args.no_write and interrupted:  # what was measured, never over the full report
+        partial = args.out.with_suffix(".partial.md")
+        partial.write_text("**Interrupted: partial results.**\n\n" + text, encoding="utf-8")
+        print(f"\nwrote {partial}")
     if not args.no_write and not interrupted:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         text += "\n" + KEEP_MARKER + "\n"
