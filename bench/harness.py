@@ -1,27 +1,34 @@
-"""Benchmark harness: stackup against Docker Compose v2 and the engine floor, on one machine.
+"""Benchmark harness: stackup against Docker Compose v2, docker-compose v1, an earlier stackup
+and the engine floor, on one machine.
 
-    python bench/harness.py [--n 50] [--reps 3] [--shapes wide,layered] [--quick]
+    python bench/harness.py [--before PATH] [--n 50] [--reps 2] [--shapes wide,layered] [--quick]
 
 Every engine phase is the wall time of one whole command, process start included (a Python
-tool pays for its interpreter and imports; that is part of what users wait for):
+tool pays for its interpreter and imports; that is part of what users wait for), and its peak
+memory:
 
 * stackup: ``.venv/bin/stackup -p P -f FILE --progress quiet up -d`` / ``down -v``
+* before: the same with the stackup of ``--before PATH`` (the code before a change)
 * compose: ``docker compose -p P -f FILE --progress quiet up -d`` / ``down -v`` (when
   ``docker compose version`` answers; ``bench/compose_v2.sh`` installs it)
+* compose-v1: ``docker-compose --ansi never -p P -f FILE up -d`` / ``down -v`` (1.29, Python)
 * floor: ``.venv/bin/python bench/floor.py up|recreate|down`` (SDK, 16 threads, no orchestration)
 
-Phases per tool, shape and repetition: cold ``up -d``; no-op ``up -d``; ``up -d`` after one
-service's environment changed; ``up -d`` after every service changed; ``down -v`` (which also
-separates the cold ups of successive repetitions). Medians are reported. Engine-free phases
-(stackup only, plus ``docker compose config -q`` where it finishes): ``config -q`` on 1,000 and
-5,000 services, ``plan_up`` on a converged 1,000-service state through the Python API, and
-Compose's ``config -q`` on layered 60/70 services under a timeout. Finally a 100-service
-layered stack is brought up and down once.
+Phases per tool, shape and repetition: cold ``up -d``; no-op ``up -d``, ``plan`` and ``ps`` on
+the converged stack; ``up -d`` after one service's environment changed; ``up -d`` after every
+service changed; ``down -v`` (which also separates the cold ups of successive repetitions).
+Within a phase every tool runs in turn, run by run, the order rotating. Medians are reported.
+A 200-service wide stack repeats the reads; a 1,000-service wide stack, one tool at a time,
+gives ``plan`` and one changed with peak memory. Engine-free phases (stackup only, plus
+``docker compose config -q`` where it finishes): ``config -q`` on 1,000 and 5,000 services,
+``plan_up`` on a converged 1,000-service state through the Python API, and Compose's
+``config -q`` on layered 60/70 services under a timeout. Finally a 100-service layered stack is
+brought up and down once.
 
-Results: one markdown table on stdout, also written (with the machine, the targets, and
-notes on failures) to docs/benchmarks.md unless ``--no-write``. A tool run that fails is
-recorded as failed with the tail of its stderr; the harness carries on. Every project gets a
-unique name and is removed at the end, also on Ctrl-C.
+Results: markdown tables on stdout, also written (with the machine, the targets of issue 17
+part 8 marked met or not, and notes on failures) to docs/benchmarks.md or ``--out`` unless
+``--no-write``. A tool run that fails is recorded as failed with the tail of its stderr; the
+harness carries on. Every project gets a unique name and is removed at the end, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -846,6 +853,10 @@ def targets(results: Results, shapes: list[str], n: int, idle_sizes: list[int],
         ratio = results.ratio(phase, "wide", huge_n, "stackup", "compose")
         if ratio is not None:
             parts.append(f"{ratio:.2f}× the time")
+        mine, theirs = (results.cells.get((phase, "wide", huge_n, t))
+                        for t in ("stackup", "compose"))
+        if mine and theirs and mine.peak_rss_mib and theirs.peak_rss_mib:
+            parts.append(f"{mine.peak_rss_mib / theirs.peak_rss_mib:.2f}× the memory")
         out.append(Target(text, "measured (no limit set)" if parts else "not measured",
                           "; ".join(parts)))
     return out
@@ -978,7 +989,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark stackup against Compose and the floor.")
     p.add_argument("--n", type=int, default=None, help="services per engine stack (default 50)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per engine phase (default 2)")
+    p.add_argument("--reps", type=int, default=None,
+                   help="repetitions per engine phase (default 2)")
     p.add_argument("--shapes", default="wide,layered",
                    help="comma-separated shapes for engine phases: wide, layered, chain")
     p.add_argument("--tools", default="before,stackup,compose,compose-v1,floor",
