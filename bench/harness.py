@@ -116,7 +116,7 @@ class Cell:
         failed = [r for r in self.runs if not r.ok]
         if failed:
             if all(r.note.startswith("timeout") for r in failed):
-                return f"timeout (> {failed[0].note.split()[-1]})"
+                return f"timeout (> {failed[0].note.split()[1]} s)"
             return f"failed ({len(failed)}/{len(self.runs)})"
         med = self.median
         if med is None:
