@@ -54,14 +54,12 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
@@ -167,59 +165,64 @@ def warm_up(tools: list[str], env: dict[str, str]) -> None:
 LOADS: list[float] = []  # the 1-minute load average before each timed command
 
 
-def _stop_group(pid: int, waiter: threading.Thread) -> None:
-    """SIGTERM the command's process group, then SIGKILL if it is still there after 5 s."""
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(pid, sig)
+            os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            pass
-        waiter.join(5)
-        if not waiter.is_alive():
             return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# GNU time reports a command's peak memory. The harness cannot measure it itself: a child of
+# the harness starts as a copy of the harness, and the kernel counts that copy in the child's
+# peak, so every tool would seem to need at least the harness's own memory.
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+def _max_rss(path: str) -> int | None:
+    """The KiB GNU time wrote (its last line; a line before it may say the exit status)."""
+    try:
+        lines = Path(path).read_text().split()
+        return int(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
 
 
 def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RUN_TIMEOUT,
           env: dict[str, str] | None = None) -> Run:
-    """Wall time of one command from spawn to exit, and its peak memory; stdout discarded,
-    stderr kept for failures. The child is reaped with ``os.wait4``, whose resource usage
-    gives the largest resident set of the child and of the processes it waited for (for
-    ``docker compose``: the docker CLI or its compose plugin, whichever was larger)."""
+    """Wall time of one command from spawn to exit, and its peak memory (the largest resident
+    set of the command or of a process it waited for, through GNU time: for ``docker compose``
+    the larger of the docker CLI and its compose plugin); stdout discarded, stderr kept for
+    failures."""
     LOADS.append(os.getloadavg()[0])
-    start = time.perf_counter()
-    try:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True,
-                                env=env if env is not None else CHILD_ENV)
-    except OSError as error:
-        return Run(None, False, f"cannot start {argv[0]}: {error}")
-    assert proc.stderr is not None
-    stderr = proc.stderr
-    err: list[bytes] = []
-    reaped: list[tuple[int, int, resource.struct_rusage]] = []
-    reader = threading.Thread(target=lambda: err.append(stderr.read()), daemon=True)
-    waiter = threading.Thread(target=lambda: reaped.append(os.wait4(proc.pid, 0)), daemon=True)
-    reader.start()
-    waiter.start()
-    try:
-        waiter.join(timeout)
-        elapsed = time.perf_counter() - start
-        if waiter.is_alive():
-            _stop_group(proc.pid, waiter)
+    with tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *argv] if GNU_TIME else argv
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(wrapped, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    start_new_session=True,
+                                    env=env if env is not None else CHILD_ENV)
+        except OSError as error:
+            return Run(None, False, f"cannot start {argv[0]}: {error}")
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.communicate()
             return Run(None, False, f"timeout {timeout:g} s")
-    except BaseException:
-        _stop_group(proc.pid, waiter)
-        raise
-    finally:
-        reader.join(5)
-        stderr.close()
-    _, status, usage = reaped[0]
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen.wait
-    rss = usage.ru_maxrss  # KiB on Linux
+        except BaseException:
+            _kill(proc)
+            raise
+        elapsed = time.perf_counter() - start
+        rss = _max_rss(rss_file.name)
     if proc.returncode != 0:
-        text = b"".join(err).decode("utf-8", "replace")
-        tail = " | ".join(text.strip().splitlines()[-4:])
+        tail = " | ".join(err.decode("utf-8", "replace").strip().splitlines()[-4:])
         return Run(elapsed, False, f"exit {proc.returncode}: {tail[-400:]}", rss)
     return Run(elapsed, True, max_rss_kib=rss)
 
@@ -954,8 +957,8 @@ def report(results: Results, args: argparse.Namespace) -> str:
         parts += [
             f"### The {args.huge_n:,}-service wide stack: time and peak memory",
             "",
-            "Peak memory is the largest resident set (`ru_maxrss` from `wait4`, what "
-            "`/usr/bin/time -v` reports) of any one process of the command over its runs; for "
+            "Peak memory is the largest resident set (GNU time's `%M`) of the command or of a "
+            "process it waited for, the largest over its runs; for "
             "Compose v2 that is the larger of the docker CLI and its compose plugin, which run "
             "together.",
             "",
