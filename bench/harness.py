@@ -1,27 +1,34 @@
-"""Benchmark harness: stackup against Docker Compose v2 and the engine floor, on one machine.
+"""Benchmark harness: stackup against Docker Compose v2, docker-compose v1, an earlier stackup
+and the engine floor, on one machine.
 
-    python bench/harness.py [--n 50] [--reps 3] [--shapes wide,layered] [--quick]
+    python bench/harness.py [--before PATH] [--n 50] [--reps 2] [--shapes wide,layered] [--quick]
 
 Every engine phase is the wall time of one whole command, process start included (a Python
-tool pays for its interpreter and imports; that is part of what users wait for):
+tool pays for its interpreter and imports; that is part of what users wait for), and its peak
+memory:
 
 * stackup: ``.venv/bin/stackup -p P -f FILE --progress quiet up -d`` / ``down -v``
+* before: the same with the stackup of ``--before PATH`` (the code before a change)
 * compose: ``docker compose -p P -f FILE --progress quiet up -d`` / ``down -v`` (when
   ``docker compose version`` answers; ``bench/compose_v2.sh`` installs it)
+* compose-v1: ``docker-compose --ansi never -p P -f FILE up -d`` / ``down -v`` (1.29, Python)
 * floor: ``.venv/bin/python bench/floor.py up|recreate|down`` (SDK, 16 threads, no orchestration)
 
-Phases per tool, shape and repetition: cold ``up -d``; no-op ``up -d``; ``up -d`` after one
-service's environment changed; ``up -d`` after every service changed; ``down -v`` (which also
-separates the cold ups of successive repetitions). Medians are reported. Engine-free phases
-(stackup only, plus ``docker compose config -q`` where it finishes): ``config -q`` on 1,000 and
-5,000 services, ``plan_up`` on a converged 1,000-service state through the Python API, and
-Compose's ``config -q`` on layered 60/70 services under a timeout. Finally a 100-service
-layered stack is brought up and down once.
+Phases per tool, shape and repetition: cold ``up -d``; no-op ``up -d``, ``plan`` and ``ps`` on
+the converged stack; ``up -d`` after one service's environment changed; ``up -d`` after every
+service changed; ``down -v`` (which also separates the cold ups of successive repetitions).
+Within a phase every tool runs in turn, run by run, the order rotating. Medians are reported.
+A 200-service wide stack repeats the reads; a 1,000-service wide stack, one tool at a time,
+gives ``plan`` and one changed with peak memory. Engine-free phases (stackup only, plus
+``docker compose config -q`` where it finishes): ``config -q`` on 1,000 and 5,000 services,
+``plan_up`` on a converged 1,000-service state through the Python API, and Compose's
+``config -q`` on layered 60/70 services under a timeout. Finally a 100-service layered stack is
+brought up and down once.
 
-Results: one markdown table on stdout, also written (with the machine, the targets, and
-notes on failures) to docs/benchmarks.md unless ``--no-write``. A tool run that fails is
-recorded as failed with the tail of its stderr; the harness carries on. Every project gets a
-unique name and is removed at the end, also on Ctrl-C.
+Results: markdown tables on stdout, also written (with the machine, the targets of issue 17
+part 8 marked met or not, and notes on failures) to docs/benchmarks.md or ``--out`` unless
+``--no-write``. A tool run that fails is recorded as failed with the tail of its stderr; the
+harness carries on. Every project gets a unique name and is removed at the end, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ except ImportError:
     raise
 
 import argparse  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -62,8 +70,14 @@ PHASES = ("cold up -d", "no-op up -d", "plan, converged", "ps", "up -d, one chan
           "up -d, all changed", "down -v")
 QUICK = ("no-op up -d", "plan, converged", "ps")  # fast read-mostly phases, run several times
 IDLE_PHASES = ("cold up -d", *QUICK, "down -v")  # the big wide stack: start-up and reads
-TOOLS = ("stackup", "compose", "floor")
+# the 1,000-service wide stack: what a converged plan and a small change cost, with memory
+HUGE_PHASES = ("cold up -d", "plan, converged", "up -d, one changed", "down -v")
+# every tool the harness knows, in the order of the table's columns; "before" is a second
+# stackup install (--before), "compose-v1" the Python docker-compose 1.29
+TOOLS = ("before", "stackup", "compose", "compose-v1", "floor")
+RATIOS = ("before", "compose", "compose-v1", "floor")  # stackup/X columns, when X was run
 RUN_TIMEOUT = 900.0  # seconds for one engine command
+HUGE_SECONDS_PER_SERVICE = 3.0  # the huge stack's timeout per service (a busy engine is slow)
 CONFIG_TIMEOUT = 20.0  # seconds for `docker compose config -q` on layered stacks
 BIG_COMPOSE_TIMEOUT = 60.0
 
@@ -75,6 +89,7 @@ class Run:
     seconds: float | None  # None when it did not finish
     ok: bool
     note: str = ""  # why it failed (stderr tail), or what was noticed
+    max_rss_kib: int | None = None  # the largest resident set of any one of its processes
 
 
 @dataclass
@@ -99,7 +114,7 @@ class Cell:
         failed = [r for r in self.runs if not r.ok]
         if failed:
             if all(r.note.startswith("timeout") for r in failed):
-                return f"timeout (> {failed[0].note.split()[-1]})"
+                return f"timeout (> {failed[0].note.split()[1]} s)"
             return f"failed ({len(failed)}/{len(self.runs)})"
         med = self.median
         if med is None:
@@ -107,21 +122,11 @@ class Cell:
         shown = f"{med:.3f} s" if med < 0.1 else f"{med:.2f} s"
         return shown if len(self.runs) > 1 else f"{shown} (1 run)"
 
-
-_current: subprocess.Popen[bytes] | None = None
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    @property
+    def peak_rss_mib(self) -> float | None:
+        """The largest resident set seen in any run of the cell, in MiB."""
+        seen = [r.max_rss_kib for r in self.runs if r.max_rss_kib is not None]
+        return max(seen) / 1024 if seen else None
 
 
 CHILD_ENV: dict[str, str] | None = None  # set by main(): the environment tools run in
@@ -137,12 +142,21 @@ def child_env(keep_bytecode_setting: bool) -> dict[str, str]:
     return env
 
 
+COMPILE_STACKUP = ("import compileall, os, stackup; "
+                   "compileall.compile_dir(os.path.dirname(stackup.__file__), quiet=1)")
+
+
 def warm_up(tools: list[str], env: dict[str, str]) -> None:
-    """Byte-compile stackup and the bench helpers, and start each tool once (untimed)."""
+    """Byte-compile both stackups and the bench helpers, and start each tool once (untimed)."""
     subprocess.run([str(VENV_PY), "-m", "compileall", "-q", str(ROOT / "stackup"), str(BENCH)],
                    env=env, capture_output=True, timeout=300)
+    if "before" in tools:  # with the interpreter of its own install, wherever its sources are
+        subprocess.run([str(Before.exe.parent / "python"), "-c", COMPILE_STACKUP],
+                       env=env, capture_output=True, timeout=300)
     commands = {"stackup": [str(STACKUP), "--version"],
+                "before": [str(Before.exe), "--version"],
                 "compose": ["docker", "compose", "version"],
+                "compose-v1": ["docker-compose", "version"],
                 "floor": [str(VENV_PY), "-c", "import docker"]}
     for tool in tools:
         subprocess.run(commands[tool], env=env, capture_output=True, timeout=60)
@@ -151,36 +165,66 @@ def warm_up(tools: list[str], env: dict[str, str]) -> None:
 LOADS: list[float] = []  # the 1-minute load average before each timed command
 
 
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# GNU time reports a command's peak memory. The harness cannot measure it itself: a child of
+# the harness starts as a copy of the harness, and the kernel counts that copy in the child's
+# peak, so every tool would seem to need at least the harness's own memory.
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+def _max_rss(path: str) -> int | None:
+    """The KiB GNU time wrote (its last line; a line before it may say the exit status)."""
+    try:
+        lines = Path(path).read_text().split()
+        return int(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
 def timed(argv: list[str], *, cwd: Path | str | None = None, timeout: float = RUN_TIMEOUT,
           env: dict[str, str] | None = None) -> Run:
-    """Wall time of one command from spawn to exit; stdout discarded, stderr kept for failures."""
-    global _current
+    """Wall time of one command from spawn to exit, and its peak memory (the largest resident
+    set of the command or of a process it waited for, through GNU time: for ``docker compose``
+    the larger of the docker CLI and its compose plugin); stdout discarded, stderr kept for
+    failures."""
     LOADS.append(os.getloadavg()[0])
-    start = time.perf_counter()
-    try:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True,
-                                env=env if env is not None else CHILD_ENV)
-    except OSError as error:
-        return Run(None, False, f"cannot start {argv[0]}: {error}")
-    _current = proc
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        proc.communicate()
-        return Run(None, False, f"timeout {timeout:g} s")
-    except BaseException:
-        _kill(proc)
-        raise
-    finally:
-        _current = None
-    elapsed = time.perf_counter() - start
+    with tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *argv] if GNU_TIME else argv
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(wrapped, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    start_new_session=True,
+                                    env=env if env is not None else CHILD_ENV)
+        except OSError as error:
+            return Run(None, False, f"cannot start {argv[0]}: {error}")
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.communicate()
+            return Run(None, False, f"timeout {timeout:g} s")
+        except BaseException:
+            _kill(proc)
+            raise
+        elapsed = time.perf_counter() - start
+        rss = _max_rss(rss_file.name)
     if proc.returncode != 0:
         tail = " | ".join(err.decode("utf-8", "replace").strip().splitlines()[-4:])
-        return Run(elapsed, False, f"exit {proc.returncode}: {tail[-400:]}")
-    return Run(elapsed, True)
+        return Run(elapsed, False, f"exit {proc.returncode}: {tail[-400:]}", rss)
+    return Run(elapsed, True, max_rss_kib=rss)
 
 
 # --- the engine: checks and cleanup (never timed) ----------------------------------------------
@@ -205,14 +249,20 @@ def project_containers(client: docker.APIClient, project: str) -> list[dict]:  #
 
 
 def cleanup(project: str) -> None:
-    """Remove everything of ``project`` straight through the engine (best effort)."""
+    """Remove everything of ``project`` straight through the engine (best effort). Containers
+    go four at a time: one by one, a 1,000-container stack left by a timeout took longer to
+    remove on a busy machine than the run itself."""
+
+    def remove(container_id: str) -> None:
+        try:
+            client.remove_container(container_id, v=True, force=True)
+        except docker.errors.APIError:
+            pass
+
     try:
         client = api()
-        for c in project_containers(client, project):
-            try:
-                client.remove_container(c["Id"], v=True, force=True)
-            except docker.errors.APIError:
-                pass
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(remove, [c["Id"] for c in project_containers(client, project)]))
         nets: dict[str, dict] = {}  # type: ignore[type-arg]
         for label in OWNER_LABELS:
             for n in client.networks(filters={"label": f"{label}={project}"}):
@@ -294,9 +344,10 @@ class Tool:
 
 class Stackup(Tool):
     name = "stackup"
+    exe = STACKUP
 
     def base(self) -> list[str]:
-        return [str(STACKUP), "-p", self.project, "-f", str(self.file), "--progress", "quiet"]
+        return [str(self.exe), "-p", self.project, "-f", str(self.file), "--progress", "quiet"]
 
     def up(self, change: str, phase: str) -> list[str] | None:
         return [*self.base(), "up", "-d"]
@@ -332,6 +383,34 @@ class Compose(Tool):
         return [*self.base(), "ps"]
 
 
+class Before(Stackup):
+    """A second stackup install, the code before a change (``--before PATH``)."""
+    name = "before"
+    exe = STACKUP  # replaced by main() with --before
+
+
+class ComposeV1(Tool):
+    """docker-compose 1.29, the Python one (Debian 12's ``docker-compose`` package). It has no
+    quiet mode: its progress lines go to the harness's pipe, plain (``--ansi never``). It has
+    no plan or dry run either."""
+    name = "compose-v1"
+
+    def container(self, service: str) -> str:
+        return f"{self.project}_{service}_1"
+
+    def base(self) -> list[str]:
+        return ["docker-compose", "--ansi", "never", "-p", self.project, "-f", str(self.file)]
+
+    def up(self, change: str, phase: str) -> list[str] | None:
+        return [*self.base(), "up", "-d"]
+
+    def down(self) -> list[str]:
+        return [*self.base(), "down", "-v"]
+
+    def ps(self) -> list[str] | None:
+        return [*self.base(), "ps"]
+
+
 class Floor(Tool):
     name = "floor"
 
@@ -350,7 +429,8 @@ class Floor(Tool):
         return [str(VENV_PY), str(BENCH / "floor.py"), "down", "--project", self.project]
 
 
-TOOL_CLASSES = {"stackup": Stackup, "compose": Compose, "floor": Floor}
+TOOL_CLASSES: dict[str, type[Tool]] = {"before": Before, "stackup": Stackup, "compose": Compose,
+                                       "compose-v1": ComposeV1, "floor": Floor}
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -464,15 +544,21 @@ def _changes(phase: str, runs: int) -> list[tuple[str, str | None]]:
     return [("none", None)] * runs
 
 
+def _rotated(names: list[str], by: int) -> list[str]:
+    return names[by % len(names):] + names[:by % len(names)] if names else names
+
+
 def engine_round(results: Results, session: Session, tool_names: list[str], shape: str,
                  n: int, phases: tuple[str, ...] = PHASES, timeout: float = RUN_TIMEOUT,
                  rep: int = 0, quick_reps: int = 1, change_reps: int = 1) -> None:
     """One repetition of the phases (cold up, no-op, plan, ps, one, all, down -v), the tools in
     turn within each phase: on a machine whose load swings within minutes, tools timed side by
-    side meet the same load. The order of the tools rotates with ``rep``. The quick phases run
-    ``quick_reps`` times and "one changed" ``change_reps`` times (each time every tool): they
-    take a second or less, so one run says little on a busy machine."""
-    names = tool_names[rep % len(tool_names):] + tool_names[:rep % len(tool_names)]
+    side meet the same load. The quick phases run ``quick_reps`` times and "one changed"
+    ``change_reps`` times, each time every tool (run by run, not all runs of one tool and then
+    the next): they take a second or less, so one run says little on a busy machine. The order
+    of the tools rotates from run to run and from one repetition (``rep``) to the next, so that
+    none always goes first."""
+    names = list(tool_names)
     tools: dict[str, Tool] = {}
     for name in names:
         tool = TOOL_CLASSES[name](session.project(name, shape, n, rep),
@@ -484,8 +570,8 @@ def engine_round(results: Results, session: Session, tool_names: list[str], shap
     for phase in phases:
         runs = quick_reps if phase in QUICK else change_reps if phase == "up -d, one changed" \
             else 1
-        for change, want_gen in _changes(phase, runs):
-            for name in list(tools):
+        for i, (change, want_gen) in enumerate(_changes(phase, runs)):
+            for name in _rotated(list(tools), rep + i):
                 tool = tools[name]
                 argv = tool.command(phase, change)
                 if argv is None:
@@ -503,13 +589,20 @@ def engine_round(results: Results, session: Session, tool_names: list[str], shap
         cleanup(tool.project)
 
 
-def compose_available() -> str | None:
+def tool_version(argv: list[str]) -> str | None:
+    """What ``argv`` (a version command) prints, or None when the tool does not run."""
     try:
-        out = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True,
-                             text=True, timeout=20)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def stackup_version(exe: Path) -> str:
+    """``stackup --version`` of an install, and the commit of the checkout it lives in."""
+    text = tool_version([str(exe), "--version"]) or "unknown"
+    commit = tool_version(["git", "-C", str(exe.parent), "rev-parse", "--short", "HEAD"])
+    return f"{text}, commit {commit} ({exe})" if commit else f"{text} ({exe})"
 
 
 # --- engine-free phases ------------------------------------------------------------------------
@@ -623,7 +716,7 @@ def static_plan(results: Results, session: Session, shape: str, n: int, reps: in
 
 # --- the machine -------------------------------------------------------------------------------
 
-def machine(compose_version: str | None) -> dict[str, str]:
+def machine(versions: dict[str, str | None], tools: list[str]) -> dict[str, str]:
     info: dict[str, str] = {}
     cpu = platform.processor() or ""
     try:
@@ -647,19 +740,12 @@ def machine(compose_version: str | None) -> dict[str, str]:
         info["engine"] = f"Docker Engine {v.get('Version')} (API {v.get('ApiVersion')})"
     except Exception as error:  # noqa: BLE001
         info["engine"] = f"unknown ({error})"
-    info["compose"] = f"Docker Compose {compose_version}" if compose_version else "not installed"
-    try:
-        out = subprocess.run([str(STACKUP), "--version"], capture_output=True, text=True, timeout=30)
-        info["stackup"] = out.stdout.strip() or "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        info["stackup"] = "unknown"
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
-        if out.returncode == 0:
-            info["stackup"] += f", commit {out.stdout.strip()}"
-    except (OSError, subprocess.TimeoutExpired):
-        pass
+    info["stackup"] = stackup_version(STACKUP)
+    if "before" in tools:
+        info["before"] = stackup_version(Before.exe)
+    compose, v1 = versions.get("compose"), versions.get("compose-v1")
+    info["compose"] = f"Docker Compose {compose}" if compose else "not installed"
+    info["compose-v1"] = f"docker-compose {v1}" if v1 else "not installed"
     info["python"] = platform.python_version()
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return info
@@ -667,60 +753,130 @@ def machine(compose_version: str | None) -> dict[str, str]:
 
 # --- report ------------------------------------------------------------------------------------
 
+def used_tools(results: Results) -> list[str]:
+    seen = {tool for (_, _, _, tool) in results.cells}
+    return [tool for tool in TOOLS if tool in seen]
+
+
 def table(results: Results) -> str:
-    lines = ["| phase | shape | services | stackup | compose | floor | stackup/compose "
-             "| stackup/floor |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    """Every row: each tool's median, then stackup/X for each other tool that ran."""
+    tools = used_tools(results)
+    if not tools:
+        return "(nothing was measured)"
+    others = [t for t in RATIOS if t in tools and "stackup" in tools]
+    lines = ["| phase | shape | services | " + " | ".join(tools)
+             + "".join(f" | stackup/{t}" for t in others) + " |",
+             "|---|---|---:|" + "---:|" * (len(tools) + len(others))]
     for phase, shape, n in results.rows:
-        cells = [results.cells.get((phase, shape, n, t)) or Cell() for t in TOOLS]
+        cells = [results.cells.get((phase, shape, n, t)) or Cell() for t in tools]
         lines.append(
             f"| {phase} | {shape} | {n:,} | " + " | ".join(c.text() for c in cells)
-            + f" | {fmt_ratio(results.ratio(phase, shape, n, 'stackup', 'compose'))}"
-            + f" | {fmt_ratio(results.ratio(phase, shape, n, 'stackup', 'floor'))} |")
+            + "".join(f" | {fmt_ratio(results.ratio(phase, shape, n, 'stackup', t))}"
+                      for t in others) + " |")
+    return "\n".join(lines)
+
+
+def memory_table(results: Results, n: int) -> str:
+    """Peak memory (largest resident set over the runs) of each tool on the ``n``-service rows."""
+    rows = [(phase, shape) for phase, shape, size in results.rows if size == n]
+    tools = [t for t in used_tools(results) if t != "floor" and any(
+        (phase, shape, n, t) in results.cells for phase, shape in rows)]
+    if not rows or not tools:
+        return ""
+    lines = ["| phase | shape | services | " + " | ".join(f"{t} time | {t} peak RSS"
+                                                       for t in tools) + " |",
+             "|---|---|---:|" + "---:|" * (2 * len(tools))]
+    for phase, shape in rows:
+        parts = []
+        for tool in tools:
+            cell = results.cells.get((phase, shape, n, tool)) or Cell()
+            rss = cell.peak_rss_mib
+            parts += [cell.text(), f"{rss:.0f} MiB" if rss is not None else "—"]
+        lines.append(f"| {phase} | {shape} | {n:,} | " + " | ".join(parts) + " |")
     return "\n".join(lines)
 
 
 @dataclass
 class Target:
     text: str
-    status: str  # met, not met, not measured
+    status: str  # met, not met, not measured, measured (no limit set)
     detail: str
 
 
-def _ratio_target(results: Results, text: str, phase: str, shape: str, n: int, other: str,
-                  limit: float) -> Target:
-    r = results.ratio(phase, shape, n, "stackup", other)
-    if r is None:
-        return Target(text, "not measured", f"no {other} or stackup median for {phase}, {shape} {n}")
-    return Target(text, "met" if r <= limit else "not met", f"{r:.2f}× ({shape}, {n} services)")
+def _ratios(results: Results, phase: str, where: list[tuple[str, int]], other: str,
+            other_phase: str | None = None) -> list[tuple[str, float]]:
+    """stackup's median over ``other``'s (on ``other_phase`` if given) on each (shape, n)."""
+    out = []
+    for shape, n in where:
+        mine = results.median(phase, shape, n, "stackup")
+        theirs = results.median(other_phase or phase, shape, n, other)
+        if mine is not None and theirs:
+            out.append((f"{shape} {n}", mine / theirs))
+    return out
 
 
-def targets(results: Results, n: int, big_n: int) -> list[Target]:
-    out = [
-        _ratio_target(results, "cold `up -d`, wide ≤ 1.05× floor", "cold up -d", "wide", n,
-                      "floor", 1.05),
-        _ratio_target(results, "cold `up -d`, layered ≤ 0.9× compose", "cold up -d", "layered",
-                      n, "compose", 0.9),
-    ]
-    sizes = sorted({size for _, shape, size in results.rows if shape == "wide"} | {n})
-    for phase, text in (("no-op up -d", "no-op `up -d`"), ("plan, converged", "`plan`"),
+def _limit(text: str, seen: list[tuple[str, float]], limit: float, strict: bool = False) -> Target:
+    """Met when the worst ratio is at most ``limit`` (below it when ``strict``)."""
+    if not seen:
+        return Target(text, "not measured", "no medians for both tools")
+    worst = max(r for _, r in seen)
+    met = worst < limit if strict else worst <= limit
+    return Target(text, "met" if met else "not met",
+                  ", ".join(f"{r:.2f}× ({where})" for where, r in seen))
+
+
+def targets(results: Results, shapes: list[str], n: int, idle_sizes: list[int],
+            huge_n: int) -> list[Target]:
+    """The speed targets of issue 17, part 8, each marked met or not from the medians."""
+    out: list[Target] = []
+    engine_rows = [(shape, n) for shape in shapes]
+    for phase, text in (("cold up -d", "cold `up -d`"),
+                        ("up -d, one changed", "`up -d`, one service changed"),
+                        ("up -d, all changed", "`up -d`, every service changed"),
+                        ("down -v", "`down -v`")):
+        out.append(_limit(f"{text} ≤ 1.0× compose", _ratios(results, phase, engine_rows,
+                                                            "compose"), 1.0))
+        out.append(_limit(f"{text} ≤ 1.05× floor", _ratios(results, phase, engine_rows,
+                                                           "floor"), 1.05))
+    read_rows = engine_rows + [("wide", size) for size in idle_sizes]
+    for phase, text in (("no-op up -d", "no-op `up -d`"),
+                        ("plan, converged", "`plan` (compose: `--dry-run up -d`)"),
                         ("ps", "`ps`")):
-        seen = [(f"{shape} {size}", results.ratio(phase, shape, size, "stackup", "compose"))
-                for size in sizes for shape in ("wide", "layered", "chain")]
-        seen = [(where, r) for where, r in seen if r is not None]
-        text += " ≤ 1.0× compose (`plan`: compose `--dry-run up -d`)" if phase.startswith(
-            "plan") else " ≤ 1.0× compose"
-        if seen:
-            worst = max(r for _, r in seen)
-            out.append(Target(text, "met" if worst <= 1.0 else "not met",
-                              ", ".join(f"{r:.2f}× ({where})" for where, r in seen)))
-        else:
-            out.append(Target(text, "not measured", "no medians"))
-    out.append(_ratio_target(results, "`up -d` with one service changed, wide ≤ 1.0× compose",
-                             "up -d, one changed", "wide", n, "compose", 1.0))
-    out.append(_ratio_target(results, "`up -d` with one service changed, layered ≤ 0.2× compose",
-                             "up -d, one changed", "layered", n, "compose", 0.2))
-    out.append(_ratio_target(results, "`down -v`, layered ≤ 0.8× compose", "down -v", "layered",
-                             n, "compose", 0.8))
+        out.append(_limit(f"{text} ≤ 3.0× compose", _ratios(results, phase, read_rows,
+                                                            "compose"), 3.0))
+        # docker-compose 1.29 has no plan or dry run: its no-op `up -d` is the nearest
+        v1_phase = "no-op up -d" if phase == "plan, converged" else phase
+        v1_text = (f"{text.split(' (')[0]} ahead of compose-v1 (< 1.0×; v1 has no plan: "
+                   "its no-op `up -d`)" if phase == "plan, converged" else
+                   f"{text} ahead of compose-v1 (< 1.0×)")
+        out.append(_limit(v1_text, _ratios(results, phase, read_rows, "compose-v1", v1_phase),
+                          1.0, strict=True))
+    for phase, text in (("plan, converged", "`plan`, converged"),
+                        ("up -d, one changed", "`up -d`, one service changed")):
+        text = f"{text}, {huge_n:,}-service wide stack: time and peak memory against compose"
+        parts = []
+        for tool in ("stackup", "compose"):
+            cell = results.cells.get((phase, "wide", huge_n, tool))
+            if cell is not None and cell.median is not None:
+                rss = cell.peak_rss_mib
+                parts.append(f"{tool} {cell.text()}, "
+                             + (f"{rss:.0f} MiB" if rss is not None else "memory unknown"))
+        ratio = results.ratio(phase, "wide", huge_n, "stackup", "compose")
+        if ratio is not None:
+            parts.append(f"{ratio:.2f}× the time")
+        mine, theirs = (results.cells.get((phase, "wide", huge_n, t))
+                        for t in ("stackup", "compose"))
+        if mine and theirs and mine.peak_rss_mib and theirs.peak_rss_mib:
+            parts.append(f"{mine.peak_rss_mib / theirs.peak_rss_mib:.2f}× the memory")
+        out.append(Target(text, "measured (no limit set)" if parts else "not measured",
+                          "; ".join(parts)))
+    return out
+
+
+def other_checks(results: Results, big_n: int) -> list[Target]:
+    """Checks of earlier work that still apply: the engine-free algorithms and a big layered
+    stack."""
+    out: list[Target] = []
     for size, limit in ((1000, 1.5), (5000, 8.0)):
         med = results.median("config -q (load, validate, graph)", "layered", size, "stackup")
         text = f"`stackup config -q`, {size:,} layered services < {limit:g} s"
@@ -728,11 +884,11 @@ def targets(results: Results, n: int, big_n: int) -> list[Target]:
                    Target(text, "met" if med < limit else "not met", f"{med:.2f} s"))
     plans = [(s, results.median("plan_up, converged (API)", s, 1000, "stackup"))
              for s in ("wide", "layered")]
-    plans = [(s, m) for s, m in plans if m is not None]
+    found = [(s, m) for s, m in plans if m is not None]
     text = "plan on a converged 1,000-service state < 0.5 s"
-    out.append(Target(text, "not measured", "") if not plans else
-               Target(text, "met" if max(m for _, m in plans) < 0.5 else "not met",
-                      ", ".join(f"{m:.3f} s ({s})" for s, m in plans)))
+    out.append(Target(text, "not measured", "") if not found else
+               Target(text, "met" if max(m for _, m in found) < 0.5 else "not met",
+                      ", ".join(f"{m:.3f} s ({s})" for s, m in found)))
     up = results.cells.get(("cold up -d", "layered", big_n, "stackup"))
     down = results.cells.get(("down -v", "layered", big_n, "stackup"))
     text = f"`up`/`down` of a {big_n}-service layered stack completes"
@@ -749,8 +905,14 @@ def targets(results: Results, n: int, big_n: int) -> list[Target]:
     return out
 
 
-def report(results: Results, args: argparse.Namespace, big_n: int) -> str:
-    tg = targets(results, args.n, big_n)
+def _target_rows(found: list[Target]) -> list[str]:
+    return ["| target | status | measured |", "|---|---|---|",
+            *[f"| {t.text} | {t.status} | {t.detail} |" for t in found]]
+
+
+def report(results: Results, args: argparse.Namespace) -> str:
+    tg = targets(results, args.shape_list, args.n, args.idle_size_list, args.huge_n)
+    memory = memory_table(results, args.huge_n)
     parts = [
         "# Benchmarks",
         "",
@@ -768,26 +930,52 @@ def report(results: Results, args: argparse.Namespace, big_n: int) -> str:
         "",
         "## Results",
         "",
-        "Tools: **stackup** = `.venv/bin/stackup -p P -f FILE --progress quiet …`; **compose** = "
-        "`docker compose -p P -f FILE --progress quiet …`; **floor** = `bench/floor.py`, the "
+        "Tools: **stackup** = `.venv/bin/stackup -p P -f FILE --progress quiet …`; **before** = "
+        "the same command with the stackup given by `--before` (the code before the change); "
+        "**compose** = `docker compose -p P -f FILE --progress quiet …` (Compose v2); "
+        "**compose-v1** = `docker-compose --ansi never -p P -f FILE …` (the Python "
+        "docker-compose 1.29, which has no quiet mode: its progress lines go to a pipe, and "
+        "no plan or dry run); **floor** = `bench/floor.py`, the "
         "same containers created and started straight through the Docker SDK from 16 threads "
         "(no spec, no graph, no diff; for the changed phases it stops, removes, creates and "
         "starts exactly the changed containers). `plan, converged` is `stackup plan` beside "
         "`docker compose --dry-run up -d` (Compose has no plan command), `ps` is each tool's "
-        "`ps`, both on the converged stack. A repeated `one changed` switches `s000` between "
-        "two generations, so each run replaces one container. The wide stacks above "
-        "50 services (idle section) are brought up once per tool for no-op up, plan and ps. "
-        "Engine-free rows are stackup (and Compose's "
+        "`ps`, both on the converged stack. The quick phases (no-op up, plan, ps) and "
+        "`one changed` run every tool in turn, run by run, the order rotating. A repeated "
+        "`one changed` switches `s000` between two generations, so each run replaces one "
+        "container. The wide stacks above 50 services (idle section) are brought up once per "
+        f"tool for no-op up, plan and ps. The {args.huge_n:,}-service wide stack is brought up "
+        "by one tool at a time (two would not fit beside other work), each tool's runs "
+        "back to back. Engine-free rows are stackup (and Compose's "
         "`config -q` where it ends); `plan_up` is timed in-process through the Python API on a "
         "hand-built converged ObservedState.",
         "",
         table(results),
         "",
+    ]
+    if memory:
+        parts += [
+            f"### The {args.huge_n:,}-service wide stack: time and peak memory",
+            "",
+            "Peak memory is the largest resident set (GNU time's `%M`) of the command or of a "
+            "process it waited for, the largest over its runs; for "
+            "Compose v2 that is the larger of the docker CLI and its compose plugin, which run "
+            "together.",
+            "",
+            memory,
+            "",
+        ]
+    parts += [
         "## Targets",
         "",
-        "| target | status | measured |",
-        "|---|---|---|",
-        *[f"| {t.text} | {t.status} | {t.detail} |" for t in tg],
+        "Issue 17, part 8. Each is checked on every stack it names (50 services wide and "
+        "layered; the reads also on the wide idle stacks); the worst ratio decides.",
+        "",
+        *_target_rows(tg),
+        "",
+        "## Other checks",
+        "",
+        *_target_rows(other_checks(results, args.big_n)),
         "",
     ]
     if results.notes:
@@ -812,27 +1000,40 @@ def _interrupt(signum: int, frame: object) -> None:
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark stackup against Compose and the floor.")
     p.add_argument("--n", type=int, default=None, help="services per engine stack (default 50)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per engine phase (default 3)")
+    p.add_argument("--reps", type=int, default=None,
+                   help="repetitions per engine phase (default 2)")
     p.add_argument("--shapes", default="wide,layered",
                    help="comma-separated shapes for engine phases: wide, layered, chain")
-    p.add_argument("--tools", default="stackup,compose,floor")
-    p.add_argument("--sections", default="engine,idle,static,big",
+    p.add_argument("--tools", default="before,stackup,compose,compose-v1,floor",
+                   help="tools to run; those not installed (and `before` without --before) "
+                        "are left out")
+    p.add_argument("--before", default=None, metavar="PATH",
+                   help="a second stackup executable, the code before a change (e.g. "
+                        "/work/before/.venv/bin/stackup): the `before` column")
+    p.add_argument("--sections", default="engine,idle,huge,static,big",
                    help="engine (n-service phases), idle (no-op up, plan, ps on big wide "
-                        "stacks), static (engine-free), big (100 layered)")
+                        "stacks), huge (plan and one changed on a 1,000-service wide stack, "
+                        "with memory), static (engine-free), big (100 layered)")
     p.add_argument("--quick-reps", type=int, default=None,
-                   help="runs of no-op up, plan and ps per repetition (default 3)")
+                   help="runs of no-op up, plan and ps per repetition (default 5)")
     p.add_argument("--change-reps", type=int, default=None,
-                   help="runs of 'one changed' per repetition (default 3)")
+                   help="runs of 'one changed' per repetition (default 5)")
     p.add_argument("--idle-sizes", default=None,
                    help="wide stack sizes for the idle section (default 200)")
     p.add_argument("--idle-reps", type=int, default=None,
-                   help="runs of no-op up, plan and ps on each idle stack (default 5)")
+                   help="runs of no-op up, plan and ps on each idle stack (default 9)")
+    p.add_argument("--huge-n", type=int, default=None,
+                   help="services of the huge wide stack (default 1000)")
+    p.add_argument("--huge-reps", type=int, default=None,
+                   help="runs of plan and of one changed on the huge stack (default 5)")
+    p.add_argument("--huge-tools", default="stackup,compose",
+                   help="tools run on the huge stack, one after the other")
     p.add_argument("--big-n", type=int, default=None)
     p.add_argument("--static-sizes", default=None)
     p.add_argument("--explode-sizes", default=None,
                    help="layered sizes for `docker compose config -q` under a timeout")
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: n=10, 1 repetition, small engine-free sizes, no docs write")
+                   help="smoke run: n=10, 1 repetition, small sizes, no docs write")
     p.add_argument("--out", default=None, help="markdown file to write (default docs/benchmarks.md)")
     p.add_argument("--no-write", action="store_true", help="print the table only")
     p.add_argument("--keep-pythondontwritebytecode", action="store_true",
@@ -840,35 +1041,57 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "stackup runs from its bytecode cache like an installed copy)")
     args = p.parse_args(argv)
     args.argv = argv
-    defaults = {"n": 50, "reps": 3, "big_n": 100, "static_sizes": "1000,5000",
-                "explode_sizes": "60,70", "quick_reps": 3, "change_reps": 3,
-                "idle_sizes": "200", "idle_reps": 5}
+    defaults = {"n": 50, "reps": 2, "big_n": 100, "static_sizes": "1000,5000",
+                "explode_sizes": "60,70", "quick_reps": 5, "change_reps": 5,
+                "idle_sizes": "200", "idle_reps": 9, "huge_n": 1000, "huge_reps": 5}
     if args.quick:  # explicit options still win
         defaults = {"n": 10, "reps": 1, "big_n": 20, "static_sizes": "200,1000",
                     "explode_sizes": "30,40", "quick_reps": 1, "change_reps": 1,
-                    "idle_sizes": "20", "idle_reps": 1}
+                    "idle_sizes": "20", "idle_reps": 1, "huge_n": 100, "huge_reps": 1}
         if args.out is None:
             args.no_write = True
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.out = Path(args.out) if args.out else ROOT / "docs" / "benchmarks.md"
+    args.shape_list = [s for s in args.shapes.split(",") if s]
+    args.idle_size_list = [int(s) for s in args.idle_sizes.split(",") if s]
     return args
+
+
+def available_tools(args: argparse.Namespace) -> tuple[list[str], dict[str, str | None]]:
+    """The tools of --tools that can run here, and the versions of the Compose tools."""
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = [t for t in tools if t not in TOOL_CLASSES]
+    if unknown:
+        raise SystemExit(f"unknown tools {', '.join(unknown)} (known: {', '.join(TOOLS)})")
+    versions = {"compose": tool_version(["docker", "compose", "version", "--short"]),
+                "compose-v1": tool_version(["docker-compose", "version", "--short"])}
+    missing = {"compose": "docker compose is not installed (bench/compose_v2.sh installs it)",
+               "compose-v1": "docker-compose (v1) is not installed (Debian 12: apt-get "
+                             "install docker-compose)"}
+    for tool, why in missing.items():
+        if tool in tools and versions[tool] is None:
+            print(f"{why}: no {tool} column", file=sys.stderr)
+            tools.remove(tool)
+    if "before" in tools:
+        if args.before is None:
+            tools.remove("before")
+        elif tool_version([args.before, "--version"]) is None:
+            raise SystemExit(f"--before {args.before}: `{args.before} --version` does not run")
+        else:
+            Before.exe = Path(args.before).absolute()
+    return tools, versions
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    shapes = [s for s in args.shapes.split(",") if s]
+    shapes = args.shape_list
     for s in shapes:
         if s not in stacks.SHAPES:
             raise SystemExit(f"unknown shape {s}")
     sections = set(args.sections.split(","))
-    tools = [t for t in args.tools.split(",") if t]
-    compose_version = compose_available()
-    if "compose" in tools and compose_version is None:
-        print("docker compose is not installed (bench/compose_v2.sh installs it): "
-              "no compose columns", file=sys.stderr)
-        tools.remove("compose")
+    tools, versions = available_tools(args)
     global CHILD_ENV
     CHILD_ENV = child_env(args.keep_pythondontwritebytecode)
     warm_up(tools, CHILD_ENV)
@@ -877,44 +1100,56 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(token=secrets.token_hex(3),
                       workdir=Path(tempfile.mkdtemp(prefix="stackup-bench-")))
     results = Results()
-    results.meta = machine(compose_version)
+    results.meta = machine(versions, tools)
     results.meta["bytecode cache"] = ("as the environment says (PYTHONDONTWRITEBYTECODE="
                                       f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!s})"
                                       if args.keep_pythondontwritebytecode else
-                                      "on (stackup precompiled, like an installed copy)")
+                                      "on (both stackups precompiled, like installed copies)")
     print("machine: " + "; ".join(f"{k} {v}" for k, v in results.meta.items()), flush=True)
+    compose = "compose" in tools
+    started = time.monotonic()
+
+    def stage(text: str) -> None:
+        minutes, seconds = divmod(int(time.monotonic() - started), 60)
+        print(f"== [{minutes:02}:{seconds:02}] {text}", flush=True)
+
     interrupted = False
     try:
         if "engine" in sections:
             for shape in shapes:
                 for rep in range(args.reps):
-                    print(f"== engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}",
-                          flush=True)
+                    stage(f"engine phases, {shape} {args.n}, repetition {rep + 1}/{args.reps}")
                     engine_round(results, session, tools, shape, args.n, rep=rep,
                                  quick_reps=args.quick_reps, change_reps=args.change_reps)
         if "idle" in sections:
-            for size in [int(s) for s in args.idle_sizes.split(",") if s]:
-                print(f"== wide {size}: cold up, then no-op up, plan and ps "
-                      f"{args.idle_reps} times each, down", flush=True)
+            for size in args.idle_size_list:
+                stage(f"wide {size}: cold up, then no-op up, plan and ps "
+                      f"{args.idle_reps} times each, down")
                 engine_round(results, session, [t for t in tools if t != "floor"], "wide",
                              size, phases=IDLE_PHASES, quick_reps=args.idle_reps)
+        if "huge" in sections:
+            for tool in [t for t in args.huge_tools.split(",") if t in tools]:
+                stage(f"wide {args.huge_n}, {tool} alone: cold up, plan and one changed "
+                      f"{args.huge_reps} times each, down")
+                engine_round(results, session, [tool], "wide", args.huge_n,
+                             phases=HUGE_PHASES, quick_reps=args.huge_reps,
+                             change_reps=args.huge_reps,
+                             timeout=max(RUN_TIMEOUT, HUGE_SECONDS_PER_SERVICE * args.huge_n))
         if "static" in sections:
-            print("== engine-free phases", flush=True)
+            stage("engine-free phases")
             sizes = [int(s) for s in args.static_sizes.split(",") if s]
             for shape in ("wide", "layered"):
                 for size in sizes:
-                    static_config(results, session, shape, size, max(args.reps, 1),
-                                  compose_version is not None and "compose" in tools,
+                    static_config(results, session, shape, size, max(args.reps, 1), compose,
                                   CONFIG_TIMEOUT)
             for size in [int(s) for s in args.explode_sizes.split(",") if s]:
-                static_config(results, session, "layered", size, 1,
-                              compose_version is not None and "compose" in tools, CONFIG_TIMEOUT)
+                static_config(results, session, "layered", size, 1, compose, CONFIG_TIMEOUT)
             for shape in ("wide", "layered"):
                 for size in sizes[:1]:
                     static_plan(results, session, shape, size, max(args.reps, 5))
         if "big" in sections:
-            print(f"== {args.big_n}-service layered stack, once", flush=True)
-            for tool in tools:
+            stage(f"{args.big_n}-service layered stack, once")
+            for tool in [t for t in tools if t in ("stackup", "compose", "floor")]:
                 if tool == "compose" and args.big_n > 80:
                     # Compose walks every dependency path (10^(n/10) of them) before it starts
                     # anything: it would not finish, and its memory would keep growing.
@@ -939,13 +1174,26 @@ def main(argv: list[str] | None = None) -> int:
     results.meta["runs per cell"] = (
         f"{args.reps} repetitions; no-op up, plan and ps {args.reps * args.quick_reps} runs, "
         f"one changed {args.reps * args.change_reps} runs; on the idle stacks "
-        f"{args.idle_reps} runs of no-op up, plan and ps, 1 of cold up and down")
-    text = report(results, args, args.big_n)
+        f"{args.idle_reps} runs of no-op up, plan and ps, 1 of cold up and down; on the "
+        f"{args.huge_n:,}-service stack {args.huge_reps} runs of plan and one changed, 1 of "
+        "cold up and down")
+    results.meta["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
+    text = report(results, args)
     print()
     print(table(results))
+    memory = memory_table(results, args.huge_n)
+    if memory:
+        print()
+        print(memory)
     print()
-    for t in targets(results, args.n, args.big_n):
+    for t in targets(results, shapes, args.n, args.idle_size_list, args.huge_n) + \
+            other_checks(results, args.big_n):
         print(f"{t.status:>12}  {t.text}  [{t.detail}]")
+    print(f"\nduration {results.meta['duration']}")
+    if not args.no_write and interrupted:  # what was measured, never over the full report
+        partial = args.out.with_suffix(".partial.md")
+        partial.write_text("**Interrupted: partial results.**\n\n" + text, encoding="utf-8")
+        print(f"\nwrote {partial}")
     if not args.no_write and not interrupted:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         text += "\n" + KEEP_MARKER + "\n"

@@ -8,11 +8,13 @@ Shapes:
   from the top to the bottom grows as 10^layers, which is what hurts path-walking tools;
 * ``chain``: service i depends on service i-1 (one long path, no parallelism at all).
 
-Every container runs ``sh -c "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"`` from
-``busybox:local`` with ``pull_policy: never`` (no registry is reachable), so it stops at once on
-SIGTERM: ``wait`` is interrupted by the trap, where a plain ``sleep 1`` delayed the exit by up to
-a second, by an amount set by when the container happened to start (that noise, not the tools,
-decided the "one changed" rows before). Each service has an ``environment: {GEN: "<g>"}`` entry: changing a service's
+Every container runs ``sh -c "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"``
+from ``busybox:local`` with ``pull_policy: never`` (no registry is reachable), so it stops at once
+on SIGTERM: ``wait`` is interrupted by the trap, where a plain ``sleep 1`` delayed the exit by up
+to a second, by an amount set by when the container happened to start (that noise, not the
+tools, decided the "one changed" rows before). The sleep is long because each container then
+idles: with ``sleep 1`` a 1,000-container stack started 1,000 processes a second, which loaded
+the machine more than any tool did. Each service has an ``environment: {GEN: "<g>"}`` entry: changing a service's
 generation is the smallest change that forces a recreate.
 
 The same in-memory description (``build``) is used to write compose.yaml (``write``) and by
@@ -31,7 +33,7 @@ from pathlib import Path
 SHAPES = ("wide", "layered", "chain")
 LAYER = 10
 IMAGE = "busybox:local"
-COMMAND = ("sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done")
+COMMAND = ("sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done")
 # Which services a change touches: none (generation 1 everywhere), one (the first service,
 # at the bottom of every dependency graph, gets generation 2) or all (generation 3 everywhere,
 # so "all" differs from both earlier states).
