@@ -8,13 +8,13 @@ loop are imported lazily so that commands which do not need them (``config``) st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackup.errors import ProjectError
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
-from stackup.records import dataclass
 
 if TYPE_CHECKING:
     from stackup.engine.base import Backend, Engine
@@ -29,7 +29,7 @@ def _ignore(_event: Any) -> None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunOptions:
     """How to execute a plan (not what to do: that is the plan)."""
 
@@ -175,7 +175,7 @@ def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
     raise ValueError(f"unknown image command {verb}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRow:
     """``stackup images``: the image one container runs."""
 
@@ -238,13 +238,12 @@ def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (
             and (include_stopped or c.running)]
 
 
-
 # --- saved plans: plan --out, apply FILE ------------------------------------------------------
 
 
 def build_context_digests(project: Project) -> dict[str, str]:
     """Image reference → digest of its local build context (paths, sizes and contents)."""
-    from stackup.digest import sha256
+    from hashlib import sha256
     import os
 
     out: dict[str, str] = {}

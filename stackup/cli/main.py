@@ -14,27 +14,28 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackup.errors import LockHeld, StackupError, StalePlan
 from stackup.loader.discover import VALID_NAME as _VALID_NAME
-from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
     from stackup.engine.locking import ProjectLock
     from stackup.engine.lockspec import LockHolder
     from stackup.loader.loader import Loaded, LoadOptions
+    from stackup.model import Project
 
 EX_USAGE = 64  # sysexits.h: the command was used incorrectly
 EX_STALE_PLAN = 3  # `apply FILE`: the plan is stale, nothing was changed
 
 
-@dataclass
+@dataclass(slots=True)
 class Globals:
     files: tuple[str, ...] = ()
     project_name: str | None = None
@@ -51,6 +52,8 @@ class Globals:
     _early: Any = field(default=None, repr=False)  # cli.early.EarlyStart, until used or dropped
     _loaded_name: str | None = field(default=None, repr=False)
     _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often
+    # called with each project ``load`` loads (``up``'s attach flags name services to check)
+    check_loaded: Callable[[Project], None] | None = field(default=None, repr=False)
 
     def load_options(self, services: tuple[str, ...] = (), **more: Any) -> LoadOptions:
         """The loader's options from the global options (``more``: e.g. interpolate=False)."""
@@ -73,6 +76,8 @@ class Globals:
         for warning in loaded.warnings:
             click.echo(f"warning: {warning}", err=True)
         self._loaded_name = loaded.project.name
+        if self.check_loaded is not None:
+            self.check_loaded(loaded.project)
         return loaded
 
     def engine(self) -> Engine:

@@ -21,8 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from hashlib import sha256
 
-from stackup.digest import sha256
 from stackup.engine.lockspec import (
     LockHolder,
     LockRecord,
