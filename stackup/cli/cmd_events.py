@@ -165,6 +165,7 @@ def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str,
             latest.pop(container.container_id, None)
 
     for container in found:
+        # `stats`: one reader per container's stats stream; ends with it or with the process
         threading.Thread(target=follow, args=(container,), daemon=True).start()
     clear = sys.stdout.isatty() and fmt == "table"
     while True:

@@ -96,6 +96,7 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
 
+    # `logs -f`: one reader per container's stream; each ends with it, all on an error or exit
     threads = [threading.Thread(target=follow_one, args=(c,), daemon=True) for c in found]
     for thread in threads:
         thread.start()

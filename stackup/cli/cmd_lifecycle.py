@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.cmd_history import Prepared, after_up, load_revision_project, record_revision
+from stackup.cli.cmd_history import after_up, load_revision_project, record_revision
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli import cmd_swarm
 from stackup.cli.main import Globals, cli, pass_globals
@@ -145,17 +145,9 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     progress = Progress(g.progress)
     on_event = progress.on_event if not quiet_pull else _without_pull_output(progress.on_event)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
-    prepared: list[Prepared] = []  # the revision record's inputs, worked out while it runs
-
-    def before_run(plan: Plan) -> None:
-        if not plan.empty and not g.dry_run:
-            prepared.append(Prepared(project))
-
     with g.locked("up"):
-        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait,
-                               before_run=before_run)
-        after_up(g, project, services, plan, outcome, progress, rollback_on_failure,
-                 prepared[0] if prepared else None)
+        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait)
+        after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     _finish(g, plan, outcome, progress, "up")
     if not no_start:  # nothing runs to attach to
         attach.follow(g, project, engine, options)  # attached (no -d): stream until exit

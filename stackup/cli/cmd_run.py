@@ -37,6 +37,7 @@ def _forward_signals(engine: Engine, project_name: str, container_id: str,
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
+        # a handler must not block on the engine: one short kill call per signal, ends with it
         threading.Thread(target=_kill, args=(engine, project_name, container_id, name),
                          daemon=True).start()
 

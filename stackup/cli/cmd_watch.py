@@ -221,6 +221,7 @@ class Watcher:
                 self.interruptible = False  # held: released on every way out
                 if self.stop_signal is not None:
                     return
+                # so that a signal ends watch at once: ends with the up, or abandoned (daemon)
                 worker = threading.Thread(target=self._up, args=(services, result),
                                           name="stackup-heal", daemon=True)
                 worker.start()
@@ -289,6 +290,7 @@ class Watcher:
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        # the engine's event stream → the queue; reconnects for as long as watch runs (daemon)
         threading.Thread(target=self._read_events, name="stackup-events", daemon=True).start()
         state = "on" if self.heal_on else "off"
         self.emit("watching", f"project {self.project.name} (heal {state}, every "
