@@ -25,7 +25,7 @@ import click
 
 
 if TYPE_CHECKING:
-    from stackup.cli.main import Globals
+    from stackup.cli.context import Globals
     from stackup.engine.base import Engine
     from stackup.model import Project
     from stackup.reconcile import UpOptions
@@ -73,7 +73,7 @@ def attach_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from stackup.cli.main import Globals
+        from stackup.cli.context import Globals
 
         g = click.get_current_context().find_object(Globals)
         flags = {name: kwargs.pop(name) for name in _FLAGS}

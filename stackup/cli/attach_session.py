@@ -19,7 +19,7 @@ from stackup.errors import EngineError
 
 if TYPE_CHECKING:
     from stackup.cli.attach import AttachOptions
-    from stackup.cli.main import Globals
+    from stackup.cli.context import Globals
     from stackup.engine.base import Engine
     from stackup.model import Project
     from stackup.observed import ObservedContainer

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup import revisions as R
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
@@ -257,7 +257,7 @@ def _row(r: R.Revision) -> str:
             f"{r.command}{services}{reason}")
 
 
-@cli.command("history")
+@click.command("history")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--purge", is_flag=True, help="Remove every recorded revision of the project.")
@@ -290,7 +290,7 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
         click.echo(_row(revision))
 
 
-@cli.command("rollback")
+@click.command("rollback")
 @click.argument("revision", type=int, required=False)
 @pass_globals
 def rollback_cmd(g: Globals, revision: int | None) -> None:

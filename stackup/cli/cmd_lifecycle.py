@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from stackup.cli import complete
 from stackup.cli.cmd_history import after_up, load_revision_project, record_revision
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli import cmd_swarm
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def up_flags(func):  # type: ignore[no-untyped-def]
         click.option("--build", is_flag=True, help="Build images of services with build: first."),
         click.option("--pull", type=click.Choice(["always", "missing", "never"]),
                      help="Pull images: always, when missing, or never (overrides pull_policy)."),
-        click.argument("services", nargs=-1),
+        click.argument("services", nargs=-1, shell_complete=complete.services),
     ]):
         func = option(func)
     return func
@@ -99,7 +100,7 @@ def _without_pull_output(sink):  # type: ignore[no-untyped-def]
     return quiet
 
 
-@cli.command("up")
+@click.command("up")
 @up_flags
 @attach_options
 @click.option("-d", "--detach", is_flag=True,
@@ -153,7 +154,7 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
         attach.follow(g, project, engine, options)  # attached (no -d): stream until exit
 
 
-@cli.command("plan")
+@click.command("plan")
 @up_flags
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -213,7 +214,7 @@ def _write(path: str, text: str) -> None:
         raise ProjectError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
-@cli.command("apply")
+@click.command("apply")
 @click.argument("plan_file", metavar="FILE")
 @click.option("--wait-timeout", type=float, default=None,
               help="Seconds a wait may take (default: no limit).")
@@ -256,7 +257,7 @@ def _load_or_name(g: Globals) -> tuple[Project | None, str]:
     return project, project.name
 
 
-@cli.command("down")
+@click.command("down")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove the project's volumes.")
 @click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Also remove orphan containers (env: COMPOSE_REMOVE_ORPHANS).")
@@ -287,13 +288,15 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 
 
-def _simple(verb: str, help_text: str) -> None:
-    @cli.command(verb, help=help_text)
+def _simple(verb: str, help_text: str) -> click.Command:
+    @click.command(verb, help=help_text)
     @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
-    @click.argument("services", nargs=-1)
+    @click.argument("services", nargs=-1, shell_complete=complete.services)
     @pass_globals
     def command(g: Globals, timeout: float | None, services: tuple[str, ...]) -> None:
         _lifecycle(g, verb, services, timeout)
+
+    return command
 
 
 def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float | None,
@@ -312,18 +315,18 @@ def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float 
     _finish(g, plan, outcome, progress, verb)
 
 
-_simple("start", "Start the project's existing, stopped containers.")
-_simple("stop", "Stop the project's containers without removing them.")
-_simple("restart", "Restart the project's containers.")
+start_cmd = _simple("start", "Start the project's existing, stopped containers.")
+stop_cmd = _simple("stop", "Stop the project's containers without removing them.")
+restart_cmd = _simple("restart", "Restart the project's containers.")
 
 
-@cli.command("rm")
+@click.command("rm")
 @click.option("-f", "--force", is_flag=True,
               help="Do not ask for confirmation (stackup never asks: accepted for Compose).")
 @click.option("-s", "--stop", is_flag=True, help="Stop the running containers first.")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove their anonymous volumes.")
 @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds (with -s).")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def rm_cmd(g: Globals, force: bool, stop: bool, volumes: bool, timeout: float | None,
            services: tuple[str, ...]) -> None:

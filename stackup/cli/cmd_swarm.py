@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.main import Globals
+from stackup.cli.context import Globals
 from stackup.errors import ProjectError
 
 if TYPE_CHECKING:

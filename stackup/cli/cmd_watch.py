@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.drift import Classifier, Drift, event_from_engine
 from stackup.errors import StackupError
 
@@ -343,7 +343,7 @@ class Watcher:
                 next_check = time.monotonic() + self.interval
 
 
-@cli.command("watch")
+@click.command("watch")
 @click.option("--heal", is_flag=True,
               help="Converge drifted services back to the stack files (through `up`).")
 @click.option("--interval", type=click.FloatRange(min=0.2), default=10.0, show_default=True,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from stackup.cli.main import Globals
+from stackup.cli.context import Globals
 from stackup.cli.target import table
 from stackup.errors import ProjectError
 
