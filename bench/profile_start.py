@@ -56,8 +56,9 @@ def _request(self, url, method="GET", *rest):
     finally:
         calls.append((method, url.split("?")[0], time.perf_counter() - w))
 U.UnixSocketReader._request = _request
-wrap(M.Globals, "load", "load the stack files")
-wrap(M.Globals, "engine", "connect (engine adapter imports)")
+G = getattr(M, "Globals", None) or __import__("stackup.cli.context", fromlist=["G"]).Globals
+wrap(G, "load", "load the stack files")
+wrap(G, "engine", "connect (engine adapter imports)")
 def then_wrap():
     import stackup.app as A, stackup.engine.locking as K, stackup.reconcile as R
     wrap(A, "observe", "observe")
@@ -66,8 +67,9 @@ def then_wrap():
     wrap(K.ProjectLock, "release", "project lock (take, give back)")
     if "stackup.cli.cmd_history" in sys.modules:
         wrap(sys.modules["stackup.cli.cmd_history"], "record_revision", "record the revision")
-if hasattr(M, "_LazyGroup"):  # commands imported when used
-    lookup = M._LazyGroup.get_command
+Lazy = getattr(M, "LazyGroup", None) or getattr(M, "_LazyGroup", None)
+if Lazy is not None:  # commands imported when used
+    lookup = Lazy.get_command
     def get_command(self, ctx, name):
         c, w = time.process_time(), time.perf_counter()
         try:
@@ -75,7 +77,7 @@ if hasattr(M, "_LazyGroup"):  # commands imported when used
         finally:
             add("import the command's module", time.process_time() - c, time.perf_counter() - w)
             then_wrap()
-    M._LazyGroup.get_command = get_command
+    Lazy.get_command = get_command
 else:  # an older stackup: every command module imported at start
     register = M._register
     def _register():
