@@ -5,7 +5,8 @@
 
 Each run starts ``.venv/bin/python`` anew and times, inside it, the phases of the command
 (importing the CLI, the command's module, loading the stack files, connecting, the lock,
-observing, planning, recording the revision), the engine requests it sends (``unix_http``),
+observing, planning, recording the revision), the engine requests it sends (through the SDK's
+``requests`` session; importing it first moves its cost out of "connect"),
 and the whole process from the outside. A machine shared with other work is noisy, so every
 figure is the minimum over the runs (CPU time is less disturbed than wall time). With
 ``--imports N`` it also runs ``python -X importtime`` and lists the N modules whose own import
@@ -47,17 +48,18 @@ def wrap(owner, attr, label):
 
 from stackup.cli import main as M
 add("import the CLI (click, model, errors)", time.process_time() - P0, time.perf_counter() - W0)
-import stackup.engine.unix_http as U
-send = U.UnixSocketReader._request
-def _request(self, url, method="GET", *rest):
+import requests  # the Docker SDK's HTTP session: every engine request goes through its send
+send = requests.Session.send
+def _send(self, request, **kwargs):
     w = time.perf_counter()
     try:
-        return send(self, url, method, *rest)
+        return send(self, request, **kwargs)
     finally:
-        calls.append((method, url.split("?")[0], time.perf_counter() - w))
-U.UnixSocketReader._request = _request
-wrap(M.Globals, "load", "load the stack files")
-wrap(M.Globals, "engine", "connect (engine adapter imports)")
+        calls.append((request.method, request.path_url.split("?")[0], time.perf_counter() - w))
+requests.Session.send = _send
+G = getattr(M, "Globals", None) or __import__("stackup.cli.context", fromlist=["G"]).Globals
+wrap(G, "load", "load the stack files")
+wrap(G, "engine", "connect (engine adapter imports)")
 def then_wrap():
     import stackup.app as A, stackup.engine.locking as K, stackup.reconcile as R
     wrap(A, "observe", "observe")
@@ -66,8 +68,9 @@ def then_wrap():
     wrap(K.ProjectLock, "release", "project lock (take, give back)")
     if "stackup.cli.cmd_history" in sys.modules:
         wrap(sys.modules["stackup.cli.cmd_history"], "record_revision", "record the revision")
-if hasattr(M, "_LazyGroup"):  # commands imported when used
-    lookup = M._LazyGroup.get_command
+Lazy = getattr(M, "LazyGroup", None) or getattr(M, "_LazyGroup", None)
+if Lazy is not None:  # commands imported when used
+    lookup = Lazy.get_command
     def get_command(self, ctx, name):
         c, w = time.process_time(), time.perf_counter()
         try:
@@ -75,7 +78,7 @@ if hasattr(M, "_LazyGroup"):  # commands imported when used
         finally:
             add("import the command's module", time.process_time() - c, time.perf_counter() - w)
             then_wrap()
-    M._LazyGroup.get_command = get_command
+    Lazy.get_command = get_command
 else:  # an older stackup: every command module imported at start
     register = M._register
     def _register():

@@ -8,13 +8,13 @@ loop are imported lazily so that commands which do not need them (``config``) st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackup.errors import ProjectError
 from stackup.model import Project
 from stackup.observed import ObservedContainer, ObservedState
 from stackup.plan import Plan
-from stackup.records import dataclass
 
 if TYPE_CHECKING:
     from stackup.engine.base import Backend, Engine
@@ -29,7 +29,7 @@ def _ignore(_event: Any) -> None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunOptions:
     """How to execute a plan (not what to do: that is the plan)."""
 
@@ -90,25 +90,11 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
     import dataclasses
 
     from stackup.engine.container_backend import ContainerBackend
-    from stackup.headstart import HeadStart
 
     if plan.project is None and project is not None:
         plan = dataclasses.replace(plan, project=project)
     check_engine_supports(plan, engine)
-    # the first operations begin now, while the event loop's modules load (``headstart``)
-    backend = HeadStart(ContainerBackend(engine), plan, run.parallel)
-    try:
-        import anyio
-
-        from stackup.execute import execute
-
-        async def _main() -> Outcome:
-            return await execute(plan, backend, parallel=run.parallel,
-                                 wait_timeout=run.wait_timeout, on_event=on_event)
-
-        return anyio.run(_main)
-    finally:
-        backend.join()
+    return run_with(plan, ContainerBackend(engine), run, on_event)
 
 
 def run_with(plan: Plan, backend: Backend, run: RunOptions,
@@ -144,10 +130,8 @@ def check_engine_supports(plan: Plan, engine: Engine) -> None:
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
-       on_event: EventSink = _ignore, *, wait: bool = False,
-       before_run: Callable[[Plan], None] | None = None) -> tuple[Plan, Outcome]:
+       on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
     """Converge; with ``wait`` also until every selected service is running and healthy.
-    ``before_run`` is called with the plan before it runs.
 
     One plan, run as it is: where a build or pull may change an image, the plan already holds
     the recreations that follow, each conditional on the image id changing."""
@@ -156,8 +140,6 @@ def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
 
         options = dataclasses.replace(options, wait=True)
     plan = plan_up(project, engine, options)
-    if before_run is not None:
-        before_run(plan)
     return plan, run_plan(plan, project, engine, run, on_event)
 
 
@@ -175,7 +157,7 @@ def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
     raise ValueError(f"unknown image command {verb}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRow:
     """``stackup images``: the image one container runs."""
 
@@ -238,13 +220,12 @@ def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (
             and (include_stopped or c.running)]
 
 
-
 # --- saved plans: plan --out, apply FILE ------------------------------------------------------
 
 
 def build_context_digests(project: Project) -> dict[str, str]:
     """Image reference → digest of its local build context (paths, sizes and contents)."""
-    from stackup.digest import sha256
+    from hashlib import sha256
     import os
 
     out: dict[str, str] = {}

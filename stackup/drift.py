@@ -22,15 +22,15 @@ been quiet briefly), so that ``docker rm -f`` (kill, die, destroy) is one drift,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels as L
 from stackup.model import Project, Service
 from stackup.plan import IMAGE_KINDS, PASSIVE, Kind, Plan
-from stackup.records import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EngineEvent:
     kind: str  # container | network | volume
     action: str  # kill, die, stop, destroy, start, rename, update, pause, oom ...
@@ -55,7 +55,7 @@ def event_from_engine(raw: Mapping[str, Any]) -> EngineEvent:
                        attributes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drift:
     kind: str  # removed | stopped | killed | renamed | changed | paused | exited |
     # crash-looping | missing | differs | not-running
@@ -83,7 +83,7 @@ def restarts_on_exit(service: Service | None, exit_code: int | None) -> bool:
     return policy.startswith("on-failure") and exit_code not in (0, None)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     name: str
     service: str | None

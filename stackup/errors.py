@@ -22,10 +22,10 @@ The CLI prints ``str(error)`` and exits 1; nothing in stackup prints a traceback
 
 from __future__ import annotations
 
-from stackup.records import dataclass
 
+from dataclasses import dataclass
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where a value came from: a file, a 1-based line and column, and a key path."""
 

@@ -7,12 +7,13 @@ module does not import the event loop (an empty plan needs no executor).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stackup.errors import StackupError
 from stackup.plan import Kind, Operation
-from stackup.records import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     op_id: str
     kind: Kind
@@ -25,7 +26,7 @@ class Event:
     output: str | None = None  # phase "output": one line of build/pull/push output
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     failed: tuple[tuple[Operation, StackupError], ...] = ()
     skipped: tuple[Operation, ...] = ()

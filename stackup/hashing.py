@@ -22,9 +22,9 @@ import dataclasses
 import functools
 import json
 from collections.abc import Iterator, Mapping
+from hashlib import sha256
 from typing import Any
 
-from stackup.digest import sha256
 from stackup.model import FileObject, Mount, Project, Service, ServiceNetwork
 
 # Service fields that never force a recreate.
@@ -37,9 +37,9 @@ _NO_DEFAULT = object()
 
 @functools.cache
 def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
-    """``(field name, its default)`` of a record class, in field order (``_NO_DEFAULT`` for a
-    field without one). Model records are frozen, so a default made once serves every
-    comparison (``default_factory`` used to run for each field of each service)."""
+    """``(field name, its default)`` of a model dataclass, in field order (``_NO_DEFAULT`` for
+    a field without one), computed once per class: a ``default_factory`` result is only
+    compared with, never handed out, so one made per class serves every comparison."""
     out = []
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING:

@@ -8,9 +8,9 @@ Durations are float seconds, byte sizes are int bytes. Paths are absolute.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from stackup.records import dataclass, field
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -57,7 +57,7 @@ def _empty() -> FrozenMap[Any, Any]:
 # --- service parts -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildSpec:
     context: str  # absolute path (or a URL)
     dockerfile: str | None = None
@@ -89,7 +89,7 @@ class BuildSpec:
     origins: FrozenMap[str, str] = field(default_factory=_empty, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildSecret:
     """A top-level secret made available to a build (``RUN --mount=type=secret,id=<id>``)."""
 
@@ -104,7 +104,7 @@ class BuildSecret:
         return self.target or self.source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceRequest:
     """``gpus`` and ``deploy.resources.reservations.devices`` → the engine's DeviceRequests."""
 
@@ -115,7 +115,7 @@ class DeviceRequest:
     options: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hook:
     """A ``post_start`` / ``pre_stop`` command, run with exec in the service's container."""
 
@@ -126,7 +126,7 @@ class Hook:
     environment: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Port:
     """One container port. Ranges in the file are expanded, one Port per container port."""
 
@@ -139,7 +139,7 @@ class Port:
     app_protocol: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mount:
     """A service volume entry: type is volume, bind, tmpfs, npipe or cluster."""
 
@@ -160,7 +160,7 @@ class Mount:
     tmpfs_mode: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceNetwork:
     """A service's attachment to a network (``name`` is the network key in the file)."""
 
@@ -176,7 +176,7 @@ class ServiceNetwork:
     interface_name: str | None = None  # name of the interface in the container (API 1.49)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dependency:
     service: str
     condition: str = "service_started"  # service_healthy, service_completed_successfully
@@ -184,7 +184,7 @@ class Dependency:
     required: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Healthcheck:
     test: tuple[str, ...] = ()  # ("CMD", ...), ("CMD-SHELL", "..."), ("NONE",)
     interval: float | None = None
@@ -195,7 +195,7 @@ class Healthcheck:
     disable: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resources:
     cpus: float | None = None
     memory: int | None = None
@@ -203,7 +203,7 @@ class Resources:
     devices: tuple[DeviceRequest, ...] = ()  # reservations only (GPUs and other devices)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RestartPolicy:
     condition: str | None = None  # none, on-failure, any
     delay: float | None = None
@@ -211,7 +211,7 @@ class RestartPolicy:
     window: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpdateConfig:
     parallelism: int | None = None
     delay: float | None = None
@@ -221,7 +221,7 @@ class UpdateConfig:
     order: str | None = None  # stop-first, start-first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deploy:
     mode: str | None = None
     replicas: int | None = None
@@ -235,20 +235,20 @@ class Deploy:
     endpoint_mode: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ulimit:
     name: str
     soft: int
     hard: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Logging:
     driver: str | None = None
     options: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileReference:
     """A service's use of a secret or config (``source`` is the top-level key)."""
 
@@ -262,7 +262,7 @@ class FileReference:
 # --- service ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service:
     name: str
     image: str | None = None
@@ -354,7 +354,7 @@ class Service:
 # --- top-level resources ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpamPool:
     subnet: str | None = None
     ip_range: str | None = None
@@ -362,14 +362,14 @@ class IpamPool:
     aux_addresses: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ipam:
     driver: str | None = None
     config: tuple[IpamPool, ...] = ()
     options: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Network:
     key: str  # the key under top-level ``networks``
     name: str  # the engine name: <project>_<key> unless ``name:`` or external
@@ -383,7 +383,7 @@ class Network:
     labels: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Volume:
     key: str
     name: str  # the engine name: <project>_<key> unless ``name:`` or external
@@ -393,7 +393,7 @@ class Volume:
     labels: FrozenMap[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileObject:
     """A top-level secret or config. Exactly one of file, environment, content, external."""
 
@@ -410,7 +410,7 @@ class FileObject:
 # --- project ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Project:
     name: str
     working_dir: str  # absolute project directory

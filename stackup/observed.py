@@ -7,13 +7,13 @@ tests can build them by hand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.model import FrozenMap, _empty
-from stackup.records import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObservedContainer:
     container_id: str
     name: str
@@ -40,7 +40,7 @@ class ObservedContainer:
         return self.state in ("running", "restarting")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObservedNetwork:
     name: str  # engine name
     network_id: str
@@ -54,7 +54,7 @@ class ObservedNetwork:
     compose_made: bool = False  # project from Docker Compose's label (created by Compose)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObservedVolume:
     name: str
     key: str | None = None
@@ -65,7 +65,7 @@ class ObservedVolume:
     compose_made: bool = False  # project from Docker Compose's label (created by Compose)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DuplicateNetwork:
     """A network that shares its name with the one kept in ``ObservedState.networks`` (Engine
     20.10 lets two racing creates both succeed; every call by that name then fails as
@@ -78,7 +78,7 @@ class DuplicateNetwork:
     containers: tuple[str, ...] = ()  # names of the containers attached; empty: safe to remove
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObservedState:
     """Everything reconcile needs to know about the engine, observed once per run."""
 

@@ -29,11 +29,12 @@ Two kinds are run by the executor itself, by fixed rules: a ``gate`` fails when 
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from stackup.model import Network, Service, Volume
-from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
     from stackup.model import Project
@@ -73,7 +74,7 @@ class Kind(str, Enum):
     WAIT_SERVICE_COMPLETED = "wait_service_completed"  # its tasks (a job's) completed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operation:
     op_id: str  # unique in the plan and stable across runs, e.g. "create_container:web:1"
     kind: Kind
@@ -138,7 +139,7 @@ class Operation:
         return bool(self.if_failed) or self.when_image is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One changed field: ``path`` like ``environment.VERSION``; values are display strings
     (sensitive ones are never here: ``sensitive`` is set and both values are None)."""
@@ -149,7 +150,7 @@ class Change:
     sensitive: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # no slots: ``_index`` is a cached_property, kept in __dict__
 class Plan:
     project_name: str
     operations: tuple[Operation, ...] = ()  # in a stable, dependency-respecting order
@@ -165,15 +166,11 @@ class Plan:
 
     def operation(self, op_id: str) -> Operation:
         """The operation with this id (``KeyError`` when there is none)."""
-        index = self._index()
-        return self.operations[index[op_id]]
+        return self.operations[self._index[op_id]]
 
+    @functools.cached_property
     def _index(self) -> dict[str, int]:
-        cached = self.__dict__.get("_index_cache")
-        if cached is None:
-            cached = {op.op_id: i for i, op in enumerate(self.operations)}
-            object.__setattr__(self, "_index_cache", cached)
-        return cached
+        return {op.op_id: i for i, op in enumerate(self.operations)}
 
     def edge_count(self) -> int:
         return sum(len(op.depends_on) + len(op.if_failed) + len(op.after)

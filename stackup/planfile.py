@@ -29,15 +29,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
-from stackup.digest import sha256
 from stackup.errors import PlanFileError
 from stackup.hashing import canonical_config, config_hash
 from stackup.model import Project
 from stackup.observed import ObservedState
 from stackup.plan import Change, Kind, Operation, Plan
-from stackup.records import dataclass
 from stackup.redact import change_text, digest, field_changes, redact_config
 from stackup.render import plan_json
 
@@ -45,7 +45,7 @@ FORMAT = "stackup-plan"
 VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprints:
     model: str
     services: Mapping[str, Any]
@@ -53,7 +53,7 @@ class Fingerprints:
     build_contexts: Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SavedPlan:
     project_name: str
     fingerprints: Fingerprints

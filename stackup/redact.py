@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
+from hashlib import sha256
 from typing import Any
 
-from stackup.digest import sha256
 from stackup.plan import Change
 
 SENSITIVE_KEY = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE",

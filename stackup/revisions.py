@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from hashlib import sha256 as _sha256
 from typing import Any
 
-from stackup.digest import sha256 as _sha256
 from stackup.errors import ProjectError
 from stackup.model import Project
-from stackup.records import dataclass
 
 PREFIX = "io.stackup.revision"
 PROJECT = f"{PREFIX}.project"  # the project name: the filter that lists a project's history
@@ -46,7 +46,7 @@ def volume_name(project_name: str, number: int) -> str:
     return f"stackup-revision.{project_name}.{number}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretDigest:
     """What a secret or config held, by digest: ``source`` is content, environment or file."""
 
@@ -56,7 +56,7 @@ class SecretDigest:
     sha256: str  # hex; "" when the file could not be read at record time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Revision:
     project_name: str
     number: int

@@ -1,6 +1,6 @@
-"""The `stackup` command leaves without the interpreter's teardown (``cli.main.run``): what a
-normal exit guarantees must still hold: every byte written reaches stdout, exit codes are kept,
-``atexit`` handlers and ``weakref.finalize`` callbacks run, a reader that went away is no error."""
+"""How the `stackup` command ends (``cli.main.run``, a normal exit): every byte written reaches
+stdout, exit codes are kept, ``atexit`` handlers and ``weakref.finalize`` callbacks run, and a
+reader that went away (``| head -1``) is no error and no traceback."""
 
 from __future__ import annotations
 

@@ -1,13 +1,18 @@
-"""The CLI imports a command's module only when the command is used (start-up time), and every
-command is still there: by name, in --help, and for shell completion."""
+"""The CLI's commands are looked up lazily (click's lazy-group pattern, ``cli.main.COMMANDS``):
+a command's module is imported only when the command is used, importing a command module
+registers nothing, and every command is still there: by name, in --help, and for completion."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 
+import click
 from click.testing import CliRunner
+
+from stackup.cli.main import COMMANDS, cli
 
 
 def _python(code: str, **env: str) -> str:
@@ -17,16 +22,30 @@ def _python(code: str, **env: str) -> str:
     return done.stdout
 
 
-def test_the_table_names_the_module_defining_each_command() -> None:
-    out = _python(
-        "from stackup.cli import main as M\n"
-        "M._register()\n"
-        "for name, command in sorted(M.cli.commands.items()):\n"
-        "    print(name, command.callback.__module__)\n")
-    from stackup.cli.main import COMMAND_MODULES
+def test_each_name_in_the_table_is_the_command_of_that_name() -> None:
+    for name, target in COMMANDS.items():
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), target
+        assert command.name == name, target
 
+
+def test_every_command_module_is_in_the_table_and_registers_nothing() -> None:
+    """A command defined but missing from the table would be unreachable: every command a
+    ``cmd_*`` module defines is named there; importing them adds nothing to the group."""
+    out = _python(
+        "import importlib, pkgutil, click, stackup.cli\n"
+        "from stackup.cli.main import cli\n"
+        "before = dict(cli.commands)\n"
+        "for m in pkgutil.iter_modules(stackup.cli.__path__):\n"
+        "    if m.name.startswith('cmd_'):\n"
+        "        mod = importlib.import_module(f'stackup.cli.{m.name}')\n"
+        "        for attr, value in vars(mod).items():\n"
+        "            if isinstance(value, click.Command):\n"
+        "                print(f'{value.name} stackup.cli.{m.name}:{attr}')\n"
+        "assert cli.commands == before == {}, cli.commands\n")
     defined = dict(line.split() for line in out.splitlines())
-    assert defined == {name: f"stackup.cli.{module}" for name, module in COMMAND_MODULES.items()}
+    assert defined == COMMANDS
 
 
 def test_a_command_imports_its_own_module_only() -> None:
@@ -39,17 +58,15 @@ def test_a_command_imports_its_own_module_only() -> None:
         "    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('stackup.cli.cmd_')))\n")
     last = out.strip().splitlines()[-1]
-    assert "stackup.cli.cmd_ps" in last
+    assert "stackup.cli.cmd_ps'" in last
     for other in ("cmd_config", "cmd_events", "cmd_lifecycle", "cmd_watch", "cmd_more"):
         assert f"stackup.cli.{other}'" not in last
 
 
 def test_help_lists_every_command_and_unknown_names_still_fail_clearly() -> None:
-    from stackup.cli.main import COMMAND_MODULES, cli
-
     shown = CliRunner().invoke(cli, ["--help"], obj=None)
     assert shown.exit_code == 0, shown.output
-    for name in COMMAND_MODULES:
+    for name in COMMANDS:
         assert f"\n  {name} " in shown.output
     wrong = CliRunner().invoke(cli, ["upp"])
     assert wrong.exit_code == 2

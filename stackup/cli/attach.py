@@ -18,14 +18,14 @@ import functools
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.records import dataclass, field
 
 if TYPE_CHECKING:
-    from stackup.cli.main import Globals
+    from stackup.cli.context import Globals
     from stackup.engine.base import Engine
     from stackup.model import Project
     from stackup.reconcile import UpOptions
@@ -35,7 +35,7 @@ _FLAGS = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_fr
           "no_color")
 
 
-@dataclass
+@dataclass(slots=True)
 class AttachOptions:
     detach: bool = True
     abort_on_exit: bool = False
@@ -73,24 +73,17 @@ def attach_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from stackup.cli.main import Globals
+        from stackup.cli.context import Globals
 
         g = click.get_current_context().find_object(Globals)
         flags = {name: kwargs.pop(name) for name in _FLAGS}
         opts = _validated(flags, detach=kwargs.get("detach", False),
                           wait=kwargs.get("wait", False))
-        load = g.load
-
-        def load_and_check(*a: Any, **k: Any) -> Any:  # names checked before the plan runs
-            loaded = load(*a, **k)
-            opts.check(loaded.project)
-            return loaded
-
-        g.load = load_and_check  # type: ignore[method-assign]
+        previous, g.check_loaded = g.check_loaded, opts.check  # names checked before the plan
         try:
             return func(*args, attach=opts, **kwargs)
         finally:
-            g.load = load  # type: ignore[method-assign]
+            g.check_loaded = previous
 
     for option in reversed([
         click.option("--abort-on-container-exit", is_flag=True,

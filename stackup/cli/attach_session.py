@@ -19,7 +19,7 @@ from stackup.errors import EngineError
 
 if TYPE_CHECKING:
     from stackup.cli.attach import AttachOptions
-    from stackup.cli.main import Globals
+    from stackup.cli.context import Globals
     from stackup.engine.base import Engine
     from stackup.model import Project
     from stackup.observed import ObservedContainer
@@ -77,6 +77,7 @@ class Session:
         if shown:
             click.echo(f"Attaching to {', '.join(_label(c) for c in shown)}")
         for c in found:
+            # one reader per container: its log stream, then its exit; ends when it exits
             threading.Thread(target=self._watch, args=(c, c.service in attached,
                                                        c.container_id in pending),
                              daemon=True).start()
@@ -192,6 +193,7 @@ class Session:
             except Exception as exc:  # noqa: BLE001 - the stop is best effort; say why
                 click.echo(f"error: {exc}", err=True)
 
+        # the stop runs while the main loop keeps printing and counting Ctrl-C; ends with it
         thread = threading.Thread(target=stop, daemon=True)
         thread.start()
         if self.stopping is None or kill:

@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
+from stackup.cli import complete
 from stackup.cli import cmd_swarm
 from stackup.cli.config_views import View, render
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError
 
 
-@cli.command("config")
+@click.command("config")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
@@ -35,7 +36,7 @@ from stackup.errors import ProjectError
               help="Print the merged files as written (no defaults, no long forms).")
 @click.option("--no-path-resolution", is_flag=True,
               help="Keep host paths relative to the project directory.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volumes: bool,
                list_networks: bool, list_profiles: bool, output: str | None,

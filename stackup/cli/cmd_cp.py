@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli import complete
+from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import one_container
 
 
@@ -24,12 +25,12 @@ def _split(value: str) -> tuple[str | None, str]:
     return service, path or "/"
 
 
-@cli.command("cp")
+@click.command("cp")
 @click.option("--index", type=int, help="Replica number (default: the first).")
 @click.option("-a", "--archive", is_flag=True, help="Keep uid/gid of the files copied in.")
 @click.option("-L", "--follow-link", is_flag=True, help="Follow symbolic links in the source.")
-@click.argument("source")
-@click.argument("destination")
+@click.argument("source", shell_complete=complete.container_path)
+@click.argument("destination", shell_complete=complete.container_path)
 @pass_globals
 def cp_cmd(g: Globals, index: int | None, archive: bool, follow_link: bool, source: str,
            destination: str) -> None:

@@ -11,8 +11,9 @@ import sys
 
 import click
 
+from stackup.cli import complete
 from stackup.cli.cmd_lifecycle import _up_options
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 
 
 def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...], *,
@@ -39,7 +40,7 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
         sys.exit(1)
 
 
-@cli.command("create")
+@click.command("create")
 @click.option("--force-recreate", is_flag=True, help="Recreate even if unchanged.")
 @click.option("--no-recreate", is_flag=True, help="Never recreate existing containers.")
 @click.option("--scale", multiple=True, metavar="SERVICE=N", help="Replicas (repeatable).")
@@ -49,7 +50,7 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]),
               help="Pull images: always, when missing, or never (overrides pull_policy).")
 @click.option("-y", "--yes", is_flag=True, help="Accepted for Compose (stackup never asks).")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def create_cmd(g: Globals, force_recreate: bool, no_recreate: bool, scale: tuple[str, ...],
                remove_orphans: bool, build: bool, pull: str | None, yes: bool,
@@ -59,8 +60,9 @@ def create_cmd(g: Globals, force_recreate: bool, no_recreate: bool, scale: tuple
          remove_orphans=remove_orphans, build=build, pull=pull, no_start=True)
 
 
-@cli.command("scale")
-@click.argument("replicas", nargs=-1, required=True, metavar="SERVICE=N...")
+@click.command("scale")
+@click.argument("replicas", nargs=-1, required=True, metavar="SERVICE=N...",
+                shell_complete=complete.replicas)
 @pass_globals
 def scale_cmd(g: Globals, replicas: tuple[str, ...]) -> None:
     """Set the number of replicas of services (existing containers are not recreated)."""

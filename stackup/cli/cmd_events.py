@@ -17,9 +17,10 @@ from typing import Any
 
 import click
 
+from stackup.cli import complete
 from stackup import labels as L
 from stackup.cli.formatting import human_size, render_template
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import containers, each, load_or_name, table
 from stackup.errors import StackupError
 
@@ -56,11 +57,11 @@ def event_record(event: dict[str, Any]) -> dict[str, Any] | None:
             "_text_time": moment.strftime("%Y-%m-%d %H:%M:%S") + f".{nanos // 1000:06d}"}
 
 
-@cli.command("events")
+@click.command("events")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--since", help="Show events since this time (unix seconds or RFC 3339).")
 @click.option("--until", help="Stop at this time (unix seconds or RFC 3339).")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def events_cmd(g: Globals, as_json: bool, since: str | None, until: str | None,
                services: tuple[str, ...]) -> None:
@@ -129,12 +130,12 @@ def _render(rows: list[dict[str, str]], fmt: str) -> str:
     return render_template(fmt, rows, _HEADERS)
 
 
-@cli.command("stats")
+@click.command("stats")
 @click.option("--no-stream", is_flag=True, help="Print one sample and exit.")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Include stopped containers.")
 @click.option("--format", "fmt", default="table", show_default=True,
               help="table, json, or a template such as '{{.Name}} {{.CPUPerc}}'.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str,
               services: tuple[str, ...]) -> None:
@@ -165,6 +166,7 @@ def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str,
             latest.pop(container.container_id, None)
 
     for container in found:
+        # `stats`: one reader per container's stats stream; ends with it or with the process
         threading.Thread(target=follow, args=(container,), daemon=True).start()
     clear = sys.stdout.isatty() and fmt == "table"
     while True:

@@ -18,26 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup import revisions as R
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
-    from stackup import revisions as R
     from stackup.engine.base import Engine
     from stackup.events import Outcome
     from stackup.model import Project
     from stackup.plan import Plan
-else:
-    class _Revisions:
-        """``stackup.revisions``, imported on first use: ``plan``, ``down`` and the other
-        commands of ``cmd_lifecycle`` import this module but most never read a record."""
-
-        def __getattr__(self, name: str) -> Any:
-            from stackup import revisions
-
-            return getattr(revisions, name)
-
-    R = _Revisions()
 
 
 # --- the impure parts of a record ---------------------------------------------------------------
@@ -137,43 +126,9 @@ def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revis
                        "concurrent writers")
 
 
-class Prepared:
-    """What a revision record of ``project`` needs from its files and from git, worked out in a
-    thread while the plan runs (the engine does the work then; the record is written right
-    after the last operation): the recorded model, the file digests and the git source."""
-
-    def __init__(self, project: Project) -> None:
-        import threading
-
-        # what the thread uses, imported here (see ``cli.early``: an import beside the main
-        # thread's, interrupted by Ctrl-C, can leave an import lock held for good)
-        import base64  # noqa: F401
-        import subprocess  # noqa: F401
-        import zlib  # noqa: F401
-
-        import stackup.loader.serialize  # noqa: F401
-
-        self._result: Any = None
-        self._thread = threading.Thread(target=self._run, args=(project,), daemon=True,
-                                        name="stackup-revision")
-        self._thread.start()
-
-    def _run(self, project: Project) -> None:
-        try:
-            model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
-            self._result = (model, digests, git_source(project))
-        except Exception as error:  # noqa: BLE001 - worked out again (and reported) by the caller
-            self._result = error
-
-    def get(self) -> tuple[str, Any, tuple[str | None, bool | None]] | None:
-        self._thread.join()
-        return None if isinstance(self._result, Exception) else self._result
-
-
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
                     outcome: Outcome, *, command: str = "up",
-                    source: tuple[str | None, bool | None] | None = None,
-                    prepared: Prepared | None = None) -> R.Revision | None:
+                    source: tuple[str | None, bool | None] | None = None) -> R.Revision | None:
     """Record what an ``up`` (or a rollback) just did. A converged no-op run whose model is
     the latest revision's adds nothing, and so does a ``--dry-run``. Never fails the
     command: a warning instead."""
@@ -181,11 +136,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
         return None
     try:
         engine = g.engine()
-        ready = prepared.get() if prepared is not None else None
-        if ready is not None:
-            model, digests, source = ready[0], ready[1], source or ready[2]
-        else:
-            model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
+        model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
         # only the newest record is read back (each holds a whole model): the others' numbers
         # are enough to pick the next one
         records = engine.list_revisions(project.name)  # type: ignore[attr-defined]
@@ -272,12 +223,11 @@ def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
 
 
 def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan,
-             outcome: Outcome, progress: Any, rollback_on_failure: bool,
-             prepared: Prepared | None = None) -> None:
+             outcome: Outcome, progress: Any, rollback_on_failure: bool) -> None:
     """The one call at the end of ``up``: record the revision; on failure with
     ``--rollback-on-failure`` report the failure, converge back to the previous good
     revision and exit 1."""
-    recorded = record_revision(g, project, services, plan, outcome, prepared=prepared)
+    recorded = record_revision(g, project, services, plan, outcome)
     if outcome.ok or not rollback_on_failure:
         return
     progress.summary(plan, outcome, verb="up")
@@ -307,7 +257,7 @@ def _row(r: R.Revision) -> str:
             f"{r.command}{services}{reason}")
 
 
-@cli.command("history")
+@click.command("history")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--purge", is_flag=True, help="Remove every recorded revision of the project.")
@@ -340,7 +290,7 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
         click.echo(_row(revision))
 
 
-@cli.command("rollback")
+@click.command("rollback")
 @click.argument("revision", type=int, required=False)
 @pass_globals
 def rollback_cmd(g: Globals, revision: int | None) -> None:

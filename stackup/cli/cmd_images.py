@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli import complete
+from stackup.cli.context import Globals, pass_globals
 from stackup.model import FrozenMap
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress
         sys.exit(1)
 
 
-@cli.command("build")
+@click.command("build")
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Always try to pull newer base images.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY[=VALUE]",
@@ -102,7 +103,7 @@ def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress
 @click.option("--push", is_flag=True, help="Push the built images afterwards.")
 @click.option("--with-dependencies", is_flag=True,
               help="Also build the services the named ones depend on.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
               push: bool, with_dependencies: bool, services: tuple[str, ...]) -> None:
@@ -117,7 +118,7 @@ def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...
         _finish(g, "push", plan, outcome, progress, quiet)
 
 
-@cli.command("pull")
+@click.command("pull")
 @click.option("--ignore-pull-failures", is_flag=True,
               help="Warn about images that cannot be pulled, and exit 0.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -125,7 +126,7 @@ def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...
               show_default=True, help="missing: only images the engine does not have.")
 @click.option("--include-deps", is_flag=True,
               help="Also pull for the services the named ones depend on.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool, policy: str,
              include_deps: bool, services: tuple[str, ...]) -> None:
@@ -145,13 +146,13 @@ def _warn_failures(outcome: Outcome) -> None:
         click.echo(f"warning: {who}{first}" + (f"\n  {rest}" if rest else ""), err=True)
 
 
-@cli.command("push")
+@click.command("push")
 @click.option("--ignore-push-failures", is_flag=True,
               help="Warn about images that cannot be pushed, and exit 0.")
 @click.option("--include-deps", is_flag=True,
               help="Also push for the services the named ones depend on.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def push_cmd(g: Globals, ignore_push_failures: bool, include_deps: bool, quiet: bool,
              services: tuple[str, ...]) -> None:
@@ -163,11 +164,11 @@ def push_cmd(g: Globals, ignore_push_failures: bool, include_deps: bool, quiet: 
     _finish(g, "push", plan, outcome, progress, quiet)
 
 
-@cli.command("images")
+@click.command("images")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only image ids.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def images_cmd(g: Globals, fmt: str, quiet: bool, services: tuple[str, ...]) -> None:
     """List the image each of the project's containers runs."""

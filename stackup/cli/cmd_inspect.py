@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from stackup.cli import complete
 from stackup.cli import cmd_swarm
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import NotFound, ProjectError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def _label(c: ObservedContainer) -> str:
     return f"{c.service}-{c.number}"
 
 
-@cli.command("logs")
+@click.command("logs")
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("-n", "--tail", default="all", show_default=True,
               help="Lines from the end of each log: a number or 'all'.")
@@ -42,7 +43,7 @@ def _label(c: ObservedContainer) -> str:
 @click.option("--no-log-prefix", is_flag=True, help="Do not print the container prefix.")
 @click.option("--no-color", is_flag=True, help="Monochrome output.")
 @click.option("--index", type=click.IntRange(1), help="Only this replica of each service.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str | None,
              timestamps: bool, no_log_prefix: bool, no_color: bool, index: int | None,
@@ -96,6 +97,7 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
 
+    # `logs -f`: one reader per container's stream; each ends with it, all on an error or exit
     threads = [threading.Thread(target=follow_one, args=(c,), daemon=True) for c in found]
     for thread in threads:
         thread.start()
@@ -120,7 +122,7 @@ def running_container(g: Globals, service: str, index: int) -> tuple[str, Observ
     return name, matches[0]
 
 
-@cli.command("exec", context_settings={"ignore_unknown_options": True,
+@click.command("exec", context_settings={"ignore_unknown_options": True,
                                        "allow_interspersed_args": False})
 @click.option("-T", "--no-tty", "no_tty", is_flag=True,
               help="Do not allocate a TTY (one is when stdin and stdout are terminals).")
@@ -130,7 +132,7 @@ def running_container(g: Globals, service: str, index: int) -> tuple[str, Observ
 @click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
 @click.option("--index", type=click.IntRange(1), default=1, show_default=True,
               help="Replica number.")
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_globals
 def exec_cmd(g: Globals, no_tty: bool, user: str | None, workdir: str | None,

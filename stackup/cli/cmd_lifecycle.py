@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.cmd_history import Prepared, after_up, load_revision_project, record_revision
+from stackup.cli import complete
+from stackup.cli.cmd_history import after_up, load_revision_project, record_revision
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli import cmd_swarm
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def up_flags(func):  # type: ignore[no-untyped-def]
         click.option("--build", is_flag=True, help="Build images of services with build: first."),
         click.option("--pull", type=click.Choice(["always", "missing", "never"]),
                      help="Pull images: always, when missing, or never (overrides pull_policy)."),
-        click.argument("services", nargs=-1),
+        click.argument("services", nargs=-1, shell_complete=complete.services),
     ]):
         func = option(func)
     return func
@@ -99,7 +100,7 @@ def _without_pull_output(sink):  # type: ignore[no-untyped-def]
     return quiet
 
 
-@cli.command("up")
+@click.command("up")
 @up_flags
 @attach_options
 @click.option("-d", "--detach", is_flag=True,
@@ -144,23 +145,15 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     progress = Progress(g.progress)
     on_event = progress.on_event if not quiet_pull else _without_pull_output(progress.on_event)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
-    prepared: list[Prepared] = []  # the revision record's inputs, worked out while it runs
-
-    def before_run(plan: Plan) -> None:
-        if not plan.empty and not g.dry_run:
-            prepared.append(Prepared(project))
-
     with g.locked("up"):
-        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait,
-                               before_run=before_run)
-        after_up(g, project, services, plan, outcome, progress, rollback_on_failure,
-                 prepared[0] if prepared else None)
+        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait)
+        after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     _finish(g, plan, outcome, progress, "up")
     if not no_start:  # nothing runs to attach to
         attach.follow(g, project, engine, options)  # attached (no -d): stream until exit
 
 
-@cli.command("plan")
+@click.command("plan")
 @up_flags
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -219,7 +212,7 @@ def _write(path: str, text: str) -> None:
         raise ProjectError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
-@cli.command("apply")
+@click.command("apply")
 @click.argument("plan_file", metavar="FILE")
 @click.option("--wait-timeout", type=float, default=None,
               help="Seconds a wait may take (default: no limit).")
@@ -262,7 +255,7 @@ def _load_or_name(g: Globals) -> tuple[Project | None, str]:
     return project, project.name
 
 
-@cli.command("down")
+@click.command("down")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove the project's volumes.")
 @click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Also remove orphan containers (env: COMPOSE_REMOVE_ORPHANS).")
@@ -293,13 +286,15 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 
 
-def _simple(verb: str, help_text: str) -> None:
-    @cli.command(verb, help=help_text)
+def _simple(verb: str, help_text: str) -> click.Command:
+    @click.command(verb, help=help_text)
     @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
-    @click.argument("services", nargs=-1)
+    @click.argument("services", nargs=-1, shell_complete=complete.services)
     @pass_globals
     def command(g: Globals, timeout: float | None, services: tuple[str, ...]) -> None:
         _lifecycle(g, verb, services, timeout)
+
+    return command
 
 
 def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float | None,
@@ -318,18 +313,18 @@ def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float 
     _finish(g, plan, outcome, progress, verb)
 
 
-_simple("start", "Start the project's existing, stopped containers.")
-_simple("stop", "Stop the project's containers without removing them.")
-_simple("restart", "Restart the project's containers.")
+start_cmd = _simple("start", "Start the project's existing, stopped containers.")
+stop_cmd = _simple("stop", "Stop the project's containers without removing them.")
+restart_cmd = _simple("restart", "Restart the project's containers.")
 
 
-@cli.command("rm")
+@click.command("rm")
 @click.option("-f", "--force", is_flag=True,
               help="Do not ask for confirmation (stackup never asks: accepted for Compose).")
 @click.option("-s", "--stop", is_flag=True, help="Stop the running containers first.")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove their anonymous volumes.")
 @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds (with -s).")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def rm_cmd(g: Globals, force: bool, stop: bool, volumes: bool, timeout: float | None,
            services: tuple[str, ...]) -> None:

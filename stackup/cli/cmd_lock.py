@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.errors import LockHeld, ProjectError
 
 
@@ -22,7 +22,7 @@ def _project_name(g: Globals) -> str:
         raise
 
 
-@cli.command("unlock")
+@click.command("unlock")
 @click.option("--force", is_flag=True,
               help="Remove the lock, even though the run holding it may still be working.")
 @pass_globals

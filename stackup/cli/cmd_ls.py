@@ -10,11 +10,11 @@ import json
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import table
 
 
-@cli.command("ls")
+@click.command("ls")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Also projects with no running "
                                                            "container.")
 @click.option("--filter", "filters", multiple=True, metavar="name=NAME",

@@ -14,7 +14,8 @@ import threading
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli import complete
+from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import containers, each, load_or_name, one_container, table
 from stackup.errors import ProjectError
 
@@ -49,10 +50,10 @@ def _act(g: Globals, verb: str, services: tuple[str, ...], states: tuple[str, ..
         sys.exit(1)
 
 
-@cli.command("kill")
+@click.command("kill")
 @click.option("-s", "--signal", "signal_name", default="SIGKILL", show_default=True,
               help="Signal to send (name or number).")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def kill_cmd(g: Globals, signal_name: str, services: tuple[str, ...]) -> None:
     """Send a signal to the running containers of SERVICE(s) (all when none)."""
@@ -61,8 +62,8 @@ def kill_cmd(g: Globals, signal_name: str, services: tuple[str, ...]) -> None:
              signal=signal_name)
 
 
-@cli.command("pause")
-@click.argument("services", nargs=-1)
+@click.command("pause")
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def pause_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Pause the running containers of SERVICE(s) (all when none)."""
@@ -70,8 +71,8 @@ def pause_cmd(g: Globals, services: tuple[str, ...]) -> None:
         _act(g, "pause", services, ("running", "restarting"), "pause_container")
 
 
-@cli.command("unpause")
-@click.argument("services", nargs=-1)
+@click.command("unpause")
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def unpause_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Resume the paused containers of SERVICE(s) (all when none)."""
@@ -79,8 +80,8 @@ def unpause_cmd(g: Globals, services: tuple[str, ...]) -> None:
         _act(g, "unpause", services, ("paused",), "unpause_container")
 
 
-@cli.command("top")
-@click.argument("services", nargs=-1)
+@click.command("top")
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def top_cmd(g: Globals, services: tuple[str, ...]) -> None:
     """Show the processes running in each container of SERVICE(s) (all when none)."""
@@ -92,10 +93,10 @@ def top_cmd(g: Globals, services: tuple[str, ...]) -> None:
         click.echo(table(titles, processes))
 
 
-@cli.command("port")
+@click.command("port")
 @click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True)
 @click.option("--index", type=int, help="Replica number (default: the first).")
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @click.argument("private_port", type=int)
 @pass_globals
 def port_cmd(g: Globals, protocol: str, index: int | None, service: str,
@@ -113,9 +114,10 @@ def port_cmd(g: Globals, protocol: str, index: int | None, service: str,
                        detail="Publish it with `ports:` in the stack file.")
 
 
-@cli.command("wait")
+@click.command("wait")
 @click.option("--down-project", is_flag=True, help="Take the project down once they stopped.")
-@click.argument("services", nargs=-1, required=True)
+@click.argument("services", nargs=-1, required=True,
+                shell_complete=complete.services)
 @pass_globals
 def wait_cmd(g: Globals, down_project: bool, services: tuple[str, ...]) -> None:
     """Block until every container of SERVICE(s) has stopped; exit with the last exit code."""
@@ -153,11 +155,11 @@ def wait_cmd(g: Globals, down_project: bool, services: tuple[str, ...]) -> None:
     sys.exit(codes[-1] if codes else 0)
 
 
-@cli.command("volumes")
+@click.command("volumes")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only volume names.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def volumes_cmd(g: Globals, fmt: str, quiet: bool, services: tuple[str, ...]) -> None:
     """List the project's volumes (those SERVICE(s) mount, when named)."""
@@ -181,7 +183,7 @@ def volumes_cmd(g: Globals, fmt: str, quiet: bool, services: tuple[str, ...]) ->
                    nl=False)
 
 
-@cli.command("version")
+@click.command("version")
 @click.option("--short", is_flag=True, help="Only the version number.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["pretty", "json"]), default="pretty",
               show_default=True)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from stackup.cli import complete
 from stackup.cli import cmd_swarm
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.cli.formatting import displayable_ports, human_duration, quote_command, \
     render_template
 from stackup.cli.target import load_or_name, table
@@ -68,7 +69,7 @@ def _statuses(filters: tuple[str, ...], status: tuple[str, ...]) -> list[str]:
     return wanted
 
 
-@cli.command("ps")
+@click.command("ps")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Include stopped containers.")
 @click.option("--filter", "filters", multiple=True, metavar="status=STATE",
               help="Only containers in this state (repeatable).")
@@ -81,7 +82,7 @@ def _statuses(filters: tuple[str, ...], status: tuple[str, ...]) -> list[str]:
 @click.option("--no-trunc", is_flag=True, help="Do not shorten ids and commands.")
 @click.option("--orphans/--no-orphans", default=True, show_default=True,
               help="Include containers of services no longer in the stack file.")
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def ps_cmd(g: Globals, show_all: bool, filters: tuple[str, ...], status: tuple[str, ...],
            fmt: str, quiet: bool, only_services: bool, no_trunc: bool, orphans: bool,

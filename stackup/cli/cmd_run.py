@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli import complete
+from stackup.cli.context import Globals, pass_globals
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
@@ -37,6 +38,7 @@ def _forward_signals(engine: Engine, project_name: str, container_id: str,
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
+        # a handler must not block on the engine: one short kill call per signal, ends with it
         threading.Thread(target=_kill, args=(engine, project_name, container_id, name),
                          daemon=True).start()
 
@@ -67,7 +69,7 @@ def _failed(g: Globals, result: tuple[object, object] | None, verb: str) -> None
         sys.exit(1)
 
 
-@cli.command("run", context_settings={"ignore_unknown_options": True,
+@click.command("run", context_settings={"ignore_unknown_options": True,
                                       "allow_interspersed_args": False})
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; print its id.")
@@ -94,7 +96,7 @@ def _failed(g: Globals, result: tuple[object, object] | None, verb: str) -> None
               help="Give the container the service's network aliases.")
 @click.option("--remove-orphans", is_flag=True,
               help="Remove containers of services no longer in the file.")
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_globals
 def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
@@ -157,13 +159,13 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     sys.exit(code)
 
 
-@cli.command("attach")
+@click.command("attach")
 @click.option("--index", type=click.IntRange(1), default=1, show_default=True,
               help="Replica number.")
 @click.option("--no-stdin", is_flag=True, help="Do not attach stdin.")
 @click.option("--sig-proxy/--no-sig-proxy", default=True, show_default=True,
               help="Pass signals stackup receives on to the container.")
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @pass_globals
 def attach_cmd(g: Globals, index: int, no_stdin: bool, sig_proxy: bool, service: str) -> None:
     """Attach this terminal's input and output to a running container of SERVICE; exits with

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.main import Globals
+from stackup.cli.context import Globals
 from stackup.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -299,6 +299,7 @@ def logs(g: Globals, follow: bool = False, tail: str = "all", timestamps: bool =
         for svc in chosen:
             pump(svc.service_id, svc.key)
         return
+    # `logs -f`: one reader per service stream; each ends with its stream, all with the process
     threads = [threading.Thread(target=pump, args=(s.service_id, s.key), daemon=True)
                for s in chosen]
     for thread in threads:

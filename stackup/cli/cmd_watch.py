@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.main import Globals, cli, pass_globals
+from stackup.cli.context import Globals, pass_globals
 from stackup.drift import Classifier, Drift, event_from_engine
 from stackup.errors import StackupError
 
@@ -221,6 +221,7 @@ class Watcher:
                 self.interruptible = False  # held: released on every way out
                 if self.stop_signal is not None:
                     return
+                # so that a signal ends watch at once: ends with the up, or abandoned (daemon)
                 worker = threading.Thread(target=self._up, args=(services, result),
                                           name="stackup-heal", daemon=True)
                 worker.start()
@@ -289,6 +290,7 @@ class Watcher:
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        # the engine's event stream → the queue; reconnects for as long as watch runs (daemon)
         threading.Thread(target=self._read_events, name="stackup-events", daemon=True).start()
         state = "on" if self.heal_on else "off"
         self.emit("watching", f"project {self.project.name} (heal {state}, every "
@@ -341,7 +343,7 @@ class Watcher:
                 next_check = time.monotonic() + self.interval
 
 
-@cli.command("watch")
+@click.command("watch")
 @click.option("--heal", is_flag=True,
               help="Converge drifted services back to the stack files (through `up`).")
 @click.option("--interval", type=click.FloatRange(min=0.2), default=10.0, show_default=True,

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from stackup.cli.main import Globals
+import yaml
+
+from stackup.cli.context import Globals
 from stackup.cli.target import table
 from stackup.errors import ProjectError
-from stackup.loader.pyyaml import yaml
-from stackup.records import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class View:
     hash: str | None = None  # "*" or service names, comma-separated
     images: bool = False

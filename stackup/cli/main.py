@@ -1,8 +1,11 @@
-"""The ``stackup`` command: global options, the project lock, error handling, exit codes.
+"""The ``stackup`` command: the root group and its global options, error handling, exit codes.
 
 Pipeline position: the outermost layer. Only ``stackup.cli`` prints, reads the process
-environment for the loader, and sets exit codes. Subcommands live in the sibling modules; each
-one that changes the engine runs inside ``with g.locked("<verb>"):`` (``engine.locking``).
+environment for the loader, and sets exit codes. Each subcommand is a plain ``click.command`` in
+a sibling module, listed in ``COMMANDS`` and imported only when it is used (click's lazy-group
+pattern), so a command's start-up pays for its own imports only. What the commands share is in
+``cli.context``; each one that changes the engine runs inside ``with g.locked("<verb>"):``
+(``engine.locking``).
 Exit codes: 0 success, 1 error (bad input, engine failure, failed operations, a lock held by
 another run, and any bug: ``error: internal error: ...``, the traceback with ``--debug``), 2
 ``plan --exit-code`` with changes, 64 usage error (EX_USAGE: unknown option, bad argument), 130
@@ -11,137 +14,19 @@ interrupted.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from stackup.errors import LockHeld, StackupError, StalePlan
-from stackup.records import dataclass, field
-
-if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.engine.locking import ProjectLock
-    from stackup.engine.lockspec import LockHolder
-    from stackup.loader.loader import Loaded, LoadOptions
+from stackup.cli.context import Globals
+from stackup.errors import StackupError, StalePlan
 
 EX_USAGE = 64  # sysexits.h: the command was used incorrectly
 EX_STALE_PLAN = 3  # `apply FILE`: the plan is stale, nothing was changed
 
-
-@dataclass
-class Globals:
-    files: tuple[str, ...] = ()
-    project_name: str | None = None
-    project_directory: str | None = None
-    env_files: tuple[str, ...] = ()
-    profiles: tuple[str, ...] = ()
-    parallel: int = 16
-    progress: str = "auto"
-    lock_timeout: float = 300.0
-    debug: bool = False
-    target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
-    dry_run: bool = False  # --dry-run: plan and walk the plan, change nothing
-    _engine: Any = field(default=None, repr=False)
-    _loaded_name: str | None = field(default=None, repr=False)
-    _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often
-
-    def load_options(self, services: tuple[str, ...] = (), **more: Any) -> LoadOptions:
-        """The loader's options from the global options (``more``: e.g. interpolate=False)."""
-        from stackup.loader.loader import LoadOptions
-
-        if "-" in self.files and self._stdin is None:
-            self._stdin = sys.stdin.read()
-        stdin = self._stdin if "-" in self.files else None
-        return LoadOptions(
-            files=self.files, project_name=self.project_name,
-            project_directory=self.project_directory, env_files=self.env_files,
-            profiles=self.profiles, services=services, environ=dict(os.environ),
-            stdin=stdin, cwd=os.getcwd(), **more)
-
-    def load(self, services: tuple[str, ...] = (), **more: Any) -> Loaded:
-        """Load the stack files the way the global options say; warnings go to stderr."""
-        from stackup.loader.loader import load_project
-
-        loaded = load_project(self.load_options(services, **more))
-        for warning in loaded.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        self._loaded_name = loaded.project.name
-        return loaded
-
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from stackup.app import connect
-
-            self._engine = connect()
-            if self.dry_run:
-                from stackup.engine.dry_run import DryRunEngine
-
-                self._engine = DryRunEngine(self._engine)
-        return self._engine
-
-    def show_tracebacks(self, failed: Iterable[tuple[object, BaseException]]) -> None:
-        """With ``--debug``: the traceback of each failed operation that was a bug in stackup
-        (an ``InternalError`` keeping its ``cause``), after the summary."""
-        if not self.debug:
-            return
-        for op, error in failed:
-            cause = getattr(error, "cause", None)
-            if isinstance(cause, BaseException):
-                click.echo(f"traceback of {getattr(op, 'subject', op)}:", err=True)
-                import traceback
-
-                traceback.print_exception(type(cause), cause, cause.__traceback__,
-                                          file=sys.stderr)
-
-    def _new_lock(self, command: str, name: str) -> ProjectLock:
-        from stackup.engine.locking import ProjectLock, lease_from
-
-        def waiting(holder: LockHolder) -> None:
-            click.echo(f"waiting for the lock of project {name}: held by {holder.describe()} "
-                       f"(up to {self.lock_timeout:g} s, --lock-timeout)", err=True)
-
-        def note(text: str) -> None:
-            click.echo(f"note: {text}", err=True)
-
-        def lost(text: str) -> None:
-            click.echo(f"warning: {text}", err=True)
-
-        return ProjectLock(self.engine().lock_store(),
-                           name, f"stackup {command}", timeout=self.lock_timeout,
-                           lease=lease_from(os.environ), on_wait=waiting, on_note=note,
-                           on_lost=lost)
-
-    @contextmanager
-    def locked(self, command: str, project_name: str | None = None) -> Iterator[None]:
-        """Hold the project's lock on the engine (one writer per project) for the block.
-
-        The project is ``project_name``, else the one ``load`` loaded, else ``-p``, else the
-        stack file's (loaded here). Waits up to
-        ``--lock-timeout`` seconds for another run's lock, saying once who holds it; then
-        ``LockHeld`` names the holder. A lock lost while held (``unlock --force``, or a takeover
-        after the engine was unreachable for a whole lease) fails the command afterwards."""
-        name = project_name or self._loaded_name or self.project_name or self.load().project.name
-        lock = self._new_lock(command, name)
-        lock.acquire()
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except StackupError as error:
-                click.echo(f"warning: could not release the lock of project {name} (it goes "
-                           f"stale by itself): {error.summary}", err=True)
-        if lock.lost is not None:
-            raise LockHeld(lock.lost, detail="Another run may have changed the project at the "
-                                             "same time: check with `stackup plan`.")
-
-
-pass_globals = click.make_pass_decorator(Globals)
 UNLIMITED_PARALLEL = 256  # --parallel -1: the engine client's own bounds are the limit
 
 
@@ -158,45 +43,74 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
     os.environ["COMPOSE_ANSI"] = value
 
 
-# Each command's module, imported when the command is used: importing them all costs more than
-# a no-op `up` spends talking to the engine. A command missing here still works (an unknown
-# name imports every module first); tests/test_cli_lazy.py holds the table to the modules.
-COMMAND_MODULES = {
-    "config": "cmd_config", "build": "cmd_images", "images": "cmd_images",
-    "pull": "cmd_images", "push": "cmd_images", "exec": "cmd_inspect", "logs": "cmd_inspect",
-    "apply": "cmd_lifecycle", "down": "cmd_lifecycle", "history": "cmd_history",
-    "plan": "cmd_lifecycle", "restart": "cmd_lifecycle", "rm": "cmd_lifecycle",
-    "rollback": "cmd_history", "start": "cmd_lifecycle", "stop": "cmd_lifecycle",
-    "up": "cmd_lifecycle", "attach": "cmd_run", "run": "cmd_run", "unlock": "cmd_lock",
-    "watch": "cmd_watch", "cp": "cmd_cp", "create": "cmd_create", "scale": "cmd_create",
-    "events": "cmd_events", "stats": "cmd_events", "ls": "cmd_ls", "kill": "cmd_more",
-    "pause": "cmd_more", "port": "cmd_more", "top": "cmd_more", "unpause": "cmd_more",
-    "version": "cmd_more", "volumes": "cmd_more", "wait": "cmd_more", "ps": "cmd_ps",
-    "completion": "cmd_completion",
+# Every command: its name → "module:attribute" of its ``click.Command``, imported when the
+# command runs (``--help`` and completion of command names import them all).
+COMMANDS = {
+    "apply": "stackup.cli.cmd_lifecycle:apply_cmd",
+    "attach": "stackup.cli.cmd_run:attach_cmd",
+    "build": "stackup.cli.cmd_images:build_cmd",
+    "completion": "stackup.cli.cmd_completion:completion_cmd",
+    "config": "stackup.cli.cmd_config:config_cmd",
+    "cp": "stackup.cli.cmd_cp:cp_cmd",
+    "create": "stackup.cli.cmd_create:create_cmd",
+    "down": "stackup.cli.cmd_lifecycle:down_cmd",
+    "events": "stackup.cli.cmd_events:events_cmd",
+    "exec": "stackup.cli.cmd_inspect:exec_cmd",
+    "history": "stackup.cli.cmd_history:history_cmd",
+    "images": "stackup.cli.cmd_images:images_cmd",
+    "kill": "stackup.cli.cmd_more:kill_cmd",
+    "logs": "stackup.cli.cmd_inspect:logs_cmd",
+    "ls": "stackup.cli.cmd_ls:ls_cmd",
+    "pause": "stackup.cli.cmd_more:pause_cmd",
+    "plan": "stackup.cli.cmd_lifecycle:plan_cmd",
+    "port": "stackup.cli.cmd_more:port_cmd",
+    "ps": "stackup.cli.cmd_ps:ps_cmd",
+    "pull": "stackup.cli.cmd_images:pull_cmd",
+    "push": "stackup.cli.cmd_images:push_cmd",
+    "restart": "stackup.cli.cmd_lifecycle:restart_cmd",
+    "rm": "stackup.cli.cmd_lifecycle:rm_cmd",
+    "rollback": "stackup.cli.cmd_history:rollback_cmd",
+    "run": "stackup.cli.cmd_run:run_cmd",
+    "scale": "stackup.cli.cmd_create:scale_cmd",
+    "start": "stackup.cli.cmd_lifecycle:start_cmd",
+    "stats": "stackup.cli.cmd_events:stats_cmd",
+    "stop": "stackup.cli.cmd_lifecycle:stop_cmd",
+    "top": "stackup.cli.cmd_more:top_cmd",
+    "unlock": "stackup.cli.cmd_lock:unlock_cmd",
+    "unpause": "stackup.cli.cmd_more:unpause_cmd",
+    "up": "stackup.cli.cmd_lifecycle:up_cmd",
+    "version": "stackup.cli.cmd_more:version_cmd",
+    "volumes": "stackup.cli.cmd_more:volumes_cmd",
+    "wait": "stackup.cli.cmd_more:wait_cmd",
+    "watch": "stackup.cli.cmd_watch:watch_cmd",
 }
 
 
-class _LazyGroup(click.Group):
-    """The ``stackup`` group: a command's module is imported when the command is looked up;
-    listing the commands (``--help``) imports them all."""
+class LazyGroup(click.Group):
+    """A group whose commands are ``"module:attribute"`` strings, imported when looked up
+    (click's documented "Lazily Loading Subcommands" pattern)."""
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands:
-            module = COMMAND_MODULES.get(cmd_name)
-            if module is not None:
-                import importlib
-
-                importlib.import_module(f"stackup.cli.{module}")
-            if cmd_name not in self.commands:
-                _register()
-        return super().get_command(ctx, cmd_name)
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        _register()
-        return super().list_commands(ctx)
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy_commands.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE",
               help="Stack file (repeatable; '-' reads stdin). Default: compose.yaml and its override.")
 @click.option("-p", "--project-name", help="Project name (default: COMPOSE_PROJECT_NAME, name:, folder).")
@@ -249,24 +163,6 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         check_command(ctx.invoked_subcommand)
 
 
-_registered = False
-
-
-def _register() -> None:
-    """Import every command module (``--help``, shell completion, an unknown command name)."""
-    global _registered
-    if _registered:
-        return
-    from stackup.cli import cmd_config, cmd_images, cmd_inspect, cmd_lifecycle  # noqa: F401
-    from stackup.cli import cmd_run  # noqa: F401
-    from stackup.cli import cmd_lock  # noqa: F401
-    from stackup.cli import cmd_history, cmd_watch  # noqa: F401
-    from stackup.cli import cmd_cp, cmd_create, cmd_events, cmd_ls, cmd_more, cmd_ps  # noqa: F401
-    from stackup.cli import cmd_completion  # last: it completes the SERVICE arguments above
-    cmd_completion.attach_service_completion(cli)
-    _registered = True
-
-
 def _env_debug() -> bool:
     return os.environ.get("STACKUP_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -294,8 +190,6 @@ def _print_cause(error: BaseException | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    if "_STACKUP_COMPLETE" in os.environ:  # completion: SERVICE arguments complete everywhere
-        _register()
     g = Globals(debug=_env_debug())
     try:
         cli.main(args=argv, prog_name="stackup", standalone_mode=False, obj=g)
@@ -332,35 +226,26 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run() -> None:
-    """The ``stackup`` command: :func:`main`, then leave without the interpreter's teardown.
+    """The ``stackup`` command: :func:`main`, then a normal exit with its code.
 
-    Freeing every module and object at exit costs ~15 ms, a tenth of a no-op ``up`` on 50
-    services (docs/benchmarks.md). What a normal exit does that matters is done first: the
-    ``atexit`` handlers run (they include ``weakref.finalize`` callbacks, such as a temporary
-    directory's removal), then stdout and stderr are flushed. A normal exit is kept while another
-    non-daemon thread still runs (the interpreter would wait for it)."""
+    Output still buffered is flushed here, so that a reader gone away (``stackup ps | head -1``)
+    ends the command quietly instead of as an error at the interpreter's exit; from then on
+    Ctrl-C is ignored: the command's outcome is decided, and an interrupt during the teardown
+    could only turn it into a traceback."""
     try:
         main()
-        code: int = 0
-    except SystemExit as done:
-        if done.code is None or isinstance(done.code, int):
-            code = done.code or 0
-        else:
-            print(done.code, file=sys.stderr)
-            code = 1
-    main_thread = threading.main_thread()
-    if any(t.is_alive() and not t.daemon and t is not main_thread
-           for t in threading.enumerate()):
-        sys.exit(code)
-    import atexit
+    finally:
+        import signal
 
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass  # a reader gone away (`stackup ps | head -1`): nothing more to say to it
-    os._exit(code)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # the reader went away: the rest goes nowhere
+                try:
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+                except (OSError, ValueError):
+                    pass
 
 
 if __name__ == "__main__":

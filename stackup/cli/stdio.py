@@ -68,6 +68,7 @@ class _RawTerminal:
 
     def _resized(self, _signum: int | None = None, _frame: FrameType | None = None) -> None:
         rows, columns = terminal_size()
+        # out of the SIGWINCH handler, which must not block: one resize call, ends with it
         threading.Thread(target=self.session.resize, args=(rows, columns), daemon=True).start()
 
     def restore(self) -> None:
@@ -87,6 +88,8 @@ def pump(session: Session, *, stdin: bool = True) -> int:
     terminal = _RawTerminal(session)
     try:
         if stdin:
+            # stdin → the process while its output is read here; ends at stdin's EOF (daemon: a
+            # terminal never sends one, and the process's end ends the command)
             threading.Thread(target=_send_stdin, args=(session,), daemon=True).start()
         while True:
             kind, data = session.read()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from stackup.cli.main import Globals
+from stackup.cli.context import Globals
 from stackup.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:

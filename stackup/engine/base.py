@@ -16,11 +16,11 @@ this protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
-from stackup.records import dataclass
 
 if TYPE_CHECKING:
     from stackup.engine.oneoff_spec import OneoffOptions
@@ -29,13 +29,13 @@ if TYPE_CHECKING:
     from stackup.plan import Operation, Plan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExecResult:
     exit_code: int
     output: bytes = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
     """One local image, for ``stackup images``."""
 
@@ -250,7 +250,7 @@ class Engine(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProjectSummary:
     """One project on the engine, for ``stackup ls``."""
 
@@ -264,7 +264,7 @@ class ProjectSummary:
         return ", ".join(f"{state}({count})" for state, count in self.states)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PortBinding:
     """One port of a container as the engine lists it (``public`` 0 when not published)."""
 
@@ -274,7 +274,7 @@ class PortBinding:
     public: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContainerSummary:
     """One container of a project as ``ps`` shows it (the engine's list entry)."""
 

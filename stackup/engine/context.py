@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from hashlib import sha256
 from typing import Any
 
-from stackup.digest import sha256
 from stackup.errors import EngineUnavailable
 
 DEFAULT_CONTEXT = "default"

@@ -37,6 +37,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup import labels
@@ -58,10 +59,9 @@ from stackup.observed import (
     ObservedState,
     ObservedVolume,
 )
-from stackup.records import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     method: str
     subject: str
@@ -69,7 +69,7 @@ class Call:
     end: float
 
 
-@dataclass
+@dataclass(slots=True)
 class FakeContainer:
     container_id: str
     name: str
@@ -98,7 +98,7 @@ class FakeContainer:
     files: dict[str, Payload] = field(default_factory=dict)  # secrets/configs by target path
 
 
-@dataclass
+@dataclass(slots=True)
 class _Behaviour:
     health_after: int = 0
     health_final: str = "healthy"

@@ -16,16 +16,16 @@ import io
 import os
 import stat
 import tarfile
+from dataclasses import dataclass
 
 from stackup.engine.resources import FileDelivery, file_deliveries
 from stackup.errors import EngineError
 from stackup.model import Project, Service
-from stackup.records import dataclass
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a secret or config file larger than this is refused
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Payload:
     """One file as delivered: where, with which mode and owner, and its bytes."""
 

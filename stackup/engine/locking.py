@@ -21,8 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from hashlib import sha256
 
-from stackup.digest import sha256
 from stackup.engine.lockspec import (
     LockHolder,
     LockRecord,
@@ -155,6 +155,8 @@ class ProjectLock:
             if older.generation < got.generation:
                 self.store.remove(older.name)
         self.held = got
+        # the one long-lived thread: renews the lease while the command works; ``release`` sets
+        # ``_stop`` and joins it (daemon only so that a crash cannot hang the interpreter)
         self._thread = threading.Thread(target=self._renew, name="stackup-lock", daemon=True)
         self._thread.start()
         return True

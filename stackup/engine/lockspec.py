@@ -16,10 +16,10 @@ taking over race for the same name, and exactly one of them wins.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from stackup.records import dataclass
 
 LOCK = "io.stackup.lock"  # value: the project name
 TOKEN = f"{LOCK}.token"  # random, one per acquisition; kept across renewals
@@ -36,7 +36,7 @@ LEASE = f"{LOCK}.lease"  # seconds without renewal after which it is stale elsew
 NAME_PREFIX = "stackup-lock"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockHolder:
     """Who holds (or wants) a project's lock."""
 
@@ -56,7 +56,7 @@ class LockHolder:
                 f"since {self.since})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockRecord:
     """One generation of a project's lock, as the store has it."""
 

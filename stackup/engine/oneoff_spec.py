@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.engine.container_spec import extra_networks
 from stackup.model import FrozenMap, Mount, Port, Project, Service, _empty
-from stackup.records import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OneoffOptions:
     """What ``stackup run`` changes on the service (None: keep the service's own)."""
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stackup import __version__
@@ -22,7 +23,6 @@ from stackup import labels as L
 from stackup.apibody import network_options
 from stackup.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedVolume
-from stackup.records import dataclass
 
 STACKUP_VERSION = __version__  # the package's own version, as the ownership labels record it
 
@@ -62,7 +62,7 @@ def volume_create_args(project_name: str, volume: Volume) -> dict[str, Any]:
 # --- secrets and configs --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileDelivery:
     """A secret or config file to copy into a container after create and before start.
 

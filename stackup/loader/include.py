@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import Location, SpecError
@@ -40,13 +41,12 @@ from stackup.loader.located import LDict, loc_of
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.limits import read_text
 from stackup.loader.yamlsrc import read_yaml
-from stackup.records import dataclass
 
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
 _ENTRY_KEYS = frozenset({"path", "project_directory", "env_file"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     paths: tuple[str, ...]  # absolute
     project_directory: str  # absolute

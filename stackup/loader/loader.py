@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from stackup.errors import Location, ProjectError, SpecError
 from stackup.model import Project
@@ -29,10 +30,9 @@ from stackup.loader.limits import read_text
 from stackup.loader.located import LDict
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.yamlsrc import read_yaml
-from stackup.records import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadOptions:
     files: tuple[str, ...] = ()  # -f; "-" = stdin
     project_name: str | None = None  # -p
@@ -46,14 +46,14 @@ class LoadOptions:
     interpolate: bool = True  # False: ${VAR} stays as written (config --no-interpolate)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loaded:
     project: Project
     warnings: tuple[str, ...]
     environment: Mapping[str, str]  # the merged interpolation environment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedTree:
     """Everything decided before parsing: the merged tree and its context."""
 

@@ -13,9 +13,9 @@ import os
 import re
 import stat
 from collections.abc import Mapping
+from hashlib import sha256
 from typing import Any
 
-from stackup.digest import sha256
 from stackup.errors import CycleError, ProjectError, SpecError
 from stackup.model import (FileObject, FrozenMap, Ipam, IpamPool, Network, Project, Service,
                            Volume)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.errors import Location
 from stackup.model import FileObject
-from stackup.records import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """What a service parser needs to know about the rest of the project."""
 

@@ -14,7 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stackup.loader.pyyaml import yaml
+import yaml
+
 from stackup.model import (BuildSpec, Deploy, FileObject, FileReference, Healthcheck, Mount,
                            Network, Project, Resources, Service, UpdateConfig, Volume)
 from stackup.loader.units import format_duration, format_port, format_size

@@ -8,9 +8,9 @@ short "expected ..." message that the parser turns into a located ``SpecError``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from stackup.model import Port
-from stackup.records import dataclass
 
 # --- durations ----------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ _PROPAGATION = frozenset({"shared", "slave", "private", "rshared", "rslave", "rp
 _CONSISTENCY = frozenset({"consistent", "cached", "delegated"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShortVolume:
     """The parts of a short volume entry; ``source`` is raw (not yet made absolute)."""
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import gc
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from stackup.loader.pyyaml import yaml  # isort: skip - first: PyYAML without its slow pattern
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode  # isort: skip
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stackup.errors import Location, SpecError, YamlSyntaxError
 from stackup.loader import limits
 from stackup.loader.located import LDict, LList
-from stackup.records import dataclass
 
 MAX_EXPANDED_NODES = limits.MAX_ALIAS_NODES  # kept for callers: nodes aliases may add
 
@@ -36,14 +36,14 @@ _SEQ = _CORE + "seq"
 _MAP = _CORE + "map"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reset:
     """``!reset value``: remove (or empty) the value inherited from earlier files."""
 
     value: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Override:
     """``!override value``: replace the value from earlier files instead of merging with it."""
 
@@ -94,20 +94,9 @@ def plain_scalar(text: str) -> Any:
     return text
 
 
-def _mkloc(file: str, line: int, column: int, path: str, _new: Any = object.__new__) -> Location:
-    """``Location(file, line, column, path)`` without the frozen-dataclass ``__init__`` cost."""
-    loc = _new(Location)
-    slots = loc.__dict__
-    slots["file"] = file
-    slots["line"] = line
-    slots["column"] = column
-    slots["path"] = path
-    return loc  # type: ignore[no-any-return]
-
-
 def _loc(file: str, node: Node, path: str) -> Location:
     mark = node.start_mark
-    return _mkloc(file, mark.line + 1, mark.column + 1, path)
+    return Location(file, mark.line + 1, mark.column + 1, path)
 
 
 def _syntax_error(file: str, text: str, err: yaml.MarkedYAMLError) -> YamlSyntaxError:
@@ -258,20 +247,20 @@ class _Builder:
 
     def sequence(self, node: Node, path: str) -> LList:
         file = self.file
-        out = LList(loc=_mkloc(file, node.start_mark.line + 1, node.start_mark.column + 1, path))
+        out = LList(loc=Location(file, node.start_mark.line + 1, node.start_mark.column + 1, path))
         locs = out.item_locs
         build = self.build
         for i, child in enumerate(node.value):
             sub = f"{path}[{i}]"
             mark = child.start_mark
-            locs.append(_mkloc(file, mark.line + 1, mark.column + 1, sub))
+            locs.append(Location(file, mark.line + 1, mark.column + 1, sub))
             out.append(build(child, sub))
         return out
 
     def mapping(self, node: Node, path: str) -> LDict:
         file = self.file
         mark = node.start_mark
-        out = LDict(loc=_mkloc(file, mark.line + 1, mark.column + 1, path))
+        out = LDict(loc=Location(file, mark.line + 1, mark.column + 1, path))
         locs = out.key_locs
         merges: list[Node] = []
         build = self.build
@@ -290,7 +279,7 @@ class _Builder:
             sub = prefix + key
             # a scalar is located where it is written; a block under a key at the key's line
             mark = vnode.start_mark if isinstance(vnode, ScalarNode) else knode.start_mark
-            locs[key] = _mkloc(file, mark.line + 1, mark.column + 1, sub)
+            locs[key] = Location(file, mark.line + 1, mark.column + 1, sub)
             out[key] = build(vnode, sub)
         if merges:
             self._apply_merges(out, merges, path)

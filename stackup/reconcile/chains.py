@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from stackup.observed import ObservedContainer
 from stackup.plan import Kind, Operation
-from stackup.records import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shape:
     """The parts every container operation of one replica shares."""
 

@@ -27,20 +27,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from stackup.errors import PlanError
 from stackup.model import Project, Service
 from stackup.observed import ObservedState
 from stackup.plan import Kind, Operation, Plan
 from stackup.reconcile._select import with_dependencies
-from stackup.records import dataclass
 
 __all__ = ["ImageNeed", "image_needs", "plan_build", "plan_pull", "plan_push"]
 
 PULL_CHOICES = ("always", "missing", "never")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Want:
     kind: Kind | None  # None: the image cannot be had (``error`` says why)
     cause: str
@@ -49,7 +49,7 @@ class _Want:
     error: PlanError | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageNeed:
     """What one image reference needs. ``op`` is planned when ``explicit`` or when a container
     of a service running it is created or recreated; without ``op``, such a container is the

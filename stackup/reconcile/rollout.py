@@ -33,17 +33,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 from stackup.model import Service, UpdateConfig
 from stackup.observed import ObservedContainer
 from stackup.plan import Kind, Operation
 from stackup.reconcile import chains
-from stackup.records import dataclass
 
 DEFAULT_MONITOR = 5.0  # seconds a new container without healthcheck must keep running
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Replacement:
     shape: chains.Shape  # its create template names this replica
     old: ObservedContainer
@@ -51,7 +51,7 @@ class Replacement:
     when_image: tuple[str, str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rollout:
     ops: list[Operation]
     ready: list[str]  # after these the replicas are up (what dependents wait for)

@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.errors import PlanError
@@ -52,7 +53,6 @@ from stackup.reconcile._select import (
 from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile.images import ImageNeed, image_needs
 from stackup.reconcile.resources import ResourcePlanner
-from stackup.records import dataclass, field
 from stackup.redact import field_changes
 
 __all__ = ["UpOptions", "plan_up"]
@@ -60,7 +60,7 @@ __all__ = ["UpOptions", "plan_up"]
 _MAX_KEYS_IN_CAUSE = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpOptions:
     services: tuple[str, ...] = ()  # named on the command line (+ their dependencies); () = all
     force_recreate: bool = False

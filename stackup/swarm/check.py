@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stackup.errors import Location, SpecError
 from stackup.loader.located import loc_of
 from stackup.model import Project, Service
-from stackup.records import dataclass
 from stackup.swarm.objects import content_sha256
 from stackup.swarm.spec import is_job
 
@@ -43,7 +43,7 @@ _TREE_REFUSED = (("links", "links do not exist on a swarm: services find each ot
 _SWARM_DRIVERS = frozenset({"overlay"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     path: str  # key path, e.g. "services.web.container_name"
     message: str

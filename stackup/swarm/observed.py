@@ -12,17 +12,17 @@ refers to that exist (they may be used, never changed).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.model import FrozenMap
-from stackup.records import dataclass, field
 
 
 def _empty() -> FrozenMap[Any, Any]:
     return FrozenMap()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwarmTask:
     task_id: str
     service: str  # the service's key in the stack file
@@ -40,7 +40,7 @@ class SwarmTask:
     current: bool = True  # runs the service's current task spec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwarmService:
     name: str  # engine name, <project>_<service>
     service_id: str
@@ -68,7 +68,7 @@ class SwarmService:
         return value if isinstance(value, dict) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwarmObject:
     """A network, secret, config or volume the project owns."""
 
@@ -79,7 +79,7 @@ class SwarmObject:
     driver: str | None = None  # networks and volumes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwarmObserved:
     project_name: str
     nodes: int = 1  # nodes in the swarm (a built image is pushed when more than one)

@@ -27,20 +27,20 @@ Decisions for ``up``, over the selected services and their dependencies:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.errors import PlanError
 from stackup.graph import dependencies, service_order
 from stackup.model import FileObject, FrozenMap, Project, Service
 from stackup.plan import Change, Kind, Operation, Plan
-from stackup.records import dataclass, field
 from stackup.swarm import objects as O
 from stackup.swarm.diff import changes_cause, spec_changes
 from stackup.swarm.observed import SwarmObserved, SwarmService
 from stackup.swarm.spec import is_job, replicas_of, service_spec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwarmUpOptions:
     services: tuple[str, ...] = ()  # named on the command line (+ dependencies); () = all
     scale: Mapping[str, int] = field(default_factory=FrozenMap)
