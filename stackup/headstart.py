@@ -11,7 +11,8 @@ error) instead of calling the engine again.
 The executor still decides everything else: what runs next, what is skipped, the events and
 the outcome. A plan qualifies only when its first operations are ones the executor would start
 at the same moment and unconditionally: each without any predecessor or condition, no more of
-them than ``parallel``, and not stops beside removals (the executor makes those take turns).
+them than ``parallel``, and not stops beside other container calls (the executor makes
+those take turns).
 Only the container calls the engine adapter makes over its socket reader qualify (start, stop,
 restart, rename, remove): they import nothing. Network, volume, create and image operations go
 through code that imports modules the first time (the Docker SDK, the container spec), and an
@@ -45,7 +46,7 @@ def first_operations(plan: Plan, parallel: int) -> tuple[Operation, ...]:
     kinds = {op.kind for op in first}
     if not first or len(first) > parallel or not kinds <= _ELIGIBLE:
         return ()
-    if kinds & _STOPS and Kind.REMOVE_CONTAINER in kinds:
+    if kinds & _STOPS and kinds - _STOPS:
         return ()
     return first
 

@@ -114,16 +114,21 @@ class ContainerMixin(ClientBase):
     def _stop(self, container_id: str, timeout: float | None, what: str) -> None:
         """``POST /containers/{id}/stop`` (``t``: whole seconds, else the container's own
         StopTimeout), waiting for the answer as long as the SDK would: its timeout plus the
-        stop timeout (10 s when the container's own applies)."""
+        stop timeout (10 s when the container's own applies). Then an inspect: the engine
+        answers the stop once the process has exited and releases the container's network
+        afterwards, holding the container, which an inspect waits for (so the stop is over
+        when this returns; the executor's turns rely on it)."""
         seconds = _seconds(timeout)
         if self.reader is not None:
             self.reader.request("POST", f"/containers/{container_id}/stop",
                                 {} if seconds is None else {"t": str(seconds)}, what=what,
                                 timeout=self.reader.timeout + (10 if seconds is None
                                                                else seconds))
+            self.reader.request("GET", f"/containers/{container_id}/json", what=what)
             return
         with self._call(what):
             self.api.stop(container_id, timeout=seconds)
+            self.api.inspect_container(container_id)
 
     def stop_container(self, project_name: str, container_id: str,
                        timeout: float | None = None) -> None:
