@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +64,11 @@ def _networks(own: docker.DockerClient, project: str) -> list[str]:
         "label": f"io.stackup.project={project}"}))
 
 
-def test_recreate_all_then_down_never_wedges_the_network(own_engine: OwnEngine, tmp_path: Path,
-                                                         project_name: str) -> None:
+def test_recreate_all_then_down_never_wedges_the_network(own_engine: OwnEngine,
+                                                         tmp_path: Path) -> None:
+    # projects on the test's own engine only (which goes with everything on it): no clean-up
+    # on the shared engine, whose answers may be slow while this runs
+    project_name = f"stk-wedge-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DOCKER_HOST": own_engine.host}
     own = docker.DockerClient(base_url=own_engine.host, timeout=120)
     wedged: list[str] = []
