@@ -6,7 +6,8 @@
 Engine 20.10 sometimes loses count of a network's endpoints when many containers attached to it
 are stopped and removed at once: the container is gone, yet removing the network fails with
 "has active endpoints", and only a dockerd restart clears it. This script runs the benchmark
-cycle that showed it, N times per tool, and counts the runs whose network survived `down`:
+cycle that showed it, N times per tool (the tools take turns, run by run), and counts the runs
+whose network survived `down`:
 
     up -d (N services) → up -d after every service changed (recreate all) → down -v
 
@@ -26,6 +27,7 @@ import argparse
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,16 +128,20 @@ def main() -> None:
     env = dict(os.environ)
     if args.docker_host:
         env["DOCKER_HOST"] = args.docker_host
-    totals: dict[str, int] = {}
+    tools = args.tools.split(",")
+    totals = {tool: 0 for tool in tools}
+    phases: dict[str, dict[str, list[float]]] = {tool: {} for tool in tools}
     with tempfile.TemporaryDirectory(prefix="endpoint-leak-") as tmp:
-        for tool in args.tools.split(","):
-            totals[tool] = 0
-            for i in range(args.runs):
+        for i in range(args.runs):
+            for tool in tools:  # the tools take turns, so that both see the same load
                 result = cycle(tool, args.n, args.shape, env, Path(tmp) / tool, args.kv_db)
                 times = result["times"]
                 assert isinstance(times, dict)
                 shown = " ".join(f"{k}={v:.1f}s" if isinstance(v, float) else f"{k}={v}"
                                  for k, v in times.items())
+                for phase in ("up", "recreate", "down"):
+                    if isinstance(times.get(phase), float):
+                        phases[tool].setdefault(phase, []).append(times[phase])
                 leaked = result["leaked"]
                 assert isinstance(leaked, list)
                 totals[tool] += bool(leaked)
@@ -145,7 +151,10 @@ def main() -> None:
                 if leaked and result.get("down_output"):
                     print(f"    down said: {result['down_output']}", flush=True)
     for tool, count in totals.items():
-        print(f"{tool}: {count} of {args.runs} runs left the network unremovable")
+        medians = ", ".join(f"{phase} {statistics.median(values):.1f}s"
+                            for phase, values in phases[tool].items())
+        print(f"{tool}: {count} of {args.runs} runs left the network unremovable "
+              f"(medians: {medians})")
     if any(totals.values()) and args.restart_cmd:
         subprocess.run(args.restart_cmd, shell=True, check=False)
 

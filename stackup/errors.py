@@ -144,3 +144,16 @@ class LockHeld(Conflict):
 
 class OperationFailed(EngineError):
     pass
+
+
+def endpoints_miscounted(summary: str, network: str) -> EngineError:
+    """The engine refuses to remove ``network`` ("has active endpoints") although no container
+    uses it: Docker Engine 20.10 lost count of its endpoints, and only a restart of dockerd
+    recounts them. ``down`` has removed everything else by then."""
+    return EngineError(
+        summary,
+        detail=f"No container uses network {network}: the Docker engine lost count of its "
+               f"endpoints (a known issue of Docker Engine 20.10 when containers on one network "
+               f"start and stop at the same time). Restarting dockerd clears it; then `stackup "
+               f"down` removes the network. The project's containers (and volumes, with -v) are "
+               f"removed; `stackup up` can still use the network as it is.")

@@ -8,11 +8,13 @@ Scheduling: one task group, one task per operation; a task waits on the ``anyio.
 predecessor (``depends_on`` and ``if_failed``) and starts as soon as the last one is set.
 Backend calls are synchronous and run in worker threads through one ``CapacityLimiter``
 (``parallel``); stops and removals, which mostly wait for processes to exit, have a wider bound
-(4 x parallel, at least 64). Container stops (and restarts) and container removals take turns:
-never one while the other runs (each runs concurrently with its kind), because Engine 20.10
-loses count of a network's endpoints when containers are removed several at a time while others
-stop, and the network can then not be removed until dockerd restarts ("has active endpoints";
-``bench/endpoint_leak.py`` and docs/benchmarks.md). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
+(4 x parallel, at least 64). Container stops (and restarts) and every other container call
+(create, start, rename, remove, network connect and disconnect) take turns: never one kind while
+the other runs (each runs concurrently with its kind), because Engine 20.10 loses count of a
+network's endpoints when containers stop while others start or are removed, and the network can
+then not be removed until dockerd restarts ("has active endpoints"; ``bench/endpoint_leak.py``
+and docs/benchmarks.md). A stop counts as finished once the engine has released the container's
+network (the backend waits for that). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
 or the operation's timeout (else ``wait_timeout``) passes. Cancellation (Ctrl-C) cancels the
 task group: a call already in a worker thread finishes, nothing new starts.
 
@@ -205,23 +207,26 @@ class _Runner:
 
 
 _TURNS = {Kind.STOP_CONTAINER: "stop", Kind.RESTART_CONTAINER: "stop",
-          Kind.REMOVE_CONTAINER: "remove"}
+          Kind.REMOVE_CONTAINER: "other", Kind.START_CONTAINER: "other",
+          Kind.CREATE_CONTAINER: "other", Kind.RENAME_CONTAINER: "other",
+          Kind.CONNECT_NETWORK: "other", Kind.DISCONNECT_NETWORK: "other"}
 
 
 class _Turns:
-    """Two kinds of calls that never overlap (stops and removals, see the module docstring):
-    any number of one kind at a time; the other kind waits until none of the first runs."""
+    """Two kinds of calls that never overlap (container stops and the other container calls,
+    see the module docstring): any number of one kind at a time; the other kind waits until
+    none of the first runs."""
 
     def __init__(self) -> None:
         self.changed = anyio.Condition()
-        self.running: dict[str, int] = {"stop": 0, "remove": 0}
+        self.running: dict[str, int] = {"stop": 0, "other": 0}
 
     @asynccontextmanager
     async def take(self, kind: str | None) -> AsyncIterator[None]:
         if kind is None:
             yield
             return
-        other = "remove" if kind == "stop" else "stop"
+        other = "other" if kind == "stop" else "stop"
         async with self.changed:
             while self.running[other]:
                 await self.changed.wait()

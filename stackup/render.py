@@ -91,7 +91,7 @@ def subject(op: Operation) -> str:
     if op.kind in (Kind.DISCONNECT_NETWORK, Kind.CONNECT_NETWORK):
         return f"{op.container_name or op.target} {op.name}"
     if op.kind is Kind.GATE:
-        return f"{op.service_name} rollout"
+        return f"{op.service_name} rollout" if op.service is not None else op.subject
     if op.kind is Kind.SLEEP:
         return f"{op.timeout:g}s"
     return op.subject

@@ -39,7 +39,7 @@ from stackup.model import (
     ServiceNetwork,
     Volume,
 )
-from stackup.plan import WAIT_KINDS, Plan
+from stackup.plan import EXECUTOR_KINDS, WAIT_KINDS, Plan
 from stackup.reconcile import UpOptions
 
 BUSYBOX = "sha256:" + "b" * 64
@@ -141,7 +141,7 @@ def assert_plan_is_what_ran(project: Project, engine: FakeEngine, options: UpOpt
     # the executor decides nothing: one engine call per operation that ran, and no other
     made = sorted(c.method for c in engine.calls[calls:] if c.method in MUTATING)
     assert made == sorted(plan.operation(i).kind.value for i in ran
-                          if plan.operation(i).kind not in WAIT_KINDS)
+                          if plan.operation(i).kind not in WAIT_KINDS | EXECUTOR_KINDS)
     again = reconcile.plan_up(project, app.observe(project, engine), then)
     assert again.operations == (), [op.op_id for op in again.operations]
     return plan, not_needed

@@ -67,22 +67,23 @@ def test_pull_policy_always_and_build_even_when_present_and_converged() -> None:
     assert text(project, state) == """\
 #1  + build  app:1                                 pull_policy: build
 #2  + pull   nginx:1                               pull_policy: always
-#3  - stop   demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #1  if #1 changes the image
-#4  ~ rename demo-app-1 → app100000000_demo-app-1  make way                                               <- #3  if #1 changes the image
-#5  + create demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #4 #1  if #1 changes the image
-#6  > start  demo-app-1                            recreate if app:1 changes (now sha256:111111111111)    <- #5  if #1 changes the image
-#7  - remove app100000000_demo-app-1               replaced                                               <- #6  if #1 changes the image
-#8  - remove demo-app-1                            restore demo-app-1                                     if #5|#6 failed
-#9  ~ rename app100000000_demo-app-1 → demo-app-1  restore demo-app-1                                     <- #8  if #5|#6 failed
-#10 > start  demo-app-1                            restore demo-app-1                                     <- #9  if #4|#5|#6 failed
-#11 - stop   demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #2  if #2 changes the image
-#12 ~ rename demo-web-1 → web100000000_demo-web-1  make way                                               <- #11  if #2 changes the image
-#13 + create demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #12 #2  if #2 changes the image
-#14 > start  demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)  <- #13  if #2 changes the image
-#15 - remove web100000000_demo-web-1               replaced                                               <- #14  if #2 changes the image
-#16 - remove demo-web-1                            restore demo-web-1                                     if #13|#14 failed
-#17 ~ rename web100000000_demo-web-1 → demo-web-1  restore demo-web-1                                     <- #16  if #13|#14 failed
-#18 > start  demo-web-1                            restore demo-web-1                                     <- #17  if #12|#13|#14 failed
+#3  - stop   demo-app-1                            recreate if app:1 changes (now sha256:111111111111)              <- #1  if #1 changes the image
+#4  ~ rename demo-app-1 → app100000000_demo-app-1  make way                                                         <- #3  if #1 changes the image
+#5  + create demo-app-1                            recreate if app:1 changes (now sha256:111111111111)              <- #4 #1  if #1 changes the image
+#6  - stop   demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)            <- #2  if #2 changes the image
+#7  ~ rename demo-web-1 → web100000000_demo-web-1  make way                                                         <- #6  if #2 changes the image
+#8  + create demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)            <- #7 #2  if #2 changes the image
+#9  . check  stopped containers released           no start before then (Engine 20.10 miscounts network endpoints)  after #4 #7
+#10 > start  demo-app-1                            recreate if app:1 changes (now sha256:111111111111)              <- #5  after #9  if #1 changes the image
+#11 - remove app100000000_demo-app-1               replaced                                                         <- #10  if #1 changes the image
+#12 - remove demo-app-1                            restore demo-app-1                                               if #5|#10 failed
+#13 ~ rename app100000000_demo-app-1 → demo-app-1  restore demo-app-1                                               <- #12  if #5|#10 failed
+#14 > start  demo-app-1                            restore demo-app-1                                               <- #13  if #4|#5|#10 failed
+#15 > start  demo-web-1                            recreate if nginx:1 changes (now sha256:111111111111)            <- #8  after #9  if #2 changes the image
+#16 - remove web100000000_demo-web-1               replaced                                                         <- #15  if #2 changes the image
+#17 - remove demo-web-1                            restore demo-web-1                                               if #8|#15 failed
+#18 ~ rename web100000000_demo-web-1 → demo-web-1  restore demo-web-1                                               <- #17  if #8|#15 failed
+#19 > start  demo-web-1                            restore demo-web-1                                               <- #18  if #7|#8|#15 failed
 Plan: 2 to replace if the image changes, 1 to build, 1 to pull.
 """
     plan = plan_up(project, state)
@@ -97,8 +98,9 @@ def test_pull_option_overrides_policy_and_build_option_builds() -> None:
     state = observed(project, container(project, "web"), container(project, "app"),
                      images={"nginx:1": IMAGE_ID, "demo-app": IMAGE_ID})
     plan = plan_up(project, state, UpOptions(pull="always", build=True))
+    # (the gate that holds the starts until the stopped containers are released changes nothing)
     assert [op.op_id for op in plan.operations if not op.conditional] == [
-        "build_image:demo-app", "pull_image:nginx:1"]
+        "build_image:demo-app", "pull_image:nginx:1", "gate:stops"]
     assert {op.cause for op in plan.operations if op.kind is Kind.CREATE_CONTAINER} == {
         "recreate if demo-app changes (now sha256:111111111111)",
         "recreate if nginx:1 changes (now sha256:111111111111)"}
@@ -106,7 +108,7 @@ def test_pull_option_overrides_policy_and_build_option_builds() -> None:
     assert plan.operation("pull_image:nginx:1").cause == "--pull always"
     # every container step waits for its image operation, and runs only if it changes the id
     for op in plan.operations:
-        if op.kind in (Kind.BUILD_IMAGE, Kind.PULL_IMAGE) or op.if_failed:
+        if op.kind in (Kind.BUILD_IMAGE, Kind.PULL_IMAGE, Kind.GATE) or op.if_failed:
             continue
         image_op = "build_image:demo-app" if op.service_name == "app" else "pull_image:nginx:1"
         assert op.when_image == (image_op, IMAGE_ID), op.op_id

@@ -10,11 +10,13 @@ Knobs for tests: ``latency`` (seconds slept per call, outside the lock, so calls
 ``fail_on(method, name)`` (the next call of ``method`` on that container/network/volume name
 raises), ``health(service, after=K, final=...)`` (containers of a service with a healthcheck
 report ``starting`` for K inspects, then ``final``), ``exit_with(service, code, logs, after=K)``
-(a one-shot: running for K inspects, then exited with ``code``). Images: with ``auto_images``
-(the default) every reference exists; otherwise only those in ``images``, and ``pull_image``
-finds those in ``registry`` (ref → id); ``build_image`` gives a new id per build and
-``fail_on("build_image" | "pull_image" | "push_image", ref)`` works too. ``calls`` records every
-call as ``Call(method, subject, start, end)``; ``max_in_flight`` is the most calls seen at once.
+(a one-shot: running for K inspects, then exited with ``code``), ``wedge_network(name)``
+(its removal fails as Engine 20.10's does when it lost count of the network's endpoints, until
+``restart_engine()``). Images: with ``auto_images`` (the default) every reference exists;
+otherwise only those in ``images``, and ``pull_image`` finds those in ``registry`` (ref → id);
+``build_image`` gives a new id per build and ``fail_on("build_image" | "pull_image" |
+"push_image", ref)`` works too. ``calls`` records every call as ``Call(method, subject, start,
+end)``; ``max_in_flight`` is the most calls seen at once.
 
 Where the real engine's behaviour follows from the service, the fake follows it too (the
 contract tests in tests/engine/test_contract.py hold both to it): health stays ``starting``
@@ -51,6 +53,7 @@ from stackup.errors import (
     NotFound,
     OperationFailed,
     StackupError,
+    endpoints_miscounted,
 )
 from stackup.model import BuildSpec, FrozenMap, Network, Project, Service, Volume
 from stackup.observed import (
@@ -130,12 +133,23 @@ class FakeEngine(FakeRevisionsMixin):
         self.hooks_run: list[tuple[str, str, str]] = []  # (container, kind, command) in order
         self._lock_store: FakeLockStore | None = None
         self._failures: dict[tuple[str, str], StackupError] = {}
+        self.wedged_networks: set[str] = set()
         self._behaviour: dict[str, _Behaviour] = {}
 
     # --- knobs --------------------------------------------------------------------------------
     def fail_on(self, method: str, name: str, error: StackupError | None = None) -> None:
         """Make the next ``method`` call on the named container, network or volume fail."""
         self._failures[(method, name)] = error or EngineError(f"injected failure: {method} {name}")
+
+    def wedge_network(self, name: str) -> None:
+        """Make the network impossible to remove, as Engine 20.10 does when it has lost count of
+        its endpoints ("has active endpoints" with no container attached), until
+        ``restart_engine``."""
+        self.wedged_networks.add(name)
+
+    def restart_engine(self) -> None:
+        """What a dockerd restart does here: recount the networks' endpoints."""
+        self.wedged_networks.clear()
 
     def health(self, service: str, *, after: int = 0, final: str = "healthy") -> None:
         self._behaviour.setdefault(service, _Behaviour()).health_after = after
@@ -263,6 +277,10 @@ class FakeEngine(FakeRevisionsMixin):
             if users:  # stopped ones keep the name and cannot start until disconnected
                 raise EngineError(f"network {name} has active endpoints (in use by "
                                   f"{', '.join(users)})")
+            if name in self.wedged_networks:
+                raise endpoints_miscounted(
+                    f"cannot remove network {name}: error while removing network: network "
+                    f"{name} id {seen.network_id} has active endpoints", name)
             del self.networks[name]
 
     def create_volume(self, project_name: str, volume: Volume) -> None:

@@ -52,6 +52,7 @@ from stackup.reconcile._select import (
 )
 from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile.images import ImageNeed, image_needs
+from stackup.reconcile.phases import starts_after_stops
 from stackup.reconcile.resources import ResourcePlanner
 from stackup.redact import field_changes
 
@@ -94,7 +95,7 @@ def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOp
         from stackup.reconcile.no_start import without_starts
 
         plan = without_starts(plan)
-    return plan
+    return starts_after_stops(plan)
 
 
 class _Up(ResourcePlanner):

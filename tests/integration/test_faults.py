@@ -20,9 +20,9 @@ message with the trial, the fraction of the window and the delay; rerun with
 ``STACKUP_FAULT_SEED=<seed>`` (and ``STACKUP_FAULT_TRIALS=<n>``, default 10) to draw the same
 fractions again (the engine's timing still varies).
 
-The engine restart uses a second dockerd of the test's own (its own socket, data and exec root
-and network namespace),
-never the shared engine other tests run against: it is skipped where dockerd cannot be started.
+The engine restart uses a second dockerd of the test's own (``tests/integration/own_engine.py``:
+its own socket, data and exec root and network namespace), never the shared engine other tests
+run against: it is skipped where dockerd cannot be started.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -45,6 +44,7 @@ import pytest
 
 from stackup.engine.docker import DockerEngine
 from tests.integration.helpers import LOOP, STACKUP
+from tests.integration.own_engine import OwnEngine, own_engine_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
@@ -308,81 +308,9 @@ def test_kill_up_while_scaling_then_rerun(trials: Trials) -> None:
 # --- the engine restarted in the middle of `up` -------------------------------------------
 
 
-@dataclass
-class OwnEngine:
-    """A dockerd of the test's own: its socket, data root, exec root, pid file."""
-
-    root: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def host(self) -> str:
-        return f"unix://{self.root}/docker.sock"
-
-    def start(self) -> None:
-        run = self.root / "run"
-        run.mkdir(parents=True, exist_ok=True)
-        log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 - kept for the process
-        # A network namespace of its own (`unshare --net` execs dockerd, so the pid is dockerd's):
-        # a dockerd in the host's namespace rewrites host links as it restarts (it deleted the
-        # shared engine's docker0 and left its project bridges, with their addresses, behind).
-        self.process = subprocess.Popen(
-            ["unshare", "--net", "--", "dockerd", "--host", self.host,
-             "--data-root", str(self.root / "data"), "--exec-root", str(run),
-             "--pidfile", str(self.root / "dockerd.pid"), "--iptables=false"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        client = docker.APIClient(base_url=self.host, version="1.41", timeout=10)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    client.ping()
-                    return
-                except Exception:  # noqa: BLE001 - not up yet
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("dockerd did not answer:\n" + self.log_tail())
-                    time.sleep(0.2)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def log_tail(self) -> str:
-        try:
-            return (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-
 @pytest.fixture()
 def own_engine(docker_engine: DockerEngine, client: docker.DockerClient) -> Iterator[OwnEngine]:
-    if shutil.which("dockerd") is None or shutil.which("unshare") is None or os.geteuid() != 0:
-        pytest.skip("a second dockerd needs the dockerd and unshare binaries and root")
-    root = Path(tempfile.mkdtemp(prefix="stk-fault-", dir="/var/lib"))
-    engine = OwnEngine(root)
-    try:
-        try:
-            engine.start()
-        except (OSError, RuntimeError) as exc:
-            pytest.skip(f"cannot start a second dockerd: {exc}")
-        own = docker.DockerClient(base_url=engine.host, timeout=120)
-        try:
-            own.images.load(b"".join(client.images.get("busybox:local").save(named=True)))
-        finally:
-            own.close()
-        yield engine
-    finally:
-        engine.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from own_engine_for(client)
 
 
 def test_engine_restarted_in_the_middle_of_up(own_engine: OwnEngine, tmp_path: Path,

@@ -98,10 +98,14 @@ class ContainerMixin(ClientBase):
 
     def _stop(self, container_id: str, timeout: float | None, what: str) -> None:
         """Stop (``timeout``: whole seconds, else the container's own StopTimeout); the SDK
-        waits for the answer its timeout plus the stop timeout."""
+        waits for the answer its timeout plus the stop timeout. Then an inspect: the engine
+        answers the stop once the process has exited and releases the container's network
+        afterwards, holding the container, which an inspect waits for (so the stop is over
+        when this returns; the executor's turns rely on it)."""
         seconds = _seconds(timeout)
         with self._call(what):
             self.api.stop(container_id, timeout=seconds)
+            self.api.inspect_container(container_id)
 
     def stop_container(self, project_name: str, container_id: str,
                        timeout: float | None = None) -> None:

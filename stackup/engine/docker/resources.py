@@ -15,6 +15,7 @@ from stackup.engine.resources import (
 from stackup.errors import (
     EngineError,
     NotFound,
+    endpoints_miscounted,
 )
 from stackup.model import Network, Volume
 
@@ -68,11 +69,7 @@ class ResourceMixin(ClientBase):
             return EngineError(f"cannot remove network {name}: containers outside the project "
                                f"still use it: {', '.join(users)}",
                                detail="Disconnect or remove them, then run `stackup down` again.")
-        return EngineError(
-            error.summary,
-            detail="No container uses it: the engine lost count of its endpoints (a known issue "
-                   "of Docker Engine 20.10 after many concurrent stops). Restarting dockerd "
-                   "clears it; then `stackup down` again removes the network.")
+        return endpoints_miscounted(error.summary, name)
 
     def create_volume(self, project_name: str, volume: Volume) -> None:
         with self._call(f"cannot create volume {volume.name}"):
