@@ -51,9 +51,10 @@ def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
-def _set_fields(value: Any) -> Iterator[tuple[str, Any]]:
+def _set_fields(value: object) -> Iterator[tuple[str, Any]]:
     """``(name, value)`` of the fields of a record that differ from their defaults."""
-    for name, default in _defaults(type(value)):
+    cls: type = type(value)
+    for name, default in _defaults(cls):
         item = getattr(value, name)
         if default is _NO_DEFAULT or not bool(item == default):
             yield name, item

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import TextIO
 
 # Compose's order: cyan, yellow, green, magenta, blue, then their bright forms.
 COLORS = ("36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1")
@@ -37,7 +38,7 @@ class LogPrinter:
     """Whole lines to stdout, prefixed per container; safe to call from several threads."""
 
     def __init__(self, names: Iterable[tuple[str, str]], *, color: bool, prefix: bool = True,
-                 stream: object = None) -> None:
+                 stream: TextIO | None = None) -> None:
         """``names``: (container label like ``web-1``, service name), in display order."""
         pairs = list(names)
         width = max((len(label) for label, _ in pairs), default=0) + 1
@@ -55,13 +56,13 @@ class LogPrinter:
         text = "".join(f"{prefix}{line}\n" for line in lines)
         if text:
             with self.lock:
-                self.stream.write(text)  # type: ignore[attr-defined]
-                self.stream.flush()  # type: ignore[attr-defined]
+                self.stream.write(text)
+                self.stream.flush()
 
     def status(self, label: str, message: str) -> None:
         with self.lock:
-            self.stream.write(paint(self.colors.get(label), f"{label} {message}") + "\n")  # type: ignore[attr-defined]
-            self.stream.flush()  # type: ignore[attr-defined]
+            self.stream.write(paint(self.colors.get(label), f"{label} {message}") + "\n")
+            self.stream.flush()
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[list[str]]:

@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stackup.engine.session import Session
@@ -51,7 +51,7 @@ class _RawTerminal:
     """Raw mode on stdin for a TTY session, and SIGWINCH → resize; undone by ``restore``."""
 
     def __init__(self, session: Session) -> None:
-        self.saved: list | None = None  # type: ignore[type-arg]
+        self.saved: list[Any] | None = None
         self.previous: Callable[..., object] | int | None = None
         self.session = session
         if not session.tty:

@@ -15,7 +15,7 @@ keys defined earlier in the file first, then ``lookup``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from stackup.errors import Location, SpecError
 from stackup.loader.interpolate import interpolate_string
@@ -95,7 +95,7 @@ class _Scope(Mapping[str, str]):
             return value
         return self.outer[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter({**self.outer, **{k: v for k, v in self.local.items() if v is not None}})
 
     def __len__(self) -> int:

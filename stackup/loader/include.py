@@ -239,9 +239,13 @@ def _import(target: LDict, imported: LDict, entry: _Entry) -> None:
                            "override file after it in this include's path.",
                     location=entry.where)
             merged[name] = value
-            merged.key_locs[name] = getattr(source, "key_locs", {}).get(name, entry.where)
+            where: Location | None = getattr(source, "key_locs", {}).get(name, entry.where)
+            if where is not None:
+                merged.key_locs[name] = where
         target[section] = merged
-        target.key_locs.setdefault(section, getattr(source, "loc", None) or entry.where)
+        section_where: Location | None = getattr(source, "loc", None) or entry.where
+        if section_where is not None:
+            target.key_locs.setdefault(section, section_where)
 
 
 def _same(a: Any, b: Any) -> bool:

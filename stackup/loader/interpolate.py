@@ -86,8 +86,8 @@ class _Expander:
                 name = text[i:k]
                 i = k
                 if active:
-                    value = self.env.get(name)
-                    parts.append(self.unset(name) if value is None else value)
+                    found = self.env.get(name)
+                    parts.append(self.unset(name) if found is None else found)
                     total += len(parts[-1])
             else:
                 parts.append("$")

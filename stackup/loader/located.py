@@ -16,7 +16,7 @@ from typing import Any
 from stackup.errors import Location
 
 
-class LDict(dict):  # type: ignore[type-arg]
+class LDict(dict[Any, Any]):
     """A mapping from a stack file, with the location of itself and of each value."""
 
     __slots__ = ("loc", "key_locs")
@@ -27,7 +27,7 @@ class LDict(dict):  # type: ignore[type-arg]
         self.key_locs: dict[Any, Location] = {}
 
 
-class LList(list):  # type: ignore[type-arg]
+class LList(list[Any]):
     """A sequence from a stack file, with the location of itself and of each item."""
 
     __slots__ = ("loc", "item_locs")

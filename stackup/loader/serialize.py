@@ -32,7 +32,8 @@ class _Dumper(yaml.SafeDumper):
 
     def choose_scalar_style(self) -> str:
         style = super().choose_scalar_style()
-        if style == "'" and '"' not in self.event.value:
+        event = self.event  # a scalar's, when its style is chosen
+        if style == "'" and isinstance(event, yaml.ScalarEvent) and '"' not in event.value:
             return '"'
         return style
 
@@ -242,7 +243,7 @@ def to_compose_dict(project: Project) -> dict[str, Any]:
         if items:
             doc[key] = {k: conv(v) for k, v in items.items()}
     doc.update(plain(project.extensions))
-    return _escape(doc)
+    return {k: _escape(v) for k, v in doc.items()}
 
 
 def to_yaml(project: Project) -> str:

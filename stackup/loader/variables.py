@@ -79,8 +79,12 @@ def scan(text: str, found: dict[str, Variable]) -> None:
                     if rest.startswith(op):
                         value = rest[len(op):]
                         scan(value, found)
-                        var = replace(var, required=True) if field == "required" else \
-                            replace(var, **{field: value})
+                        if field == "required":
+                            var = replace(var, required=True)
+                        elif field == "default":
+                            var = replace(var, default=value)
+                        else:
+                            var = replace(var, alternate=value)
                         break
                 _add(found, var)
             i = end + 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -28,7 +28,10 @@ from stackup.loader.located import LDict, LList
 
 MAX_EXPANDED_NODES = limits.MAX_ALIAS_NODES  # kept for callers: nodes aliases may add
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # libyaml's loader has the same interface as the pure-Python one
+    _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN = "?plain"
 _STR = "tag:yaml.org,2002:str"
 _CORE = "tag:yaml.org,2002:"
@@ -50,7 +53,7 @@ class Override:
     value: Any = None
 
 
-class _Composer(_Base):  # type: ignore[misc, valid-type]
+class _Composer(_Base):
     """libyaml's composer with our own scalar resolution: implicit plain scalars get ``?plain``."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
@@ -132,7 +135,8 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 def _flat(node: Node) -> list[Node]:
     """The child nodes of a sequence, or the keys and values of a mapping."""
     if isinstance(node, SequenceNode):
-        return node.value  # type: ignore[no-any-return]
+        children: list[Node] = node.value
+        return children
     return [child for pair in node.value for child in pair]
 
 
