@@ -126,12 +126,12 @@ def walk(graph: DependencyGraph) -> list[Node]:
     return topological_order(graph.needs, _node_key, lambda node: node[1])
 
 
-def to_networkx(graph: DependencyGraph) -> nx.DiGraph:
+def to_networkx(graph: DependencyGraph) -> nx.DiGraph[Node]:
     """``graph`` as a new ``networkx.DiGraph`` with the same nodes, edges and attributes, for the
     questions networkx answers (ancestors, descendants, drawing)."""
     import networkx as nx
 
-    out = nx.DiGraph()
+    out: nx.DiGraph[Node] = nx.DiGraph()
     out.add_nodes_from((node, dict(attrs)) for node, attrs in graph.nodes.items())
     out.add_edges_from((u, v, dict(attrs)) for u, needs in graph.needs.items()
                        for v, attrs in needs.items())

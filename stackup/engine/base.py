@@ -15,7 +15,7 @@ this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +23,7 @@ from stackup.model import BuildSpec, Network, Project, Service, Volume
 from stackup.observed import ObservedContainer, ObservedState
 
 if TYPE_CHECKING:
+    from stackup.engine.lockspec import LockStore
     from stackup.engine.oneoff_spec import OneoffOptions
     from stackup.engine.session import ExitWatch, Session
     from stackup.errors import StackupError
@@ -243,10 +244,11 @@ class Engine(Protocol):
     def remove_revisions(self, project_name: str, numbers: Iterable[int]) -> None: ...
 
     # --- the project's events (engine/docker/events: ``watch``) -------------------------------
-    def project_events(self, project_name: str, *, networks: Iterable[str] = (),
-                       volumes: Iterable[str] = (),
+    def project_events(self, project_name: str, *, networks: Collection[str] = (),
+                       volumes: Collection[str] = (),
                        since: float | None = None) -> Iterator[dict[str, Any]]:
-        """Events of the project's containers and of these networks and volumes (blocks)."""
+        """Events of the project's containers and of these networks and volumes (blocks); the
+        names are looked up per event, so a caller may update the collections it passed."""
         ...
 
 

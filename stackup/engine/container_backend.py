@@ -8,10 +8,14 @@ a ``service:`` network mode joins, the containers a wait watches).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from stackup.engine.base import Engine, OutputSink
 from stackup.errors import OperationFailed, StackupError
 from stackup.observed import ObservedContainer
 from stackup.plan import Kind, Operation, Plan
+
+T = TypeVar("T")
 
 _LOG_TAIL = 10
 _GOALS = {Kind.WAIT_HEALTHY: "be healthy", Kind.WAIT_COMPLETED: "complete",
@@ -133,7 +137,7 @@ def _target(op: Operation) -> str:
     return op.target
 
 
-def _need(value: object, op: Operation):  # type: ignore[no-untyped-def]
+def _need(value: T | None, op: Operation) -> T:
     if value is None:
         raise OperationFailed(f"operation {op.op_id} is incomplete (a reconcile bug)")
     return value

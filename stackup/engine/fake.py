@@ -325,7 +325,8 @@ class FakeEngine(FakeRevisionsMixin):
             nets = tuple(project.networks[n.name].name if n.name in project.networks else n.name
                          for n in service.networks)
             vols = tuple(project.volumes[m.source].name for m in service.volumes
-                         if m.type == "volume" and m.source in project.volumes)
+                         if m.type == "volume" and m.source is not None
+                         and m.source in project.volumes)
             missing = [n for n in nets if n not in self.networks] + \
                       [v for v in vols if v not in self.volumes]
             if missing:

@@ -115,7 +115,8 @@ class _Up:
 
     def _volumes(self, services: list[Service]) -> None:
         used = sorted({m.source for s in services for m in s.volumes
-                       if m.type == "volume" and m.source in self.project.volumes})
+                       if m.type == "volume" and m.source is not None
+                       and m.source in self.project.volumes})
         for key in used:
             volume = self.project.volumes[key]
             if volume.external or _named(self.observed.volumes, volume.name) is not None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
 from stackup.engine.docker.client import ClientBase
+from stackup.engine.docker.extra import ExtraMixin
 from stackup.engine.docker.files import deliver_files
 from stackup.engine.docker.streams import Channel, Hijacked
 from stackup.engine.resources import container_from_list
@@ -21,6 +22,7 @@ from stackup.model import Project, Service
 
 if TYPE_CHECKING:  # the one-off modules are imported by `run`, when it creates one
     from stackup.engine.oneoff_spec import OneoffOptions
+    from stackup.engine.session import ExitWatch
 
 
 class ExitWatchHandle:
@@ -42,8 +44,8 @@ class ExitWatchHandle:
         return self._code
 
 
-class AttachMixin(ClientBase):
-    """One-off containers, attach, exit watches, TTY resize."""
+class AttachMixin(ExtraMixin):
+    """One-off containers, attach, exit watches, TTY resize (waits from ``ExtraMixin``)."""
 
     def create_oneoff(self, project: Project, service: Service, *, name: str, image: str,
                       options: OneoffOptions) -> str:
@@ -110,7 +112,7 @@ class AttachMixin(ClientBase):
         return ExitWatchHandle(self, container_id, response)
 
     def attach_container(self, container_id: str, *, stdin: bool = True,
-                         watch: ExitWatchHandle | None = None) -> Hijacked:
+                         watch: ExitWatch | None = None) -> Hijacked:
         """Attach to the container's main process (stdin too when ``stdin``); its exit code
         comes from ``watch`` when given, else from a wait once the output ended."""
         what = f"cannot attach to container {container_id}"
@@ -124,7 +126,7 @@ class AttachMixin(ClientBase):
             self.resize_container(container_id, height, width)
 
         exit_code = watch.result if watch is not None else (
-            lambda: int(self.wait_container(container_id)))  # type: ignore[attr-defined]
+            lambda: int(self.wait_container(container_id)))
         # Without StdinOnce the engine ends the output when stdin ends: keep it open then.
         return Hijacked(Channel(sock), tty=tty, exit_code=exit_code, resize=resize,
                         half_close=bool(config.get("StdinOnce")))

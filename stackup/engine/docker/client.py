@@ -235,7 +235,8 @@ def _ssh_api(address: str, *, timeout: int, max_pool_size: int) -> docker.APICli
 
 
 class ClientBase:
-    """The SDK client (made on first use) and ``_call``."""
+    """The SDK client (made on first use), ``_call``, and the lookups every mixin shares:
+    inspect, image ids, and ``_owned``, which refuses what is not the project's."""
 
     def __init__(self, api: docker.APIClient | Callable[[], docker.APIClient], *,
                  state_dir: str | None = None, base_url: str | None = None) -> None:
@@ -310,3 +311,51 @@ class ClientBase:
     def ping(self) -> None:
         with self._call("ping"):
             self.api.ping()
+
+    # --- lookups the other mixins share ------------------------------------------------
+
+    def _networks_named(self, name: str) -> list[dict[str, Any]]:
+        """Every network called exactly ``name`` (the engine's name filter matches substrings;
+        and there may be several: see ``engine.docker.observe``)."""
+        what = f"cannot look up network {name}"
+        with self._call(what):
+            found = self.api.networks(names=[name])
+        return [n for n in found or [] if n.get("Name") == name]
+
+    def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            with self._call(f"cannot inspect {kind} {name}"):
+                if kind == "network":
+                    return self.api.inspect_network(name)
+                if kind == "volume":
+                    return self.api.inspect_volume(name)
+                if kind == "image":
+                    return self.api.inspect_image(name)
+                return self.api.inspect_container(name)
+        except NotFound:
+            return None
+
+    def image_id(self, ref: str) -> str | None:
+        found = self._inspect_or_none("image", ref)
+        return None if found is None else str(found["Id"])
+
+    def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
+        """Inspect a resource and refuse unless it carries the project's label."""
+        what = f"cannot {verb} {kind} {ref}"
+        with self._call(what):
+            if kind == "container":
+                info = self.api.inspect_container(ref)
+                labels = (info.get("Config") or {}).get("Labels") or {}
+            elif kind == "network":
+                info = self.api.inspect_network(ref)
+                labels = info.get("Labels") or {}
+            else:
+                info = self.api.inspect_volume(ref)
+                labels = info.get("Labels") or {}
+        if L.owner(labels)[0] != project_name:  # stackup's label, or Compose's for the project
+            name = str(info.get("Name") or ref).lstrip("/")
+            raise EngineError(f"refusing to {verb} {name}: it does not belong to project "
+                              f"{project_name}",
+                              detail=f"the {kind} has neither {L.PROJECT}={project_name} nor "
+                                     f"{L.COMPOSE_PROJECT}={project_name} label")
+        return info

@@ -11,20 +11,23 @@ is not running is skipped (there is nothing to exec into).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from stackup.engine.docker.client import ClientBase
 from stackup.errors import OperationFailed
 from stackup.model import Hook, Service
+
+if TYPE_CHECKING:  # the containers mixin imports this module
+    from stackup.engine.docker.containers import ContainerMixin
 
 _TAIL_LINES = 10
 
 
-def run_hook(client: ClientBase, project_name: str, container_id: str, service: Service,
+def run_hook(client: ContainerMixin, project_name: str, container_id: str, service: Service,
              hook: Hook, *, kind: str = "post_start",
              on_output: Callable[[str], None] | None = None) -> int:
     """Run one hook in the container (exec, output streamed line by line to ``on_output``);
     returns its exit code, raising ``OperationFailed`` when it is not 0."""
-    name, _ = client._ours(project_name, container_id, kind.replace("_", " "))  # type: ignore[attr-defined]
+    name, _ = client._ours(project_name, container_id, kind.replace("_", " "))
     what = f"cannot run the {kind} hook of service {service.name} in {name}"
     env = [f"{k}={v}" for k, v in hook.environment.items()]
     lines: list[str] = []
@@ -51,7 +54,7 @@ def run_hook(client: ClientBase, project_name: str, container_id: str, service: 
     return exit_code
 
 
-def run_hooks(client: ClientBase, project_name: str, container_id: str, service: Service,
+def run_hooks(client: ContainerMixin, project_name: str, container_id: str, service: Service,
               kind: str, *, on_output: Callable[[str], None] | None = None) -> int:
     """Run the service's ``post_start`` or ``pre_stop`` hooks in order; returns how many ran.
     ``pre_stop`` is skipped for a container that is not running."""

@@ -138,12 +138,12 @@ class ImageMixin(ClientBase):
                            ("platform", build.platforms[0] if build.platforms else None)):
             if value:
                 params[key] = value
-        for key, value in (("labels", dict(build.labels)), ("cachefrom", list(build.cache_from)),
+        for key, items in (("labels", dict(build.labels)), ("cachefrom", list(build.cache_from)),
                            ("extrahosts", dict(h.split(":", 1) for h in build.extra_hosts)),
                            ("ulimits", [{"Name": u.name, "Soft": u.soft, "Hard": u.hard}
                                         for u in build.ulimits])):
-            if value:
-                params[key] = json.dumps(value)
+            if items:
+                params[key] = json.dumps(items)
         context = None
         headers: dict[str, str] = {}
         if _is_remote(build.context):

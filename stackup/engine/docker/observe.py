@@ -1,5 +1,4 @@
-"""Observe: one snapshot of a project (containers, networks, volumes, image ids), and the
-ownership check every change goes through.
+"""Observe: one snapshot of a project (containers, networks, volumes, image ids).
 
 Networks are keyed by id while observing: Engine 20.10 lets two racing creates give two networks
 one name. Of such a pair the one containers use (else the oldest) is kept in
@@ -23,10 +22,6 @@ from stackup.engine.resources import (
     network_from_engine,
     volume_from_engine,
 )
-from stackup.errors import (
-    EngineError,
-    NotFound,
-)
 from stackup.model import FrozenMap
 from stackup.observed import DuplicateNetwork, ObservedContainer, ObservedState
 
@@ -40,7 +35,8 @@ def _swarm_made(item: Any) -> bool:
 
 
 class ObserveMixin(ClientBase):
-    """Reads: observe, inspect, image ids; ``_owned`` refuses what is not the project's."""
+    """Reads: observe and inspect (the lookups shared with the other mixins are on
+    ``ClientBase``)."""
 
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
@@ -133,14 +129,6 @@ class ObserveMixin(ClientBase):
             return (found or {}).get("Volumes") or []
         return found or []
 
-    def _networks_named(self, name: str) -> list[dict[str, Any]]:
-        """Every network called exactly ``name`` (the engine's name filter matches substrings;
-        and there may be several: see the module docstring)."""
-        what = f"cannot look up network {name}"
-        with self._call(what):
-            found = self.api.networks(names=[name])
-        return [n for n in found or [] if n.get("Name") == name]
-
     def _dedupe_networks(self, raw: list[dict[str, Any]]
                          ) -> tuple[dict[str, dict[str, Any]], tuple[DuplicateNetwork, ...]]:
         """(name → the network kept under it, the other networks of the same names)."""
@@ -170,48 +158,7 @@ class ObserveMixin(ClientBase):
         duplicates.sort(key=lambda d: (d.name, d.network_id))
         return kept, tuple(duplicates)
 
-    def _inspect_or_none(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            with self._call(f"cannot inspect {kind} {name}"):
-                if kind == "network":
-                    return self.api.inspect_network(name)
-                if kind == "volume":
-                    return self.api.inspect_volume(name)
-                if kind == "image":
-                    return self.api.inspect_image(name)
-                return self.api.inspect_container(name)
-        except NotFound:
-            return None
-
     def inspect_container(self, container_id: str) -> ObservedContainer:
         what = f"cannot inspect container {container_id}"
         with self._call(what):
             return container_from_inspect(self.api.inspect_container(container_id))
-
-    def image_id(self, ref: str) -> str | None:
-        found = self._inspect_or_none("image", ref)
-        return None if found is None else str(found["Id"])
-
-    # --- ownership ------------------------------------------------------------------------
-
-    def _owned(self, project_name: str, kind: str, ref: str, verb: str) -> dict[str, Any]:
-        """Inspect a resource and refuse unless it carries the project's label."""
-        what = f"cannot {verb} {kind} {ref}"
-        with self._call(what):
-            if kind == "container":
-                info = self.api.inspect_container(ref)
-                labels = (info.get("Config") or {}).get("Labels") or {}
-            elif kind == "network":
-                info = self.api.inspect_network(ref)
-                labels = info.get("Labels") or {}
-            else:
-                info = self.api.inspect_volume(ref)
-                labels = info.get("Labels") or {}
-        if L.owner(labels)[0] != project_name:  # stackup's label, or Compose's for the project
-            name = str(info.get("Name") or ref).lstrip("/")
-            raise EngineError(f"refusing to {verb} {name}: it does not belong to project "
-                              f"{project_name}",
-                              detail=f"the {kind} has neither {L.PROJECT}={project_name} nor "
-                                     f"{L.COMPOSE_PROJECT}={project_name} label")
-        return info
-

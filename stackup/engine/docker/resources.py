@@ -53,7 +53,7 @@ class ResourceMixin(ClientBase):
             shown = name if len(targets) == 1 else f"{name} ({network_id[:12]})"
             try:
                 if not self._delete(f"/networks/{network_id}", f"cannot remove network {shown}",
-                                    lambda nid=network_id: self.api.remove_network(nid)):
+                                    lambda: self.api.remove_network(network_id)):
                     continue
             except EngineError as error:
                 if "active endpoints" not in error.summary:

@@ -66,7 +66,8 @@ class SSHConnection(urllib3.connection.HTTPConnection):
             # interrupts stackup, which ends its connections, not ssh in the middle of a call;
             # and with no terminal to ask on, ssh fails at once instead of prompting (keys come
             # from the agent or unencrypted files, as for the docker CLI)
-            self.process = subprocess.Popen(self.command, stdin=theirs, stdout=theirs,
+            self.process = subprocess.Popen(self.command, stdin=theirs.fileno(),
+                                            stdout=theirs.fileno(),
                                             stderr=self.stderr, start_new_session=True)
         except FileNotFoundError:
             ours.close()
