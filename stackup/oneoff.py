@@ -10,6 +10,7 @@ Starting, attaching and the exit code are the CLI's (``cli/cmd_run.py``). Nothin
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
@@ -148,10 +149,12 @@ def ensure_image(project: Project, engine: Engine, service_name: str, *, build: 
 
 
 def wait_dependencies(project: Project, engine: Engine, service_name: str, *,
-                      timeout: float) -> None:
-    """Wait for the service's ``depends_on`` conditions (healthy, completed successfully)."""
+                      timeout: float | None) -> None:
+    """Wait for the service's ``depends_on`` conditions (healthy, completed successfully);
+    ``timeout`` None: no limit."""
     service = project.services[service_name]
-    deadline = time.monotonic() + timeout
+    limit = math.inf if timeout is None else timeout
+    deadline = time.monotonic() + limit
     for dep in service.depends_on:
         if dep.condition == "service_started" or dep.service not in project.services:
             continue
@@ -164,7 +167,7 @@ def wait_dependencies(project: Project, engine: Engine, service_name: str, *,
             continue
         for container in found:
             _wait_condition(engine, service_name, dep.service, dep.condition,
-                            container.container_id, deadline, timeout)
+                            container.container_id, deadline, limit)
 
 
 def _wait_condition(engine: Engine, service_name: str, dep: str, condition: str,

@@ -76,6 +76,8 @@ def attach_options(func: Callable[..., Any]) -> Callable[..., Any]:
         from stackup.cli.context import Globals
 
         g = click.get_current_context().find_object(Globals)
+        if g is None:  # as click's pass decorator says it
+            raise RuntimeError("attach_options used outside the stackup command group")
         flags = {name: kwargs.pop(name) for name in _FLAGS}
         opts = _validated(flags, detach=kwargs.get("detach", False),
                           wait=kwargs.get("wait", False))

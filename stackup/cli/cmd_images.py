@@ -20,6 +20,7 @@ from stackup.cli.context import Globals, pass_globals
 from stackup.model import FrozenMap
 
 if TYPE_CHECKING:
+    from stackup.cli.progress import Progress
     from stackup.events import Outcome
     from stackup.model import Project
     from stackup.plan import Plan
@@ -50,7 +51,7 @@ def with_build_args(project: Project, values: tuple[str, ...]) -> Project:
 def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = False,
          no_cache: bool = False, pull: bool = False, include_deps: bool = False,
          build_args: tuple[str, ...] = (), missing_only: bool = False,
-         ) -> tuple[Plan, Outcome | None, object]:
+         ) -> tuple[Plan, Outcome | None, Progress]:
     from stackup import app
     from stackup.cli.progress import Progress
 
@@ -83,11 +84,11 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = Fals
     return plan, outcome, progress
 
 
-def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress: object,
+def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress: Progress,
             quiet: bool = False) -> None:
     if outcome is None or (quiet and outcome.ok):
         return
-    progress.summary(plan, outcome, verb=verb)  # type: ignore[attr-defined]
+    progress.summary(plan, outcome, verb=verb)
     g.show_tracebacks(outcome.failed)
     if not outcome.ok:
         sys.exit(1)

@@ -6,7 +6,8 @@ Pipeline position: CLI over ``stackup.app``. ``plan`` renders exactly the plan `
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,9 +19,13 @@ from stackup.cli.context import Globals, pass_globals
 from stackup.errors import ProjectError
 
 if TYPE_CHECKING:
+    from stackup.cli.progress import Progress
+    from stackup.events import Event, Outcome
     from stackup.model import Project
     from stackup.plan import Plan
     from stackup.reconcile import UpOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -65,7 +70,7 @@ def check_orphan_flags(remove_orphans: bool) -> None:
         raise click.UsageError("COMPOSE_IGNORE_ORPHANS and --remove-orphans cannot be combined")
 
 
-def up_flags(func):  # type: ignore[no-untyped-def]
+def up_flags(func: F) -> F:
     for option in reversed([
         click.option("--force-recreate", is_flag=True, help="Recreate even if unchanged."),
         click.option("--no-recreate", is_flag=True, help="Never recreate existing containers."),
@@ -83,16 +88,16 @@ def up_flags(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def _finish(g: Globals, plan: Plan, outcome: object, progress: object, verb: str) -> None:
-    progress.summary(plan, outcome, verb=verb)  # type: ignore[attr-defined]
-    g.show_tracebacks(outcome.failed)  # type: ignore[attr-defined]
-    if not outcome.ok:  # type: ignore[attr-defined]
+def _finish(g: Globals, plan: Plan, outcome: Outcome, progress: Progress, verb: str) -> None:
+    progress.summary(plan, outcome, verb=verb)
+    g.show_tracebacks(outcome.failed)
+    if not outcome.ok:
         sys.exit(1)
 
 
-def _without_pull_output(sink):  # type: ignore[no-untyped-def]
+def _without_pull_output(sink: Callable[[Event], None]) -> Callable[[Event], None]:
     """--quiet-pull: the pull operations still show, their progress lines do not."""
-    def quiet(event):  # type: ignore[no-untyped-def]
+    def quiet(event: Event) -> None:
         if event.phase == "output" and event.kind.value == "pull_image":
             return
         sink(event)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import containers, each, load_or_name, one_container, table
 from stackup.errors import ProjectError
+
+if TYPE_CHECKING:
+    from stackup.observed import ObservedContainer
 
 
 def _report(g: Globals, verb: str, name: str) -> None:
@@ -37,9 +41,9 @@ def _act(g: Globals, verb: str, services: tuple[str, ...], states: tuple[str, ..
         return
     engine = g.engine()
 
-    def act(container: object) -> None:
-        getattr(engine, call)(name, container.container_id, **kwargs)  # type: ignore[attr-defined]
-        _report(g, verb, container.name)  # type: ignore[attr-defined]
+    def act(container: ObservedContainer) -> None:
+        getattr(engine, call)(name, container.container_id, **kwargs)
+        _report(g, verb, container.name)
 
     failures = each(targets, act, g.parallel)
     for container, error in failures:
@@ -129,11 +133,11 @@ def wait_cmd(g: Globals, down_project: bool, services: tuple[str, ...]) -> None:
     lock = threading.Lock()
     codes: list[int] = []
 
-    def wait(container: object) -> None:
-        code = engine.wait_container(container.container_id)  # type: ignore[attr-defined]
+    def wait(container: ObservedContainer) -> None:
+        code = engine.wait_container(container.container_id)
         with lock:
             codes.append(code)
-            click.echo(f"container {container.name} exited with status code {code}")  # type: ignore[attr-defined]
+            click.echo(f"container {container.name} exited with status code {code}")
 
     failures = each(found, wait, max(len(found), 1))
     for container, error in failures:

@@ -25,6 +25,8 @@ from stackup.cli.context import Globals, pass_globals
 
 if TYPE_CHECKING:
     from stackup.engine.base import Engine
+    from stackup.events import Outcome
+    from stackup.plan import Plan
 
 
 @contextmanager
@@ -57,15 +59,15 @@ def _kill(engine: Engine, project_name: str, container_id: str, name: str) -> No
         pass
 
 
-def _failed(g: Globals, result: tuple[object, object] | None, verb: str) -> None:
+def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
     """Show the summary of a dependency/image plan that failed, and exit 1."""
     from stackup.cli.progress import Progress
 
     if result is None:
         return
     plan, outcome = result
-    if not outcome.ok:  # type: ignore[attr-defined]
-        Progress(g.progress).summary(plan, outcome, verb=verb)  # type: ignore[arg-type]
+    if not outcome.ok:
+        Progress(g.progress).summary(plan, outcome, verb=verb)
         sys.exit(1)
 
 

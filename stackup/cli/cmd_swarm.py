@@ -63,9 +63,13 @@ def load(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Any]:
 
 
 def backend(g: Globals) -> SwarmBackend:
+    from stackup.engine.docker.engine import DockerEngine
     from stackup.engine.docker.swarm import SwarmBackend
 
-    return SwarmBackend(g.engine())  # type: ignore[arg-type]
+    engine = g.engine()
+    if not isinstance(engine, DockerEngine):  # --dry-run is refused with --target swarm
+        raise TypeError(f"the Swarm backend needs a Docker engine, not {type(engine).__name__}")
+    return SwarmBackend(engine)
 
 
 def observe(swarm: SwarmBackend, project: Project, *, tasks: bool = False) -> SwarmObserved:
@@ -137,7 +141,7 @@ def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate:
     swarm = backend(g)
     progress = Progress(g.progress)
     with g.locked("up"):
-        result, _ = make_plan(swarm, project, tree, options)
+        result = make_plan(swarm, project, tree, options)[0]
         outcome = run(g, result, swarm, wait_timeout, progress.on_event)
     _finish(g, result, outcome, progress, "up")
 
@@ -251,11 +255,12 @@ def ps(g: Globals, fmt: str = "table", show_all: bool = False, quiet: bool = Fal
     if only_services:
         click.echo("".join(f"{s}\n" for s in sorted({t.service for t in tasks})), nl=False)
         return
-    rows = [{"id": t.task_id, "name": f"{project.name}_{t.service}."
-             f"{t.slot if t.slot is not None else t.node}", "service": t.service,
-             "slot": t.slot, "image": t.image, "node": t.node, "desired_state": t.desired_state,
-             "state": t.state, "error": t.error, "exit_code": t.exit_code, "ports": list(t.ports)}
-            for t in tasks]
+    rows: list[dict[str, Any]] = [
+        {"id": t.task_id, "name": f"{project.name}_{t.service}."
+         f"{t.slot if t.slot is not None else t.node}", "service": t.service,
+         "slot": t.slot, "image": t.image, "node": t.node, "desired_state": t.desired_state,
+         "state": t.state, "error": t.error, "exit_code": t.exit_code, "ports": list(t.ports)}
+        for t in tasks]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return

@@ -9,7 +9,7 @@ failure reports. Only objects whose labels say this project's Swarm backend made
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from stackup import labels as L
@@ -49,7 +49,7 @@ class SwarmReader:
                               detail="Point DOCKER_HOST (or the docker context) at a manager.")
         return int(swarm.get("Nodes") or 1)
 
-    def observe(self, project_name: str, *, names: dict[str, Iterable[str]] | None = None,
+    def observe(self, project_name: str, *, names: Mapping[str, Iterable[str]] | None = None,
                 images: Iterable[str] = (), tasks: bool = False) -> SwarmObserved:
         """The project's snapshot. ``names`` (section → engine names) are looked up whatever
         their labels, for external references; ``images`` are looked up locally."""
