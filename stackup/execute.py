@@ -157,9 +157,9 @@ class _Runner:
             self.errors[op.op_id] = error
             self._finish(op, "failed", time.monotonic() - start, str(error))
         except Exception as exc:  # a bug, not an engine failure: kept with its traceback
-            error = InternalError(f"{op.subject}: {type(exc).__name__}: {exc}", cause=exc)
-            self.errors[op.op_id] = error
-            self._finish(op, "failed", time.monotonic() - start, str(error))
+            bug = InternalError(f"{op.subject}: {type(exc).__name__}: {exc}", cause=exc)
+            self.errors[op.op_id] = bug
+            self._finish(op, "failed", time.monotonic() - start, str(bug))
         else:
             self._finish(op, "done", time.monotonic() - start)
 

@@ -17,6 +17,7 @@ pull changed the image id.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,12 +61,12 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
     key = f"{service.name if service else ''}:{n}"
     ops: list[Operation] = []
     prev: tuple[str, ...] = shape.needs
-    common = dict(service=service, number=n, container_id=old.container_id,
+    common: dict[str, Any] = dict(service=service, number=n, container_id=old.container_id,
                   timeout=base.timeout, when_image=when_image)
     if old.running or old.state == "paused":
         stop = Operation(f"stop_container:{key}", Kind.STOP_CONTAINER, cause, depends_on=prev,
                          after=entry_after, container_name=old.name,
-                         **common)  # type: ignore[arg-type]
+                         **common)
         ops.append(stop)
         prev = (stop.op_id,)
         entry_after = ()
@@ -74,7 +75,7 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
     if old.name != aside:
         rename = Operation(f"rename_container:{key}", Kind.RENAME_CONTAINER, "make way",
                            depends_on=prev, after=entry_after, container_name=old.name,
-                           new_name=aside, **common)  # type: ignore[arg-type]
+                           new_name=aside, **common)
         ops.append(rename)
         prev = (rename.op_id,)
         renamed = (rename.op_id,)
@@ -94,7 +95,7 @@ def replace(shape: Shape, old: ObservedContainer, cause: str,
         made = (*made, check.op_id)
     remove = Operation(f"remove_container:{key}:replaced", Kind.REMOVE_CONTAINER, "replaced",
                        depends_on=(last,), container_name=aside, force=True,
-                       **common)  # type: ignore[arg-type]
+                       **common)
     ops.append(remove)
     # A failed rename leaves the old container under its name: only a failed create or start
     # (or health check) leaves a new container to remove and the old one to name back.

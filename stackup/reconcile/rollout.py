@@ -32,6 +32,7 @@ restored when the new one cannot be created, started or made healthy), in the sa
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 import math
 from dataclasses import dataclass
 
@@ -144,8 +145,8 @@ def _batches(service: Service, config: UpdateConfig, order: str, todo: list[Repl
         if config.delay and index < len(batches):
             sleep = Operation(f"sleep:{service.name}:{index}", Kind.SLEEP,
                               f"update_config.delay between batches",
-                              **({"after": (gate.op_id,)} if action == "continue"
-                                 else {"depends_on": (gate.op_id,)}),  # type: ignore[arg-type]
+                              after=(gate.op_id,) if action == "continue" else (),
+                              depends_on=() if action == "continue" else (gate.op_id,),
                               service=service, timeout=config.delay)
             ops.append(sleep)
             nxt = sleep.op_id
@@ -176,7 +177,7 @@ def _start_first(shape: chains.Shape, r: Replacement, cause: str, verify: Operat
     check = dataclasses.replace(verify, op_id=f"{verify.kind.value}:{key}:new",
                                 depends_on=(start.op_id,), service=service, number=n,
                                 watch=(nxt,), when_image=when)
-    common = dict(service=service, number=n, container_id=old.container_id,
+    common: dict[str, Any] = dict(service=service, number=n, container_id=old.container_id,
                   timeout=base.timeout, when_image=when)
     aside = chains.temporary_name(old, name)
     ops = [create, start, check]
@@ -198,17 +199,17 @@ def _start_first(shape: chains.Shape, r: Replacement, cause: str, verify: Operat
         for net_key, network in shape.networks:
             detach = Operation(f"disconnect_network:{key}:{net_key}", Kind.DISCONNECT_NETWORK,
                                "drain", depends_on=prev, container_name=old.name, name=network,
-                               **common)  # type: ignore[arg-type]
+                               **common)
             ops.append(detach)
             prev = (detach.op_id,)
     if old.running or old.state == "paused":
         stop = Operation(f"stop_container:{key}", Kind.STOP_CONTAINER, "replaced",
-                         depends_on=prev, container_name=old.name, **common)  # type: ignore[arg-type]
+                         depends_on=prev, container_name=old.name, **common)
         ops.append(stop)
         prev = (stop.op_id,)
     aside_op = Operation(f"rename_container:{key}", Kind.RENAME_CONTAINER, "make way",
                          depends_on=prev, container_name=old.name, new_name=aside,
-                         **common)  # type: ignore[arg-type]
+                         **common)
     named = Operation(f"rename_container:{key}:new", Kind.RENAME_CONTAINER, cause,
                       depends_on=(aside_op.op_id,), service=service, number=n,
                       container_name=nxt, new_name=name, when_image=when)
@@ -232,16 +233,16 @@ def _retire_old(swaps: list[tuple[Replacement, str]], last_gate: str | None,
     for r, end in swaps:
         base = r.shape.create
         key = f"{base.service.name if base.service else ''}:{base.number}"
-        edges: dict[str, tuple[str, ...]] = {"depends_on": (end,)}
+        needs: tuple[str, ...] = (end,)
         if last_gate is not None and action == "rollback":
-            edges["depends_on"] = (end, last_gate)  # kept until the rollout passed
+            needs = (end, last_gate)  # kept until the rollout passed
         out.append(Operation(f"remove_container:{key}:replaced", Kind.REMOVE_CONTAINER,
                              "replaced", service=base.service, number=base.number,
                              container_id=r.old.container_id,
                              container_name=chains.temporary_name(
                                  r.old, base.container_name or r.old.name),
                              force=True, when_image=r.when_image,
-                             **edges))  # type: ignore[arg-type]
+                             depends_on=needs))
     return out
 
 
@@ -254,14 +255,14 @@ def _roll_back(swaps: list[tuple[Replacement, str]], gates: list[str]) -> list[O
         key = f"{base.service.name if base.service else ''}:{base.number}"
         name = base.container_name or old.name
         aside = chains.temporary_name(old, name)
-        common = dict(service=base.service, number=base.number, if_failed=tuple(gates))
+        common: dict[str, Any] = dict(service=base.service, number=base.number, if_failed=tuple(gates))
         drop = Operation(f"rollback:remove_container:{key}", Kind.REMOVE_CONTAINER,
                          f"rollback {name}", depends_on=(end,), container_name=name,
-                         force=True, timeout=base.timeout, **common)  # type: ignore[arg-type]
+                         force=True, timeout=base.timeout, **common)
         back = Operation(f"rollback:rename_container:{key}", Kind.RENAME_CONTAINER,
                          f"rollback {name}", depends_on=(drop.op_id,),
                          container_id=old.container_id, container_name=aside, new_name=name,
-                         **common)  # type: ignore[arg-type]
+                         **common)
         out += [drop, back]
         prev = back.op_id
         if old.running:
@@ -269,11 +270,11 @@ def _roll_back(swaps: list[tuple[Replacement, str]], gates: list[str]) -> list[O
                 attach = Operation(f"rollback:connect_network:{key}:{net_key}",
                                    Kind.CONNECT_NETWORK, f"rollback {name}", depends_on=(prev,),
                                    container_id=old.container_id, container_name=name,
-                                   name=net_key, **common)  # type: ignore[arg-type]
+                                   name=net_key, **common)
                 out.append(attach)
                 prev = attach.op_id
             out.append(Operation(f"rollback:start_container:{key}", Kind.START_CONTAINER,
                                  f"rollback {name}", depends_on=(prev,),
                                  container_id=old.container_id, container_name=name,
-                                 **common))  # type: ignore[arg-type]
+                                 **common))
     return out

@@ -163,13 +163,13 @@ class _Up(ResourcePlanner):
         # the canonical name wins a number; a container left under a temporary name by an
         # interrupted replacement comes next; any other is a duplicate, and so is always the
         # ``<name>-next`` of an interrupted start-first rollout (it may lack its DNS aliases)
-        for c in sorted(self.observed.containers_of(service.name),
-                        key=lambda c: (c.number, c.name != canonical.get(c.number), c.name)):
-            if c.number < 1 or c.number in by_number \
-                    or c.name == f"{canonical.get(c.number)}-next":
-                extra.append(c)
+        for seen in sorted(self.observed.containers_of(service.name),
+                           key=lambda c: (c.number, c.name != canonical.get(c.number), c.name)):
+            if seen.number < 1 or seen.number in by_number \
+                    or seen.name == f"{canonical.get(seen.number)}-next":
+                extra.append(seen)
             else:
-                by_number[c.number] = c
+                by_number[seen.number] = seen
         if not selected:
             self._restarts_only(service, by_number)
             return
