@@ -4,6 +4,7 @@ and ``down -v`` finding the anonymous volumes stackup labelled."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def test_changes_name_services_and_keys_and_never_show_a_secret(tmp_path: Path) 
 
 def test_plan_digest_and_env_file_keys_round_trip(tmp_path: Path) -> None:
     base = revision(tmp_path, 1, "1", "a", "b", "c")
-    labels = R.to_labels(R.Revision(**{**base.__dict__, "plan_digest": "sha256:abc"}))
+    labels = R.to_labels(dataclasses.replace(base, plan_digest="sha256:abc"))
     back = R.from_labels(labels)
     assert back.plan_digest == "sha256:abc" and back.env_file_keys == {"web": ("FROM_FILE",)}
     older = {k: v for k, v in labels.items() if k not in (R.PLAN_DIGEST, R.ENV_FILE_KEYS)}
