@@ -279,3 +279,36 @@ def check_saved_plan(text: str, source: str, project: Project, engine: Engine) -
         raise StalePlan(f"the plan in {source} is stale: {len(moved)} thing(s) moved since it "
                         f"was made; nothing was changed", tuple(moved))
     return planfile.to_plan(saved, project)
+
+
+def applied_revision(text: str, source: str, project_name: str,
+                     engine: Engine) -> tuple[str, int | None]:
+    """(the saved plan's digest, the number of the project's newest revision when that
+    revision is an ``apply`` of this very file, else None). Checked before staleness: a plan
+    that was applied has, by its own doing, moved what it fingerprinted."""
+    from stackup import planfile
+    from stackup import revisions as R
+
+    saved = planfile.load(text, source)
+    if saved.project_name != project_name:
+        return saved.digest, None
+    records = engine.list_revisions(project_name)
+    numbered = [labels for labels in records if labels.get(R.NUMBER, "").isdigit()]
+    if not numbered:
+        return saved.digest, None
+    newest = max(numbered, key=lambda labels: int(labels[R.NUMBER]))
+    if saved.digest and newest.get(R.PLAN_DIGEST) == saved.digest \
+            and newest.get(R.OUTCOME) == "ok":
+        return saved.digest, int(newest[R.NUMBER])
+    return saved.digest, None
+
+
+def remove_revision_records(project_name: str, engine: Engine) -> int:
+    """``down -v``: remove the project's revision records too; returns how many there were."""
+    from stackup import revisions as R
+
+    numbers = sorted(int(labels[R.NUMBER]) for labels in engine.list_revisions(project_name)
+                     if labels.get(R.NUMBER, "").isdigit())
+    if numbers:
+        engine.remove_revisions(project_name, numbers)
+    return len(numbers)

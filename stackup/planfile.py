@@ -18,6 +18,8 @@ The document (JSON, ``"format": "stackup-plan"``, ``"version": 1``)::
      "plan": {…the plan's JSON, version 2 (render.plan_json)…},
      "digest": "sha256:…"}                          # of everything above, canonical JSON
 
+The revision ``apply`` records carries the document's digest, so that applying the same file
+again is recognised ("already applied (revision N)", nothing run) before any staleness check.
 ``apply`` refuses (``PlanFileError``) a document of another format or version, one that does not
 parse (truncated) or whose digest does not match (edited), and (``StalePlan``, exit 3) one whose
 fingerprints differ from the files and the engine now, listing what moved. No secret value is in
@@ -58,6 +60,7 @@ class SavedPlan:
     project_name: str
     fingerprints: Fingerprints
     plan: Mapping[str, Any]
+    digest: str = ""  # the document's own ("sha256:…"): ``apply`` records it in the revision
 
 
 def model_fingerprint(project: Project) -> tuple[str, dict[str, Any]]:
@@ -135,7 +138,7 @@ def load(text: str, source: str) -> SavedPlan:
         prints = body["fingerprints"]
         return SavedPlan(str(body["project"]), Fingerprints(
             str(prints["model"]), dict(prints["services"]), dict(prints["observed"]),
-            dict(prints["build_contexts"])), dict(body["plan"]))
+            dict(prints["build_contexts"])), dict(body["plan"]), str(body["digest"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{source} lacks {exc} (an incomplete plan)") from exc
 

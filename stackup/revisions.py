@@ -5,8 +5,11 @@ CLI builds a :class:`Revision` (the resolved model in ``stackup config --format 
 when, the git source, the outcome), :func:`to_labels` encodes it into engine labels under the
 ``io.stackup.revision.*`` namespace (never the project's ownership label, so observe and
 ``down -v`` do not see it) and the engine stores it (one small volume per revision).
-``history`` reads the labels back with :func:`from_labels`; ``rollback`` turns a record into a
-``Project`` again with :func:`restore_project`, through the loader, without the old files.
+``history`` reads the labels back with :func:`from_labels` and shows what each revision changed
+relative to the one before (:func:`model_changes`, sensitive values masked by ``redact``'s
+rules); ``rollback`` turns a record into a ``Project`` again with :func:`restore_project`,
+through the loader, without the old files. A run that changed nothing adds no record
+(:func:`changed_nothing`); an ``apply`` records its plan file's digest.
 
 No secret value is recorded: the content of every secret and config (inline, from an
 environment variable, or a file) is replaced by its sha256 digest. Restoring needs the content
@@ -23,7 +26,10 @@ from hashlib import sha256 as _sha256
 from typing import Any
 
 from stackup.errors import ProjectError
+from stackup.events import Outcome
 from stackup.model import Project
+from stackup.plan import Change, Kind, Plan
+from stackup.redact import change_text, field_changes
 
 PREFIX = "io.stackup.revision"
 PROJECT = f"{PREFIX}.project"  # the project name: the filter that lists a project's history
@@ -33,6 +39,8 @@ OUTCOME, REASON = f"{PREFIX}.outcome", f"{PREFIX}.reason"
 COMMIT, DIRTY = f"{PREFIX}.git-commit", f"{PREFIX}.git-dirty"
 WORKING_DIR, VERSION = f"{PREFIX}.working-dir", f"{PREFIX}.stackup-version"
 MODEL_SHA, DIGESTS = f"{PREFIX}.model-sha256", f"{PREFIX}.digests"
+PLAN_DIGEST = f"{PREFIX}.plan-digest"  # ``apply``: the digest of the saved plan it ran
+ENV_FILE_KEYS = f"{PREFIX}.env-file-keys"  # service → keys whose values came from env_file
 MODEL_PARTS = f"{PREFIX}.model-parts"  # how many model.<i> labels follow
 MODEL = f"{PREFIX}.model"  # model.0, model.1 ...: zlib + base64 of the model JSON, chunked
 
@@ -73,6 +81,8 @@ class Revision:
     working_dir: str = ""
     stackup_version: str = ""
     token: str = ""  # who created the record (numbering races)
+    plan_digest: str = ""  # ``apply FILE``: the saved plan's digest ("sha256:…")
+    env_file_keys: Mapping[str, tuple[str, ...]] | None = None  # None: not recorded (older)
 
     @property
     def ok(self) -> bool:
@@ -83,7 +93,8 @@ class Revision:
         return sha256(self.model)
 
     def summary(self) -> dict[str, Any]:
-        """The JSON form ``history --format json`` prints (the model as a document)."""
+        """The JSON form ``history --format json`` prints (the model as a document, environment
+        values that look secret masked)."""
         return {"number": self.number, "time": self.time, "user": self.user,
                 "command": self.command, "services": list(self.services),
                 "outcome": self.outcome, "reason": self.reason,
@@ -93,7 +104,8 @@ class Revision:
                 "secrets": [{"kind": d.kind[:-1], "key": d.key, "source": d.source,
                              "sha256": d.sha256} for d in self.digests],
                 "stackup_version": self.stackup_version,
-                "model": json.loads(self.model)}
+                "plan_digest": self.plan_digest or None,
+                "model": masked_model(self)}
 
 
 def sha256(text: str | bytes) -> str:
@@ -108,6 +120,13 @@ def file_sources(project: Project) -> list[str]:
     """The files whose digests :func:`recorded_model` needs (secrets and configs ``file:``)."""
     return sorted({obj.file for table in (project.secrets, project.configs)
                    for obj in table.values() if obj.file is not None and not obj.external})
+
+
+def env_file_keys(project: Project) -> dict[str, tuple[str, ...]]:
+    """Service → the environment keys whose values came from an ``env_file`` (masked in
+    ``history``'s changes, as ``plan --diff`` masks them)."""
+    return {name: tuple(sorted(service.env_file_keys))
+            for name, service in sorted(project.services.items()) if service.env_file_keys}
 
 
 def recorded_model(project: Project,
@@ -215,6 +234,11 @@ def to_labels(revision: Revision) -> dict[str, str]:
         out[COMMIT] = revision.commit
     if revision.dirty is not None:
         out[DIRTY] = "true" if revision.dirty else "false"
+    if revision.plan_digest:
+        out[PLAN_DIGEST] = revision.plan_digest
+    if revision.env_file_keys is not None:
+        out[ENV_FILE_KEYS] = json.dumps({k: list(v) for k, v in revision.env_file_keys.items()},
+                                        separators=(",", ":"), sort_keys=True)
     out.update({f"{MODEL}.{i}": part for i, part in enumerate(parts)})
     return out
 
@@ -238,7 +262,8 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
             digests=digests, commit=labels.get(COMMIT),
             dirty={"true": True, "false": False}.get(labels.get(DIRTY, "")),
             working_dir=labels.get(WORKING_DIR, ""), stackup_version=labels.get(VERSION, ""),
-            token=labels.get(TOKEN, ""))
+            token=labels.get(TOKEN, ""), plan_digest=labels.get(PLAN_DIGEST, ""),
+            env_file_keys=_env_file_keys(labels.get(ENV_FILE_KEYS)))
     except (KeyError, ValueError, TypeError, binascii.Error, zlib.error) as exc:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail=f"{type(exc).__name__}: {exc}") from None
@@ -246,6 +271,29 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail="the model does not match its recorded sha256")
     return revision
+
+
+def _env_file_keys(raw: str | None) -> dict[str, tuple[str, ...]] | None:
+    if raw is None:
+        return None
+    parsed = json.loads(raw)
+    if not isinstance(parsed, dict):
+        raise ValueError("env-file-keys is not a JSON object")
+    return {str(k): tuple(str(x) for x in v) for k, v in parsed.items()}
+
+
+def changed_nothing(plan: Plan | None, outcome: Outcome, command: str) -> bool:
+    """Whether a successful run left what runs as it was: an empty plan, or one that only
+    started, waited for, built or pulled (a finished one-shot started again), never created,
+    replaced or removed anything. An ``apply`` of a non-empty plan always counts as a change:
+    its record carries the plan's digest (``apply`` of it again: "already applied")."""
+    if plan is None or not outcome.ok:
+        return False
+    if plan.empty:
+        return True
+    keeps = {Kind.START_CONTAINER, Kind.WAIT_HEALTHY, Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING,
+             Kind.BUILD_IMAGE, Kind.PULL_IMAGE}
+    return command != "apply" and all(op.kind in keeps for op in outcome.done)
 
 
 def next_number(existing: Iterable[int]) -> int:
@@ -280,3 +328,100 @@ def previous_good(revisions: Sequence[Revision], before: int) -> Revision | None
         if revision.number < before and revision.ok:
             return revision
     return None
+
+
+# --- what a revision changed ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """One service, network, volume, secret or config a revision added, removed or changed,
+    with its changed fields (sensitive values masked by ``redact``'s rules)."""
+
+    kind: str  # "service" | "network" | "volume" | "secret" | "config"
+    name: str
+    change: str  # "added" | "removed" | "changed"
+    fields: tuple[Change, ...] = ()
+
+    def keys(self) -> list[str]:
+        """The changed keys, shortened for a table: ``environment.VERSION``, ``ports``."""
+        out: list[str] = []
+        for field in self.fields:
+            key = ".".join(field.path.split("[", 1)[0].split(".")[:2])
+            if key not in out:
+                out.append(key)
+        return out
+
+    def text(self) -> str:
+        label = self.name if self.kind == "service" else f"{self.kind} {self.name}"
+        if self.change == "added":
+            return f"+{label}"
+        if self.change == "removed":
+            return f"-{label}"
+        return f"{label} ({', '.join(self.keys())})" if self.fields else label
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "change": self.change,
+                "fields": [{"path": c.path, "old": c.old, "new": c.new,
+                            "sensitive": c.sensitive, "text": change_text(c)}
+                           for c in self.fields]}
+
+
+_KINDS = (("services", "service"), ("networks", "network"), ("volumes", "volume"),
+          ("secrets", "secret"), ("configs", "config"))
+
+
+def model_changes(before: Revision, after: Revision) -> tuple[ModelChange, ...]:
+    """What ``after`` changed relative to ``before``: services first, then the project's
+    networks, volumes, secrets and configs; each by name. Environment values that look secret
+    (or came from an env_file) and every secret and config content show as changed, never
+    with their values."""
+    old_doc, new_doc = json.loads(before.model), json.loads(after.model)
+    old_digests = {(d.kind, d.key): d.sha256 for d in before.digests}
+    new_digests = {(d.kind, d.key): d.sha256 for d in after.digests}
+    out: list[ModelChange] = []
+    for table, kind in _KINDS:
+        old_items, new_items = old_doc.get(table) or {}, new_doc.get(table) or {}
+        for name in sorted(set(old_items) | set(new_items)):
+            if name not in old_items:
+                out.append(ModelChange(kind, name, "added"))
+                continue
+            if name not in new_items:
+                out.append(ModelChange(kind, name, "removed"))
+                continue
+            hidden = _hidden_keys(before, after, name) if kind == "service" else ()
+            fields = field_changes(old_items[name], new_items[name], hidden)
+            if table in ("secrets", "configs") and \
+                    old_digests.get((table, name)) != new_digests.get((table, name)):
+                fields.append(Change("content", None, None, sensitive=True))
+            if fields:
+                out.append(ModelChange(kind, name, "changed", tuple(fields)))
+    return tuple(out)
+
+
+def _hidden_keys(before: Revision, after: Revision, service: str) -> tuple[str, ...]:
+    keys = {*(before.env_file_keys or {}).get(service, ()),
+            *(after.env_file_keys or {}).get(service, ())}
+    return tuple(sorted(keys))
+
+
+def changes_text(changes: Sequence[ModelChange], limit: int = 120) -> str:
+    """One line for ``history``'s CHANGES column (cut at ``limit`` characters)."""
+    text = "; ".join(c.text() for c in changes) or "(same model)"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def masked_model(revision: Revision) -> dict[str, Any]:
+    """The recorded model for display: environment values that look secret (or came from an
+    env_file) replaced by their digest, as ``plan`` and saved plans show them."""
+    from stackup.redact import digest, sensitive_key
+
+    doc = json.loads(revision.model)
+    for name, service in (doc.get("services") or {}).items():
+        hidden = set((revision.env_file_keys or {}).get(name, ()))
+        env = service.get("environment")
+        if isinstance(env, dict):
+            service["environment"] = {
+                k: digest(v) if v is not None and (sensitive_key(k) or k in hidden) else v
+                for k, v in env.items()}
+    return doc

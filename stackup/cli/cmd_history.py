@@ -128,10 +128,11 @@ def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revis
 
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
                     outcome: Outcome, *, command: str = "up",
-                    source: tuple[str | None, bool | None] | None = None) -> R.Revision | None:
-    """Record what an ``up`` (or a rollback) just did. A converged no-op run whose model is
-    the latest revision's adds nothing, and so does a ``--dry-run``. Never fails the
-    command: a warning instead."""
+                    source: tuple[str | None, bool | None] | None = None,
+                    plan_digest: str = "") -> R.Revision | None:
+    """Record what an ``up`` (or a rollback, an ``apply``) just did. A run that changed
+    nothing (``revisions.changed_nothing``) with the latest revision's model adds nothing,
+    and so does a ``--dry-run``. Never fails the command: a warning instead."""
     if g.dry_run:
         return None
     try:
@@ -143,7 +144,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
         numbers = [_number(labels) for labels in records]
         newest = _parsed([max(records, key=_number)], project.name) if records else []
         latest = newest[0] if newest else None  # None: no record, or a damaged newest one
-        if (plan is not None and plan.empty and outcome.ok and latest is not None
+        if (R.changed_nothing(plan, outcome, command) and latest is not None
                 and latest.ok and latest.model_sha256 == R.sha256(model)):
             return None
         commit, dirty = source if source is not None else git_source(project)
@@ -159,7 +160,8 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
             outcome="ok" if outcome.ok else "failed", reason=_failure_reason(outcome),
             model=model, digests=digests, commit=commit, dirty=dirty,
             working_dir=project.working_dir, stackup_version=__version__,
-            token=uuid.uuid4().hex)
+            token=uuid.uuid4().hex, plan_digest=plan_digest,
+            env_file_keys=R.env_file_keys(project))
         return store(engine, revision, numbers)
     except StackupError as error:
         click.echo(f"warning: could not record the revision of {project.name}: {error}",
@@ -249,12 +251,21 @@ def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan
 # --- commands ---------------------------------------------------------------------------------
 
 
-def _row(r: R.Revision) -> str:
+def _row(r: R.Revision, previous: R.Revision | None) -> str:
     source = ((r.commit or "")[:12] + ("+dirty" if r.dirty else "")) if r.commit else "-"
     services = f" {' '.join(r.services)}" if r.services else ""
     reason = f" ({r.reason})" if r.reason else ""
+    changes = R.changes_text(R.model_changes(previous, r)) if previous is not None else "(first)"
     return (f"{r.number:>4}  {r.time:<20}  {r.user:<16} {source:<18} {r.outcome:<7} "
-            f"{r.command}{services}{reason}")
+            f"{(r.command + services + reason):<24} {changes}")
+
+
+def _with_changes(r: R.Revision, previous: R.Revision | None) -> dict[str, Any]:
+    """``history --format json``'s entry: the record and what it changed relative to the
+    revision before it (``changes_from``: its number; null for the first one kept)."""
+    changes = R.model_changes(previous, r) if previous is not None else ()
+    return {**r.summary(), "changes_from": previous.number if previous is not None else None,
+            "changes": [c.as_json() for c in changes]}
 
 
 @click.command("history")
@@ -263,7 +274,9 @@ def _row(r: R.Revision) -> str:
 @click.option("--purge", is_flag=True, help="Remove every recorded revision of the project.")
 @pass_globals
 def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
-    """List the project's recorded revisions (kept on the engine), oldest first."""
+    """List the project's recorded revisions (kept on the engine), oldest first, each with
+    what it changed relative to the one before (services and keys; secret values masked) and
+    its git commit. `down` keeps the records, `down -v` removes them."""
     _, _, name = _current(g)
     if name is None:
         raise ProjectError("which project? no stack file found and no -p NAME given")
@@ -277,17 +290,19 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
                    f"of {name}", err=True)
         return
     found = revisions_of(engine, name)
+    pairs = list(zip(found, [None, *found[:-1]]))
     if fmt == "json":
-        click.echo(json.dumps({"project": name, "revisions": [r.summary() for r in found]},
+        click.echo(json.dumps({"project": name, "revisions": [_with_changes(r, before)
+                                                              for r, before in pairs]},
                               indent=2))
         return
     if not found:
         click.echo(f"no revisions recorded for {name}", err=True)
         return
     click.echo(f"{'REV':>4}  {'TIME (UTC)':<20}  {'USER':<16} {'SOURCE':<18} {'OUTCOME':<7} "
-               "COMMAND")
-    for revision in found:
-        click.echo(_row(revision))
+               f"{'COMMAND':<24} CHANGES")
+    for revision, before in pairs:
+        click.echo(_row(revision, before))
 
 
 @click.command("rollback")

@@ -241,11 +241,22 @@ def apply_cmd(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     engine = g.engine()
     progress = Progress(g.progress)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
+    source = "stdin" if plan_file == "-" else plan_file
     with g.locked("apply"):  # checked under the lock: nobody moves things in between
-        plan = app.check_saved_plan(text, "stdin" if plan_file == "-" else plan_file, project,
-                                    engine)
+        digest, applied = app.applied_revision(text, source, project.name, engine)
+        if applied is not None:
+            if g.progress == "json":
+                import json
+
+                click.echo(json.dumps({"summary": True, "ok": True, "done": 0,
+                                       "already_applied": applied}), err=True)
+            else:
+                click.echo(f"{source}: already applied (revision {applied}); nothing was "
+                           f"changed", err=True)
+            return
+        plan = app.check_saved_plan(text, source, project, engine)
         outcome = app.run_plan(plan, project, engine, run, progress.on_event)
-        record_revision(g, project, (), plan, outcome, command="apply")
+        record_revision(g, project, (), plan, outcome, command="apply", plan_digest=digest)
     _finish(g, plan, outcome, progress, "apply")
 
 
@@ -261,7 +272,9 @@ def _load_or_name(g: Globals) -> tuple[Project | None, str]:
 
 
 @click.command("down")
-@click.option("-v", "--volumes", is_flag=True, help="Also remove the project's volumes.")
+@click.option("-v", "--volumes", is_flag=True,
+              help="Also remove the project's volumes (anonymous ones included) and its "
+                   "revision records (`stackup history`); without -v both are kept.")
 @click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Also remove orphan containers (env: COMPOSE_REMOVE_ORPHANS).")
 @click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
@@ -287,7 +300,13 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
                                  run=app.RunOptions(parallel=g.parallel),
                                  on_event=progress.on_event,
                                  ignore_orphans=compose_ignore_orphans())
+        # -v: the history goes too (its records are volumes without the project's label)
+        removed = app.remove_revision_records(name, g.engine()) \
+            if volumes and outcome.ok else 0
     _finish(g, plan, outcome, progress, "down")
+    if removed and g.progress not in ("quiet", "json"):
+        click.echo(f"{'Would remove' if g.dry_run else 'Removed'} {removed} revision "
+                   f"record{'' if removed == 1 else 's'} of {name}.", err=True)
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 
 

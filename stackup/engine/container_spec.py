@@ -31,13 +31,16 @@ def container_create_args(
     network_mode_container: str | None = None,
     anonymous_volumes: Mapping[str, str] | None = None, oneoff: bool = False,
     linked: Mapping[str, Sequence[str]] | None = None, api_version: str | None = None,
+    image_volumes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The keyword arguments for ``APIClient.create_container`` (plus ``healthcheck`` as a raw
     engine dict, which the adapter puts on the config itself).
 
     ``network_names`` maps network keys to engine names (default: ``project.networks[key].name``);
     ``network_mode_container`` is the id behind ``network_mode: service:x``;
-    ``anonymous_volumes`` maps container paths to existing anonymous volume names to reuse.
+    ``anonymous_volumes`` maps container paths to existing anonymous volume names to reuse;
+    ``image_volumes`` are the paths the image declares (``VOLUME``), mounted as labelled
+    anonymous volumes where nothing else is (the engine would make them without labels).
     Secrets and configs are not in here: they are copied into the container after create
     (``resources.file_deliveries``), never bind-mounted, so no argument carries their content.
     """
@@ -77,7 +80,7 @@ def container_create_args(
     if bindings:
         host["PortBindings"] = bindings
 
-    _mounts(project, service, host, anonymous_volumes or {})
+    _mounts(project, service, host, anonymous_volumes or {}, image_volumes)
     if api_version is not None:
         check_api(service, api_version)  # a key this engine would ignore: refuse, naming it
     _networking(project, service, args, host, network_names, network_mode_container)
@@ -146,7 +149,7 @@ def port_config(service: Service) -> tuple[dict[str, dict[str, Any]], PortBindin
 
 
 def _mounts(project: Project, service: Service, host: dict[str, Any],
-            anonymous: Mapping[str, str]) -> None:
+            anonymous: Mapping[str, str], image_volumes: Sequence[str] = ()) -> None:
     mounts: list[dict[str, Any]] = []
     binds: list[str] = []
     for mount in service.volumes:
@@ -154,16 +157,34 @@ def _mounts(project: Project, service: Service, host: dict[str, Any],
             binds.append(bind_string(mount))
         else:
             mounts.append(mount_config(project, mount, anonymous))
+            if mount.type == "volume" and not mount.source and mount.target not in anonymous:
+                options = mounts[-1].setdefault("VolumeOptions", {})
+                options["Labels"] = anonymous_volume_labels(project, service, mount.target)
     targets = {m.target for m in service.volumes}
     for target, volume_name in sorted(anonymous.items()):
         if target not in targets:  # anonymous volumes the image declares (VOLUME)
             mounts.append({"Type": "volume", "Source": volume_name, "Target": target})
+    taken = {*targets, *anonymous, *(t.partition(":")[0] for t in service.tmpfs)}
+    if not service.volumes_from:  # a path volumes_from provides stays that container's
+        for target in sorted(set(image_volumes) - taken):
+            mounts.append({"Type": "volume", "Target": target, "VolumeOptions": {
+                "Labels": anonymous_volume_labels(project, service, target)}})
     if binds:
         host["Binds"] = binds
     if mounts:
         host["Mounts"] = mounts
     if service.tmpfs:
         host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in service.tmpfs}
+
+
+def anonymous_volume_labels(project: Project, service: Service, target: str) -> dict[str, str]:
+    """The labels of an anonymous volume the engine creates for a new container: the
+    project's (stackup's and Compose's), so that ``down -v`` finds it after a plain ``down``
+    removed the container that mounted it. Only the volume carries them: the container's
+    config hash, computed from the model, does not change."""
+    return {L.PROJECT: project.name, L.ANONYMOUS_VOLUME: f"{service.name}:{target}",
+            L.VERSION: STACKUP_VERSION, L.COMPOSE_PROJECT: project.name,
+            L.ENGINE_ANONYMOUS: ""}
 
 
 def bind_string(mount: Mount) -> str:

@@ -341,8 +341,14 @@ class FakeEngine(FakeRevisionsMixin):
                                  for m in service.volumes
                                  if m.type == "volume" and m.source is None))
             anonymous: tuple[str, ...] = tuple(name for _, name in paths)
-            for volume_name in anonymous:  # the engine makes them, without any label
-                self.volumes.setdefault(volume_name, ObservedVolume(volume_name, None, "local"))
+            for target, volume_name in paths:  # the engine makes them, with the mount's labels
+                if volume_name not in self.volumes:
+                    from stackup.engine.container_spec import anonymous_volume_labels
+
+                    self.volumes[volume_name] = ObservedVolume(
+                        volume_name, None, "local", labels=FrozenMap(
+                            anonymous_volume_labels(project, service, target)),
+                        project=project.name)
             hc = service.healthcheck
             container_id = hashlib.sha256(f"{name}{next(self._ids)}".encode()).hexdigest()
             self.containers[container_id] = FakeContainer(

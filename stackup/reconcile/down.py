@@ -8,13 +8,15 @@ services that directly depend on it, so dependents stop first while unrelated se
 parallel. Without a project (no stack file) nothing is known about dependencies: everything
 labelled with the project is acted on at once. Only resources carrying this project's label are
 ever removed; external networks and volumes declared in the file are never removed even if they
-carry it.
+carry it. With ``-v`` that includes the anonymous volumes stackup labelled when it created their
+containers, also after a plain ``down`` removed those containers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from stackup.labels import ANONYMOUS_VOLUME
 from stackup.model import Network, Project, Volume
 from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.plan import Kind, Operation, Plan
@@ -46,9 +48,19 @@ def plan_down(project: Project | None, observed: ObservedState, *, remove_volume
     ops.extend(_removals(Kind.REMOVE_NETWORK, observed.networks, observed.project_name,
                          project.networks.values() if project is not None else (), after))
     if remove_volumes:
-        ops.extend(_removals(Kind.REMOVE_VOLUME, observed.volumes, observed.project_name,
+        mounted = {volume for c in containers for _, volume in c.volume_mounts}
+        volumes = {name: seen for name, seen in observed.volumes.items()
+                   if not (_anonymous(seen) and name in mounted)}
+        ops.extend(_removals(Kind.REMOVE_VOLUME, volumes, observed.project_name,
                              project.volumes.values() if project is not None else (), after))
     return Plan(observed.project_name, tuple(ops), tuple(notes))
+
+
+def _anonymous(volume: ObservedVolume) -> bool:
+    """An anonymous volume stackup labelled at container create. One a container still
+    mounts is left to that container: its removal takes the volume along (``v``), and a
+    container ``down`` keeps (an orphan) keeps using it."""
+    return volume.key is None and ANONYMOUS_VOLUME in volume.labels
 
 
 def _removals(kind: Kind, seen: Mapping[str, ObservedNetwork | ObservedVolume],

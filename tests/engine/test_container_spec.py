@@ -107,7 +107,10 @@ def test_volumes_binds_tmpfs() -> None:
     assert host["Mounts"] == [
         {"Type": "volume", "Target": "/data", "Source": "proj_data", "ReadOnly": True,
          "VolumeOptions": {"NoCopy": True, "Subpath": "sub"}},
-        {"Type": "volume", "Target": "/anon"},
+        {"Type": "volume", "Target": "/anon", "VolumeOptions": {"Labels": {
+            "io.stackup.project": "proj", "io.stackup.anonymous-volume": "web:/anon",
+            "io.stackup.version": STACKUP_VERSION, "com.docker.compose.project": "proj",
+            "com.docker.volume.anonymous": ""}}},
         {"Type": "volume", "Target": "/ext", "Source": "not-declared"},
         {"Type": "bind", "Target": "/strict", "Source": "/host/strict", "ReadOnly": True},
         {"Type": "tmpfs", "Target": "/cache", "TmpfsOptions": {"SizeBytes": 1024,
@@ -335,3 +338,18 @@ def test_observed_container_from_inspect() -> None:
     assert (c.name, c.number, c.state, c.exit_code, c.health, c.image_id, c.image_ref) == (
         "proj-web-1", 3, "exited", 2, "unhealthy", "sha256:i", "img:1")
     assert c.ports == ("127.0.0.1:81->80/tcp", "90/tcp")
+
+
+def test_image_volumes_get_labelled_anonymous_mounts_where_nothing_else_is() -> None:
+    svc = Service("web", volumes=(Mount("bind", "/conf", "/host/conf", create_host_path=False),),
+                  tmpfs=("/run",))
+    mounts = args_for(svc, image_volumes=("/cache", "/conf", "/run", "/old"),
+                      anonymous_volumes={"/old": "carried"})["host_config"]["Mounts"]
+    by_target = {m["Target"]: m for m in mounts}
+    assert by_target["/old"] == {"Type": "volume", "Source": "carried", "Target": "/old"}
+    assert by_target["/cache"]["VolumeOptions"]["Labels"][L.ANONYMOUS_VOLUME] == "web:/cache"
+    assert "Source" not in by_target["/cache"] and by_target["/conf"]["Type"] == "bind"
+    assert "/run" not in by_target  # the service's tmpfs
+    shared = Service("web", volumes_from=("db",))
+    assert "Mounts" not in args_for(shared, image_volumes=("/cache",),
+                                    linked={"db": ("proj-db-1",)})["host_config"]

@@ -122,8 +122,11 @@ def test_create_start_observe_and_inspect(docker_engine: DockerEngine, project_n
     assert list(state.networks) == [f"{project_name}_default"]
     assert state.networks[f"{project_name}_default"].key == "default"
     assert state.networks[f"{project_name}_default"].project == project_name
-    assert list(state.volumes) == [f"{project_name}_data"]
+    (anonymous,) = [v for v in state.volumes.values() if v.key is None]  # /anon, labelled
+    assert sorted(state.volumes) == sorted([f"{project_name}_data", anonymous.name])
     assert state.volumes[f"{project_name}_data"].key == "data"
+    assert anonymous.project == project_name
+    assert anonymous.labels["io.stackup.anonymous-volume"] == "web:/anon"
 
     info = docker_engine.api.inspect_container(ids["web"])
     env = info["Config"]["Env"]

@@ -35,7 +35,7 @@ secrets:
 
 @pytest.fixture()
 def history(docker_engine: DockerEngine, project_name: str) -> Iterator[None]:
-    """Remove the project's revision records afterwards (down -v leaves them, on purpose)."""
+    """Remove the project's revision records afterwards (plain down leaves them, on purpose)."""
     yield
     numbers = [int(x[R.NUMBER]) for x in docker_engine.list_revisions(project_name)]
     docker_engine.remove_revisions(project_name, numbers)
@@ -93,8 +93,8 @@ secrets:
                                    capture_output=True, text=True, check=True).stdout
         assert canary not in inspected and "io.stackup.project" not in inspected
 
-    ok(stk(tmp_path, project_name, "down", "-v", TOK="x"))
-    assert len(revisions(tmp_path, project_name)) == 3  # history outlives down -v
+    ok(stk(tmp_path, project_name, "down", TOK="x"))
+    assert len(revisions(tmp_path, project_name)) == 3  # history outlives down (not down -v)
 
     gone = stk(tmp_path, project_name, "rollback", "2", TOK="something else")
     assert gone.returncode == 1

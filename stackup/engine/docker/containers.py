@@ -44,7 +44,7 @@ class ContainerMixin(ClientBase):
         args = container_create_args(
             project, service, number, name=name, config_hash=config_hash,
             config_json=config_json, image=image, network_mode_container=mode_container,
-            anonymous_volumes=anonymous, **create_extras(self, project.name, service))
+            anonymous_volumes=anonymous, **create_extras(self, project.name, service, image))
         if hidden:
             for endpoint in (args.get("networking_config") or {}).get("EndpointsConfig",
                                                                         {}).values():

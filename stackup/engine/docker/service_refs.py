@@ -13,6 +13,7 @@ from typing import Any
 from stackup import labels as L
 from stackup.engine.docker.client import ClientBase
 from stackup.engine.resources import container_from_list
+from stackup.errors import NotFound
 from stackup.model import Service
 
 
@@ -35,9 +36,25 @@ def service_containers(client: ClientBase, project_name: str,
     return tuple(c.name for c in found)
 
 
-def create_extras(client: ClientBase, project_name: str, service: Service) -> dict[str, Any]:
-    """Keyword arguments for ``container_create_args``: ``linked`` (service → container names)
-    and ``api_version`` (a key the engine is too old for is refused there, naming it)."""
+def image_volumes(client: ClientBase, image: str) -> tuple[str, ...]:
+    """The paths the image declares with ``VOLUME`` (none when it cannot be inspected: the
+    create then fails on the image itself, naming it)."""
+    what = f"cannot inspect image {image}"
+    try:
+        with client._call(what):
+            info = client.api.inspect_image(image)
+    except NotFound:
+        return ()
+    return tuple(sorted(((info or {}).get("Config") or {}).get("Volumes") or {}))
+
+
+def create_extras(client: ClientBase, project_name: str, service: Service,
+                  image: str = "") -> dict[str, Any]:
+    """Keyword arguments for ``container_create_args``: ``linked`` (service → container names),
+    ``api_version`` (a key the engine is too old for is refused there, naming it) and
+    ``image_volumes`` (so that the anonymous volumes the image declares carry the project's
+    labels)."""
     linked = {name: service_containers(client, project_name, name)
               for name in linked_services(service)}
-    return {"linked": linked, "api_version": client.api_version}
+    return {"linked": linked, "api_version": client.api_version,
+            "image_volumes": image_volumes(client, image) if image else ()}
