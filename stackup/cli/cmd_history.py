@@ -128,9 +128,11 @@ def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revis
 
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
                     outcome: Outcome, *, command: str = "up",
-                    source: tuple[str | None, bool | None] | None = None) -> R.Revision | None:
-    """Record what an ``up`` (or a rollback) just did. A converged no-op run whose model is
-    the latest revision's adds nothing, and so does a ``--dry-run``. Never fails the
+                    source: tuple[str | None, bool | None] | None = None,
+                    rollback_to: int | None = None) -> R.Revision | None:
+    """Record what an ``up`` (or a rollback to ``rollback_to``) just did. A converged no-op
+    run whose model is the latest revision's adds nothing (unless it ends or starts a
+    rollback's hold on the desired state), and so does a ``--dry-run``. Never fails the
     command: a warning instead."""
     if g.dry_run:
         return None
@@ -144,7 +146,8 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
         newest = _parsed([max(records, key=_number)], project.name) if records else []
         latest = newest[0] if newest else None  # None: no record, or a damaged newest one
         if (plan is not None and plan.empty and outcome.ok and latest is not None
-                and latest.ok and latest.model_sha256 == R.sha256(model)):
+                and latest.ok and latest.model_sha256 == R.sha256(model)
+                and latest.rollback_to == rollback_to):
             return None
         commit, dirty = source if source is not None else git_source(project)
         import datetime
@@ -159,7 +162,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
             outcome="ok" if outcome.ok else "failed", reason=_failure_reason(outcome),
             model=model, digests=digests, commit=commit, dirty=dirty,
             working_dir=project.working_dir, stackup_version=__version__,
-            token=uuid.uuid4().hex)
+            token=uuid.uuid4().hex, rollback_to=rollback_to)
         return store(engine, revision, numbers)
     except StackupError as error:
         click.echo(f"warning: could not record the revision of {project.name}: {error}",
@@ -200,8 +203,10 @@ def load_revision_project(g: Globals, number: int | None) -> Project:
 
 def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
                 current: Project | None, environ: Mapping[str, str]) -> Outcome:
-    """Converge the project to ``target`` through ``app.up`` (plan printed first), and record
-    the result as a new revision. Returns the outcome."""
+    """Converge the project to ``target`` through ``app.up`` (the plan that runs printed
+    first, with the field-level changes it applies), record the result as a new revision that
+    makes ``target`` the desired state, and warn where the stack files now differ from what
+    runs. Returns the outcome."""
     from stackup import app
     from stackup.cli.progress import Progress
     from stackup.reconcile import UpOptions
@@ -210,16 +215,46 @@ def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
     project = restore(target, current, environ)
     engine = g.engine()
     options = UpOptions(remove_orphans=True)
-    click.echo(f"Rolling back {project.name} to revision {target.number} "
-               f"({target.time}, {target.command}):", file=plan_out)
-    click.echo(plan_text(app.plan_up(project, engine, options)), file=plan_out, nl=False)
+
+    def show(plan: Plan) -> None:
+        click.echo(f"Rolling back {project.name} to revision {target.number} "
+                   f"({target.time}, {target.command}):", file=plan_out)
+        click.echo(plan_text(plan, diff=True), file=plan_out, nl=False)
+
     progress = Progress(g.progress)
     plan, outcome = app.up(project, engine, options, app.RunOptions(parallel=g.parallel),
-                           progress.on_event)
+                           progress.on_event, before_run=show)
     progress.summary(plan, outcome, verb="rollback")
     record_revision(g, project, (), plan, outcome, command=command,
-                    source=(target.commit, target.dirty))
+                    source=(target.commit, target.dirty), rollback_to=target.number)
+    warn_files_differ(project, current, target.number)
     return outcome
+
+
+def warn_files_differ(running: Project, files: Project | None, number: int) -> None:
+    """After a rollback: say that the stack files on disk no longer describe what runs, and
+    which fields differ (names only), and what keeps which."""
+    differ = R.differences(files, running) if files is not None else []
+    if differ:
+        click.echo(f"warning: the stack files now differ from what runs (revision {number}):",
+                   err=True)
+        for line in differ:
+            click.echo(f"  {line}", err=True)
+        click.echo(f"`stackup watch --heal` keeps revision {number}; the next `stackup up` or "
+                   f"`apply` returns to the stack files.", err=True)
+
+
+def desired_state(engine: Engine, project_name: str, current: Project | None,
+                  environ: Mapping[str, str]) -> tuple[R.Revision | None, Project | None]:
+    """The revision that is the project's desired state after a rollback, and its model as a
+    Project; (None, None) when the desired state is the stack files. Only the newest record is
+    read back (each holds a whole model)."""
+    records = engine.list_revisions(project_name)  # type: ignore[attr-defined]
+    newest = _parsed([max(records, key=_number)], project_name) if records else []
+    target = R.desired_revision(newest)
+    if target is None:
+        return None, None
+    return target, restore(target, current, environ)
 
 
 def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan,
