@@ -221,9 +221,11 @@ def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
                    f"({target.time}, {target.command}):", file=plan_out)
         click.echo(plan_text(plan, diff=True), file=plan_out, nl=False)
 
+    plan = app.plan_up(project, engine, options)
+    show(plan)  # the plan that runs, as it runs
     progress = Progress(g.progress)
-    plan, outcome = app.up(project, engine, options, app.RunOptions(parallel=g.parallel),
-                           progress.on_event, before_run=show)
+    outcome = app.run_plan(plan, project, engine, app.RunOptions(parallel=g.parallel),
+                           progress.on_event)
     progress.summary(plan, outcome, verb="rollback")
     record_revision(g, project, (), plan, outcome, command=command,
                     source=(target.commit, target.dirty), rollback_to=target.number)
