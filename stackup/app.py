@@ -193,7 +193,7 @@ def lifecycle(verb: str, project: Project | None, engine: Engine, *, services: I
     observed = (observe(project, engine) if project is not None
                 else engine.observe(project_name))
     plan = planner(project, observed, services=tuple(services), timeout=timeout,
-                   **options)  # type: ignore[operator]
+                   **options)
     return plan, run_plan(plan, project, engine, run, on_event)
 
 

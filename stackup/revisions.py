@@ -11,6 +11,11 @@ rules); ``rollback`` turns a record into a ``Project`` again with :func:`restore
 through the loader, without the old files. A run that changed nothing adds no record
 (:func:`changed_nothing`); an ``apply`` records its plan file's digest.
 
+The desired state lives here too: a rollback's record carries the number it rolled back to
+(``rollback-to``), and while the newest record is such a one (:func:`desired_revision`), the
+project's desired state is that model, not the stack files, until the next ``up`` or ``apply``
+records a revision of the files. :func:`differences` names the fields where the files differ.
+
 No secret value is recorded: the content of every secret and config (inline, from an
 environment variable, or a file) is replaced by its sha256 digest. Restoring needs the content
 back from what is available now (the environment, the files, the current stack file) and fails
@@ -41,6 +46,7 @@ WORKING_DIR, VERSION = f"{PREFIX}.working-dir", f"{PREFIX}.stackup-version"
 MODEL_SHA, DIGESTS = f"{PREFIX}.model-sha256", f"{PREFIX}.digests"
 PLAN_DIGEST = f"{PREFIX}.plan-digest"  # ``apply``: the digest of the saved plan it ran
 ENV_FILE_KEYS = f"{PREFIX}.env-file-keys"  # service → keys whose values came from env_file
+ROLLBACK_TO = f"{PREFIX}.rollback-to"  # on a rollback's record: the revision it restored
 MODEL_PARTS = f"{PREFIX}.model-parts"  # how many model.<i> labels follow
 MODEL = f"{PREFIX}.model"  # model.0, model.1 ...: zlib + base64 of the model JSON, chunked
 
@@ -83,6 +89,7 @@ class Revision:
     token: str = ""  # who created the record (numbering races)
     plan_digest: str = ""  # ``apply FILE``: the saved plan's digest ("sha256:…")
     env_file_keys: Mapping[str, tuple[str, ...]] | None = None  # None: not recorded (older)
+    rollback_to: int | None = None  # a rollback's record: the revision whose model it restored
 
     @property
     def ok(self) -> bool:
@@ -105,6 +112,7 @@ class Revision:
                              "sha256": d.sha256} for d in self.digests],
                 "stackup_version": self.stackup_version,
                 "plan_digest": self.plan_digest or None,
+                "rollback_to": self.rollback_to,
                 "model": masked_model(self)}
 
 
@@ -239,6 +247,8 @@ def to_labels(revision: Revision) -> dict[str, str]:
     if revision.env_file_keys is not None:
         out[ENV_FILE_KEYS] = json.dumps({k: list(v) for k, v in revision.env_file_keys.items()},
                                         separators=(",", ":"), sort_keys=True)
+    if revision.rollback_to is not None:
+        out[ROLLBACK_TO] = str(revision.rollback_to)
     out.update({f"{MODEL}.{i}": part for i, part in enumerate(parts)})
     return out
 
@@ -263,7 +273,8 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
             dirty={"true": True, "false": False}.get(labels.get(DIRTY, "")),
             working_dir=labels.get(WORKING_DIR, ""), stackup_version=labels.get(VERSION, ""),
             token=labels.get(TOKEN, ""), plan_digest=labels.get(PLAN_DIGEST, ""),
-            env_file_keys=_env_file_keys(labels.get(ENV_FILE_KEYS)))
+            env_file_keys=_env_file_keys(labels.get(ENV_FILE_KEYS)),
+            rollback_to=int(labels[ROLLBACK_TO]) if ROLLBACK_TO in labels else None)
     except (KeyError, ValueError, TypeError, binascii.Error, zlib.error) as exc:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail=f"{type(exc).__name__}: {exc}") from None
@@ -425,3 +436,36 @@ def masked_model(revision: Revision) -> dict[str, Any]:
                 k: digest(v) if v is not None and (sensitive_key(k) or k in hidden) else v
                 for k, v in env.items()}
     return doc
+
+
+def desired_revision(revisions: Sequence[Revision]) -> Revision | None:
+    """The record whose model is the project's desired state, when it is not the stack files:
+    the newest record, if a rollback wrote it (``revisions`` sorted by number)."""
+    if revisions and revisions[-1].rollback_to is not None:
+        return revisions[-1]
+    return None
+
+
+def differences(files: Project, running: Project) -> list[str]:
+    """Where ``files`` (the stack files) differ from ``running`` (a revision's model), service
+    by service: ``web: environment.VERSION, image``, ``extra: only in the stack files``. Field
+    names only: no value is shown, so none can leak."""
+    from stackup.hashing import canonical_config
+    from stackup.redact import field_changes
+
+    out = []
+    for name in sorted(set(files.services) | set(running.services)):
+        if name not in running.services:
+            out.append(f"{name}: only in the stack files")
+        elif name not in files.services:
+            out.append(f"{name}: not in the stack files")
+        else:
+            new = files.services[name]
+            changes = field_changes(canonical_config(running, running.services[name]),
+                                    canonical_config(files, new), new.env_file_keys)
+            paths = list(dict.fromkeys(c.path for c in changes))
+            if paths:
+                shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more"
+                                                 if len(paths) > 6 else "")
+                out.append(f"{name}: {shown}")
+    return out

@@ -89,7 +89,7 @@ def _failure_reason(outcome: Outcome) -> str:
 
 def revisions_of(engine: Engine, project_name: str) -> list[R.Revision]:
     """The project's revisions, oldest first; a damaged record is skipped with a warning."""
-    return _parsed(engine.list_revisions(project_name), project_name)  # type: ignore[attr-defined]
+    return _parsed(engine.list_revisions(project_name), project_name)
 
 
 def _number(labels: Mapping[str, str]) -> int:
@@ -117,7 +117,7 @@ def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revis
     number = R.next_number(known)
     for _ in range(64):
         candidate = dataclasses.replace(revision, number=number)
-        stored = engine.create_revision(  # type: ignore[attr-defined]
+        stored = engine.create_revision(
             revision.project_name, number, R.to_labels(candidate))
         if stored.get(R.TOKEN) == revision.token:
             return candidate
@@ -129,10 +129,11 @@ def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revis
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
                     outcome: Outcome, *, command: str = "up",
                     source: tuple[str | None, bool | None] | None = None,
-                    plan_digest: str = "") -> R.Revision | None:
-    """Record what an ``up`` (or a rollback, an ``apply``) just did. A run that changed
-    nothing (``revisions.changed_nothing``) with the latest revision's model adds nothing,
-    and so does a ``--dry-run``. Never fails the command: a warning instead."""
+                    plan_digest: str = "", rollback_to: int | None = None) -> R.Revision | None:
+    """Record what an ``up`` (or a rollback to ``rollback_to``, an ``apply``) just did. A run
+    that changed nothing (``revisions.changed_nothing``) with the latest revision's model adds
+    nothing (unless it ends or starts a rollback's hold on the desired state), and so does a
+    ``--dry-run``. Never fails the command: a warning instead."""
     if g.dry_run:
         return None
     try:
@@ -140,12 +141,13 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
         model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
         # only the newest record is read back (each holds a whole model): the others' numbers
         # are enough to pick the next one
-        records = engine.list_revisions(project.name)  # type: ignore[attr-defined]
+        records = engine.list_revisions(project.name)
         numbers = [_number(labels) for labels in records]
         newest = _parsed([max(records, key=_number)], project.name) if records else []
         latest = newest[0] if newest else None  # None: no record, or a damaged newest one
         if (R.changed_nothing(plan, outcome, command) and latest is not None
-                and latest.ok and latest.model_sha256 == R.sha256(model)):
+                and latest.ok and latest.model_sha256 == R.sha256(model)
+                and latest.rollback_to == rollback_to):
             return None
         commit, dirty = source if source is not None else git_source(project)
         import datetime
@@ -161,7 +163,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
             model=model, digests=digests, commit=commit, dirty=dirty,
             working_dir=project.working_dir, stackup_version=__version__,
             token=uuid.uuid4().hex, plan_digest=plan_digest,
-            env_file_keys=R.env_file_keys(project))
+            env_file_keys=R.env_file_keys(project), rollback_to=rollback_to)
         return store(engine, revision, numbers)
     except StackupError as error:
         click.echo(f"warning: could not record the revision of {project.name}: {error}",
@@ -202,8 +204,10 @@ def load_revision_project(g: Globals, number: int | None) -> Project:
 
 def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
                 current: Project | None, environ: Mapping[str, str]) -> Outcome:
-    """Converge the project to ``target`` through ``app.up`` (plan printed first), and record
-    the result as a new revision. Returns the outcome."""
+    """Converge the project to ``target`` through ``app.up`` (the plan that runs printed
+    first, with the field-level changes it applies), record the result as a new revision that
+    makes ``target`` the desired state, and warn where the stack files now differ from what
+    runs. Returns the outcome."""
     from stackup import app
     from stackup.cli.progress import Progress
     from stackup.reconcile import UpOptions
@@ -212,16 +216,48 @@ def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
     project = restore(target, current, environ)
     engine = g.engine()
     options = UpOptions(remove_orphans=True)
-    click.echo(f"Rolling back {project.name} to revision {target.number} "
-               f"({target.time}, {target.command}):", file=plan_out)
-    click.echo(plan_text(app.plan_up(project, engine, options)), file=plan_out, nl=False)
+
+    def show(plan: Plan) -> None:
+        click.echo(f"Rolling back {project.name} to revision {target.number} "
+                   f"({target.time}, {target.command}):", file=plan_out)
+        click.echo(plan_text(plan, diff=True), file=plan_out, nl=False)
+
+    plan = app.plan_up(project, engine, options)
+    show(plan)  # the plan that runs, as it runs
     progress = Progress(g.progress)
-    plan, outcome = app.up(project, engine, options, app.RunOptions(parallel=g.parallel),
+    outcome = app.run_plan(plan, project, engine, app.RunOptions(parallel=g.parallel),
                            progress.on_event)
     progress.summary(plan, outcome, verb="rollback")
     record_revision(g, project, (), plan, outcome, command=command,
-                    source=(target.commit, target.dirty))
+                    source=(target.commit, target.dirty), rollback_to=target.number)
+    warn_files_differ(project, current, target.number)
     return outcome
+
+
+def warn_files_differ(running: Project, files: Project | None, number: int) -> None:
+    """After a rollback: say that the stack files on disk no longer describe what runs, and
+    which fields differ (names only), and what keeps which."""
+    differ = R.differences(files, running) if files is not None else []
+    if differ:
+        click.echo(f"warning: the stack files now differ from what runs (revision {number}):",
+                   err=True)
+        for line in differ:
+            click.echo(f"  {line}", err=True)
+        click.echo(f"`stackup watch --heal` keeps revision {number}; the next `stackup up` or "
+                   f"`apply` returns to the stack files.", err=True)
+
+
+def desired_state(engine: Engine, project_name: str, current: Project | None,
+                  environ: Mapping[str, str]) -> tuple[R.Revision | None, Project | None]:
+    """The revision that is the project's desired state after a rollback, and its model as a
+    Project; (None, None) when the desired state is the stack files. Only the newest record is
+    read back (each holds a whole model)."""
+    records = engine.list_revisions(project_name)
+    newest = _parsed([max(records, key=_number)], project_name) if records else []
+    target = R.desired_revision(newest)
+    if target is None:
+        return None, None
+    return target, restore(target, current, environ)
 
 
 def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan,
@@ -283,9 +319,9 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
     engine = g.engine()
     if purge:
         numbers = sorted(int(labels[R.NUMBER]) for labels in
-                         engine.list_revisions(name)  # type: ignore[attr-defined]
+                         engine.list_revisions(name)
                          if labels.get(R.NUMBER, "").isdigit())
-        engine.remove_revisions(name, numbers)  # type: ignore[attr-defined]
+        engine.remove_revisions(name, numbers)
         click.echo(f"removed {len(numbers)} revision{'' if len(numbers) == 1 else 's'} "
                    f"of {name}", err=True)
         return

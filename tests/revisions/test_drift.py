@@ -47,6 +47,25 @@ def test_docker_stop_is_one_stop_to_heal() -> None:
         [("stopped", "stopped by hand", True)]
 
 
+def test_docker_stop_past_its_grace_period_is_a_stop_before_its_stop_event() -> None:
+    c = Classifier(project())
+    feed(c, ev("kill", 1, signal="15"), ev("kill", 11, signal="9"), ev("die", 11.1,
+                                                                      exitCode="137"))
+    assert [(d.kind, d.reason, d.heal) for d in c.flush(12)] == \
+        [("stopped", "stopped by hand (signal 15, then 9 after the grace period)", True)]
+
+
+def test_a_late_stop_event_still_makes_a_stop_and_a_kill_by_term_is_a_kill() -> None:
+    c = Classifier(project())
+    feed(c, ev("kill", 1, signal="15"), ev("die", 1.1, exitCode="0"))
+    assert c.flush(2) == []  # docker stop's event may still come
+    c.feed(ev("stop", 3.5), received=3.5)
+    assert [d.kind for d in c.flush(4.1)] == ["stopped"]
+    feed(c, ev("kill", 10, signal="15"), ev("die", 10.1, exitCode="0"))
+    assert [(d.kind, d.reason) for d in c.flush(15.2)] == [("killed",
+                                                            "killed by hand (signal 15)")]
+
+
 def test_a_slow_rm_f_is_still_one_removal() -> None:
     c = Classifier(project())
     feed(c, ev("kill", 1, signal="9"), ev("die", 1.01, exitCode="137"))
@@ -112,18 +131,87 @@ def test_event_from_engine_reads_labels_and_time() -> None:
         ("container", "die", "abc", "demo-web-1", "web", 1.5)
 
 
-def test_periodic_plan_heals_missing_reports_stopped_once() -> None:
-    p = project()
+def observed_with(engine: FakeEngine, p: Project, **exit_codes: int) -> tuple:
+    """The plan ``up`` would run and the state it was made from, with the exit codes given
+    (by container name, ``-`` spelled ``_``) as a real engine would report them."""
+    import dataclasses
+
+    from stackup.reconcile import plan_up
+
+    observed = app.observe(p, engine)
+    codes = {k.replace("_", "-"): v for k, v in exit_codes.items()}
+    observed = dataclasses.replace(observed, containers=tuple(
+        dataclasses.replace(c, exit_code=codes.get(c.name, c.exit_code))
+        for c in observed.containers))
+    return plan_up(p, observed, UpOptions()), observed
+
+
+def test_periodic_plan_heals_missing_and_stopped_leaves_a_finished_one_shot() -> None:
+    p = project(flaky="always")
     engine = FakeEngine()
     c = Classifier(p)
-    current, new = c.from_plan(app.plan_up(p, engine, UpOptions()))
+    current, new = c.from_plan(*observed_with(engine, p))
     assert {(d.kind, d.subject, d.heal) for d in new} == {
         ("missing", "demo_default", True), ("missing", "web", True), ("missing", "job", True),
         ("missing", "flaky", True)}
     app.up(p, engine, UpOptions(), app.RunOptions())
-    assert c.from_plan(app.plan_up(p, engine, UpOptions())) == ([], [])
-    container = engine.by_name("demo-job-1")
-    engine.stop_container("demo", container.container_id)
-    current, new = c.from_plan(app.plan_up(p, engine, UpOptions()))
-    assert [(d.kind, d.subject, d.heal) for d in new] == [("not-running", "demo-job-1", False)]
-    assert c.from_plan(app.plan_up(p, engine, UpOptions()))[1] == []  # reported once
+    assert c.from_plan(*observed_with(engine, p)) == ([], [])
+    for name in ("demo-job-1", "demo-web-1", "demo-flaky-1"):
+        engine.stop_container("demo", engine.by_name(name).container_id)
+    current, new = c.from_plan(*observed_with(engine, p, demo_web_1=137))
+    found = {d.subject: (d.kind, d.heal, d.reason) for d in new}
+    # docker stop (SIGKILL after the grace period): whatever stopped it, it should run
+    assert found["demo-web-1"] == ("not-running", True,
+                                   "not running (exited (137)); its desired state is running")
+    # exit 0 under restart: always: the engine would have restarted it, so it was stopped
+    assert found["demo-flaky-1"][:2] == ("not-running", True)
+    # exit 0, no restart policy: a one-shot that finished
+    assert found["demo-job-1"][:2] == ("not-running", False)
+    assert "finished: exited 0 and its restart policy (no)" in found["demo-job-1"][2]
+    assert c.from_plan(*observed_with(engine, p, demo_web_1=137))[1] == []  # reported once
+
+
+def test_a_container_seen_stopped_by_hand_is_healed_even_with_exit_code_0() -> None:
+    p = project()
+    engine = FakeEngine()
+    app.up(p, engine, UpOptions(), app.RunOptions())
+    c = Classifier(p)
+    job = {"name": "demo-job-1", "service": "job", "cid": "j1"}
+    feed(c, ev("kill", 1, signal="15", **job), ev("die", 1.1, exitCode="0", **job),
+         ev("stop", 1.2, **job))
+    [stopped] = c.flush(2)
+    assert (stopped.kind, stopped.heal) == ("stopped", True)
+    engine.stop_container("demo", engine.by_name("demo-job-1").container_id)
+    [drift], _ = c.from_plan(*observed_with(engine, p))
+    assert (drift.subject, drift.heal) == ("demo-job-1", True)
+    c.feed(ev("start", 3, **job))  # started again: a later clean exit is a finished run
+    [drift], _ = c.from_plan(*observed_with(engine, p))
+    assert (drift.subject, drift.heal) == ("demo-job-1", False)
+
+
+def test_a_one_shot_others_wait_for_is_never_started_by_watch() -> None:
+    import dataclasses
+
+    from stackup.model import Dependency
+
+    p = project()
+    web = dataclasses.replace(p.services["web"], depends_on=(
+        Dependency("job", "service_completed_successfully"),))
+    p = dataclasses.replace(p, services=FrozenMap({**p.services, "web": web}))
+    c = Classifier(p)
+    [drift] = feed(c, ev("die", 1, name="demo-job-1", service="job", exitCode="3"))
+    assert (drift.kind, drift.heal) == ("exited", False)
+    assert "another service waits for it to complete" in drift.reason
+
+
+def test_a_crash_nothing_restarts_is_healed_until_it_loops() -> None:
+    c = Classifier(project(), loop_exits=3, loop_window=60)
+    [first] = feed(c, ev("die", 1, exitCode="1"))
+    assert (first.kind, first.heal) == ("exited", True)
+    assert "restart policy (no) does not restart it; its desired state is running" \
+        in first.reason
+    [second] = feed(c, ev("die", 5, exitCode="1"))
+    assert second.heal
+    [loop] = feed(c, ev("die", 9, exitCode="1"))
+    assert (loop.kind, loop.heal) == ("crash-looping", False) and "web" in c.crash_looping
+    assert "watch no longer heals it" in loop.reason

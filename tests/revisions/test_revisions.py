@@ -148,3 +148,27 @@ def test_concurrent_writers_get_distinct_numbers(project: stackup.Project) -> No
     assert len(engine.list_revisions("demo")) == 8
     engine.remove_revisions("demo", [1, 2])
     assert sorted(int(x[R.NUMBER]) for x in engine.list_revisions("demo")) == list(range(3, 9))
+
+
+def test_a_rollback_record_is_the_desired_state_until_the_next_up(
+        project: stackup.Project, tmp_path: Path) -> None:
+    other = load(tmp_path, STACK.replace("hi $$HOME", "hello"), {"TOKEN": "x"})
+    one, two = record(project, 1), record(other, 2)
+    back = R.from_labels(R.to_labels(record(project, 3, command="rollback to 1",
+                                            rollback_to=1)))
+    assert back.rollback_to == 1 and back.summary()["rollback_to"] == 1
+    assert R.from_labels(R.to_labels(one)).rollback_to is None
+    assert R.desired_revision([one, two]) is None  # the stack files
+    assert R.desired_revision([one, two, back]) is back
+    assert R.desired_revision([one, two, back, record(other, 4)]) is None  # an up after it
+
+
+def test_differences_name_fields_never_values(project: stackup.Project, tmp_path: Path) -> None:
+    files = load(tmp_path, STACK.replace("hi $$HOME", "hello").replace(
+        "secrets:\n  token", "  extra: {image: busybox:local}\nsecrets:\n  token"),
+        {"TOKEN": "other-" + CANARY})
+    found = R.differences(files, project)
+    assert found == ["extra: only in the stack files",
+                     "web: environment.GREETING, secrets"], found
+    assert R.differences(project, project) == []
+    assert CANARY not in json.dumps(found) and "hello" not in json.dumps(found)
