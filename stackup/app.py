@@ -303,12 +303,17 @@ def applied_revision(text: str, source: str, project_name: str,
     return saved.digest, None
 
 
-def remove_revision_records(project_name: str, engine: Engine) -> int:
-    """``down -v``: remove the project's revision records too; returns how many there were."""
+def remove_revision_records(project_name: str, engine: Engine) -> tuple[int, int]:
+    """``down -v``: remove the project's revision records too; returns (how many there were,
+    how many the engine still lists afterwards), so that what is reported is what happened."""
     from stackup import revisions as R
 
-    numbers = sorted(int(labels[R.NUMBER]) for labels in engine.list_revisions(project_name)
-                     if labels.get(R.NUMBER, "").isdigit())
-    if numbers:
-        engine.remove_revisions(project_name, numbers)
-    return len(numbers)
+    def listed() -> list[int]:
+        return sorted(int(labels[R.NUMBER]) for labels in engine.list_revisions(project_name)
+                      if labels.get(R.NUMBER, "").isdigit())
+
+    numbers = listed()
+    if not numbers:
+        return 0, 0
+    engine.remove_revisions(project_name, numbers)
+    return len(numbers), len(set(numbers) & set(listed()))

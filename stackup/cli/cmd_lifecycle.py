@@ -301,12 +301,16 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
                                  on_event=progress.on_event,
                                  ignore_orphans=compose_ignore_orphans())
         # -v: the history goes too (its records are volumes without the project's label)
-        removed = app.remove_revision_records(name, g.engine()) \
-            if volumes and outcome.ok else 0
+        found, left = app.remove_revision_records(name, g.engine()) \
+            if volumes and outcome.ok else (0, 0)
     _finish(g, plan, outcome, progress, "down")
+    removed = found if g.dry_run else found - left  # a dry run lists them all still
     if removed and g.progress not in ("quiet", "json"):
         click.echo(f"{'Would remove' if g.dry_run else 'Removed'} {removed} revision "
                    f"record{'' if removed == 1 else 's'} of {name}.", err=True)
+    if left and not g.dry_run:
+        click.echo(f"warning: {left} revision record{'' if left == 1 else 's'} of {name} "
+                   "could not be removed: `stackup history --purge` tries again", err=True)
     remove_images(g.engine(), images, quiet=g.progress == "quiet")
 
 

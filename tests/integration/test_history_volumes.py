@@ -13,14 +13,12 @@ import json
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
 from stackup import revisions as R
-from stackup.engine.docker import DockerEngine
 from tests.integration.helpers import LOOP, STACKUP, write
 
 STACK = f"""
@@ -35,14 +33,6 @@ services:
     image: busybox:local
     command: ["true"]
 """
-
-
-@pytest.fixture()
-def history(docker_engine: DockerEngine, project_name: str) -> Iterator[None]:
-    """Remove whatever revision records a test leaves (plain `down` keeps them)."""
-    yield
-    numbers = [int(x[R.NUMBER]) for x in docker_engine.list_revisions(project_name)]
-    docker_engine.remove_revisions(project_name, numbers)
 
 
 def stk(folder: Path, project: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

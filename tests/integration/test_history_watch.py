@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -31,14 +30,6 @@ services:
 secrets:
   tok: {{environment: TOK}}
 """
-
-
-@pytest.fixture()
-def history(docker_engine: DockerEngine, project_name: str) -> Iterator[None]:
-    """Remove the project's revision records afterwards (plain down leaves them, on purpose)."""
-    yield
-    numbers = [int(x[R.NUMBER]) for x in docker_engine.list_revisions(project_name)]
-    docker_engine.remove_revisions(project_name, numbers)
 
 
 def stk(folder: Path, project: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -114,7 +114,7 @@ def test_a_saved_plan_knows_its_digest_and_apply_finds_it(tmp_path: Path) -> Non
     assert app.applied_revision(text, "p.json", "demo", engine) == (saved.digest, None)
     engine.remove_revisions("demo", [2])  # now the apply of this file is the newest
     assert app.applied_revision(text, "p.json", "demo", engine) == (saved.digest, 1)
-    assert app.remove_revision_records("demo", engine) == 1
+    assert app.remove_revision_records("demo", engine) == (1, 0)  # one there, none left
     assert engine.list_revisions("demo") == []
 
 
