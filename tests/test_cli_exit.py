@@ -74,3 +74,29 @@ def test_atexit_handlers_finalizers_and_unflushed_output(tmp_path: Path) -> None
     assert done.stdout == "unflushed"
     assert marker.read_text() == "ran"
     assert not made.exists()
+
+
+def test_ctrl_c_while_a_class_is_being_built_is_an_interrupt_not_a_bug(tmp_path: Path) -> None:
+    """Python 3.11 wraps a ``KeyboardInterrupt`` that lands in a descriptor's ``__set_name__``
+    (a dataclass being defined during an import) in a ``RuntimeError``; CI caught `up` printing
+    that as an internal error when Ctrl-C came 0.33 s in."""
+    path = _stack(tmp_path, 1)
+    script = textwrap.dedent(f"""
+        import sys
+        from stackup.cli import main as M
+
+        class Landed:
+            def __set_name__(self, owner, name):
+                raise KeyboardInterrupt
+
+        def interrupted_import(*args, **kwargs):
+            class Record:  # what an import being run when Ctrl-C lands does
+                field = Landed()
+
+        M.cli.main = interrupted_import
+        sys.argv = ["stackup", "-f", {str(path)!r}, "config"]
+        M.run()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=ENV)
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
