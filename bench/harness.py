@@ -636,12 +636,12 @@ PLAN_SCRIPT = r"""
 import json, os, sys, time, hashlib
 t0 = time.perf_counter()
 from stackup.loader.loader import LoadOptions, load_project
-from stackup.hashing import config_hash
-from stackup.model import FrozenMap
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState
+from stackup.core.hashing import config_hash
+from stackup.core.model import FrozenMap
+from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState
 from stackup.reconcile import UpOptions, plan_up
 from stackup.reconcile._select import container_name
-from stackup import labels as L
+from stackup.core import labels as L
 t1 = time.perf_counter()
 path, name, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 project = load_project(LoadOptions(files=(path,), project_name=name, environ=dict(os.environ),

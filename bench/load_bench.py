@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stackup.graph import build_graph, start_order  # noqa: E402
+from stackup.core.graph import build_graph, start_order  # noqa: E402
 
 
 def generate(n: int, shape: str) -> str:

@@ -14,9 +14,9 @@ import statistics
 import sys
 import time
 
-from stackup.hashing import config_hash
-from stackup.model import Dependency, FrozenMap, Network, Project, Service, ServiceNetwork
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState
+from stackup.core.hashing import config_hash
+from stackup.core.model import Dependency, FrozenMap, Network, Project, Service, ServiceNetwork
+from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState
 from stackup.reconcile import plan_down, plan_up
 
 WIDTH = 10

@@ -61,7 +61,7 @@ G = getattr(M, "Globals", None) or __import__("stackup.cli.context", fromlist=["
 wrap(G, "load", "load the stack files")
 wrap(G, "engine", "connect (engine adapter imports)")
 def then_wrap():
-    import stackup.app as A, stackup.engine.locking as K, stackup.reconcile as R
+    import stackup.app.containers as A, stackup.app.locking as K, stackup.reconcile as R
     wrap(A, "observe", "observe")
     wrap(R, "plan_up", "plan (reconcile)")
     wrap(K.ProjectLock, "acquire", "project lock (take, give back)")

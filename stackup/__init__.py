@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings as _warnings
 from collections.abc import Mapping, Sequence
 
-from stackup.errors import (
+from stackup.core.errors import (
     CycleError,
     EngineError,
     Location,
@@ -20,9 +20,9 @@ from stackup.errors import (
     SpecError,
     StackupError,
 )
-from stackup.model import Network, Project, Service, Volume
+from stackup.core.model import Network, Project, Service, Volume
 
-__version__ = "0.1.0.dev0"
+from stackup.core.version import __version__
 
 __all__ = [
     "CycleError",

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from stackup import labels
-from stackup.engine.docker import DockerEngine
-from stackup.errors import EngineError
+from stackup.core import labels
+from stackup.adapters.docker import DockerEngine
+from stackup.core.errors import EngineError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_SCRIPT = ROOT / "scripts" / "engine.sh"

@@ -6,11 +6,11 @@ import pytest
 
 from stackup.cli.cmd_cp import _split
 from stackup.cli.cmd_events import event_record, rfc3339, stats_record
-from stackup.cli.formatting import (displayable_ports, human_duration, human_size,
+from stackup.cli.views.formatting import (displayable_ports, human_duration, human_size,
                                     quote_command, render_template)
 from stackup.cli.target import table
-from stackup.engine.base import PortBinding
-from stackup.errors import ProjectError
+from stackup.ports.engine import PortBinding
+from stackup.core.errors import ProjectError
 
 
 @pytest.mark.parametrize("seconds,text", [

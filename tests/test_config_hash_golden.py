@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import stackup
-from stackup.hashing import config_hash
+from stackup.core.hashing import config_hash
 
 COMPOSE = """\
 name: golden

@@ -8,9 +8,9 @@ the project up on that network (reused, never a second network of the same name)
 
 from __future__ import annotations
 
-from stackup.engine.fake import FakeEngine
-from stackup.model import Dependency, Mount
-from stackup.plan import Kind
+from stackup.testing.fake import FakeEngine
+from stackup.core.model import Dependency, Mount
+from stackup.core.plan import Kind
 from stackup.reconcile import plan_down, plan_up
 from tests.test_execute import make_project, observe, run, svc
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackup.loader.loader import LoadOptions, load_project
-from stackup.model import Project
+from stackup.core.model import Project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -54,13 +54,13 @@ def test_rolling_update_example_plans_batches_start_first() -> None:
     time, each new replica started and healthy beside the old one before the old one stops."""
     import anyio
 
-    from stackup.app import observe
-    from stackup.engine.container_backend import ContainerBackend
-    from stackup.engine.fake import FakeEngine
-    from stackup.execute import execute
-    from stackup.model import UpdateConfig
+    from stackup.app.containers import observe
+    from stackup.app.container_backend import ContainerBackend
+    from stackup.testing.fake import FakeEngine
+    from stackup.run.execute import execute
+    from stackup.core.model import UpdateConfig
     from stackup.reconcile import plan_up
-    from stackup.render import plan_text
+    from stackup.core.render import plan_text
 
     folder = EXAMPLES / "rolling-update"
 

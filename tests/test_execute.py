@@ -11,11 +11,11 @@ from typing import Any
 import anyio
 import pytest
 
-from stackup.engine.container_backend import ContainerBackend
-from stackup.engine.fake import FakeEngine
-from stackup.errors import EngineError
-from stackup.execute import Event, Outcome, execute
-from stackup.model import (
+from stackup.app.container_backend import ContainerBackend
+from stackup.testing.fake import FakeEngine
+from stackup.core.errors import EngineError
+from stackup.run.execute import Event, Outcome, execute
+from stackup.core.model import (
     Dependency,
     FrozenMap,
     Healthcheck,
@@ -26,8 +26,8 @@ from stackup.model import (
     ServiceNetwork,
     Volume,
 )
-from stackup.observed import ObservedState
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.observed import ObservedState
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile import UpOptions, plan_down, plan_up
 
 CHECK = Healthcheck(test=("CMD", "true"))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stackup import app
-from stackup.engine.fake import FakeEngine
-from stackup.errors import OperationFailed
-from stackup.execute import Event
-from stackup.model import (
+from stackup.app import containers as app
+from stackup.testing.fake import FakeEngine
+from stackup.core.errors import OperationFailed
+from stackup.run.execute import Event
+from stackup.core.model import (
     BuildSpec,
     Dependency,
     FrozenMap,
@@ -19,7 +19,7 @@ from stackup.model import (
     Service,
     ServiceNetwork,
 )
-from stackup.plan import Kind
+from stackup.core.plan import Kind
 from stackup.reconcile import UpOptions
 
 BUSYBOX = "sha256:" + "b" * 64

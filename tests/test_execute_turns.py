@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import anyio
 
-from stackup.errors import StackupError
-from stackup.execute import execute
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.errors import StackupError
+from stackup.run.execute import execute
+from stackup.core.plan import Kind, Operation, Plan
 
 
 class Recorder:

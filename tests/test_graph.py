@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from stackup.model import (Dependency, FileReference, FrozenMap, Mount, Network, Project,
+from stackup.core.model import (Dependency, FileReference, FrozenMap, Mount, Network, Project,
                            Service, ServiceNetwork, Volume)
-from stackup.graph import (build_graph, dependencies, dependents, find_cycle, start_order,
+from stackup.core.graph import (build_graph, dependencies, dependents, find_cycle, start_order,
                            stop_order)
 import pytest
 
-from stackup.errors import CycleError
+from stackup.core.errors import CycleError
 
 
 def project(deps: dict[str, list[str]], **extra: object) -> Project:
@@ -82,7 +82,7 @@ def test_linear_cost_on_dense_layers() -> None:
 
 
 def test_walk_puts_every_need_first_and_ties_by_kind_then_name() -> None:
-    from stackup.graph import walk
+    from stackup.core.graph import walk
 
     p = project({"web": ["api"], "api": ["db"], "db": [], "admin": []})
     order = walk(build_graph(p))

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from stackup.errors import CycleError
-from stackup.graph import (DependencyGraph, build_graph, service_order, to_networkx,
+from stackup.core.errors import CycleError
+from stackup.core.graph import (DependencyGraph, build_graph, service_order, to_networkx,
                            topological_order, walk)
-from stackup.model import (
+from stackup.core.model import (
     Dependency,
     FileObject,
     FileReference,
@@ -126,8 +126,8 @@ def test_to_networkx_is_the_same_graph() -> None:
 
 def test_planning_order_does_not_import_networkx() -> None:
     code = ("import sys\n"
-            "from stackup.graph import build_graph, walk, find_cycle\n"
-            "from stackup.model import Dependency, FrozenMap, Project, Service\n"
+            "from stackup.core.graph import build_graph, walk, find_cycle\n"
+            "from stackup.core.model import Dependency, FrozenMap, Project, Service\n"
             "s = {'a': Service('a', image='x'), 'b': Service('b', image='x',"
             " depends_on=(Dependency('a'),))}\n"
             "p = Project('p', '/p', services=FrozenMap(s))\n"

@@ -6,8 +6,8 @@ import dataclasses
 import hashlib
 import json
 
-from stackup.hashing import canonical_config, config_hash, content_digest, diff_configs
-from stackup.model import (BuildSpec, Dependency, Deploy, FileObject, FileReference, FrozenMap,
+from stackup.core.hashing import canonical_config, config_hash, content_digest, diff_configs
+from stackup.core.model import (BuildSpec, Dependency, Deploy, FileObject, FileReference, FrozenMap,
                            Mount, Network, Port, Project, Service, ServiceNetwork, Volume)
 
 

@@ -1,5 +1,7 @@
-"""The layering contract (pyproject's [tool.importlinter]) holds: the pure core imports neither
-docker nor anyio nor click, only engine/docker/ imports docker, only cli/ imports click."""
+"""The layering contract (pyproject's [tool.importlinter]) holds: cli > app > run | testing >
+adapters > ports > reconcile | swarm > loader > core; only ``app.wiring`` imports the adapters;
+only adapters/docker/ imports docker, only cli/ imports click; nothing imports the CLI's root
+module but the entry point."""
 
 import subprocess
 import sys
@@ -18,10 +20,23 @@ def test_import_contracts_hold() -> None:
 def test_only_the_adapter_names_docker_in_source() -> None:
     offenders = []
     for path in (ROOT / "stackup").rglob("*.py"):
-        if "docker" in path.parts and path.parent.name != "engine" and path.parts[-3] == "engine":
+        if path.relative_to(ROOT / "stackup").parts[:2] == ("adapters", "docker"):
             continue
         for line in path.read_text().splitlines():
             stripped = line.strip()
             if stripped.startswith(("import docker", "from docker")):
                 offenders.append(str(path))
     assert offenders == []
+
+
+def test_nothing_imports_the_cli_root_module() -> None:
+    """Commands share ``cli.context``; ``cli.main`` (the root group) is the entry point only."""
+    importers = [str(path.relative_to(ROOT)) for path in (ROOT / "stackup").rglob("*.py")
+                 if path.name != "main.py" or path.parent.name != "cli"
+                 if any(line.strip().startswith(("from stackup.cli.main import",
+                                                 "import stackup.cli.main",
+                                                 "from stackup.cli import main"))
+                        for line in path.read_text().splitlines())]
+    assert importers == []
+    entry = (ROOT / "pyproject.toml").read_text()
+    assert 'stackup = "stackup.cli.main:run"' in entry

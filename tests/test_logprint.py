@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stackup.cli.logprint import LogPrinter, parse_time, split_lines, use_color
+from stackup.cli.views.logprint import LogPrinter, parse_time, split_lines, use_color
 
 
 def test_prefix_is_padded_as_compose_prints_it() -> None:

@@ -1,6 +1,6 @@
 """create = up without starts: starts, restarts and waits leave the plan, edges go through."""
 
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile.no_start import without_starts
 
 

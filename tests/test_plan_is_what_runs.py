@@ -22,12 +22,13 @@ from typing import Any
 import anyio
 import pytest
 
-from stackup import app, reconcile
-from stackup.engine.container_backend import ContainerBackend
-from stackup.engine.fake import FakeEngine
-from stackup.events import Event, Outcome
-from stackup.execute import execute
-from stackup.model import (
+from stackup import reconcile
+from stackup.app import containers as app
+from stackup.app.container_backend import ContainerBackend
+from stackup.testing.fake import FakeEngine
+from stackup.run.events import Event, Outcome
+from stackup.run.execute import execute
+from stackup.core.model import (
     BuildSpec,
     Dependency,
     FrozenMap,
@@ -39,7 +40,7 @@ from stackup.model import (
     ServiceNetwork,
     Volume,
 )
-from stackup.plan import EXECUTOR_KINDS, WAIT_KINDS, Plan
+from stackup.core.plan import EXECUTOR_KINDS, WAIT_KINDS, Plan
 from stackup.reconcile import UpOptions
 
 BUSYBOX = "sha256:" + "b" * 64

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from stackup import planfile
-from stackup.errors import PlanFileError
-from stackup.model import Deploy, FrozenMap, Healthcheck, Hook, Mount, UpdateConfig
+from stackup.app import planfile
+from stackup.core.errors import PlanFileError
+from stackup.core.model import Deploy, FrozenMap, Healthcheck, Hook, Mount, UpdateConfig
 from stackup.reconcile import UpOptions, plan_down, plan_up
 from tests.test_reconcile import container, make_project, observed, svc
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from stackup.cli.progress import Progress
-from stackup.errors import EngineError, EngineUnavailable
-from stackup.events import Outcome
-from stackup.plan import Kind, Operation, Plan
+from stackup.cli.views.progress import Progress
+from stackup.core.errors import EngineError, EngineUnavailable
+from stackup.run.events import Outcome
+from stackup.core.plan import Kind, Operation, Plan
 
 
 def test_a_run_cut_short_by_the_engine_says_so_first() -> None:
@@ -39,7 +39,7 @@ def test_an_engine_that_closed_its_listener_is_going_away(tmp_path: Path) -> Non
     the engine going away, whatever its message."""
     import socket
 
-    from stackup.engine.docker.client import engine_listens, error_for
+    from stackup.adapters.docker.client import engine_listens, error_for
 
     path = tmp_path / "engine.sock"
     gone = f"unix://{path}"

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from stackup import labels
-from stackup.errors import PlanError
-from stackup.hashing import config_hash
-from stackup.model import (Dependency, FrozenMap, Mount, Network, Project, Service,
+from stackup.core import labels
+from stackup.core.errors import PlanError
+from stackup.core.hashing import config_hash
+from stackup.core.model import (Dependency, FrozenMap, Mount, Network, Project, Service,
                            ServiceNetwork, Volume)
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stackup.plan import Change, Kind
+from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.core.plan import Change, Kind
 from stackup.reconcile import UpOptions, plan_up
-from stackup.render import plan_json, plan_text
+from stackup.core.render import plan_json, plan_text
 
 IMAGE_ID = "sha256:" + "1" * 64
 NEW_IMAGE_ID = "sha256:abc123456789" + "f" * 52
@@ -310,7 +310,7 @@ Plan: 1 to replace, 1 to restart.
 def test_build_on_a_converged_service_plans_conditional_replacements() -> None:
     """Golden: --build. The replacement (and the restart it causes) run only if the built
     image differs from the one the container runs: what `plan` shows is what `up` runs."""
-    from stackup.model import BuildSpec
+    from stackup.core.model import BuildSpec
 
     project = make_project(svc("app", image=None, build=BuildSpec(context="/w")),
                            svc("side", depends_on=(dep("app", restart=True),)))
@@ -374,7 +374,7 @@ Plan: 2 to create.
 
 
 def test_a_disabled_healthcheck_cannot_be_waited_for() -> None:
-    from stackup.model import Healthcheck
+    from stackup.core.model import Healthcheck
 
     project = make_project(svc("db", healthcheck=Healthcheck(disable=True)),
                            svc("api", depends_on=(dep("db", "service_healthy"),)))
@@ -512,7 +512,7 @@ def test_a_network_mode_follower_is_replaced_with_the_container_it_joins() -> No
 
 
 def test_post_start_and_pre_stop_hooks_are_operations_in_the_graph() -> None:
-    from stackup.model import Hook
+    from stackup.core.model import Hook
 
     project = make_project(svc("db", post_start=(Hook(("sh", "-c", "echo ready")),),
                                pre_stop=(Hook(("sh", "-c", "echo bye")),)),

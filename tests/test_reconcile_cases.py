@@ -28,12 +28,12 @@ from typing import Any
 import pytest
 import yaml
 
-from stackup.hashing import config_hash
+from stackup.core.hashing import config_hash
 from stackup.loader.loader import LoadOptions, load_project
-from stackup.model import FrozenMap, Project
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.core.model import FrozenMap, Project
+from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stackup.reconcile import UpOptions, plan_down, plan_up
-from stackup.render import plan_text
+from stackup.core.render import plan_text
 
 CASES = sorted((Path(__file__).parent / "reconcile_cases").glob("*.yaml"))
 IMAGE_ID = "sha256:" + "1" * 64

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from stackup.errors import PlanError
-from stackup.model import BuildSpec, Dependency
-from stackup.plan import Kind
+from stackup.core.errors import PlanError
+from stackup.core.model import BuildSpec, Dependency
+from stackup.core.plan import Kind
 from stackup.reconcile import UpOptions, plan_up
 from stackup.reconcile.images import plan_build, plan_pull, plan_push
-from stackup.render import plan_text
+from stackup.core.render import plan_text
 from tests.test_reconcile import IMAGE_ID, container, make_project, observed, svc, text
 
 BUILD = BuildSpec("/w/app")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from stackup.model import Deploy, FrozenMap, Healthcheck, UpdateConfig
-from stackup.plan import Kind
+from stackup.core.model import Deploy, FrozenMap, Healthcheck, UpdateConfig
+from stackup.core.plan import Kind
 from stackup.reconcile import UpOptions, plan_up
 from tests.test_reconcile import container, make_project, observed, svc
 

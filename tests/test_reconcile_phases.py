@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackup.model import Deploy, FrozenMap, UpdateConfig
-from stackup.plan import Kind, Plan
+from stackup.core.model import Deploy, FrozenMap, UpdateConfig
+from stackup.core.plan import Kind, Plan
 from stackup.reconcile import UpOptions, plan_up
 from stackup.reconcile.phases import GATE_ID
-from stackup.render import plan_text
+from stackup.core.render import plan_text
 from tests.test_reconcile import container, converged, dep, make_project, observed, svc
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from stackup.model import Network, Service
-from stackup.plan import Change, Kind, Operation, Plan
-from stackup.render import plan_json, plan_text
+from stackup.core.model import Network, Service
+from stackup.core.plan import Change, Kind, Operation, Plan
+from stackup.core.render import plan_json, plan_text
 
 WEB = Service("web", image="nginx")
 DB = Service("db", image="postgres")

@@ -9,14 +9,14 @@ from typing import Any
 import anyio
 import pytest
 
-from stackup.app import observe
-from stackup.engine.container_backend import ContainerBackend
-from stackup.engine.fake import FakeEngine
-from stackup.events import Outcome
-from stackup.execute import execute
-from stackup.model import Deploy, FrozenMap, Healthcheck, Port, Project, UpdateConfig
+from stackup.app.containers import observe
+from stackup.app.container_backend import ContainerBackend
+from stackup.testing.fake import FakeEngine
+from stackup.run.events import Outcome
+from stackup.run.execute import execute
+from stackup.core.model import Deploy, FrozenMap, Healthcheck, Port, Project, UpdateConfig
 from stackup.reconcile import plan_up
-from stackup.render import plan_text
+from stackup.core.render import plan_text
 from tests.test_reconcile import container, make_project, observed, svc
 
 HC = Healthcheck(test=("CMD", "true"))
@@ -88,7 +88,7 @@ def test_start_first_falls_back_to_stop_first_and_says_why() -> None:
 
 
 def test_the_rollout_strategy_is_not_part_of_the_config_hash() -> None:
-    from stackup.hashing import config_hash
+    from stackup.core.hashing import config_hash
 
     plain, rolled = web("1"), web("1", order="start-first", parallelism=3)
     assert config_hash(plain, plain.services["web"]) == \

@@ -26,8 +26,8 @@ import click
 
 if TYPE_CHECKING:
     from stackup.cli.context import Globals
-    from stackup.engine.base import Engine
-    from stackup.model import Project
+    from stackup.ports.engine import Engine
+    from stackup.core.model import Project
     from stackup.reconcile import UpOptions
 
 _FLAGS = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_from",
@@ -51,7 +51,7 @@ class AttachOptions:
 
     def check(self, project: Project) -> None:
         """Every service named in the flags exists (before anything runs)."""
-        from stackup.app import check_services
+        from stackup.app.containers import check_services
 
         named = [*self.attach, *self.no_attach]
         check_services(project, [*named, *([self.exit_code_from] if self.exit_code_from

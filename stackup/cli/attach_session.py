@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.logprint import LogPrinter, split_lines, use_color
-from stackup.errors import EngineError
+from stackup.cli.views.logprint import LogPrinter, split_lines, use_color
+from stackup.core.errors import EngineError
 
 if TYPE_CHECKING:
     from stackup.cli.attach import AttachOptions
     from stackup.cli.context import Globals
-    from stackup.engine.base import Engine
-    from stackup.model import Project
-    from stackup.observed import ObservedContainer
+    from stackup.ports.engine import Engine
+    from stackup.core.model import Project
+    from stackup.core.observed import ObservedContainer
     from stackup.reconcile import UpOptions
 
 
@@ -61,7 +61,7 @@ class Session:
         return attached, watched
 
     def run(self) -> int:
-        from stackup.app import containers
+        from stackup.app.containers import containers
 
         attached, watched = self._services()
         found = [c for c in containers(self.project.name, self.engine)
@@ -177,8 +177,8 @@ class Session:
     def _stop(self, *, kill: bool = False) -> None:
         """Stop the services ``up`` was asked for (all when none named) in the background;
         ``kill``: at once (a second Ctrl-C)."""
-        from stackup import app
-        from stackup.cli.progress import Progress
+        from stackup.app import containers as app
+        from stackup.cli.views.progress import Progress
 
         mode = self.g.progress if self.g.progress in ("quiet", "json") else "plain"
         progress = Progress(mode)

@@ -11,9 +11,9 @@ import click
 
 from stackup.cli import complete
 from stackup.cli import cmd_swarm
-from stackup.cli.config_views import View, render
+from stackup.cli.views.config_views import View, render
 from stackup.cli.context import Globals, pass_globals
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 
 @click.command("config")
@@ -52,7 +52,7 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
     else:
         project = g.load(services).project
         if services:
-            from stackup.app import check_services
+            from stackup.app.containers import check_services
 
             check_services(project, services)
         if quiet:

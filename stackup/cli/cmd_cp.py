@@ -1,6 +1,6 @@
 """``cp``: copy files and folders between a service container and the host, both ways.
 
-Pipeline position: CLI over ``engine.archive`` (the engine's archive endpoints, so it works on
+Pipeline position: CLI over ``app.archive`` (the engine's archive endpoints, so it works on
 a remote engine too). ``SERVICE:PATH`` names the container side; ``--index`` picks a replica.
 """
 
@@ -36,7 +36,7 @@ def cp_cmd(g: Globals, index: int | None, archive: bool, follow_link: bool, sour
            destination: str) -> None:
     """Copy between a container and the host: `cp SERVICE:SRC DEST` or `cp SRC SERVICE:DEST`
     (`-` as DEST writes a tar to stdout; as SRC reads one from stdin)."""
-    from stackup.engine.archive import copy_from_container, copy_to_container
+    from stackup.app.archive import copy_from_container, copy_to_container
 
     src_service, src_path = _split(source)
     dst_service, dst_path = _split(destination)

@@ -19,8 +19,8 @@ from stackup.cli.context import Globals, pass_globals
 def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...], *,
          force_recreate: bool = False, no_recreate: bool = False, remove_orphans: bool = False,
          build: bool = False, pull: str | None = None, no_start: bool = False) -> None:
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
     from stackup.reconcile.no_start import without_starts
 
     project = g.load(services).project

@@ -1,9 +1,9 @@
 """``history``, ``rollback`` and the revision recorded after every ``up``.
 
-Pipeline position: CLI over ``stackup.revisions`` (records, pure) and the engine's revision
-store (``engine.docker.revisions``). Here are the impure parts a record needs: the clock, the
+Pipeline position: CLI over ``stackup.app.revisions`` (records, pure) and the engine's revision
+store (``adapters.docker.revisions``). Here are the impure parts a record needs: the clock, the
 user and host, ``git`` for the source, the digests of secret and config files. A rollback loads
-the recorded model back through the loader and converges through ``stackup.app.up``, exactly
+the recorded model back through the loader and converges through ``stackup.app.containers.up``, exactly
 the path of ``up``.
 """
 
@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup import revisions as R
+from stackup.app import revisions as R
 from stackup.cli.context import Globals, pass_globals
-from stackup.errors import ProjectError, StackupError
+from stackup.core.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.events import Outcome
-    from stackup.model import Project
-    from stackup.plan import Plan
+    from stackup.ports.engine import Engine
+    from stackup.run.events import Outcome
+    from stackup.core.model import Project
+    from stackup.core.plan import Plan
 
 
 # --- the impure parts of a record ---------------------------------------------------------------
@@ -208,10 +208,10 @@ def converge_to(g: Globals, target: R.Revision, command: str, *, plan_out: Any,
     first, with the field-level changes it applies), record the result as a new revision that
     makes ``target`` the desired state, and warn where the stack files now differ from what
     runs. Returns the outcome."""
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
     from stackup.reconcile import UpOptions
-    from stackup.render import plan_text
+    from stackup.core.render import plan_text
 
     project = restore(target, current, environ)
     engine = g.engine()

@@ -1,6 +1,6 @@
 """``build``, ``pull``, ``push``, ``images``: the stack's images.
 
-Pipeline position: CLI over ``stackup.app``. ``build``/``pull``/``push`` run a plan of image
+Pipeline position: CLI over ``stackup.app.containers``. ``build``/``pull``/``push`` run a plan of image
 operations (from ``reconcile.images``) through the executor, in parallel, with progress on
 stderr; ``images`` prints which image each container runs, on stdout.
 """
@@ -17,18 +17,18 @@ import click
 
 from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
-from stackup.model import FrozenMap
+from stackup.core.model import FrozenMap
 
 if TYPE_CHECKING:
-    from stackup.cli.progress import Progress
-    from stackup.events import Outcome
-    from stackup.model import Project
-    from stackup.plan import Plan
+    from stackup.cli.views.progress import Progress
+    from stackup.run.events import Outcome
+    from stackup.core.model import Project
+    from stackup.core.plan import Plan
 
 
 def with_dependencies(project: Project, services: tuple[str, ...]) -> tuple[str, ...]:
     """``services`` and every service they depend on, transitively (--include-deps)."""
-    from stackup.graph import dependencies
+    from stackup.core.graph import dependencies
 
     return tuple(sorted(dependencies(project, services)))
 
@@ -52,8 +52,8 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = Fals
          no_cache: bool = False, pull: bool = False, include_deps: bool = False,
          build_args: tuple[str, ...] = (), missing_only: bool = False,
          ) -> tuple[Plan, Outcome | None, Progress]:
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
 
     project = g.load(services).project
     app.check_services(project, services)
@@ -173,7 +173,7 @@ def push_cmd(g: Globals, ignore_push_failures: bool, include_deps: bool, quiet: 
 @pass_globals
 def images_cmd(g: Globals, fmt: str, quiet: bool, services: tuple[str, ...]) -> None:
     """List the image each of the project's containers runs."""
-    from stackup import app
+    from stackup.app import containers as app
 
     project = g.load(services).project
     app.check_services(project, services)

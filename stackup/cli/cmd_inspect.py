@@ -1,6 +1,6 @@
 """``logs``, ``exec``: look at and into a running stack (``ps`` is in ``cmd_ps``).
 
-Pipeline position: CLI over ``stackup.app`` and the Engine; output goes to stdout.
+Pipeline position: CLI over ``stackup.app.containers`` and the Engine; output goes to stdout.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import click
 from stackup.cli import complete
 from stackup.cli import cmd_swarm
 from stackup.cli.context import Globals, pass_globals
-from stackup.errors import NotFound, ProjectError
+from stackup.core.errors import NotFound, ProjectError
 
 if TYPE_CHECKING:
-    from stackup.observed import ObservedContainer
+    from stackup.core.observed import ObservedContainer
 
 
 def _project_name(g: Globals, services: tuple[str, ...] = ()) -> str:
@@ -53,8 +53,8 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
         return cmd_swarm.logs(**locals())
     import time
 
-    from stackup.app import containers
-    from stackup.cli.logprint import LogPrinter, parse_time, split_lines, use_color
+    from stackup.app.containers import containers
+    from stackup.cli.views.logprint import LogPrinter, parse_time, split_lines, use_color
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("expected a number or 'all'", param_hint="--tail")
@@ -110,7 +110,7 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
 
 def running_container(g: Globals, service: str, index: int) -> tuple[str, ObservedContainer]:
     """(project name, the running container number ``index`` of ``service``), one-offs aside."""
-    from stackup.app import containers
+    from stackup.app.containers import containers
 
     name = _project_name(g, (service,))
     matches = [c for c in containers(name, g.engine(), services=(service,))
@@ -142,7 +142,7 @@ def exec_cmd(g: Globals, no_tty: bool, user: str | None, workdir: str | None,
     back as they are written (kept apart), the exit code is passed through. With a TTY the
     session is interactive (through the engine API: no docker CLI needed)."""
     from stackup.cli.stdio import pump
-    from stackup.oneoff import parse_environment
+    from stackup.app.oneoff import parse_environment
 
     _, target = running_container(g, service, index)
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()

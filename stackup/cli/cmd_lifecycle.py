@@ -1,6 +1,6 @@
 """``up``, ``plan``, ``down``, ``start``, ``stop``, ``restart``, ``rm``: commands that run a plan.
 
-Pipeline position: CLI over ``stackup.app``. ``plan`` renders exactly the plan ``up`` would run.
+Pipeline position: CLI over ``stackup.app.containers``. ``plan`` renders exactly the plan ``up`` would run.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from stackup.cli.cmd_history import after_up, load_revision_project, record_revi
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli import cmd_swarm
 from stackup.cli.context import Globals, pass_globals
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:
-    from stackup.cli.progress import Progress
-    from stackup.events import Event, Outcome
-    from stackup.model import Project
-    from stackup.plan import Plan
+    from stackup.cli.views.progress import Progress
+    from stackup.run.events import Event, Outcome
+    from stackup.core.model import Project
+    from stackup.core.plan import Plan
     from stackup.reconcile import UpOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,8 +42,8 @@ def _up_options(project: Project, services: tuple[str, ...], scale: tuple[str, .
                 force_recreate: bool, no_recreate: bool, remove_orphans: bool,
                 timeout: float | None, build: bool = False,
                 pull: str | None = None, **more: bool) -> UpOptions:
-    from stackup.app import check_services
-    from stackup.model import FrozenMap
+    from stackup.app.containers import check_services
+    from stackup.core.model import FrozenMap
     from stackup.reconcile import UpOptions
 
     if force_recreate and no_recreate:
@@ -134,8 +134,8 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     """Create and start the stack's containers, changing only what differs."""
     if g.target == "swarm":
         return cmd_swarm.up(**locals())
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
 
     check_orphan_flags(remove_orphans)
     project = g.load(services).project
@@ -177,8 +177,8 @@ def plan_cmd(g: Globals, services: tuple[str, ...], force_recreate: bool, no_rec
     """Show what `up` would change: every operation, its cause and what it waits for."""
     if g.target == "swarm":
         return cmd_swarm.plan(**locals())
-    from stackup import app
-    from stackup.render import plan_json, plan_text
+    from stackup.app import containers as app
+    from stackup.core.render import plan_json, plan_text
 
     if revision is None:
         project = g.load(services).project
@@ -226,8 +226,8 @@ def apply_cmd(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     """Run a plan saved by `plan --out FILE` exactly, or nothing if anything moved (exit 3)."""
     if g.target == "swarm":
         return cmd_swarm.apply(**locals())
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
 
     if plan_file == "-":
         text = sys.stdin.read()
@@ -286,8 +286,8 @@ def down_cmd(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | N
     """Stop and remove the project's containers and networks (and volumes with -v)."""
     if g.target == "swarm":
         return cmd_swarm.down(**locals())
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
     from stackup.cli.rmi import images_of, remove_images
 
     check_orphan_flags(remove_orphans)
@@ -328,8 +328,8 @@ def _simple(verb: str, help_text: str) -> click.Command:
 def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float | None,
                **options: bool) -> None:
     """Run start/stop/restart/rm; with -p NAME and no stack file, on the labelled containers."""
-    from stackup import app
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
     from stackup.cli.target import load_or_name
 
     project, name = load_or_name(g, services)

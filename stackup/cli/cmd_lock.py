@@ -1,6 +1,6 @@
 """``unlock``: show or remove the project's lock (one writer per project), for operators.
 
-Pipeline position: CLI over ``engine.locking``. The lock itself is taken by ``Globals.locked``
+Pipeline position: CLI over ``app.locking``. The lock itself is taken by ``Globals.locked``
 around every command that changes the engine; this command never takes it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from stackup.cli.context import Globals, pass_globals
-from stackup.errors import LockHeld, ProjectError
+from stackup.core.errors import LockHeld, ProjectError
 
 
 def _project_name(g: Globals) -> str:
@@ -31,7 +31,7 @@ def unlock_cmd(g: Globals, force: bool) -> None:
 
     A lock is taken over by itself once its holder's process is gone (same host) or it has not
     been renewed for its lease (30 s by default); this is for when waiting is not an option."""
-    from stackup.engine.locking import force_unlock, holder_of
+    from stackup.app.locking import force_unlock, holder_of
 
     name = _project_name(g)
     store = g.engine().lock_store()

@@ -2,7 +2,7 @@
 smaller commands on a project's existing containers.
 
 Pipeline position: CLI over one ownership-filtered observe (``cli.target``) and single engine
-calls (``engine/docker/extra``); they change no configuration, so they need no plan. Each works
+calls (``adapters/docker/extra``); they change no configuration, so they need no plan. Each works
 with ``-p NAME`` and no stack file, as in Compose.
 """
 
@@ -18,10 +18,10 @@ import click
 from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
 from stackup.cli.target import containers, each, load_or_name, one_container, table
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:
-    from stackup.observed import ObservedContainer
+    from stackup.core.observed import ObservedContainer
 
 
 def _report(g: Globals, verb: str, name: str) -> None:
@@ -145,8 +145,8 @@ def wait_cmd(g: Globals, down_project: bool, services: tuple[str, ...]) -> None:
     if failures:
         sys.exit(1)
     if down_project:
-        from stackup import app
-        from stackup.cli.progress import Progress
+        from stackup.app import containers as app
+        from stackup.cli.views.progress import Progress
 
         project, _ = load_or_name(g)
         progress = Progress(g.progress)

@@ -17,12 +17,12 @@ import click
 from stackup.cli import complete
 from stackup.cli import cmd_swarm
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.formatting import displayable_ports, human_duration, quote_command, \
+from stackup.cli.views.formatting import displayable_ports, human_duration, quote_command, \
     render_template
 from stackup.cli.target import load_or_name, table
 
 if TYPE_CHECKING:
-    from stackup.engine.base import ContainerSummary
+    from stackup.ports.engine import ContainerSummary
 
 STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 HEADERS = {"ID": "CONTAINER ID", "Name": "NAME", "Names": "NAMES", "Image": "IMAGE",

@@ -1,6 +1,6 @@
 """``run`` (a one-off container of a service) and ``attach`` (to a service's container).
 
-Pipeline position: CLI over ``stackup.oneoff`` (dependencies, image, create) and the Engine's
+Pipeline position: CLI over ``stackup.app.oneoff`` (dependencies, image, create) and the Engine's
 streams (``cli/stdio.py`` pumps them). ``run`` exits with the container's exit code; its stdin
 is forwarded (a TTY when stdin and stdout are terminals, unless ``-T``); Ctrl-C and other
 signals are passed on to the container when there is no TTY (with one, the terminal's own keys
@@ -24,9 +24,9 @@ from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.events import Outcome
-    from stackup.plan import Plan
+    from stackup.ports.engine import Engine
+    from stackup.run.events import Outcome
+    from stackup.core.plan import Plan
 
 
 @contextmanager
@@ -61,7 +61,7 @@ def _kill(engine: Engine, project_name: str, container_id: str, name: str) -> No
 
 def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
     """Show the summary of a dependency/image plan that failed, and exit 1."""
-    from stackup.cli.progress import Progress
+    from stackup.cli.views.progress import Progress
 
     if result is None:
         return
@@ -111,8 +111,9 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     container's exit code is passed through."""
     import shlex
 
-    from stackup import app, oneoff
-    from stackup.cli.progress import Progress
+    from stackup.app import containers as app
+    from stackup.app import oneoff
+    from stackup.cli.views.progress import Progress
     from stackup.cli.stdio import pump
 
     if publish and service_ports:

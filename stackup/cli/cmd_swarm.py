@@ -3,8 +3,8 @@
 Pipeline position: CLI over the Swarm backend. The usual commands delegate here (one line at
 their top) when the global option ``--target swarm`` (env ``STACKUP_TARGET``) is given:
 load (the same loader: ``.env``, interpolation, merge) → ``swarm.check`` (refusals, located in
-the tree kept from that same load) → ``SwarmBackend.observe`` → ``swarm.reconcile`` →
-``execute`` with the ``SwarmBackend``. Output, exit codes and the plan's JSON schema are the
+the tree kept from that same load) → ``SwarmPort.observe`` → ``swarm.reconcile`` →
+``execute`` with the ``SwarmPort``. Output, exit codes and the plan's JSON schema are the
 ones of the one-engine target.
 """
 
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.cli.context import Globals
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:
-    from stackup.engine.docker.swarm import SwarmBackend
-    from stackup.events import Outcome
-    from stackup.model import Project
-    from stackup.plan import Plan
-    from stackup.swarm.observed import SwarmObserved
+    from stackup.ports.swarm import SwarmPort
+    from stackup.run.events import Outcome
+    from stackup.core.model import Project
+    from stackup.core.plan import Plan
+    from stackup.core.swarm_observed import SwarmObserved
     from stackup.swarm.reconcile import SwarmUpOptions
 
 COMMANDS = frozenset({"up", "plan", "apply", "down", "ps", "logs", "config", "build",
@@ -62,17 +62,13 @@ def load(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Any]:
     return project, loaded.tree
 
 
-def backend(g: Globals) -> SwarmBackend:
-    from stackup.engine.docker.engine import DockerEngine
-    from stackup.engine.docker.swarm import SwarmBackend
+def backend(g: Globals) -> SwarmPort:
+    from stackup.app.wiring import swarm
 
-    engine = g.engine()
-    if not isinstance(engine, DockerEngine):  # --dry-run is refused with --target swarm
-        raise TypeError(f"the Swarm backend needs a Docker engine, not {type(engine).__name__}")
-    return SwarmBackend(engine)
+    return swarm(g.engine())
 
 
-def observe(swarm: SwarmBackend, project: Project, *, tasks: bool = False) -> SwarmObserved:
+def observe(swarm: SwarmPort, project: Project, *, tasks: bool = False) -> SwarmObserved:
     names = {"networks": [n.name for n in project.networks.values()],
              "volumes": [v.name for v in project.volumes.values()],
              "secrets": [s.name for s in project.secrets.values() if s.external],
@@ -81,7 +77,7 @@ def observe(swarm: SwarmBackend, project: Project, *, tasks: bool = False) -> Sw
                          images={s.image_ref(project.name) for s in project.services.values()})
 
 
-def make_plan(swarm: SwarmBackend, project: Project, tree: Any, options: SwarmUpOptions
+def make_plan(swarm: SwarmPort, project: Project, tree: Any, options: SwarmUpOptions
               ) -> tuple[Plan, SwarmObserved]:
     from stackup.swarm import plan_up, refuse
 
@@ -90,16 +86,16 @@ def make_plan(swarm: SwarmBackend, project: Project, tree: Any, options: SwarmUp
     return plan_up(project, observed, options), observed
 
 
-def run(g: Globals, plan: Plan, swarm: SwarmBackend, wait_timeout: float | None,
+def run(g: Globals, plan: Plan, swarm: SwarmPort, wait_timeout: float | None,
         on_event: Any) -> Outcome:
-    from stackup.app import RunOptions, run_with
+    from stackup.app.containers import RunOptions, run_with
 
     return run_with(plan, swarm, RunOptions(parallel=g.parallel, wait_timeout=wait_timeout),
                     on_event)
 
 
 def _scale(project: Project, values: tuple[str, ...]) -> dict[str, int]:
-    from stackup.app import check_services
+    from stackup.app.containers import check_services
     from stackup.cli.cmd_lifecycle import _parse_scale
 
     scale = _parse_scale(values)
@@ -119,8 +115,8 @@ def _unsupported(**flags: Any) -> None:
 
 def _options(project: Project, services: tuple[str, ...], scale: tuple[str, ...],
              remove_orphans: bool, build: bool, wait: bool = False) -> SwarmUpOptions:
-    from stackup.app import check_services
-    from stackup.model import FrozenMap
+    from stackup.app.containers import check_services
+    from stackup.core.model import FrozenMap
     from stackup.swarm import SwarmUpOptions
 
     check_services(project, services)
@@ -133,7 +129,7 @@ def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate:
        wait: bool, wait_timeout: float | None, **_: Any) -> None:
     """Create and update the stack's services; with --wait until every rollout finished."""
     from stackup.cli.cmd_lifecycle import _finish
-    from stackup.cli.progress import Progress
+    from stackup.cli.views.progress import Progress
 
     _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
     project, tree = load(g, services)
@@ -152,7 +148,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
          **_: Any) -> None:
     """What ``up`` would do on the swarm: the same text and JSON as on one engine; ``--out``
     saves it for ``apply``."""
-    from stackup.render import plan_json, plan_text
+    from stackup.core.render import plan_json, plan_text
 
     _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
     project, tree = load(g, services)
@@ -184,8 +180,8 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: An
     """Run a swarm plan saved by ``plan --out FILE``, or nothing (exit 3) if anything it was
     made from moved: the plan made now from the files and the swarm must be the saved one."""
     from stackup.cli.cmd_lifecycle import _finish
-    from stackup.cli.progress import Progress
-    from stackup.errors import StalePlan
+    from stackup.cli.views.progress import Progress
+    from stackup.core.errors import StalePlan
     from stackup.swarm import saved
 
     source = "stdin" if plan_file == "-" else plan_file
@@ -215,7 +211,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool = False, timeout: float
          **_: Any) -> None:
     """Remove the stack's services, networks, secrets and configs (volumes with -v)."""
     from stackup.cli.cmd_lifecycle import _finish
-    from stackup.cli.progress import Progress
+    from stackup.cli.views.progress import Progress
     from stackup.swarm import plan_down
 
     project, name = _load_or_name(g)
@@ -242,7 +238,7 @@ def ps(g: Globals, fmt: str = "table", show_all: bool = False, quiet: bool = Fal
        only_services: bool = False, services: tuple[str, ...] = (), **_: Any) -> None:
     """The stack's tasks: name (service.slot), image, node, desired and current state, error,
     ports. Without --all only the tasks meant to run."""
-    from stackup.app import check_services
+    from stackup.app.containers import check_services
 
     project, _ = load(g, services)
     check_services(project, services)
@@ -277,7 +273,7 @@ def logs(g: Globals, follow: bool = False, tail: str = "all", timestamps: bool =
     """The output of the stack's services, each line prefixed with its task (``web.2 |``)."""
     import threading
 
-    from stackup.app import check_services
+    from stackup.app.containers import check_services
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("expected a number or 'all'", param_hint="--tail")

@@ -1,7 +1,7 @@
 """``stackup watch [--heal] [--once]``: report drift as it happens and, with ``--heal``, converge it.
 
-Pipeline position: CLI over ``stackup.drift`` (what is drift, pure) and the engine's event
-stream (``engine.docker.events``). One thread reads the stream into a queue; the main thread
+Pipeline position: CLI over ``stackup.app.drift`` (what is drift, pure) and the engine's event
+stream (``adapters.docker.events``). One thread reads the stream into a queue; the main thread
 classifies, re-reads the stack files when they change and every interval, compares the desired
 state with the engine (the plan ``up`` would run) and heals the drifted services, under the
 project lock. The desired state is the stack files, or the revision a ``rollback`` restored
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.cli.context import Globals, pass_globals
-from stackup.drift import Classifier, Drift, event_from_engine
-from stackup.errors import StackupError
+from stackup.app.drift import Classifier, Drift, event_from_engine
+from stackup.core.errors import StackupError
 
 if TYPE_CHECKING:
-    from stackup.model import Project
-    from stackup.plan import Operation, Plan
-    from stackup.revisions import Revision
+    from stackup.core.model import Project
+    from stackup.core.plan import Operation, Plan
+    from stackup.app.revisions import Revision
 
 QUIET = 0.12  # seconds without events before gathered ones are judged (rm -f: kill, die, destroy)
 FILE_POLL = 0.5  # seconds between looks at the stack files' modification times
@@ -163,7 +163,7 @@ class Watcher:
         """The desired state: the revision a rollback made desired (read from the engine's
         revision records), else the stack files. Said whenever it changes."""
         from stackup.cli.cmd_history import desired_state
-        from stackup.revisions import differences
+        from stackup.app.revisions import differences
 
         try:
             target, restored = desired_state(self.engine, self.project.name, self.project,
@@ -220,7 +220,7 @@ class Watcher:
     def check(self) -> None:
         """Compare the desired state with the engine; report new drift, heal what may be
         healed."""
-        from stackup import app
+        from stackup.app import containers as app
         from stackup.reconcile import UpOptions, plan_up
 
         if self.desire_error is not None:
@@ -268,7 +268,7 @@ class Watcher:
 
     def _taken_down(self) -> bool:
         """Everything gone, networks included: a `down`, which watch does not undo."""
-        from stackup import app
+        from stackup.app import containers as app
 
         observed = app.observe(self.desired, self.engine)
         own = [n for n in self.desired.networks.values() if not n.external]
@@ -360,7 +360,7 @@ class Watcher:
         one-shot is not run again), run it, plan again to check. The engine's container list
         can lag behind its events for a moment (a container that died is still listed as
         running): an empty plan is made again for up to ``VISIBLE`` seconds first."""
-        from stackup import app
+        from stackup.app import containers as app
         from stackup.reconcile import UpOptions
 
         options = UpOptions(services=tuple(services), no_deps=True)
@@ -479,7 +479,7 @@ class Watcher:
 
 
 def _passive(op: Operation) -> bool:
-    from stackup.plan import IMAGE_KINDS, PASSIVE
+    from stackup.core.plan import IMAGE_KINDS, PASSIVE
 
     return op.kind in PASSIVE or op.kind in IMAGE_KINDS or bool(op.if_failed) or \
         op.when_image is not None

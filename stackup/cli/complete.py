@@ -16,7 +16,7 @@ from click.shell_completion import CompletionItem
 
 def service_names(ctx: click.Context) -> list[str]:
     """The services of the stack file the command line names; [] when it cannot be read."""
-    from stackup.errors import StackupError
+    from stackup.core.errors import StackupError
     from stackup.loader.loader import LoadOptions, load_project
 
     params = ctx.find_root().params

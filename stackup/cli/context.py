@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.errors import LockHeld, StackupError
+from stackup.core.errors import LockHeld, StackupError
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.engine.locking import ProjectLock
-    from stackup.engine.lockspec import LockHolder
+    from stackup.ports.engine import Engine
+    from stackup.app.locking import ProjectLock
+    from stackup.ports.lock import LockHolder
     from stackup.loader.loader import Loaded, LoadOptions
-    from stackup.model import Project
+    from stackup.core.model import Project
 
 
 @dataclass(slots=True)
@@ -73,13 +73,9 @@ class Globals:
 
     def engine(self) -> Engine:
         if self._engine is None:
-            from stackup.app import connect
+            from stackup.app.wiring import connect
 
-            self._engine = connect()
-            if self.dry_run:
-                from stackup.engine.dry_run import DryRunEngine
-
-                self._engine = DryRunEngine(self._engine)
+            self._engine = connect(dry_run=self.dry_run)
         return self._engine
 
     def show_tracebacks(self, failed: Iterable[tuple[object, BaseException]]) -> None:
@@ -97,7 +93,7 @@ class Globals:
                                           file=sys.stderr)
 
     def _new_lock(self, command: str, name: str) -> ProjectLock:
-        from stackup.engine.locking import ProjectLock, lease_from
+        from stackup.app.locking import ProjectLock, lease_from
 
         def waiting(holder: LockHolder) -> None:
             click.echo(f"waiting for the lock of project {name}: held by {holder.describe()} "

@@ -5,7 +5,7 @@ environment for the loader, and sets exit codes. Each subcommand is a plain ``cl
 a sibling module, listed in ``COMMANDS`` and imported only when it is used (click's lazy-group
 pattern), so a command's start-up pays for its own imports only. What the commands share is in
 ``cli.context``; each one that changes the engine runs inside ``with g.locked("<verb>"):``
-(``engine.locking``).
+(``app.locking``).
 Exit codes: 0 success, 1 error (bad input, engine failure, failed operations, a lock held by
 another run, and any bug: ``error: internal error: ...``, the traceback with ``--debug``), 2
 ``plan --exit-code`` with changes, 64 usage error (EX_USAGE: unknown option, bad argument), 130
@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from stackup.cli.context import Globals
-from stackup.errors import StackupError, StalePlan
+from stackup.core.errors import StackupError, StalePlan
 
 EX_USAGE = 64  # sysexits.h: the command was used incorrectly
 EX_STALE_PLAN = 3  # `apply FILE`: the plan is stale, nothing was changed

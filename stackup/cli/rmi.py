@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackup.errors import StackupError
+from stackup.core.errors import StackupError
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.model import Project
-    from stackup.observed import ObservedState
+    from stackup.ports.engine import Engine
+    from stackup.core.model import Project
+    from stackup.core.observed import ObservedState
 
 RMI_CHOICES = ("local", "all")
 

@@ -1,4 +1,4 @@
-"""Pump a container stream (``engine.session.Session``) to and from this terminal.
+"""Pump a container stream (``ports.session.Session``) to and from this terminal.
 
 Pipeline position: the CLI's side of ``exec``, ``run`` and ``attach``. Output is written as it
 arrives, stdout to fd 1 and stderr to fd 2 (never mixed); stdin is sent as it is read, and its
@@ -18,7 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stackup.engine.session import Session
+    from stackup.ports.session import Session
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from stackup.cli.context import Globals
-from stackup.errors import ProjectError, StackupError
+from stackup.core.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
-    from stackup.model import Project
-    from stackup.observed import ObservedContainer
+    from stackup.core.model import Project
+    from stackup.core.observed import ObservedContainer
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ def load_or_name(g: Globals, services: Sequence[str] = ()) -> tuple[Project | No
             return None, g.project_name
         raise
     if services:
-        from stackup.app import check_services
+        from stackup.app.containers import check_services
 
         check_services(project, services)
     return project, project.name
@@ -41,7 +41,7 @@ def containers(g: Globals, services: Sequence[str] = (), *, index: int | None = 
     """(project name, its containers of ``services`` (all when empty)), sorted by service and
     number; ``index`` picks one replica, ``running`` only running ones; one-off containers only
     with ``oneoff``."""
-    from stackup.app import containers as observed
+    from stackup.app.containers import containers as observed
 
     project, name = load_or_name(g, services)
     found = [c for c in observed(name, g.engine(), services=services)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 from stackup.loader.located import loc_of
 
 T = TypeVar("T")
@@ -230,7 +230,7 @@ def as_dict_of_str(c: Any, k: Any, path: str, *, sep: str = "=",
 
 def freeze(value: Any) -> Any:
     """Raw YAML → hashable values: mappings → FrozenMap, lists → tuples."""
-    from stackup.model import FrozenMap
+    from stackup.core.model import FrozenMap
 
     if isinstance(value, Mapping):
         return FrozenMap({k: freeze(v) for k, v in value.items()})
@@ -241,7 +241,7 @@ def freeze(value: Any) -> Any:
 
 def extensions_of(mapping: Mapping[Any, Any]) -> Any:
     """The ``x-*`` keys of a mapping, frozen."""
-    from stackup.model import FrozenMap
+    from stackup.core.model import FrozenMap
 
     return FrozenMap({k: freeze(v) for k, v in mapping.items()
                       if isinstance(k, str) and k.startswith("x-")})

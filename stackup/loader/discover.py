@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_FILES = ("compose.override.yaml", "compose.override.yml",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 from stackup.loader.interpolate import interpolate_string
 from stackup.loader.limits import read_text
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 from stackup.loader.located import LDict, LList, loc_of
 from stackup.loader.merge import merge_services, strip_tags
 

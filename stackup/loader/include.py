@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 from stackup.loader import check as ck
 from stackup.loader.dotenv import parse_env_file
 from stackup.loader.extends import _rebase as rebase_service

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stackup.errors import InterpolationError, Location
+from stackup.core.errors import InterpolationError, Location
 from stackup.loader.limits import MAX_INTERPOLATION_DEPTH, MAX_VALUE_CHARS, value_too_long
 from stackup.loader.located import LDict, LList
 from stackup.loader.yamlsrc import Override, Reset

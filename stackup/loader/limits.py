@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_VALUE_CHARS = 1024 * 1024

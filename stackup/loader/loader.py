@@ -19,8 +19,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from stackup.errors import Location, ProjectError, SpecError
-from stackup.model import Project
+from stackup.core.errors import Location, ProjectError, SpecError
+from stackup.core.model import Project
 from stackup.loader.discover import enabled_profiles, find_stack_files, project_name
 from stackup.loader.dotenv import parse_env_file
 from stackup.loader.extends import resolve_extends

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackup.errors import Location
+from stackup.core.errors import Location
 
 
 class LDict(dict[Any, Any]):

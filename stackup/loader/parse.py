@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from hashlib import sha256
 from typing import Any
 
-from stackup.errors import CycleError, ProjectError, SpecError
-from stackup.model import (FileObject, FrozenMap, Ipam, IpamPool, Network, Project, Service,
+from stackup.core.errors import CycleError, ProjectError, SpecError
+from stackup.core.model import (FileObject, FrozenMap, Ipam, IpamPool, Network, Project, Service,
                            Volume)
 from stackup.loader import check as ck
 from stackup.loader.located import loc_of
@@ -264,7 +264,7 @@ def _replace_deps(svc: Service, deps: tuple[Any, ...]) -> Service:
 
 
 def _check_cycles(project: Project, raw_services: Any) -> None:
-    from stackup.graph import find_cycle
+    from stackup.core.graph import find_cycle
 
     cycle = find_cycle(project)
     if cycle is None:

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackup.errors import Location
-from stackup.model import FileObject
+from stackup.core.errors import Location
+from stackup.core.model import FileObject
 
 
 @dataclass(slots=True)

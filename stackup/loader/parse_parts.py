@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stackup.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FileObject, FrozenMap,
+from stackup.core.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FileObject, FrozenMap,
                            Resources, RestartPolicy, Ulimit, UpdateConfig)
 from stackup.loader import check as ck
 from stackup.loader import units

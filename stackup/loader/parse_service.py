@@ -12,9 +12,9 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stackup.model import (Dependency, FileReference, FrozenMap, Healthcheck, Hook,
+from stackup.core.model import (Dependency, FileReference, FrozenMap, Healthcheck, Hook,
                            Logging, Service, ServiceNetwork)
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader import check as ck
 from stackup.loader.limits import MAX_IMAGE_CHARS
 from stackup.loader import units

@@ -12,7 +12,7 @@ from typing import Any
 from stackup.loader import check as ck
 from stackup.loader import units
 from stackup.loader.parse_context import Context
-from stackup.model import Dependency, FrozenMap, Mount, Port, ServiceNetwork
+from stackup.core.model import Dependency, FrozenMap, Mount, Port, ServiceNetwork
 
 _DEP_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from stackup.model import (BuildSpec, Deploy, FileObject, FileReference, Healthcheck, Mount,
+from stackup.core.model import (BuildSpec, Deploy, FileObject, FileReference, Healthcheck, Mount,
                            Network, Project, Resources, Service, UpdateConfig, Volume)
 from stackup.loader.units import format_duration, format_port, format_size
 

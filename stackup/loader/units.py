@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stackup.model import Port
+from stackup.core.model import Port
 
 # --- durations ----------------------------------------------------------------------------
 

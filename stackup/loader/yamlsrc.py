@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from stackup.errors import Location, SpecError, YamlSyntaxError
+from stackup.core.errors import Location, SpecError, YamlSyntaxError
 from stackup.loader import limits
 from stackup.loader.located import LDict, LList
 

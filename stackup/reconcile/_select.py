@@ -1,7 +1,7 @@
 """Small pure helpers shared by ``reconcile`` (up) and ``down`` and ``lifecycle``.
 
 Pipeline position: inside the pure reconcile step; no I/O. Service order and the services a
-selection depends on come from ``stackup.graph`` (a lexicographic topological sort, names as
+selection depends on come from ``stackup.core.graph`` (a lexicographic topological sort, names as
 tie break), so two runs of the same input always give the same order.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from stackup.errors import PlanError
-from stackup.graph import dependencies, service_order
-from stackup.model import Project, Service
-from stackup.observed import ObservedContainer
+from stackup.core.errors import PlanError
+from stackup.core.graph import dependencies, service_order
+from stackup.core.model import Project, Service
+from stackup.core.observed import ObservedContainer
 
 
 def container_name(project_name: str, service: Service, number: int) -> str:

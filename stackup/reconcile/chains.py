@@ -21,8 +21,8 @@ from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stackup.observed import ObservedContainer
-from stackup.plan import Kind, Operation
+from stackup.core.observed import ObservedContainer
+from stackup.core.plan import Kind, Operation
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from stackup.labels import ANONYMOUS_VOLUME
-from stackup.model import Network, Project, Volume
-from stackup.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.labels import ANONYMOUS_VOLUME
+from stackup.core.model import Network, Project, Volume
+from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile._select import known_services, sorted_containers
 from stackup.reconcile.lifecycle import stop_then_remove
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from stackup.plan import Kind, Operation
+from stackup.core.plan import Kind, Operation
 
 
 def add_hooks(ops: list[Operation]) -> list[Operation]:

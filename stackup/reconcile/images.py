@@ -29,10 +29,10 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from stackup.errors import PlanError
-from stackup.model import Project, Service
-from stackup.observed import ObservedState
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.errors import PlanError
+from stackup.core.model import Project, Service
+from stackup.core.observed import ObservedState
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile._select import with_dependencies
 
 __all__ = ["ImageNeed", "image_needs", "plan_build", "plan_pull", "plan_push"]

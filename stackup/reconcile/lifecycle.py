@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 
-from stackup.model import Project
-from stackup.observed import ObservedContainer, ObservedState
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.model import Project
+from stackup.core.observed import ObservedContainer, ObservedState
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile._select import (container_op_id, known_services, select,
                                        sorted_containers, start_order, state_cause, stop_order)

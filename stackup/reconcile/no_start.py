@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.plan import Kind, Operation, Plan
 
 _STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER, Kind.WAIT_HEALTHY,
                      Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.plan import Kind, Operation, Plan
 
 _STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER})
 GATE_ID = "gate:stops"

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stackup import labels
-from stackup.errors import PlanError
-from stackup.model import Network, Project, Volume
-from stackup.observed import ObservedNetwork, ObservedState, ObservedVolume
-from stackup.plan import Kind, Operation
+from stackup.core import labels
+from stackup.core.errors import PlanError
+from stackup.core.model import Network, Project, Volume
+from stackup.core.observed import ObservedNetwork, ObservedState, ObservedVolume
+from stackup.core.plan import Kind, Operation
 
 
 class ResourcePlanner:

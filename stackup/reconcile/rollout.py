@@ -36,9 +36,9 @@ from typing import Any
 import math
 from dataclasses import dataclass
 
-from stackup.model import Service, UpdateConfig
-from stackup.observed import ObservedContainer
-from stackup.plan import Kind, Operation
+from stackup.core.model import Service, UpdateConfig
+from stackup.core.observed import ObservedContainer
+from stackup.core.plan import Kind, Operation
 from stackup.reconcile import chains
 
 DEFAULT_MONITOR = 5.0  # seconds a new container without healthcheck must keep running

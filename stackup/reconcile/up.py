@@ -33,14 +33,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackup.errors import PlanError
-from stackup.hashing import config_hash, diff_configs
-from stackup.model import FrozenMap, Project, Service
-from stackup.observed import (
+from stackup.core.errors import PlanError
+from stackup.core.hashing import config_hash, diff_configs
+from stackup.core.model import FrozenMap, Project, Service
+from stackup.core.observed import (
     ObservedContainer,
     ObservedState,
 )
-from stackup.plan import WAIT_KINDS, Change, Kind, Operation, Plan
+from stackup.core.plan import WAIT_KINDS, Change, Kind, Operation, Plan
 from stackup.reconcile import chains, rollout
 from stackup.reconcile._select import (
     container_name,
@@ -54,7 +54,7 @@ from stackup.reconcile.hooks import add_hooks
 from stackup.reconcile.images import ImageNeed, image_needs
 from stackup.reconcile.phases import starts_after_stops
 from stackup.reconcile.resources import ResourcePlanner
-from stackup.redact import field_changes
+from stackup.core.redact import field_changes
 
 __all__ = ["UpOptions", "plan_up"]
 
@@ -124,7 +124,7 @@ class _Up(ResourcePlanner):
         self.notes: list[str] = []
 
     def build(self) -> Plan:
-        from stackup.graph import build_graph, walk
+        from stackup.core.graph import build_graph, walk
 
         project = self.project
         self.images = image_needs(project, self.observed, self.selected,

@@ -3,12 +3,12 @@
 Pipeline position: beside ``reconcile`` (same layer, pure: no docker, no I/O). ``check`` refuses
 what a swarm cannot do; ``spec`` and ``objects`` turn the model into ServiceSpecs and object
 specs; ``observed`` is the swarm's snapshot; ``reconcile`` decides the plan; ``diff`` words the
-changes. The engine side is ``stackup.engine.docker.swarm``; the CLI side ``stackup.cli.cmd_swarm``.
+changes. The engine side is ``stackup.adapters.docker.swarm``; the CLI side ``stackup.cli.cmd_swarm``.
 """
 
 from stackup.swarm import saved
 from stackup.swarm.check import refuse, refusals
-from stackup.swarm.observed import SwarmObject, SwarmObserved, SwarmService, SwarmTask
+from stackup.core.swarm_observed import SwarmObject, SwarmObserved, SwarmService, SwarmTask
 from stackup.swarm.down import plan_down
 from stackup.swarm.reconcile import SwarmUpOptions, plan_up
 

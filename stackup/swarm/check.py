@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stackup.errors import Location, SpecError
+from stackup.core.errors import Location, SpecError
 from stackup.loader.located import loc_of
-from stackup.model import Project, Service
-from stackup.swarm.objects import content_sha256
+from stackup.core.model import Project, Service
+from stackup.core.swarm_objects import content_sha256
 from stackup.swarm.spec import is_job
 
 _SERVICE_REFUSED: tuple[tuple[str, str], ...] = (

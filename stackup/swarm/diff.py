@@ -5,7 +5,7 @@ update_service operation (``changes``) and in its cause. A ServiceSpec is in the
 shape (``TaskTemplate.ContainerSpec.Env`` is a list of ``K=V``); ``view`` turns it back into the
 names people wrote (``environment.VERSION``, ``deploy.replicas``, ``ports[0]``), so that the
 differences read like the file. Sensitive values (secrets, configs, environment keys with
-PASSWORD/SECRET/TOKEN/KEY/...) are never shown: ``stackup.redact`` decides and words that.
+PASSWORD/SECRET/TOKEN/KEY/...) are never shown: ``stackup.core.redact`` decides and words that.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from stackup import labels as L
-from stackup.plan import Change
-from stackup.redact import change_text, field_changes
-from stackup.swarm.objects import IMAGE_ID, NS, STACK_IMAGE, STACK_NAMESPACE, TARGET
+from stackup.core import labels as L
+from stackup.core.plan import Change
+from stackup.core.redact import change_text, field_changes
+from stackup.core.swarm_objects import IMAGE_ID, NS, STACK_IMAGE, STACK_NAMESPACE, TARGET
 
 _OURS = frozenset({L.PROJECT, L.SERVICE, L.IMAGE, L.CONFIG_HASH, L.CONFIG, L.VERSION, TARGET,
                    STACK_NAMESPACE, STACK_IMAGE, IMAGE_ID})

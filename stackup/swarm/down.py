@@ -8,9 +8,9 @@ after every service removal.
 
 from __future__ import annotations
 
-from stackup.model import Project
-from stackup.plan import Kind, Operation, Plan
-from stackup.swarm.observed import SwarmObserved
+from stackup.core.model import Project
+from stackup.core.plan import Kind, Operation, Plan
+from stackup.core.swarm_observed import SwarmObserved
 
 
 def plan_down(project_name: str, observed: SwarmObserved, *, remove_volumes: bool,

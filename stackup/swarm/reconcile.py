@@ -30,13 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackup.errors import PlanError
-from stackup.graph import dependencies, service_order
-from stackup.model import FileObject, FrozenMap, Project, Service
-from stackup.plan import Change, Kind, Operation, Plan
-from stackup.swarm import objects as O
+from stackup.core.errors import PlanError
+from stackup.core.graph import dependencies, service_order
+from stackup.core.model import FileObject, FrozenMap, Project, Service
+from stackup.core.plan import Change, Kind, Operation, Plan
+from stackup.core import swarm_objects as O
 from stackup.swarm.diff import changes_cause, spec_changes
-from stackup.swarm.observed import SwarmObserved, SwarmService
+from stackup.core.swarm_observed import SwarmObserved, SwarmService
 from stackup.swarm.spec import is_job, replicas_of, service_spec
 
 

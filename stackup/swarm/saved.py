@@ -26,10 +26,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stackup.errors import PlanFileError
-from stackup.model import FrozenMap
-from stackup.plan import Plan
-from stackup.swarm.observed import SwarmObserved
+from stackup.core.errors import PlanFileError
+from stackup.core.model import FrozenMap
+from stackup.core.plan import Plan
+from stackup.core.swarm_observed import SwarmObserved
 from stackup.swarm.reconcile import SwarmUpOptions
 
 FORMAT = "stackup-swarm-plan"

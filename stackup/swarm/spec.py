@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stackup import labels as L
-from stackup.apibody import healthcheck_config
-from stackup.model import Mount, Project, Resources, Service, UpdateConfig
-from stackup.swarm.objects import (NS, STACK_IMAGE, STACK_NAMESPACE, owner_labels,
+from stackup.core import labels as L
+from stackup.core.apibody import healthcheck_config
+from stackup.core.model import Mount, Project, Resources, Service, UpdateConfig
+from stackup.core.swarm_objects import (NS, STACK_IMAGE, STACK_NAMESPACE, owner_labels,
                                    service_name, volume_labels)
 
 JOB_MODES = frozenset({"replicated-job", "global-job"})

@@ -7,13 +7,13 @@ import base64
 
 import pytest
 
-from stackup.engine.buildkit_trace import TraceReader
-from stackup.engine.container_extras import api_requirements, check_api
-from stackup.engine.container_spec import container_create_args, extra_networks
-from stackup.engine.docker.buildx import buildx_command
-from stackup.engine.docker.client import negotiate
-from stackup.errors import EngineError
-from stackup.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FrozenMap,
+from stackup.adapters.docker.buildkit_trace import TraceReader
+from stackup.adapters.docker.container_extras import api_requirements, check_api
+from stackup.adapters.docker.container_spec import container_create_args, extra_networks
+from stackup.adapters.docker.buildx import buildx_command
+from stackup.adapters.docker.client import negotiate
+from stackup.core.errors import EngineError
+from stackup.core.model import (BuildSecret, BuildSpec, Deploy, DeviceRequest, FrozenMap,
                            Healthcheck, Mount, Resources, Service, ServiceNetwork, Ulimit)
 from tests.engine.test_container_spec import make
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from stackup import labels as L
-from stackup.engine.container_spec import (container_create_args, device_config, extra_networks,
+from stackup.core import labels as L
+from stackup.adapters.docker.container_spec import (container_create_args, device_config, extra_networks,
                                            healthcheck_config, port_config, restart_policy)
-from stackup.engine.files import payloads, tar_archive
-from stackup.engine.resources import (STACKUP_VERSION, FileDelivery, container_from_inspect,
+from stackup.adapters.docker.file_specs import payloads, tar_archive
+from stackup.adapters.docker.resource_specs import (STACKUP_VERSION, FileDelivery, container_from_inspect,
                                       container_from_list, default_state_dir, file_deliveries,
                                       network_create_args, volume_create_args)
-from stackup.errors import EngineError
-from stackup.model import (Deploy, FileObject, FileReference, FrozenMap, Healthcheck, Ipam,
+from stackup.core.errors import EngineError
+from stackup.core.model import (Deploy, FileObject, FileReference, FrozenMap, Healthcheck, Ipam,
                            IpamPool, Logging, Mount, Network, Port, Project, Resources,
                            RestartPolicy, Service, ServiceNetwork, Ulimit, Volume)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stackup.engine.context import current_context, engine_environ
-from stackup.errors import EngineUnavailable
+from stackup.adapters.docker.context import current_context, engine_environ
+from stackup.core.errors import EngineUnavailable
 
 
 def _context(config: Path, name: str, host: str, *, tls: bool = False,

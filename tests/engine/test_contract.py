@@ -22,10 +22,10 @@ from typing import Any
 import docker
 import pytest
 
-from stackup import labels as L
-from stackup.engine.fake import FakeContainer, FakeEngine
-from stackup.errors import Conflict, EngineError, NotFound
-from stackup.model import (FileObject, FileReference, FrozenMap, Healthcheck, Mount, Network,
+from stackup.core import labels as L
+from stackup.testing.fake import FakeContainer, FakeEngine
+from stackup.core.errors import Conflict, EngineError, NotFound
+from stackup.core.model import (FileObject, FileReference, FrozenMap, Healthcheck, Mount, Network,
                            Project, Service, ServiceNetwork, Volume)
 
 IMAGE = "busybox:local"

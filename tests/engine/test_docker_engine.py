@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from stackup import labels as L
-from stackup.engine.docker import DockerEngine
-from stackup.errors import Conflict, EngineError, EngineUnavailable, NotFound
-from stackup.model import (FileObject, FileReference, FrozenMap, Healthcheck, Ipam, IpamPool,
+from stackup.core import labels as L
+from stackup.adapters.docker import DockerEngine
+from stackup.core.errors import Conflict, EngineError, EngineUnavailable, NotFound
+from stackup.core.model import (FileObject, FileReference, FrozenMap, Healthcheck, Ipam, IpamPool,
                            Mount, Network, Port, Project, Service, ServiceNetwork, Volume)
-from stackup.observed import ObservedContainer
+from stackup.core.observed import ObservedContainer
 
 IMAGE = "busybox:local"
 LOOP = "trap 'exit 0' TERM; while :; do sleep 0.2; done"

@@ -6,9 +6,9 @@ import inspect
 
 import pytest
 
-from stackup.engine.base import Engine
-from stackup.engine.dry_run import INTERACTIVE, READS, WRITES, DryRunEngine, DryRunNotSupported
-from stackup.engine.fake import FakeEngine
+from stackup.ports.engine import Engine
+from stackup.adapters.dry_run import INTERACTIVE, READS, WRITES, DryRunEngine, DryRunNotSupported
+from stackup.testing.fake import FakeEngine
 
 
 def _port_methods() -> set[str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from stackup import labels as L
-from stackup.engine.docker import DockerEngine
-from stackup.errors import EngineError
-from stackup.model import FileObject, FileReference, FrozenMap, Mount, Network, Project, Service
+from stackup.core import labels as L
+from stackup.adapters.docker import DockerEngine
+from stackup.core.errors import EngineError
+from stackup.core.model import FileObject, FileReference, FrozenMap, Mount, Network, Project, Service
 
 IMAGE = "busybox:local"
 

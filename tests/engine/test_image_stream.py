@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stackup.engine.image_stream import BuildStream, TransferStream
-from stackup.errors import OperationFailed
+from stackup.adapters.docker.image_stream import BuildStream, TransferStream
+from stackup.core.errors import OperationFailed
 
 
 def test_build_stream_passes_lines_and_names_service_and_step_on_error() -> None:

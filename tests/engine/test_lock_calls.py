@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from stackup.engine.fake_lock import FakeLockStore
-from stackup.engine.locking import ProjectLock
-from stackup.errors import LockHeld
+from stackup.adapters.memory_lock import FakeLockStore
+from stackup.app.locking import ProjectLock
+from stackup.core.errors import LockHeld
 
 
 class CountingStore(FakeLockStore):
@@ -45,7 +45,7 @@ def test_an_uncontended_lock_is_three_calls_and_leaves_nothing() -> None:
 
 
 def test_a_lock_held_at_a_higher_generation_is_not_taken_by_the_shortcut() -> None:
-    from stackup.engine.lockspec import holder_labels, record_name
+    from stackup.ports.lock import holder_labels, record_name
 
     store = CountingStore()
     holder = ProjectLock(store, "p", "stackup up")
@@ -75,7 +75,7 @@ def test_after_renewals_release_removes_every_record_of_its_own() -> None:
     held = lock.held
     assert held is not None and held.generation >= first.generation + 2
     # a renewal that could not remove the generation before it leaves a record of ours behind
-    from stackup.engine.lockspec import holder_labels, record_name
+    from stackup.ports.lock import holder_labels, record_name
 
     store.create_or_get(record_name("p", 1), holder_labels("p", 1, lock.me))
     lock.release()

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stackup.engine.fake_lock import FakeLockStore
-from stackup.engine.locking import (
+from stackup.adapters.memory_lock import FakeLockStore
+from stackup.app.locking import (
     ProjectLock,
     force_unlock,
     holder_of,
@@ -23,7 +23,7 @@ from stackup.engine.locking import (
     process_alive,
     process_start,
 )
-from stackup.engine.lockspec import (
+from stackup.ports.lock import (
     LockHolder,
     holder_labels,
     parse_time,
@@ -31,7 +31,7 @@ from stackup.engine.lockspec import (
     record_name,
     stale_reason,
 )
-from stackup.errors import LockHeld, ProjectError
+from stackup.core.errors import LockHeld, ProjectError
 
 ELSEWHERE = LockHolder(token="t-other", user="ci", host="runner-9", host_id="another-host",
                        pid=4242, pid_start="", command="stackup up",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from stackup import labels as L
-from stackup.engine.container_spec import container_create_args
-from stackup.engine.oneoff_spec import (OneoffOptions, oneoff_create_args, oneoff_networks,
+from stackup.core import labels as L
+from stackup.adapters.docker.container_spec import container_create_args
+from stackup.adapters.docker.oneoff_spec import (OneoffOptions, oneoff_create_args, oneoff_networks,
                                         oneoff_service)
-from stackup.model import (Deploy, FrozenMap, Mount, Network, Port, Project, RestartPolicy,
+from stackup.core.model import (Deploy, FrozenMap, Mount, Network, Port, Project, RestartPolicy,
                            Service, ServiceNetwork)
 
 WEB = Service("web", image="img:1", command=("serve",), entrypoint=("/init",),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.engine.docker import _auth_config
+from stackup.adapters.docker import _auth_config
 
 
 def test_credentials_for_the_registry_of_the_reference(tmp_path: Path,

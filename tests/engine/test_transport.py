@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from stackup.engine.docker.client import translate, unavailable
-from stackup.engine.docker.ssh import SSHFailed, ssh_command
-from stackup.errors import EngineUnavailable
+from stackup.adapters.docker.client import translate, unavailable
+from stackup.adapters.docker.ssh import SSHFailed, ssh_command
+from stackup.core.errors import EngineUnavailable
 
 
 def test_the_ssh_command_is_the_docker_clis() -> None:

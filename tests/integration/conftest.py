@@ -8,7 +8,7 @@ from typing import Any
 import docker
 import pytest
 
-from stackup import revisions as R
+from stackup.app import revisions as R
 
 
 @pytest.fixture()

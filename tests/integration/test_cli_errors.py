@@ -97,7 +97,7 @@ def test_a_bug_is_one_message_and_debug_shows_its_traceback(
 def test_an_operation_that_fails_on_a_bug_shows_its_traceback_with_debug(
         stack: Path, project_name: str, docker_engine: object,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from stackup.engine.docker import DockerEngine
+    from stackup.adapters.docker import DockerEngine
 
     monkeypatch.chdir(stack)
     monkeypatch.delenv("STACKUP_DEBUG", raising=False)

@@ -11,9 +11,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
-from stackup.engine.docker.hooks import run_hooks
-from stackup.errors import OperationFailed
+from stackup.adapters.docker import DockerEngine
+from stackup.adapters.docker.hooks import run_hooks
+from stackup.core.errors import OperationFailed
 from stackup.loader.loader import LoadOptions, load_project
 from tests.integration.helpers import LOOP, run, write
 

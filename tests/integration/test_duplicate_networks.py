@@ -10,10 +10,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
-from stackup.engine.resources import network_create_args
-from stackup.model import Network
-from stackup.observed import DuplicateNetwork
+from stackup.adapters.docker import DockerEngine
+from stackup.adapters.docker.resource_specs import network_create_args
+from stackup.core.model import Network
+from stackup.core.observed import DuplicateNetwork
 from tests.integration.helpers import LOOP, run, write
 
 pytestmark = pytest.mark.engine

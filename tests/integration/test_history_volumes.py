@@ -18,7 +18,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup import revisions as R
+from stackup.app import revisions as R
 from tests.integration.helpers import LOOP, STACKUP, write
 
 STACK = f"""

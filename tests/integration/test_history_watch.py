@@ -15,8 +15,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup import revisions as R
-from stackup.engine.docker import DockerEngine
+from stackup.app import revisions as R
+from stackup.adapters.docker import DockerEngine
 from tests.integration.helpers import LOOP, STACKUP, write
 
 STACK = f"""
@@ -297,8 +297,8 @@ def once(folder: Path, project: str, *args: str, **env: str) -> tuple[int, list[
 def recreated_by_another_tool(client: docker.DockerClient, name: str) -> None:
     """Replace the container by one another tool made from other settings: its labels say
     so (VERSION=2 in the config label, the config-hash label of that config)."""
-    from stackup import labels as L
-    from stackup.hashing import canonical_json
+    from stackup.core import labels as L
+    from stackup.core.hashing import canonical_json
 
     old = client.containers.get(name)
     labels = dict(old.labels)

@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
+from stackup.adapters.docker import DockerEngine
 from tests.conftest import remove_project_resources
 from tests.integration.helpers import LOOP, free_port, ids, run, write
 from tests.registry_server import RegistryServer

@@ -14,9 +14,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
-from stackup.engine.locking import force_unlock, holder_of
-from stackup.engine.lockspec import LOCK, LockHolder, holder_labels, record_name
+from stackup.adapters.docker import DockerEngine
+from stackup.app.locking import force_unlock, holder_of
+from stackup.ports.lock import LOCK, LockHolder, holder_labels, record_name
 from tests.integration.helpers import LOOP, STACKUP, run, write
 
 pytestmark = pytest.mark.engine
@@ -166,7 +166,7 @@ def test_lock_volumes_are_not_project_volumes(tmp_path: Path, project_name: str,
                                               docker_engine: DockerEngine,
                                               lock_store: object) -> None:
     """observe (and so `down -v`) selects by the project label; the lock has its own."""
-    from stackup.engine.locking import ProjectLock
+    from stackup.app.locking import ProjectLock
 
     with ProjectLock(lock_store, project_name, "stackup test"):  # type: ignore[arg-type]
         observed = docker_engine.observe(project_name)

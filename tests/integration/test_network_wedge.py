@@ -28,7 +28,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
+from stackup.adapters.docker import DockerEngine
 from tests.integration.helpers import LOOP, STACKUP
 from tests.integration.own_engine import OwnEngine, own_engine_for
 

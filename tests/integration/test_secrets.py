@@ -204,9 +204,9 @@ def test_a_container_left_created_without_its_secret_files_is_replaced(
     """kill -9 between the create and the copy of the secret files leaves a container with the
     right labels and config hash but no files: the next `up` must not just start it."""
     import stackup
-    from stackup.engine.docker import DockerEngine
-    from stackup.engine.docker import containers as adapter
-    from stackup.hashing import config_hash
+    from stackup.adapters.docker import DockerEngine
+    from stackup.adapters.docker import containers as adapter
+    from stackup.core.hashing import config_hash
 
     canaries = _stack(tmp_path)
     environ = {**os.environ, "TOKEN": canaries["env"]}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 from stackup.loader.discover import enabled_profiles, find_stack_files, project_name
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 from stackup.loader.discover import find_stack_files
 from stackup.loader.loader import LoadOptions, load_project
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader.extends import resolve_extends
 from stackup.loader.located import LDict
 from stackup.loader.yamlsrc import read_yaml

@@ -3,7 +3,7 @@
 Random documents, and mutations of the valid stacks in tests/corpus/good (text edits, and values
 swapped for values of another type at random key paths), go through the whole loader
 (``load_project``: read, interpolate, extends, merge, parse). Each must load, or fail with a
-``stackup.errors`` error that names the file and the line; never another exception, never more
+``stackup.core.errors`` error that names the file and the line; never another exception, never more
 than a second. The deliberately huge inputs (limits) are tested in test_limits.py.
 """
 
@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackup.errors import SpecError, StackupError
+from stackup.core.errors import SpecError, StackupError
 from stackup.loader.loader import LoadOptions, load_project
 
 pytestmark = pytest.mark.slow  # hundreds of loads per test: `-m "not slow"` leaves it out

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader.loader import LoadOptions, load_project
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from stackup.errors import InterpolationError
+from stackup.core.errors import InterpolationError
 from stackup.loader.interpolate import interpolate, interpolate_string
 from stackup.loader.located import LDict, LList
 from stackup.loader.yamlsrc import Override, Reset, read_yaml

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader import limits
 from stackup.loader.loader import LoadOptions, load_project
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader import loader as loader_mod
 from stackup.loader.discover import normalize_name
 from stackup.loader.dotenv import parse_env_file, parse_env_text

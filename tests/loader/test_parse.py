@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stackup.errors import CycleError, ProjectError, SpecError
-from stackup.model import Project
+from stackup.core.errors import CycleError, ProjectError, SpecError
+from stackup.core.model import Project
 from stackup.loader.interpolate import interpolate
 from stackup.loader.parse import parse_project
 from stackup.loader.yamlsrc import read_yaml
@@ -281,7 +281,7 @@ def test_network_mode_service_implies_a_dependency(tmp_path) -> None:
 
 
 def test_network_mode_unknown_service_is_located(tmp_path) -> None:
-    from stackup.errors import SpecError
+    from stackup.core.errors import SpecError
     from stackup.loader.loader import LoadOptions, load_project
 
     (tmp_path / "compose.yaml").write_text(

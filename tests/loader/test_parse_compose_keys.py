@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.loader.serialize import to_compose_dict
-from stackup.model import BuildSecret, Dependency, DeviceRequest, Hook
+from stackup.core.model import BuildSecret, Dependency, DeviceRequest, Hook
 from tests.loader.test_parse import error, parse, svc
 
 PROJECT = """

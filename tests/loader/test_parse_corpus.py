@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import CycleError, SpecError, StackupError
-from stackup.model import Project
+from stackup.core.errors import CycleError, SpecError, StackupError
+from stackup.core.model import Project
 from stackup.loader.interpolate import interpolate
 from stackup.loader.parse import parse_project
 from stackup.loader.yamlsrc import read_yaml

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackup.model import Project
+from stackup.core.model import Project
 from stackup.loader.interpolate import interpolate
 from stackup.loader.parse import parse_project
 from stackup.loader.serialize import to_compose_dict, to_json, to_yaml

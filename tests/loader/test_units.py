@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackup.model import Port
+from stackup.core.model import Port
 from stackup.loader.units import (format_duration, format_port, format_size, parse_duration,
                                 parse_port, parse_size, parse_volume)
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from stackup.errors import Location, SpecError, YamlSyntaxError
+from stackup.core.errors import Location, SpecError, YamlSyntaxError
 from stackup.loader.located import LDict, LList, loc_of
 from stackup.loader.yamlsrc import Override, Reset, read_yaml
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stackup import app
-from stackup.drift import KILL_GRACE, Classifier, EngineEvent, event_from_engine
-from stackup.engine.fake import FakeEngine
-from stackup.model import FrozenMap, Network, Project, Service, ServiceNetwork
+from stackup.app import containers as app
+from stackup.app.drift import KILL_GRACE, Classifier, EngineEvent, event_from_engine
+from stackup.testing.fake import FakeEngine
+from stackup.core.model import FrozenMap, Network, Project, Service, ServiceNetwork
 from stackup.reconcile import UpOptions
 
 
@@ -192,7 +192,7 @@ def test_a_container_seen_stopped_by_hand_is_healed_even_with_exit_code_0() -> N
 def test_a_one_shot_others_wait_for_is_never_started_by_watch() -> None:
     import dataclasses
 
-    from stackup.model import Dependency
+    from stackup.core.model import Dependency
 
     p = project()
     web = dataclasses.replace(p.services["web"], depends_on=(

@@ -9,16 +9,17 @@ import json
 from pathlib import Path
 
 import stackup
-from stackup import app, planfile
-from stackup import revisions as R
-from stackup.engine.fake import FakeEngine
-from stackup.events import Outcome
-from stackup.labels import ANONYMOUS_VOLUME, PROJECT
-from stackup.model import FrozenMap
-from stackup.observed import ObservedContainer, ObservedState, ObservedVolume
-from stackup.plan import Kind, Operation, Plan
+from stackup.app import containers as app
+from stackup.app import planfile
+from stackup.app import revisions as R
+from stackup.testing.fake import FakeEngine
+from stackup.run.events import Outcome
+from stackup.core.labels import ANONYMOUS_VOLUME, PROJECT
+from stackup.core.model import FrozenMap
+from stackup.core.observed import ObservedContainer, ObservedState, ObservedVolume
+from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile import plan_down
-from stackup.render import plan_text
+from stackup.core.render import plan_text
 
 BASE = """
 name: demo

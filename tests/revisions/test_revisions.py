@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import stackup
-from stackup import revisions as R
-from stackup.engine.fake import FakeEngine
-from stackup.errors import ProjectError
+from stackup.app import revisions as R
+from stackup.testing.fake import FakeEngine
+from stackup.core.errors import ProjectError
 
 CANARY = "canary-" + pysecrets.token_hex(8)
 

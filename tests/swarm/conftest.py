@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from stackup import labels
+from stackup.core import labels
 
 LOCK = os.path.join(tempfile.gettempdir(), "stackup-swarm-tests.lock")
 MARKER = os.path.join(tempfile.gettempdir(), "stackup-swarm-tests.initialised")

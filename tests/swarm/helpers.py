@@ -11,9 +11,9 @@ from typing import Any
 
 from stackup.loader.loader import LoadOptions, load_tree
 from stackup.loader.parse import parse_project
-from stackup.model import FrozenMap, Project
-from stackup.plan import Kind, Plan
-from stackup.swarm.observed import SwarmObject, SwarmObserved, SwarmService
+from stackup.core.model import FrozenMap, Project
+from stackup.core.plan import Kind, Plan
+from stackup.core.swarm_observed import SwarmObject, SwarmObserved, SwarmService
 
 
 def load(folder: Path, text: str, environ: dict[str, str] | None = None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
+from stackup.core.errors import SpecError
 from stackup.swarm.check import refuse, refusals
 
 from tests.swarm.helpers import load

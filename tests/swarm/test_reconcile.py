@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import PlanError
-from stackup.model import FrozenMap
-from stackup.plan import Kind
-from stackup.render import plan_json, plan_text
-from stackup.swarm.observed import SwarmObject, SwarmObserved
+from stackup.core.errors import PlanError
+from stackup.core.model import FrozenMap
+from stackup.core.plan import Kind
+from stackup.core.render import plan_json, plan_text
+from stackup.core.swarm_observed import SwarmObject, SwarmObserved
 from stackup.swarm import SwarmUpOptions, plan_down, plan_up
 
 from tests.swarm.helpers import applied, load
@@ -258,7 +258,7 @@ def test_a_foreign_network_is_not_removed_by_down() -> None:
 
 
 def test_a_saved_plan_applies_only_while_nothing_moved(tmp_path: Path) -> None:
-    from stackup.errors import PlanFileError
+    from stackup.core.errors import PlanFileError
     from stackup.swarm import saved
 
     observed = converged(tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackup.swarm.objects import network_spec, object_name, owned, salted_digest
+from stackup.core.swarm_objects import network_spec, object_name, owned, salted_digest
 from stackup.swarm.spec import service_spec
 
 from tests.swarm.helpers import load

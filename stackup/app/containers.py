@@ -1,0 +1,298 @@
+"""The use cases: load → observe → reconcile → execute, one function per command.
+
+Pipeline position: the CLI (and Python callers) call these; they tie the pure core to an Engine.
+Nothing here prints or exits: results and events go back to the caller. The engine and the event
+loop are imported lazily so that commands which do not need them (``config``) start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stackup.core.errors import ProjectError
+from stackup.core.model import Project
+from stackup.core.observed import ObservedContainer, ObservedState
+from stackup.core.plan import Plan
+
+if TYPE_CHECKING:
+    from stackup.ports.engine import Backend, Engine
+    from stackup.run.events import Event, Outcome
+    from stackup.reconcile import UpOptions
+
+
+EventSink = Callable[["Event"], None]
+
+
+def _ignore(_event: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to execute a plan (not what to do: that is the plan)."""
+
+    parallel: int = 16
+    wait_timeout: float | None = 300.0  # None: no limit
+
+
+def check_services(project: Project, names: Iterable[str]) -> None:
+    """Fail naming the first service the stack file does not define."""
+    known = set(project.services) | set(project.disabled_services)
+    for name in names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ProjectError(
+                f"no such service: {name}",
+                detail=f"The stack file defines: {', '.join(sorted(known)) or 'no services'}.{hint}",
+            )
+
+
+def observe(project: Project, engine: Engine) -> ObservedState:
+    """One snapshot of the engine for this project, including its external resources."""
+    return engine.observe(
+        project.name,
+        networks=sorted(n.name for n in project.networks.values()),
+        volumes=sorted(v.name for v in project.volumes.values()),
+        images=sorted({s.image_ref(project.name) for s in project.services.values()}),
+    )
+
+
+def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
+    from stackup.reconcile import plan_up as _plan_up
+
+    return _plan_up(project, observe(project, engine), options)
+
+
+def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
+             on_event: EventSink = _ignore) -> Outcome:
+    """Execute a plan on the engine's containers; returns the outcome (failures included,
+    never raised). ``project`` is used when the plan carries none."""
+    if not plan.operations:
+        from stackup.run.events import Outcome
+
+        return Outcome()  # nothing to do: no event loop, no executor
+    import dataclasses
+
+    from stackup.app.container_backend import ContainerBackend
+
+    if plan.project is None and project is not None:
+        plan = dataclasses.replace(plan, project=project)
+    from stackup.app.wiring import check_engine_supports
+
+    check_engine_supports(plan, engine)
+    return run_with(plan, ContainerBackend(engine), run, on_event)
+
+
+def run_with(plan: Plan, backend: Backend, run: RunOptions,
+             on_event: EventSink = _ignore) -> Outcome:
+    """Execute a plan with any backend (the Swarm target's commands use it); the outcome has
+    the failures, which are never raised."""
+    from stackup.run.events import Outcome
+
+    if not plan.operations:
+        return Outcome()
+    import anyio
+
+    from stackup.run.execute import execute
+
+    async def _main() -> Outcome:
+        return await execute(plan, backend, parallel=run.parallel,
+                             wait_timeout=run.wait_timeout, on_event=on_event)
+
+    return anyio.run(_main)
+
+
+def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
+       on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
+    """Converge; with ``wait`` also until every selected service is running and healthy.
+
+    One plan, run as it is: where a build or pull may change an image, the plan already holds
+    the recreations that follow, each conditional on the image id changing."""
+    if wait:
+        import dataclasses
+
+        options = dataclasses.replace(options, wait=True)
+    plan = plan_up(project, engine, options)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
+                no_cache: bool = False, pull: bool = False) -> Plan:
+    """The plan of ``build``, ``pull`` or ``push`` (no engine needed to decide)."""
+    from stackup.reconcile import images as reconcile_images
+
+    if verb == "build":
+        return reconcile_images.plan_build(project, services, no_cache=no_cache, pull=pull)
+    if verb == "pull":
+        return reconcile_images.plan_pull(project, services)
+    if verb == "push":
+        return reconcile_images.plan_push(project, services)
+    raise ValueError(f"unknown image command {verb}")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    """``stackup images``: the image one container runs."""
+
+    container: str
+    service: str
+    image_ref: str
+    image_id: str
+    size: int | None  # bytes; None when the engine no longer has the image
+
+
+def images(project_name: str, engine: Engine, *, services: Iterable[str] = ()) -> list[ImageRow]:
+    """Which image each of the project's containers runs, sorted by service and number."""
+    found = containers(project_name, engine, services=services)
+    details = engine.image_details(sorted({c.image_id for c in found if c.image_id}))
+    rows = []
+    for c in found:
+        info = details.get(c.image_id)
+        rows.append(ImageRow(c.name, c.service, c.image_ref, c.image_id,
+                             info.size if info is not None else None))
+    return rows
+
+
+def lifecycle(verb: str, project: Project | None, engine: Engine, *, services: Iterable[str],
+              timeout: float | None, run: RunOptions, on_event: EventSink = _ignore,
+              project_name: str = "", **options: bool) -> tuple[Plan, Outcome]:
+    """start / stop / restart / rm of existing containers (never creates any). Without a
+    project (``-p NAME`` and no stack file): the containers labelled ``project_name``.
+    ``options``: rm's ``stop`` and ``remove_volumes``."""
+    from stackup import reconcile
+
+    planner = {"start": reconcile.plan_start, "stop": reconcile.plan_stop,
+               "restart": reconcile.plan_restart, "rm": reconcile.plan_rm}[verb]
+    observed = (observe(project, engine) if project is not None
+                else engine.observe(project_name))
+    plan = planner(project, observed, services=tuple(services), timeout=timeout,
+                   **options)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def down(project: Project | None, project_name: str, engine: Engine, *, remove_volumes: bool,
+         remove_orphans: bool, timeout: float | None, run: RunOptions,
+         on_event: EventSink = _ignore, ignore_orphans: bool = False) -> tuple[Plan, Outcome]:
+    from stackup.reconcile import plan_down
+
+    observed = (observe(project, engine) if project is not None
+                else engine.observe(project_name))
+    plan = plan_down(project, observed, remove_volumes=remove_volumes,
+                     remove_orphans=remove_orphans, timeout=timeout,
+                     ignore_orphans=ignore_orphans)
+    return plan, run_plan(plan, project, engine, run, on_event)
+
+
+def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (),
+               include_stopped: bool = True) -> list[ObservedContainer]:
+    """The project's containers (for ps, logs, exec), sorted by service and number."""
+    wanted = set(services)
+    observed = engine.observe(project_name)
+    return [c for c in observed.containers
+            if (not wanted or c.service in wanted)
+            and (include_stopped or c.running)]
+
+
+# --- saved plans: plan --out, apply FILE ------------------------------------------------------
+
+
+def build_context_digests(project: Project) -> dict[str, str]:
+    """Image reference → digest of its local build context (paths, sizes and contents)."""
+    from hashlib import sha256
+    import os
+
+    out: dict[str, str] = {}
+    for service in project.services.values():
+        build = service.build
+        if build is None or not os.path.isdir(build.context):
+            continue
+        h = sha256()
+        for root, dirs, files in os.walk(build.context):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                h.update(os.path.relpath(path, build.context).encode("utf-8", "replace"))
+                try:
+                    with open(path, "rb") as handle:
+                        for chunk in iter(lambda: handle.read(1 << 20), b""):
+                            h.update(chunk)
+                except OSError:
+                    h.update(b"(unreadable)")
+        if build.dockerfile_inline is not None:
+            h.update(build.dockerfile_inline.encode("utf-8"))
+        out[service.image_ref(project.name)] = "sha256:" + h.hexdigest()
+    return out
+
+
+def save_plan(project: Project, engine: Engine, options: UpOptions) -> tuple[Plan, str]:
+    """The plan of ``up`` and its saved form (``plan --out``)."""
+    import datetime
+
+    from stackup import __version__
+    from stackup.app import planfile
+    from stackup.reconcile import plan_up as _plan_up
+
+    observed = observe(project, engine)
+    plan = _plan_up(project, observed, options)
+    prints = planfile.fingerprints(project, observed, build_context_digests(project))
+    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return plan, planfile.dump(plan, prints, version=__version__, created=created)
+
+
+def check_saved_plan(text: str, source: str, project: Project, engine: Engine) -> Plan:
+    """The saved plan, ready to run, if nothing moved since it was made; else ``StalePlan``
+    (nothing changed on the engine) listing what moved, or ``PlanFileError``."""
+    from stackup.app import planfile
+    from stackup.core.errors import StalePlan
+
+    saved = planfile.load(text, source)
+    observed = observe(project, engine)
+    now = planfile.fingerprints(project, observed, build_context_digests(project))
+    moved = planfile.moved(saved, now, project)
+    if moved:
+        raise StalePlan(f"the plan in {source} is stale: {len(moved)} thing(s) moved since it "
+                        f"was made; nothing was changed", tuple(moved))
+    return planfile.to_plan(saved, project)
+
+
+def applied_revision(text: str, source: str, project_name: str,
+                     engine: Engine) -> tuple[str, int | None]:
+    """(the saved plan's digest, the number of the project's newest revision when that
+    revision is an ``apply`` of this very file, else None). Checked before staleness: a plan
+    that was applied has, by its own doing, moved what it fingerprinted."""
+    from stackup.app import planfile
+    from stackup.app import revisions as R
+
+    saved = planfile.load(text, source)
+    if saved.project_name != project_name:
+        return saved.digest, None
+    records = engine.list_revisions(project_name)
+    numbered = [labels for labels in records if labels.get(R.NUMBER, "").isdigit()]
+    if not numbered:
+        return saved.digest, None
+    newest = max(numbered, key=lambda labels: int(labels[R.NUMBER]))
+    if saved.digest and newest.get(R.PLAN_DIGEST) == saved.digest \
+            and newest.get(R.OUTCOME) == "ok":
+        return saved.digest, int(newest[R.NUMBER])
+    return saved.digest, None
+
+
+def remove_revision_records(project_name: str, engine: Engine) -> tuple[int, int]:
+    """``down -v``: remove the project's revision records too; returns (how many there were,
+    how many the engine still lists afterwards), so that what is reported is what happened."""
+    from stackup.app import revisions as R
+
+    def listed() -> list[int]:
+        return sorted(int(labels[R.NUMBER]) for labels in engine.list_revisions(project_name)
+                      if labels.get(R.NUMBER, "").isdigit())
+
+    numbers = listed()
+    if not numbers:
+        return 0, 0
+    engine.remove_revisions(project_name, numbers)
+    return len(numbers), len(set(numbers) & set(listed()))

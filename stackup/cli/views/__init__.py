@@ -1,0 +1,1 @@
+"""What the CLI shows: the progress display, tables and formatting, log lines, config views."""

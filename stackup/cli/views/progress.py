@@ -1,0 +1,161 @@
+"""Progress on stderr while a plan runs: redrawn in place on a terminal, plain lines otherwise,
+or one JSON object per line (``--progress json``) for pipelines.
+
+Pipeline position: the CLI passes ``Progress.on_event`` to the executor and calls ``summary``
+with the outcome at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import IO, TYPE_CHECKING
+
+from stackup.core.errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from stackup.run.events import Event, Outcome
+    from stackup.core.plan import Plan
+
+VERBS = {
+    "create_network": ("network", "create"), "create_volume": ("volume", "create"),
+    "pull_image": ("image", "pull"), "build_image": ("image", "build"),
+    "push_image": ("image", "push"),
+    "create_container": ("container", "create"), "rename_container": ("container", "rename"),
+    "start_container": ("container", "start"), "stop_container": ("container", "stop"),
+    "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),
+    "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
+    "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
+    "wait_running": ("service", "wait running"),
+    "create_service": ("service", "create"), "update_service": ("service", "update"),
+    "remove_service": ("service", "remove"), "create_secret": ("secret", "create"),
+    "remove_secret": ("secret", "remove"), "create_config": ("config", "create"),
+    "remove_config": ("config", "remove"), "wait_service": ("service", "wait converged"),
+    "wait_service_completed": ("service", "wait completed"),
+}
+_DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
+
+
+def describe(kind: str) -> tuple[str, str]:
+    return VERBS.get(kind, ("", kind))
+
+
+class Progress:
+    """Turns executor events into lines on a stream. Thread-safe; cheap when quiet."""
+
+    def __init__(self, mode: str = "auto", stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":  # --ansi / COMPOSE_ANSI decide whether lines are redrawn in place
+            ansi = os.environ.get("COMPOSE_ANSI", "auto").lower()
+            tty = ansi == "always" or (ansi != "never" and self.stream.isatty())
+            mode = "tty" if tty else "plain"
+        self.mode = mode
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._lines: dict[str, str] = {}
+        self._drawn = 0
+
+    def on_event(self, event: Event) -> None:
+        if self.mode == "quiet" or (event.phase == "not_needed" and self.mode != "json"):
+            return  # restore steps and conditional replacements that did not have to run
+        with self._lock:
+            if self.mode == "json":
+                self._write_json(event)
+            elif self.mode == "tty":
+                self._redraw(event)
+            else:
+                self.stream.write(self._format(event) + "\n")
+                self.stream.flush()
+
+    def _format(self, event: Event) -> str:
+        _, verb = describe(str(getattr(event.kind, "value", event.kind)))
+        if event.phase == "output":
+            return f" {'':<7} {verb:<14} {event.subject:<32} | {event.output or ''}".rstrip()
+        state = _DONE_WORD.get(event.phase, event.phase)
+        seconds = f"{event.seconds:5.1f}s" if event.phase != "started" else "      "
+        line = f" {state:<7} {verb:<14} {event.subject:<32} {seconds}"
+        if event.phase == "started" and event.cause:
+            line += f"  {event.cause}"
+        if event.error:
+            line += f"  {event.error.splitlines()[0]}"
+        return line.rstrip()
+
+    def _write_json(self, event: Event) -> None:
+        kind = str(getattr(event.kind, "value", event.kind))
+        resource, verb = describe(kind)
+        record = {"id": event.op_id, "action": kind, "resource": resource, "verb": verb,
+                  "name": event.subject, "service": event.service, "phase": event.phase,
+                  "cause": event.cause, "seconds": round(event.seconds, 3),
+                  "error": event.error}
+        if event.phase == "output":
+            record["output"] = event.output
+        self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+        self.stream.flush()
+
+    def _redraw(self, event: Event) -> None:
+        """Finished operations scroll up as plain lines; running ones stay in a block at the
+        bottom, redrawn in place and cut to the terminal's height."""
+        out = self.stream
+        if self._drawn:
+            out.write(f"\x1b[{self._drawn}F\x1b[J")
+        if event.phase == "started":
+            self._lines[event.op_id] = self._format(event)
+        elif event.phase == "output":  # build/pull output scrolls; the operation stays active
+            out.write(self._format(event)[:_terminal().columns] + "\n")
+        else:
+            self._lines.pop(event.op_id, None)
+            out.write(self._format(event) + "\n")
+        rows = max(3, _terminal().lines - 2)
+        active = list(self._lines.values())
+        shown = active if len(active) <= rows else active[:rows - 1] + [
+            f" ...     {len(active) - rows + 1} more operations running"]
+        for line in shown:
+            out.write(line + "\n")
+        self._drawn = len(shown)
+        out.flush()
+
+    def summary(self, plan: Plan, outcome: Outcome, *, verb: str = "up") -> None:
+        """Final lines on stderr: what changed, or which service failed and why."""
+        elapsed = time.monotonic() - self.started
+        if self.mode == "json":
+            record = {"summary": True, "ok": outcome.ok, "seconds": round(elapsed, 3),
+                      "done": len(outcome.done), "skipped": len(outcome.skipped),
+                      "failed": [{"id": op.op_id, "service": op.service.name if op.service
+                                  else None, "name": op.subject, "error": str(err)}
+                                 for op, err in outcome.failed]}
+            self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+            return
+        if self.mode == "quiet" and outcome.ok:
+            return
+        for note in plan.notes:
+            self.stream.write(f"note: {note}\n")
+        if outcome.ok:
+            if plan.empty:
+                self.stream.write(f"Nothing to change: {plan.project_name} is up to date.\n")
+            else:
+                self.stream.write(f"{verb}: {len(outcome.done)} operations done in "
+                                  f"{elapsed:.1f}s.\n")
+            return
+        self.stream.write(f"{verb} failed: {len(outcome.failed)} operation(s) failed, "
+                          f"{len(outcome.skipped)} skipped.\n")
+        gone = next((e for _, e in outcome.failed if isinstance(e, EngineUnavailable)), None)
+        if gone is not None:  # one cause first, then each failure
+            self.stream.write(f"  the engine stopped answering: {gone.summary}\n"
+                              f"  Run `{verb}` again once it answers: it picks up where this "
+                              f"run stopped.\n")
+        for op, error in outcome.failed:
+            who = f"service {op.service.name}" if op.service is not None else op.subject
+            _, action = describe(str(op.kind.value))
+            text = str(error).replace("\n", "\n    ")
+            self.stream.write(f"  {who}: {action} {op.subject}: {text}\n")
+        self.stream.flush()
+
+
+def _terminal() -> os.terminal_size:
+    """The terminal's size (80x24 when unknown); shutil is imported only on a terminal."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24))

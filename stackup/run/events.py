@@ -1,0 +1,38 @@
+"""What running a plan tells its caller: one ``Event`` per step of each operation, and an
+``Outcome`` at the end.
+
+Pipeline position: produced by ``execute``, rendered by the CLI. Pure values: importing this
+module does not import the event loop (an empty plan needs no executor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackup.core.errors import StackupError
+from stackup.core.plan import Kind, Operation
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    op_id: str
+    kind: Kind
+    subject: str  # container, network or volume name; service name for waits
+    service: str | None
+    phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed"
+    cause: str
+    seconds: float  # since the operation started (0 for started and skipped)
+    error: str | None = None
+    output: str | None = None  # phase "output": one line of build/pull/push output
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    failed: tuple[tuple[Operation, StackupError], ...] = ()
+    skipped: tuple[Operation, ...] = ()
+    done: tuple[Operation, ...] = ()
+    not_needed: tuple[Operation, ...] = ()  # restore steps and conditional recreates not run
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped

@@ -1,0 +1,240 @@
+"""execute: walk a Plan's operation graph against a Backend, concurrently. Decides nothing.
+
+Pipeline position: ``reconcile`` → ``Plan`` → **execute(plan, backend)** → ``Event``s (rendered
+by the CLI) and an ``Outcome``. Each operation is handed to the backend as it is (one engine
+action); its ``cause`` is never read here.
+
+Scheduling: one task group, one task per operation; a task waits on the ``anyio.Event`` of each
+predecessor (``depends_on`` and ``if_failed``) and starts as soon as the last one is set.
+Backend calls are synchronous and run in worker threads through one ``CapacityLimiter``
+(``parallel``); stops and removals, which mostly wait for processes to exit, have a wider bound
+(4 x parallel, at least 64). Container stops (and restarts) and every other container call
+(create, start, rename, remove, network connect and disconnect) take turns: never one kind while
+the other runs (each runs concurrently with its kind), because Engine 20.10 loses count of a
+network's endpoints when containers stop while others start or are removed, and the network can
+then not be removed until dockerd restarts ("has active endpoints"; ``bench/endpoint_leak.py``
+and docs/benchmarks.md). A stop counts as finished once the engine has released the container's
+network (the backend waits for that). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
+or the operation's timeout (else ``wait_timeout``) passes. Cancellation (Ctrl-C) cancels the
+task group: a call already in a worker thread finishes, nothing new starts.
+
+The rules, and the only ones (``plan`` describes the edges):
+
+0. an operation starts once its ``depends_on``, ``if_failed`` and ``after`` have finished;
+1. an operation whose ``depends_on`` include one that failed or was skipped is **skipped**
+   (``after`` only orders: its outcome does not matter);
+2. an operation with ``if_failed`` runs only when one of those failed; else it is **not needed**;
+3. an operation with ``when_image = (op, id)`` runs only when that build or pull returned an
+   image id other than ``id``; else it is **not needed**;
+4. **not needed** counts as done for the operations that depend on it;
+5. a ``gate`` fails when more than ``max_failures`` of its ``judge`` operations are not done; a
+   ``sleep`` sleeps ``timeout`` seconds; a wait with ``settle`` needs its goal to hold that long.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+
+from stackup.ports.engine import Backend
+from stackup.core.errors import InternalError, OperationFailed, StackupError
+from stackup.run.events import Event, Outcome
+from stackup.core.plan import STOPPING_KINDS, WAIT_KINDS, Kind, Operation, Plan
+
+__all__ = ["Event", "Outcome", "execute"]
+
+T = TypeVar("T")
+_SATISFIED = frozenset({"done", "not_needed"})
+
+
+async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
+                  wait_timeout: float | None = 300.0, poll_interval: float = 0.1,
+                  on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+    """Run every operation of ``plan``; return what was done, failed, skipped, not needed.
+    ``wait_timeout`` None waits without a limit (as Compose's ``--wait`` does)."""
+    if parallel < 1:
+        raise ValueError("parallel must be at least 1")
+    ids = {op.op_id for op in plan.operations}
+    for op in plan.operations:
+        unknown = [d for d in (*op.depends_on, *op.if_failed, *op.after, *op.judge)
+                   if d not in ids]
+        if op.when_image is not None and op.when_image[0] not in ids:
+            unknown.append(op.when_image[0])
+        if unknown:
+            raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
+    runner = _Runner(plan, backend, parallel, wait_timeout, poll_interval, on_event)
+    async with anyio.create_task_group() as tg:
+        for op in plan.operations:
+            tg.start_soon(runner.run, op)
+    return runner.outcome()
+
+
+class _Runner:
+    def __init__(self, plan: Plan, backend: Backend, parallel: int,
+                 wait_timeout: float | None, poll_interval: float,
+                 on_event: Callable[[Event], None]) -> None:
+        self.plan, self.backend = plan, backend
+        self.limiter = anyio.CapacityLimiter(parallel)
+        self.stopping = anyio.CapacityLimiter(max(4 * parallel, 64))
+        self.turns = _Turns()
+        self.wait_timeout, self.poll = wait_timeout, poll_interval
+        self.on_event = on_event
+        self.finished = {op.op_id: anyio.Event() for op in plan.operations}
+        self.status: dict[str, str] = {}
+        self.errors: dict[str, StackupError] = {}
+        self.results: dict[str, str | None] = {}
+
+    def outcome(self) -> Outcome:
+        ops = self.plan.operations
+
+        def having(status: str) -> tuple[Operation, ...]:
+            return tuple(op for op in ops if self.status.get(op.op_id) == status)
+
+        return Outcome(failed=tuple((op, self.errors[op.op_id]) for op in having("failed")),
+                       skipped=having("skipped"), done=having("done"),
+                       not_needed=having("not_needed"))
+
+    def _emit(self, op: Operation, phase: str, seconds: float = 0.0,
+              error: str | None = None) -> None:
+        self.on_event(Event(op.op_id, op.kind, op.subject, op.service_name, phase, op.cause,
+                            seconds, error))
+
+    def _finish(self, op: Operation, status: str, seconds: float = 0.0,
+                error: str | None = None) -> None:
+        self.status[op.op_id] = status
+        self._emit(op, status, seconds, error)
+
+    async def run(self, op: Operation) -> None:
+        try:
+            for dep in (*op.depends_on, *op.if_failed, *op.after):
+                await self.finished[dep].wait()
+            if op.when_image is not None:
+                await self.finished[op.when_image[0]].wait()
+            bad = [d for d in op.depends_on if self.status[d] not in _SATISFIED]
+            if bad:
+                first = self.plan.operation(bad[0])
+                verb = "failed" if self.status[bad[0]] == "failed" else "was skipped"
+                self._finish(op, "skipped", error=f"dependency {first.subject} {verb}")
+                return
+            if op.if_failed and not any(self.status[d] == "failed" for d in op.if_failed):
+                self._finish(op, "not_needed")
+                return
+            if op.when_image is not None:
+                image_op, image_id = op.when_image
+                if self.status[image_op] != "done":
+                    self._finish(op, "skipped", error=f"{self.plan.operation(image_op).subject} "
+                                                      f"was not built or pulled")
+                    return
+                if self.results.get(image_op) == image_id:
+                    self._finish(op, "not_needed")
+                    return
+            await self._perform(op)
+        finally:
+            self.finished[op.op_id].set()
+
+    async def _perform(self, op: Operation) -> None:
+        self._emit(op, "started")
+        start = time.monotonic()
+        try:
+            if op.kind in WAIT_KINDS:
+                await self._wait(op)
+            elif op.kind is Kind.SLEEP:
+                await anyio.sleep(op.timeout or 0)
+            elif op.kind is Kind.GATE:
+                self._gate(op)
+            else:
+                limiter = self.stopping if op.kind in STOPPING_KINDS else self.limiter
+                async with self.turns.take(_TURNS.get(op.kind)):
+                    self.results[op.op_id] = await anyio.to_thread.run_sync(
+                        functools.partial(self.backend.perform, self.plan, op,
+                                          self._output(op)), limiter=limiter)
+        except StackupError as error:
+            self.errors[op.op_id] = error
+            self._finish(op, "failed", time.monotonic() - start, str(error))
+        except Exception as exc:  # a bug, not an engine failure: kept with its traceback
+            bug = InternalError(f"{op.subject}: {type(exc).__name__}: {exc}", cause=exc)
+            self.errors[op.op_id] = bug
+            self._finish(op, "failed", time.monotonic() - start, str(bug))
+        else:
+            self._finish(op, "done", time.monotonic() - start)
+
+    def _gate(self, op: Operation) -> None:
+        """A rolling update's check: more than ``max_failures`` of the judged replicas not
+        updated stops the rollout."""
+        missed = [d for d in op.judge if self.status.get(d) not in _SATISFIED]
+        if len(missed) > op.max_failures:
+            raise OperationFailed(
+                f"rollout of service {op.service_name} stopped: {len(missed)} of "
+                f"{len(op.judge)} replicas failed (at most {op.max_failures} may)",
+                detail=f"not updated: {', '.join(self.plan.operation(d).subject for d in missed)}")
+
+    def _output(self, op: Operation) -> Callable[[str], None]:
+        """An output sink for a backend call: each line becomes an ``output`` event."""
+        start = time.monotonic()
+
+        def sink(line: str) -> None:
+            self.on_event(Event(op.op_id, op.kind, op.subject, op.service_name, "output",
+                                op.cause, time.monotonic() - start, None, line))
+
+        return sink
+
+    async def _wait(self, op: Operation) -> None:
+        limit = op.timeout if op.timeout is not None else self.wait_timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        since: float | None = None  # when the goal was first seen, for ``settle``
+        while True:
+            if await self._call(self.backend.poll, self.plan, op):
+                now = time.monotonic()
+                since = now if since is None else since
+                if now - since >= (op.settle or 0):
+                    return
+            else:
+                since = None
+            if deadline is not None and time.monotonic() >= deadline:
+                assert limit is not None
+                raise await self._call(self.backend.timed_out, self.plan, op, limit)
+            await anyio.sleep(self.poll)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args),
+                                              limiter=self.limiter)
+
+
+
+_TURNS = {Kind.STOP_CONTAINER: "stop", Kind.RESTART_CONTAINER: "stop",
+          Kind.REMOVE_CONTAINER: "other", Kind.START_CONTAINER: "other",
+          Kind.CREATE_CONTAINER: "other", Kind.RENAME_CONTAINER: "other",
+          Kind.CONNECT_NETWORK: "other", Kind.DISCONNECT_NETWORK: "other"}
+
+
+class _Turns:
+    """Two kinds of calls that never overlap (container stops and the other container calls,
+    see the module docstring): any number of one kind at a time; the other kind waits until
+    none of the first runs."""
+
+    def __init__(self) -> None:
+        self.changed = anyio.Condition()
+        self.running: dict[str, int] = {"stop": 0, "other": 0}
+
+    @asynccontextmanager
+    async def take(self, kind: str | None) -> AsyncIterator[None]:
+        if kind is None:
+            yield
+            return
+        other = "other" if kind == "stop" else "stop"
+        async with self.changed:
+            while self.running[other]:
+                await self.changed.wait()
+            self.running[kind] += 1
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with self.changed:
+                    self.running[kind] -= 1
+                    self.changed.notify_all()
