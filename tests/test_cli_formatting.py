@@ -8,7 +8,7 @@ from stackup.cli.cmd_cp import _split
 from stackup.cli.cmd_events import event_record, rfc3339, stats_record
 from stackup.cli.views.formatting import (displayable_ports, human_duration, human_size,
                                     quote_command, render_template)
-from stackup.cli.target import table
+from stackup.cli.selection import table
 from stackup.ports.engine import PortBinding
 from stackup.core.errors import ProjectError
 

@@ -40,3 +40,17 @@ def test_nothing_imports_the_cli_root_module() -> None:
     assert importers == []
     entry = (ROOT / "pyproject.toml").read_text()
     assert 'stackup = "stackup.cli.main:run"' in entry
+
+
+def test_no_command_tests_which_target_it_runs() -> None:
+    """The deploy target is a seam (``cli.targets``): commands call ``g.deploy_target()``."""
+    import re
+
+    branching = re.compile(r"""\bg\.target\b|==\s*["'](swarm|engine)["']""")
+    offenders = [f"{path.relative_to(ROOT)}:{number}"
+                 for path in (ROOT / "stackup").rglob("*.py")
+                 if path.relative_to(ROOT / "stackup").parts[0] != "swarm"
+                 and path.name not in ("context.py", "main.py")
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if branching.search(line) and not line.lstrip().startswith(("#", '"', "``"))]
+    assert offenders == []

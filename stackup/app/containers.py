@@ -7,7 +7,7 @@ loop are imported lazily so that commands which do not need them (``config``) st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,7 @@ def run_with(plan: Plan, backend: Backend, run: RunOptions,
              on_event: EventSink = _ignore) -> Outcome:
     """Execute a plan with any backend (the Swarm target's commands use it); the outcome has
     the failures, which are never raised."""
-    from stackup.run.events import Outcome
+    from stackup.run.events import Event, Outcome
 
     if not plan.operations:
         return Outcome()

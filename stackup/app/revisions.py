@@ -37,7 +37,7 @@ from stackup.core.plan import Change, Kind, Plan
 from stackup.core.redact import change_text, field_changes
 from stackup.ports.revisions import PREFIX as PREFIX
 from stackup.ports.revisions import PROJECT as PROJECT
-from stackup.ports.revisions import volume_name as volume_name
+from stackup.ports.revisions import volume_name as volume_name  # noqa: F401 - R.volume_name
 
 NUMBER, TOKEN, TIME = f"{PREFIX}.number", f"{PREFIX}.token", f"{PREFIX}.time"
 USER, COMMAND, SERVICES = f"{PREFIX}.user", f"{PREFIX}.command", f"{PREFIX}.services"

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from stackup.cli import complete
-from stackup.cli import cmd_swarm
 from stackup.cli.views.config_views import View, render
 from stackup.cli.context import Globals, pass_globals
 from stackup.core.errors import ProjectError
@@ -42,8 +41,7 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
                list_networks: bool, list_profiles: bool, output: str | None,
                services: tuple[str, ...], **flags: Any) -> None:
     """Validate the stack files and print the resolved model in Compose's shape."""
-    if g.target == "swarm":
-        cmd_swarm.check_config(g, services)  # refusals first, then the usual output
+    g.deploy_target().check_config(g, services)  # refusals first, then the usual output
     view = View(**flags)
     if view.special:
         text = render(g, services, fmt, view)

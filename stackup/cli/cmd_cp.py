@@ -12,7 +12,7 @@ import click
 
 from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.target import one_container
+from stackup.cli.selection import one_container
 
 
 def _split(value: str) -> tuple[str | None, str]:

@@ -12,7 +12,7 @@ import sys
 import click
 
 from stackup.cli import complete
-from stackup.cli.cmd_lifecycle import _up_options
+from stackup.cli.plan_options import up_options
 from stackup.cli.context import Globals, pass_globals
 
 
@@ -24,7 +24,7 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
     from stackup.reconcile.no_start import without_starts
 
     project = g.load(services).project
-    options = _up_options(project, services, scale, force_recreate, no_recreate,
+    options = up_options(project, services, scale, force_recreate, no_recreate,
                           remove_orphans, None, build, pull)
     engine = g.engine()
     progress = Progress(g.progress)

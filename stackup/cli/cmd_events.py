@@ -21,7 +21,7 @@ from stackup.cli import complete
 from stackup.core import labels as L
 from stackup.cli.views.formatting import human_size, render_template
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.target import containers, each, load_or_name, table
+from stackup.cli.selection import containers, each, load_or_name, table
 from stackup.core.errors import StackupError
 
 _HIDDEN = (L.PREFIX + ".", "com.docker.compose.")

@@ -106,12 +106,6 @@ def _parsed(records: Iterable[Mapping[str, str]], project_name: str) -> list[R.R
     return sorted(found, key=lambda r: r.number)
 
 
-def refuse_swarm(g: Globals, verb: str) -> None:
-    if getattr(g, "target", "engine") == "swarm":
-        raise ProjectError(f"`{verb}` works with one engine's containers only",
-                           detail="It does not support --target swarm yet.")
-
-
 def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
     """Record ``revision`` under the next free number (race-free: create-or-get by name)."""
     number = R.next_number(known)
@@ -346,7 +340,6 @@ def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
 @pass_globals
 def rollback_cmd(g: Globals, revision: int | None) -> None:
     """Converge back to REVISION (default: the previous good one), without the old files."""
-    refuse_swarm(g, "rollback")
     current, environ, name = _current(g)
     if name is None:
         raise ProjectError("which project? no stack file found and no -p NAME given")

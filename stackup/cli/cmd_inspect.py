@@ -7,28 +7,26 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 import click
 
 from stackup.cli import complete
-from stackup.cli import cmd_swarm
 from stackup.cli.context import Globals, pass_globals
-from stackup.core.errors import NotFound, ProjectError
+from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:
     from stackup.core.observed import ObservedContainer
 
 
-def _project_name(g: Globals, services: tuple[str, ...] = ()) -> str:
+def project_name_of(g: Globals, services: tuple[str, ...] = ()) -> str:
     """The project's name; with ``-p NAME`` and no stack file, that name (as Compose)."""
-    from stackup.cli.target import load_or_name
+    from stackup.cli.selection import load_or_name
 
     return load_or_name(g, services)[1]
 
 
-def _label(c: ObservedContainer) -> str:
+def container_label(c: ObservedContainer) -> str:
     return f"{c.service}-{c.number}"
 
 
@@ -49,70 +47,14 @@ def logs_cmd(g: Globals, follow: bool, tail: str, since: str | None, until: str 
              timestamps: bool, no_log_prefix: bool, no_color: bool, index: int | None,
              services: tuple[str, ...]) -> None:
     """Show the output of the project's containers, prefixed with the container's name."""
-    if g.target == "swarm":
-        return cmd_swarm.logs(**locals())
-    import time
-
-    from stackup.app.containers import containers
-    from stackup.cli.views.logprint import LogPrinter, parse_time, split_lines, use_color
-
-    if tail != "all" and not tail.isdigit():
-        raise click.BadParameter("expected a number or 'all'", param_hint="--tail")
-    lines = None if tail == "all" else int(tail)
-    times: dict[str, float | None] = {}
-    for flag, value in (("--since", since), ("--until", until)):
-        try:
-            times[flag] = None if value is None else parse_time(value, time.time())
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint=flag) from None
-    engine = g.engine()
-    found = [c for c in containers(_project_name(g, services), engine, services=services)
-             if not c.oneoff and (index is None or c.number == index)]
-    if not found:
-        return
-    printer = LogPrinter([(_label(c), c.service) for c in found], color=use_color(no_color),
-                         prefix=not no_log_prefix)
-
-    def pump(container: ObservedContainer) -> None:
-        stream = engine.logs(container.container_id, follow=follow, tail=lines,
-                             timestamps=timestamps, since=times["--since"],
-                             until=times["--until"])
-        for batch in split_lines(stream):
-            printer.lines(_label(container), batch)
-        if follow:  # a cut connection ends the stream like a stop does: ask the engine which
-            try:
-                engine.inspect_container(container.container_id)
-            except NotFound:
-                pass  # removed meanwhile (`down`): a normal end
-
-    if not follow:
-        for container in found:
-            pump(container)
-        return
-    errors: list[BaseException] = []  # from the pumps, raised here: one message, exit 1
-
-    def follow_one(container: ObservedContainer) -> None:
-        try:
-            pump(container)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            errors.append(exc)
-
-    # `logs -f`: one reader per container's stream; each ends with it, all on an error or exit
-    threads = [threading.Thread(target=follow_one, args=(c,), daemon=True) for c in found]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive() and not errors:
-            thread.join(0.2)
-    if errors:
-        raise errors[0]
+    g.deploy_target().logs(**locals())
 
 
 def running_container(g: Globals, service: str, index: int) -> tuple[str, ObservedContainer]:
     """(project name, the running container number ``index`` of ``service``), one-offs aside."""
     from stackup.app.containers import containers
 
-    name = _project_name(g, (service,))
+    name = project_name_of(g, (service,))
     matches = [c for c in containers(name, g.engine(), services=(service,))
                if c.number == index and not c.oneoff]
     if not matches or not matches[0].running:

@@ -11,7 +11,7 @@ import json
 import click
 
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.target import table
+from stackup.cli.selection import table
 
 
 @click.command("ls")

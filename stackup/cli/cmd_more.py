@@ -17,7 +17,7 @@ import click
 
 from stackup.cli import complete
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.target import containers, each, load_or_name, one_container, table
+from stackup.cli.selection import containers, each, load_or_name, one_container, table
 from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:

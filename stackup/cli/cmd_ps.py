@@ -8,18 +8,14 @@ a table (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS), one JSON object per l
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackup.cli import complete
-from stackup.cli import cmd_swarm
 from stackup.cli.context import Globals, pass_globals
-from stackup.cli.views.formatting import displayable_ports, human_duration, quote_command, \
-    render_template
-from stackup.cli.target import load_or_name, table
+from stackup.cli.views.formatting import displayable_ports, human_duration, quote_command
 
 if TYPE_CHECKING:
     from stackup.ports.engine import ContainerSummary
@@ -54,7 +50,7 @@ def record(c: ContainerSummary, *, truncate: bool = True,
     }
 
 
-def _statuses(filters: tuple[str, ...], status: tuple[str, ...]) -> list[str]:
+def statuses(filters: tuple[str, ...], status: tuple[str, ...]) -> list[str]:
     wanted = list(status)
     for item in filters:
         key, sep, value = item.partition("=")
@@ -88,32 +84,6 @@ def ps_cmd(g: Globals, show_all: bool, filters: tuple[str, ...], status: tuple[s
            fmt: str, quiet: bool, only_services: bool, no_trunc: bool, orphans: bool,
            services: tuple[str, ...]) -> None:
     """List the project's containers (running ones unless -a or --status)."""
-    if g.target == "swarm":
-        return cmd_swarm.ps(**locals())
-    wanted = _statuses(filters, status)
-    project, name = load_or_name(g, services)
-    found = g.engine().list_containers(name, all_containers=show_all or bool(wanted))
-    if services:
-        found = [c for c in found if c.service in services]
-    if wanted:
-        found = [c for c in found if c.state in wanted]
-    if not orphans and project is not None:
-        known = set(project.services) | set(project.disabled_services)
-        found = [c for c in found if c.service in known]
-    found.sort(key=lambda c: c.name)
-    if quiet:
-        click.echo("".join(f"{c.container_id}\n" for c in found), nl=False)
-        return
-    if only_services:
-        click.echo("".join(f"{s}\n" for s in sorted({c.service for c in found})), nl=False)
-        return
-    now = time.time()
-    rows = [record(c, truncate=not no_trunc, now=now) for c in found]
-    if fmt == "json":
-        click.echo("".join(f"{json.dumps(r, ensure_ascii=False)}\n" for r in rows), nl=False)
-    elif fmt == "table":
-        columns = ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"]
-        click.echo(table([HEADERS[k] for k in columns],
-                         [[str(r[k]) for k in columns] for r in rows]), nl=False)
-    else:
-        click.echo(render_template(fmt, rows, HEADERS), nl=False)
+    g.deploy_target().ps(**locals())
+
+

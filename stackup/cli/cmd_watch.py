@@ -514,9 +514,6 @@ def _describe(op: Operation) -> str:
 def watch_cmd(g: Globals, heal: bool, interval: float, once: bool, fmt: str) -> None:
     """Report drift (containers stopped, killed or removed, networks and volumes removed,
     files changed) as it happens; with --heal converge it back."""
-    from stackup.cli.cmd_history import refuse_swarm
-
-    refuse_swarm(g, "watch")
     code = Watcher(g, heal=heal, interval=interval, fmt=fmt, once=once).run()
     if code:
         sys.exit(code)

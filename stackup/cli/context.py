@@ -20,6 +20,7 @@ import click
 from stackup.core.errors import LockHeld, StackupError
 
 if TYPE_CHECKING:
+    from stackup.cli.targets import Target
     from stackup.ports.engine import Engine
     from stackup.app.locking import ProjectLock
     from stackup.ports.lock import LockHolder
@@ -70,6 +71,12 @@ class Globals:
         if self.check_loaded is not None:
             self.check_loaded(loaded.project)
         return loaded
+
+    def deploy_target(self) -> Target:
+        """What runs the stack (``--target``): its module of the target-dependent commands."""
+        from stackup.cli.targets import target_of
+
+        return target_of(self.target)
 
     def engine(self) -> Engine:
         if self._engine is None:

@@ -154,13 +154,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
     g.env_files, g.profiles, g.parallel, g.progress = env_files, profiles, parallel, progress
     g.lock_timeout, g.debug = lock_timeout, debug or g.debug
     g.target, g.dry_run = target, dry_run
-    if dry_run and target == "swarm":
-        raise click.UsageError("--dry-run works with one engine (--target engine); for a "
-                               "swarm, `stackup plan` shows what `up` would do")
-    if target == "swarm":
-        from stackup.cli.cmd_swarm import check_command
-
-        check_command(ctx.invoked_subcommand)
+    g.deploy_target().check_command(g, ctx.invoked_subcommand)
 
 
 def _env_debug() -> bool:

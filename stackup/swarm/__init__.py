@@ -3,7 +3,7 @@
 Pipeline position: beside ``reconcile`` (same layer, pure: no docker, no I/O). ``check`` refuses
 what a swarm cannot do; ``spec`` and ``objects`` turn the model into ServiceSpecs and object
 specs; ``observed`` is the swarm's snapshot; ``reconcile`` decides the plan; ``diff`` words the
-changes. The engine side is ``stackup.adapters.docker.swarm``; the CLI side ``stackup.cli.cmd_swarm``.
+changes. The engine side is ``stackup.adapters.docker.swarm``; the CLI side ``stackup.cli.targets.swarm``.
 """
 
 from stackup.swarm import saved

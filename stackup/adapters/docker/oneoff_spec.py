@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.adapters.docker.container_spec import extra_networks
 from stackup.ports.oneoff import OneoffOptions as OneoffOptions
-from stackup.core.model import FrozenMap, Mount, Port, Project, Service, _empty
+from stackup.core.model import FrozenMap, Project, Service
 
 
 def oneoff_service(service: Service, options: OneoffOptions) -> Service:

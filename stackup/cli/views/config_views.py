@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from stackup.cli.context import Globals
-from stackup.cli.target import table
+from stackup.cli.selection import table
 from stackup.core.errors import ProjectError
 
 

@@ -32,8 +32,11 @@ COMMANDS = frozenset({"up", "plan", "apply", "down", "ps", "logs", "config", "bu
 """The commands that work with ``--target swarm`` (``build`` builds locally, as usual)."""
 
 
-def check_command(command: str | None) -> None:
-    """Refuse, before anything runs, a command the Swarm target does not have."""
+def check_command(g: Globals, command: str | None) -> None:
+    """Refuse, before anything runs, a command the Swarm target does not have, and --dry-run."""
+    if g.dry_run:
+        raise click.UsageError("--dry-run works with one engine (--target engine); for a "
+                               "swarm, `stackup plan` shows what `up` would do")
     if command is not None and command not in COMMANDS:
         raise click.UsageError(
             f"`{command}` is not available with --target swarm (available: "
@@ -41,25 +44,18 @@ def check_command(command: str | None) -> None:
             f"or drop --target swarm for one engine.")
 
 
-# --- load, observe, plan, run (no click below this line but for echo) -----------------------
+# --- the app's Swarm use cases, with this command's options and output -------------------
 
 
 def load(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Any]:
-    """(project, located tree) from ONE load with the global options, as ``Globals.load``
-    does it (the tree gives refusals their lines); warnings on stderr."""
-    from stackup.loader.loader import load_tree
-    from stackup.loader.parse import parse_project
+    """(project, located tree) from ONE load with the global options; warnings on stderr."""
+    from stackup.app import swarm as app
 
-    loaded = load_tree(g.load_options(services))
-    warnings = list(loaded.warnings)
-    project = parse_project(loaded.tree, project_name=loaded.project_name,
-                            working_dir=loaded.working_dir, environ=loaded.environment,
-                            profiles=loaded.profiles, requested_services=services,
-                            config_files=loaded.files, warnings=warnings)
+    project, tree, warnings = app.load(g.load_options(services), services)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     g._loaded_name = project.name
-    return project, loaded.tree
+    return project, tree
 
 
 def backend(g: Globals) -> SwarmPort:
@@ -69,36 +65,31 @@ def backend(g: Globals) -> SwarmPort:
 
 
 def observe(swarm: SwarmPort, project: Project, *, tasks: bool = False) -> SwarmObserved:
-    names = {"networks": [n.name for n in project.networks.values()],
-             "volumes": [v.name for v in project.volumes.values()],
-             "secrets": [s.name for s in project.secrets.values() if s.external],
-             "configs": [c.name for c in project.configs.values() if c.external]}
-    return swarm.observe(project.name, names=names, tasks=tasks,
-                         images={s.image_ref(project.name) for s in project.services.values()})
+    from stackup.app import swarm as app
+
+    return app.observe(swarm, project, tasks=tasks)
 
 
 def make_plan(swarm: SwarmPort, project: Project, tree: Any, options: SwarmUpOptions
               ) -> tuple[Plan, SwarmObserved]:
-    from stackup.swarm import plan_up, refuse
+    from stackup.app import swarm as app
 
-    observed = observe(swarm, project)
-    refuse(project, tree, nodes=observed.nodes)
-    return plan_up(project, observed, options), observed
+    return app.make_plan(swarm, project, tree, options)
 
 
 def run(g: Globals, plan: Plan, swarm: SwarmPort, wait_timeout: float | None,
         on_event: Any) -> Outcome:
-    from stackup.app.containers import RunOptions, run_with
+    from stackup.app import swarm as app
 
-    return run_with(plan, swarm, RunOptions(parallel=g.parallel, wait_timeout=wait_timeout),
-                    on_event)
+    return app.run(plan, swarm, parallel=g.parallel, wait_timeout=wait_timeout,
+                   on_event=on_event)
 
 
 def _scale(project: Project, values: tuple[str, ...]) -> dict[str, int]:
     from stackup.app.containers import check_services
-    from stackup.cli.cmd_lifecycle import _parse_scale
+    from stackup.cli.plan_options import parse_scale
 
-    scale = _parse_scale(values)
+    scale = parse_scale(values)
     check_services(project, list(scale))
     return scale
 
@@ -128,7 +119,7 @@ def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate:
        scale: tuple[str, ...], remove_orphans: bool, build: bool, pull: str | None,
        wait: bool, wait_timeout: float | None, **_: Any) -> None:
     """Create and update the stack's services; with --wait until every rollout finished."""
-    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.plan_options import finish
     from stackup.cli.views.progress import Progress
 
     _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
@@ -139,7 +130,7 @@ def up(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate:
     with g.locked("up"):
         result = make_plan(swarm, project, tree, options)[0]
         outcome = run(g, result, swarm, wait_timeout, progress.on_event)
-    _finish(g, result, outcome, progress, "up")
+    finish(g, result, outcome, progress, "up")
 
 
 def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
@@ -158,7 +149,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
         import datetime
 
         from stackup import __version__
-        from stackup.cli.cmd_lifecycle import _write
+        from stackup.cli.plan_options import write_plan
         from stackup.swarm import saved
 
         created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -167,7 +158,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
         if out == "-":
             click.echo(text, nl=False)
             return
-        _write(out, text)
+        write_plan(out, text)
     if fmt == "json":
         click.echo(json.dumps(plan_json(result), indent=2, sort_keys=False))
     else:
@@ -179,7 +170,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
 def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: Any) -> None:
     """Run a swarm plan saved by ``plan --out FILE``, or nothing (exit 3) if anything it was
     made from moved: the plan made now from the files and the swarm must be the saved one."""
-    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.plan_options import finish
     from stackup.cli.views.progress import Progress
     from stackup.core.errors import StalePlan
     from stackup.swarm import saved
@@ -204,13 +195,13 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: An
         if moved:
             raise StalePlan(f"the plan in {source} is stale: nothing was changed", tuple(moved))
         outcome = run(g, result, swarm, wait_timeout, progress.on_event)
-    _finish(g, result, outcome, progress, "apply")
+    finish(g, result, outcome, progress, "apply")
 
 
 def down(g: Globals, volumes: bool, remove_orphans: bool = False, timeout: float | None = None,
          **_: Any) -> None:
     """Remove the stack's services, networks, secrets and configs (volumes with -v)."""
-    from stackup.cli.cmd_lifecycle import _finish
+    from stackup.cli.plan_options import finish
     from stackup.cli.views.progress import Progress
     from stackup.swarm import plan_down
 
@@ -221,7 +212,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool = False, timeout: float
         observed = observe(swarm, project) if project is not None else swarm.observe(name)
         result = plan_down(name, observed, remove_volumes=volumes, project=project)
         outcome = run(g, result, swarm, 300.0, progress.on_event)
-    _finish(g, result, outcome, progress, "down")
+    finish(g, result, outcome, progress, "down")
 
 
 def _load_or_name(g: Globals) -> tuple[Project | None, str]:
