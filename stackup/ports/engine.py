@@ -1,16 +1,13 @@
-"""The Engine protocol: the seam between stackup and whatever runs the containers.
+"""The Engine port: what the use cases and the executor need from one engine, by role.
 
-Pipeline position: ``execute`` and ``app`` call these methods; ``adapters/docker/`` implements
-them against a real Docker engine and ``testing/fake.py`` in memory. Methods are synchronous
-(the executor runs them in worker threads). Every method that changes a container, network or
-volume checks the project's ownership label and refuses (``EngineError``) to touch anything
-without it; a container the implementation has already seen with the label (its labels cannot
-change, its id is never reused) needs no second look. Implementations
-translate engine failures into ``stackup.core.errors.EngineError`` subclasses with the engine's reason.
-
-The unit of work is a plan ``Operation``-sized call, not a raw engine verb. The Swarm target is
-a separate backend (``swarm/`` plans, ``adapters/docker/swarm*.py`` runs); it does not implement
-this protocol.
+Pipeline position: ``run.execute`` (through ``app.container_backend``) and ``app`` call these
+methods; ``adapters/docker/`` implements them on a real Docker engine, ``adapters/dry_run`` in
+front of one, ``testing/fake.py`` in memory. ``Engine`` is every role at once; a function that
+needs one role may ask for that role's protocol alone. Methods are synchronous (the executor
+runs them in worker threads). Every method that changes a container, network or volume checks
+the project's ownership label and refuses (``EngineError``) to touch anything without it.
+Implementations translate engine failures into ``stackup.core.errors.EngineError`` subclasses
+with the engine's reason. The Swarm target has its own port (``ports.swarm``).
 """
 
 from __future__ import annotations
@@ -69,13 +66,16 @@ class Backend(Protocol):
         ...
 
 
-class Engine(Protocol):
-    # --- the project lock (app.locking) -----------------------------------------------------
+class LockPort(Protocol):
+    """The project lock (``app.locking``) lives on the engine the project runs on."""
+
     def lock_store(self) -> LockStore:
         """Where the project's lock lives on this engine (atomic create-or-get by name)."""
         ...
 
-    # --- observe ----------------------------------------------------------------------------
+class ObservePort(Protocol):
+    """What the engine runs for a project: one snapshot per run, and fresh looks for waits."""
+
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
                 all_containers: bool = True) -> ObservedState:
@@ -87,7 +87,9 @@ class Engine(Protocol):
         """A fresh view of one container (state, health, exit code), for waits."""
         ...
 
-    # --- networks and volumes ---------------------------------------------------------------
+class ResourcePort(Protocol):
+    """The project's networks and volumes."""
+
     def create_network(self, project_name: str, network: Network) -> None: ...
 
     def remove_network(self, project_name: str, name: str) -> None: ...
@@ -96,7 +98,9 @@ class Engine(Protocol):
 
     def remove_volume(self, project_name: str, name: str) -> None: ...
 
-    # --- containers -------------------------------------------------------------------------
+class ContainerPort(Protocol):
+    """The plan's container operations, one engine call each."""
+
     def create_container(self, project: Project, service: Service, number: int, *,
                          name: str, config_hash: str, config_json: str, image: str,
                          anonymous_volumes: Mapping[str, str] | None = None,
@@ -141,7 +145,9 @@ class Engine(Protocol):
         is not running does nothing."""
         ...
 
-    # --- images ---------------------------------------------------------------------------
+class ImagePort(Protocol):
+    """Images: look up, build, pull, push, describe."""
+
     def image_id(self, ref: str) -> str | None: ...
 
     def build_image(self, service_name: str, build: BuildSpec, tag: str, *,
@@ -161,7 +167,9 @@ class Engine(Protocol):
         """Image id → details, for the ids the engine still has."""
         ...
 
-    # --- interactive ------------------------------------------------------------------------
+class StreamPort(Protocol):
+    """Output and two-way streams: logs, exec, ``run`` and ``attach`` (``ports.session``)."""
+
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
              timestamps: bool = False, since: float | None = None,
              until: float | None = None) -> Iterator[bytes]:
@@ -172,7 +180,6 @@ class Engine(Protocol):
              user: str | None = None, workdir: str | None = None,
              environment: dict[str, str] | None = None) -> ExecResult: ...
 
-    # --- streams: exec -i/-t, run, attach (adapters/docker/streams.py and attach.py) ----------
     def exec_session(self, container_id: str, command: list[str], *, tty: bool = False,
                      stdin: bool = True, user: str | None = None, workdir: str | None = None,
                      environment: dict[str, str] | None = None,
@@ -196,7 +203,10 @@ class Engine(Protocol):
 
     def resize_container(self, container_id: str, height: int, width: int) -> None: ...
 
-    # --- the smaller commands (kill, pause, top, cp, ls, events, stats ...; adapters/docker/extra)
+class ToolPort(Protocol):
+    """What the smaller commands need: kill, pause, top, wait, stats, events, version, ls, cp,
+    rmi, ps."""
+
     def kill_container(self, project_name: str, container_id: str,
                        signal: str | None = None) -> None: ...
 
@@ -232,7 +242,9 @@ class Engine(Protocol):
         """The project's containers as the engine lists them, sorted by service and number."""
         ...
 
-    # --- revision records (adapters/docker/revisions: ``history``, ``rollback``) ---------------
+class RevisionPort(Protocol):
+    """The revision store: records of ``up``/``rollback`` (``history``), on the engine."""
+
     def create_revision(self, project_name: str, number: int,
                         labels: Mapping[str, str]) -> dict[str, str]:
         """Create record ``number`` or get the one already there (create-or-get by name);
@@ -243,13 +255,20 @@ class Engine(Protocol):
 
     def remove_revisions(self, project_name: str, numbers: Iterable[int]) -> None: ...
 
-    # --- the project's events (adapters/docker/events: ``watch``) -------------------------------
+class EventPort(Protocol):
+    """The project's engine events, for the drift watcher."""
+
     def project_events(self, project_name: str, *, networks: Collection[str] = (),
                        volumes: Collection[str] = (),
                        since: float | None = None) -> Iterator[dict[str, Any]]:
         """Events of the project's containers and of these networks and volumes (blocks); the
         names are looked up per event, so a caller may update the collections it passed."""
         ...
+
+
+class Engine(LockPort, ObservePort, ResourcePort, ContainerPort, ImagePort, StreamPort,
+             ToolPort, RevisionPort, EventPort, Protocol):
+    """Every role, as one engine provides them (the Docker adapter, the dry run, the fake)."""
 
 
 @dataclass(frozen=True, slots=True)
