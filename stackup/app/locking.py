@@ -5,7 +5,7 @@ Pipeline position: the CLI wraps every command that changes the engine in a ``Pr
 lives in a ``LockStore`` on the engine itself (``adapters.docker.lock``), so two runners sharing one
 ``DOCKER_HOST`` exclude each other.
 
-A waiter polls the store: a free lock (no record) or a stale one (``lockspec.stale_reason``: the
+A waiter polls the store: a free lock (no record) or a stale one (``ports.lock.stale_reason``: the
 holder's process gone on this host, or no renewal for a lease elsewhere) is taken by creating the
 next generation; a live one is waited for up to ``timeout`` seconds, then ``LockHeld`` names
 the holder. While held, a thread renews the lock every ``lease / 5`` seconds by creating the next

@@ -1,6 +1,6 @@
 """The project's dependency graph: who needs what, and in which order to start services.
 
-Pipeline position: ``Project`` (from ``spec``) → **graph** → reconcile / execute / CLI. Pure:
+Pipeline position: ``Project`` (from the loader) → **graph** → reconcile / execute / CLI. Pure:
 builds the graph from the model each time it is asked (cheap, linear in services and edges).
 Edges point *from the dependent to what it needs*: a service → its image, networks, named
 volumes, secrets, configs and the services it depends on (with ``condition``, ``restart``,
