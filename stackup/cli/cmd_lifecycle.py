@@ -12,9 +12,22 @@ import click
 from stackup.cli import complete
 from stackup.cli.attach import AttachOptions, attach_options
 from stackup.cli.context import Globals, pass_globals
+from stackup.cli.help import GroupedCommand
 from stackup.cli.plan_options import finish, up_flags
 
-@click.command("up")
+UP_OPTION_GROUPS = (
+    ("Common options", ("detach", "wait", "build", "pull", "force_recreate", "remove_orphans")),
+    ("Which containers", ("no_deps", "scale", "no_recreate", "always_recreate_deps", "no_start",
+                          "no_build", "renew_anon_volumes")),
+    ("Waiting and failures", ("wait_timeout", "timeout", "rollback_on_failure")),
+    ("Attached output (without -d)", ("abort_on_container_exit", "abort_on_container_failure",
+                                      "exit_code_from", "attach", "no_attach",
+                                      "attach_dependencies", "timestamps", "no_log_prefix",
+                                      "no_color")),
+)
+
+
+@click.command("up", cls=GroupedCommand, option_groups=UP_OPTION_GROUPS)
 @up_flags
 @attach_options
 @click.option("-d", "--detach", is_flag=True,

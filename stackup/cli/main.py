@@ -95,6 +95,11 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands or {}
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from stackup.cli.help import format_commands
+
+        format_commands(self, ctx, formatter)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
@@ -110,7 +115,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS,
-             context_settings={"help_option_names": ["-h", "--help"]})
+             context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Run 'stackup COMMAND --help' for more on a command.")
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE",
               help="Stack file (repeatable; '-' reads stdin). Default: compose.yaml and its override.")
 @click.option("-p", "--project-name", help="Project name (default: COMPOSE_PROJECT_NAME, name:, folder).")
@@ -212,6 +218,14 @@ def main(argv: list[str] | None = None) -> None:
         _fail(g, f"error: {error}")
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except click.NoSuchOption as usage:
+        from stackup.cli.help import misplaced_global
+
+        usage.show()
+        hint = misplaced_global(usage, cli, sys.argv[1:] if argv is None else argv)
+        if hint:
+            click.echo(f"hint: {hint}", err=True)
+        sys.exit(EX_USAGE)
     except click.UsageError as usage:
         usage.show()
         sys.exit(EX_USAGE)
