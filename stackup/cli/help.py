@@ -59,8 +59,9 @@ SUMMARIES = {
     "events": "Stream the engine's events for the project.",
     "config": "Validate the stack files and print the resolved model.",
     "completion": "Print the shell completion script.",
+    "docker-plugin": "Install `docker stackup` as a docker CLI plugin.",
     "unlock": "Release a project's lock left by a run that died.",
-    "version": "Show stackup's and the engine's versions.",
+    "version": "Show stackup's version.",
     "volumes": "List the project's volumes.",
 }
 

@@ -53,6 +53,7 @@ COMMANDS = {
     "config": "stackup.cli.cmd_config:config_cmd",
     "cp": "stackup.cli.cmd_cp:cp_cmd",
     "create": "stackup.cli.cmd_create:create_cmd",
+    "docker-plugin": "stackup.cli.cmd_plugin:docker_plugin_cmd",
     "down": "stackup.cli.cmd_lifecycle:down_cmd",
     "events": "stackup.cli.cmd_events:events_cmd",
     "exec": "stackup.cli.cmd_inspect:exec_cmd",
