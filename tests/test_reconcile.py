@@ -456,7 +456,7 @@ def test_plan_down_never_touches_external_or_foreign_resources_and_notes_orphans
         "#2 - remove demo-web-1  down  <- #1\n"
         "Plan: 1 to remove.\n"
         "! Found orphan containers (demo-old-1) for this project. Run with --remove-orphans to "
-        "remove them (the project's networks cannot be removed while they use them).\n")
+        "remove them.\n")
     with_orphans = plan_down(EXT, state, remove_volumes=False, remove_orphans=True, timeout=3)
     assert [op.op_id for op in with_orphans.operations] == [
         "stop_container:web:1", "stop_container:old:1", "remove_container:web:1",

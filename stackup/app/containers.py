@@ -177,15 +177,19 @@ def lifecycle(verb: str, project: Project | None, engine: Engine, *, services: I
 
 def down(project: Project | None, project_name: str, engine: Engine, *, remove_volumes: bool,
          remove_orphans: bool, timeout: float | None, run: RunOptions,
-         on_event: EventSink = _ignore, ignore_orphans: bool = False) -> tuple[Plan, Outcome]:
+         on_event: EventSink = _ignore, ignore_orphans: bool = False,
+         named: bool = False) -> tuple[Plan, Outcome]:
+    """Remove what carries the project's labels. ``named`` (``-p NAME`` without ``-f``): all
+    of it, and ``project`` (the folder's file) only where it is that project's (see
+    ``reconcile.down``); the plan's ``project`` is the file that was used, or None."""
     from stackup.reconcile import plan_down
 
     observed = (observe(project, engine) if project is not None
                 else engine.observe(project_name))
     plan = plan_down(project, observed, remove_volumes=remove_volumes,
                      remove_orphans=remove_orphans, timeout=timeout,
-                     ignore_orphans=ignore_orphans)
-    return plan, run_plan(plan, project, engine, run, on_event)
+                     ignore_orphans=ignore_orphans, named=named)
+    return plan, run_plan(plan, plan.project, engine, run, on_event)
 
 
 def containers(project_name: str, engine: Engine, *, services: Iterable[str] = (),

@@ -34,6 +34,10 @@ class ObservedContainer:
     volume_mounts: tuple[tuple[str, str], ...] = ()  # (container path, volume name), sorted
     # engine names of the networks it is attached to, sorted; None where not read (fakes)
     networks: tuple[str, ...] | None = None
+    # engine names of the networks it is attached to that the engine no longer has (removed
+    # while the container was stopped, perhaps made again since under the same name: the
+    # container keeps the old network's id and cannot start), sorted; observe only
+    gone_networks: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:

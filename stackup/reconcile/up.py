@@ -16,6 +16,9 @@ Decisions, in order, for ``up``:
   label) is taken over: reused in place, with a plan note, as Compose 2 took over Compose 1's;
 * per service (dependencies first) and replica 1..N: create what is missing; recreate on a config
   hash change (cause names the changed keys), on an image id change, or with --force-recreate;
+  a stopped container attached to a network the engine no longer has is replaced too ("network
+  X is gone"): it could not start (with --no-recreate that is a ``PlanError`` before anything
+  runs);
   a container Docker Compose created is replaced ("created by Docker Compose"): Compose's config
   hash is a digest of its own Go model, which stackup cannot recompute to prove a match;
   start stopped ones (like Compose, exited one-shots run again); restart running dependents
@@ -352,6 +355,16 @@ class _Up(ResourcePlanner):
                         text: str, ref: str) -> tuple[str | None, list[Change]]:
         """Why ``c`` must be replaced (None: it need not), and the field changes. ``digest``
         and ``text``: the service's config hash and canonical JSON."""
+        if c.gone_networks and not c.running:
+            gone = _network_words(c.gone_networks)
+            if self.options.no_recreate:
+                raise PlanError(f"cannot start container {c.name}: {gone} it is attached to "
+                                f"is gone, and --no-recreate keeps it",
+                                detail="Run without --no-recreate: up then replaces it.")
+            remade = [n for n in c.gone_networks if n in self.observed.networks]
+            if remade:  # a new network has the name; the container has the old one's id
+                return f"{gone} it was attached to was removed and made again", []
+            return f"{gone} is gone", []
         if self.options.no_recreate:
             return None, []
         if self.options.force_recreate:
@@ -472,6 +485,10 @@ class _Up(ResourcePlanner):
         template = Operation("", Kind.REMOVE_CONTAINER, "orphan", timeout=self.options.timeout)
         for c in orphans:
             self.ops.extend(chains.retire(f"{c.service}:{c.number}", c, "orphan", template))
+
+
+def _network_words(names: tuple[str, ...]) -> str:
+    return f"network {names[0]}" if len(names) == 1 else f"networks {', '.join(names)}"
 
 
 def _top_path(path: str) -> str:

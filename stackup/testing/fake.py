@@ -85,6 +85,7 @@ class FakeContainer:
     config_json: str
     labels: dict[str, str]
     networks: tuple[str, ...] = ()  # engine names
+    network_ids: dict[str, str] = field(default_factory=dict)  # name → id when attached
     volumes: tuple[str, ...] = ()  # named volumes (engine names)
     anonymous: tuple[str, ...] = ()  # anonymous volume names
     anonymous_paths: tuple[tuple[str, str], ...] = ()  # (container path, volume name)
@@ -225,7 +226,19 @@ class FakeEngine(FakeRevisionsMixin):
                                  c.exit_code, c.config_hash, FrozenMap(json.loads(c.config_json)),
                                  c.image_id, c.image_ref, FrozenMap(c.labels),
                                  oneoff=c.labels.get(labels.ONEOFF) == "True",
-                                 volume_mounts=c.anonymous_paths)
+                                 volume_mounts=c.anonymous_paths,
+                                 gone_networks=tuple(sorted(self._gone(c))))
+
+    def _gone(self, c: FakeContainer) -> list[str]:
+        """The networks ``c`` is attached to that are gone: as on the engine, the container
+        keeps the id of the network it was attached to, which one made again under the same
+        name does not have."""
+        gone = []
+        for name in c.networks:
+            seen = self.networks.get(name)
+            if seen is None or c.network_ids.get(name, seen.network_id) != seen.network_id:
+                gone.append(name)
+        return gone
 
     def inspect_container(self, container_id: str) -> ObservedContainer:
         with self._call("inspect_container", container_id), self._lock:
@@ -357,7 +370,8 @@ class FakeEngine(FakeRevisionsMixin):
                 {**service.labels, labels.PROJECT: project.name, labels.SERVICE: service.name,
                  labels.NUMBER: str(number), labels.CONFIG_HASH: config_hash,
                  labels.CONFIG: config_json, labels.IMAGE: image},
-                nets, vols, anonymous, anonymous_paths=paths,
+                nets, {n: self.networks[n].network_id for n in nets}, vols, anonymous,
+                anonymous_paths=paths,
                 has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",),
                 health_interval=(hc.interval or 0.0) if hc is not None else 0.0,
                 health_retries=(hc.retries or 3) if hc is not None else 3,
@@ -371,7 +385,7 @@ class FakeEngine(FakeRevisionsMixin):
             self._maybe_fail("start_container", c.name)
             if c.state == "running":
                 return
-            gone = [n for n in c.networks if n not in self.networks]
+            gone = self._gone(c)
             if gone:
                 raise NotFound(f"cannot start container {c.name}: network {gone[0]} not found")
             c.state, c.exit_code, c.inspects = "running", None, 0
@@ -395,7 +409,7 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("restart_container", container_id), self._lock:
             c = self._owned(project_name, container_id)
             self._maybe_fail("restart_container", c.name)
-            gone = [n for n in c.networks if n not in self.networks]
+            gone = self._gone(c)
             if gone:
                 raise NotFound(f"cannot restart container {c.name}: network {gone[0]} not found")
             c.state, c.exit_code, c.inspects = "running", None, 0
@@ -433,6 +447,7 @@ class FakeEngine(FakeRevisionsMixin):
             c = self._owned(project_name, container_id)
             self._maybe_fail("disconnect_network", c.name)
             c.networks = tuple(n for n in c.networks if n != network)
+            c.network_ids.pop(network, None)
 
     def connect_network(self, project: Project, container_id: str, service: Service,
                         key: str) -> None:
@@ -445,6 +460,7 @@ class FakeEngine(FakeRevisionsMixin):
                                f"not found")
             if name not in c.networks:
                 c.networks = (*c.networks, name)
+                c.network_ids[name] = self.networks[name].network_id
 
     def lock_store(self) -> FakeLockStore:
         """The project lock's records, in memory (one store per fake engine)."""

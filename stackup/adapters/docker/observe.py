@@ -3,13 +3,15 @@
 Networks are keyed by id while observing: Engine 20.10 lets two racing creates give two networks
 one name. Of such a pair the one containers use (else the oldest) is kept in
 ``ObservedState.networks``; the others go to ``ObservedState.duplicate_networks`` for ``up`` to
-remove when empty.
+remove when empty. A container attached to a network the engine no longer has (by id) is
+reported with it in ``gone_networks``: it cannot start, and ``up`` replaces it.
 
 Pipeline position: ``app`` calls ``observe`` once per run; every read is an SDK call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +34,21 @@ _LISTS = 5  # the label reads of ``observe`` (``_list_reads``)
 def _swarm_made(item: Any) -> bool:
     labels = item.get("Labels") or {}
     return bool(labels.get(L.TARGET))
+
+
+# the engine's own networks (network_mode bridge, host, none): always there, never looked up
+_PREDEFINED = frozenset({"bridge", "host", "none"})
+
+
+def _network_ids(raw: Any) -> dict[str, str]:
+    """Network name → id, of the networks a listed container is attached to."""
+    attached = (raw.get("NetworkSettings") or {}).get("Networks") or {}
+    return {str(name): str(info.get("NetworkID")) for name, info in attached.items()
+            if name not in _PREDEFINED and isinstance(info, dict) and info.get("NetworkID")}
+
+
+def _with_gone(container: ObservedContainer, gone: tuple[str, ...]) -> ObservedContainer:
+    return dataclasses.replace(container, gone_networks=gone) if gone else container
 
 
 class ObserveMixin(ClientBase):
@@ -80,7 +97,9 @@ class ObserveMixin(ClientBase):
         for name, volume in zip(missing_volumes, looked_up[len(missing_networks):]):
             if volume is not None:
                 raw_volumes[name] = volume
-        containers = sorted((container_from_list(c) for c in raw_containers.values()),
+        gone = self._gone_networks(raw_containers, raw_networks)
+        containers = sorted((_with_gone(container_from_list(c), gone.get(c["Id"], ()))
+                             for c in raw_containers.values()),
                             key=lambda c: (c.service, c.number, c.name))
         for c in containers:
             if L.owner(c.labels)[0] == project_name:
@@ -92,6 +111,24 @@ class ObserveMixin(ClientBase):
                                for v in sorted(raw_volumes)}),
             images=FrozenMap(image_ids),
             duplicate_networks=duplicates)
+
+    def _gone_networks(self, raw_containers: dict[str, Any], raw_networks: dict[str, Any]
+                       ) -> dict[str, tuple[str, ...]]:
+        """Container id → the names of the networks it is attached to whose ids the engine no
+        longer has. A network removed while only stopped containers used it leaves them its
+        name and id; made again under that name it has a new id, which they do not get. The ids
+        the label reads did not already find are looked up in one list (none in the usual
+        case), filtered by id."""
+        attached = {cid: _network_ids(raw) for cid, raw in raw_containers.items()}
+        unknown = sorted({nid for ids in attached.values() for nid in ids.values()}
+                         - set(raw_networks))
+        if not unknown:
+            return {}
+        with self._call("cannot list the networks the project's containers are attached to"):
+            found = self.api.networks(ids=unknown) or []
+        missing = set(unknown) - {str(n.get("Id")) for n in found}
+        return {cid: gone for cid, ids in attached.items()
+                if (gone := tuple(sorted(name for name, nid in ids.items() if nid in missing)))}
 
     def _read_all(self, reads: list[Callable[[], Any]]) -> list[Any]:
         """The reads' results, in order."""

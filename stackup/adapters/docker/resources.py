@@ -12,6 +12,7 @@ from stackup.adapters.docker.resource_specs import (
     network_create_args,
     volume_create_args,
 )
+from stackup.core import labels as L
 from stackup.core.errors import (
     EngineError,
     NotFound,
@@ -58,18 +59,26 @@ class ResourceMixin(ClientBase):
             except EngineError as error:
                 if "active endpoints" not in error.summary:
                     raise
-                raise self._network_in_use(shown, network_id, error) from error
+                raise self._network_in_use(project_name, shown, network_id, error) from error
 
-    def _network_in_use(self, name: str, network_id: str, error: EngineError) -> EngineError:
-        """Say who still uses a network the engine refuses to remove."""
+    def _network_in_use(self, project_name: str, name: str, network_id: str,
+                        error: EngineError) -> EngineError:
+        """Say who still uses a network the engine refuses to remove: containers of the
+        project (made since the plan was), or outside it, as their labels say."""
         info = self._inspect_or_none("network", network_id) or {}
-        users = sorted(str(c.get("Name") or cid[:12])
+        users = sorted((str(c.get("Name") or cid[:12]), cid)
                        for cid, c in (info.get("Containers") or {}).items())
-        if users:
-            return EngineError(f"cannot remove network {name}: containers outside the project "
-                               f"still use it: {', '.join(users)}",
-                               detail="Disconnect or remove them, then run `stackup down` again.")
-        return endpoints_miscounted(error.summary, name)
+        if not users:
+            return endpoints_miscounted(error.summary, name)
+        ours = [shown for shown, cid in users if L.owner(
+            ((self._inspect_or_none("container", cid) or {}).get("Config") or {})
+            .get("Labels") or {})[0] == project_name]
+        outside = [shown for shown, _ in users if shown not in ours]
+        said = [*([f"containers of the project still use it: {', '.join(ours)}"] if ours else []),
+                *([f"containers outside the project still use it: {', '.join(outside)}"]
+                  if outside else [])]
+        return EngineError(f"cannot remove network {name}: {'; '.join(said)}",
+                           detail="Disconnect or remove them, then run `stackup down` again.")
 
     def create_volume(self, project_name: str, volume: Volume) -> None:
         with self._call(f"cannot create volume {volume.name}"):
