@@ -8,11 +8,14 @@ options, and the plan text expected. A new case needs no Python. Keys:
     stack_before: (optional) the compose file the observed containers were created from
     command:      up (default) | down
     options:      UpOptions fields for up (force_recreate, scale: {web: 3}, ...), or
-                  plan_down's keywords for down (remove_volumes, remove_orphans)
+                  plan_down's keywords for down (remove_volumes, remove_orphans, named)
     observed:
-      containers: [{service, number: 1, state: running, from: stack | stack_before}]
-      networks:   keys of the stack's networks that exist (default: every one)
-      volumes:    keys of the stack's volumes that exist (default: every one)
+      containers: [{service, number: 1, state: running, from: stack | stack_before,
+                    networks: [engine names attached] (default: not said),
+                    gone_networks: [engine names attached that are gone] (default: none)}]
+      networks:   keys of the stack's networks that exist (default: every one); a key only
+                  stack_before has names that one
+      volumes:    keys of the stack's volumes that exist (default: every one); likewise
       images:     {ref: id or null} (default: every service's image present)
     plan:         the expected ``plan_text`` output
 
@@ -57,14 +60,17 @@ def _observed(facts: dict[str, Any], stacks: dict[str, Project]) -> ObservedStat
             f"{service.name}{number}".ljust(64, "0"), f"demo-{service.name}-{number}",
             service.name, number, entry.get("state", "running"), config_hash=digest,
             config=FrozenMap(json.loads(text)), image_id=IMAGE_ID,
-            image_ref=service.image_ref("demo")))
+            image_ref=service.image_ref("demo"),
+            networks=tuple(entry["networks"]) if "networks" in entry else None,
+            gone_networks=tuple(entry.get("gone_networks", ()))))
+    before = stacks.get("stack_before", project)
     net_keys = facts.get("networks", list(project.networks))
     vol_keys = facts.get("volumes", list(project.volumes))
-    networks = {project.networks[k].name: ObservedNetwork(project.networks[k].name, f"n-{k}",
-                                                          k, project="demo")
+    nets = {**before.networks, **project.networks}
+    vols = {**before.volumes, **project.volumes}
+    networks = {nets[k].name: ObservedNetwork(nets[k].name, f"n-{k}", k, project="demo")
                 for k in net_keys}
-    volumes = {project.volumes[k].name: ObservedVolume(project.volumes[k].name, k,
-                                                       project="demo")
+    volumes = {vols[k].name: ObservedVolume(vols[k].name, k, project="demo")
                for k in vol_keys}
     images = facts.get("images") or {s.image_ref("demo"): IMAGE_ID
                                      for s in project.services.values()}

@@ -363,7 +363,7 @@ class _Up(ResourcePlanner):
                                 detail="Run without --no-recreate: up then replaces it.")
             remade = [n for n in c.gone_networks if n in self.observed.networks]
             if remade:  # a new network has the name; the container has the old one's id
-                return f"{gone} it was attached to was removed and made again", []
+                return f"{gone} was removed and made again", []
             return f"{gone} is gone", []
         if self.options.no_recreate:
             return None, []

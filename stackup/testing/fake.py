@@ -26,7 +26,8 @@ engine waits its 30 s default); a ``sh -c`` command whose ``trap`` on TERM does 
 killed at the stop timeout and exits 137 (one that traps ``exit N`` exits N, any other command
 0); ``exec`` runs a few shell words itself (see ``_run``); a network can be removed while only
 stopped containers are attached, and such a container then fails to start until it is
-disconnected from it.
+disconnected from it, also once a network of the same name is made again (it keeps the old
+network's id); ``observe`` reports such a network in ``gone_networks``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class FakeContainer:
     config_json: str
     labels: dict[str, str]
     networks: tuple[str, ...] = ()  # engine names
-    network_ids: dict[str, str] = field(default_factory=dict)  # name → id when attached
+    network_ids: dict[str, str] = field(default_factory=dict)  # name → id, once it has run
     volumes: tuple[str, ...] = ()  # named volumes (engine names)
     anonymous: tuple[str, ...] = ()  # anonymous volume names
     anonymous_paths: tuple[tuple[str, str], ...] = ()  # (container path, volume name)
@@ -227,12 +228,18 @@ class FakeEngine(FakeRevisionsMixin):
                                  c.image_id, c.image_ref, FrozenMap(c.labels),
                                  oneoff=c.labels.get(labels.ONEOFF) == "True",
                                  volume_mounts=c.anonymous_paths,
+                                 networks=tuple(sorted(c.networks)),
                                  gone_networks=tuple(sorted(self._gone(c))))
 
+    def _hold_ids(self, c: FakeContainer) -> None:
+        """A container that runs holds the ids of its networks (one never started: names)."""
+        for name in c.networks:
+            c.network_ids.setdefault(name, self.networks[name].network_id)
+
     def _gone(self, c: FakeContainer) -> list[str]:
-        """The networks ``c`` is attached to that are gone: as on the engine, the container
-        keeps the id of the network it was attached to, which one made again under the same
-        name does not have."""
+        """The networks ``c`` is attached to that are gone: as on the engine, a container that
+        has run keeps the id of each network, which one made again under the same name does
+        not have; one never started goes by the name."""
         gone = []
         for name in c.networks:
             seen = self.networks.get(name)
@@ -370,8 +377,7 @@ class FakeEngine(FakeRevisionsMixin):
                 {**service.labels, labels.PROJECT: project.name, labels.SERVICE: service.name,
                  labels.NUMBER: str(number), labels.CONFIG_HASH: config_hash,
                  labels.CONFIG: config_json, labels.IMAGE: image},
-                nets, {n: self.networks[n].network_id for n in nets}, vols, anonymous,
-                anonymous_paths=paths,
+                nets, {}, vols, anonymous, anonymous_paths=paths,
                 has_healthcheck=hc is not None and not hc.disable and hc.test[:1] != ("NONE",),
                 health_interval=(hc.interval or 0.0) if hc is not None else 0.0,
                 health_retries=(hc.retries or 3) if hc is not None else 3,
@@ -388,6 +394,7 @@ class FakeEngine(FakeRevisionsMixin):
             gone = self._gone(c)
             if gone:
                 raise NotFound(f"cannot start container {c.name}: network {gone[0]} not found")
+            self._hold_ids(c)
             c.state, c.exit_code, c.inspects = "running", None, 0
             c.started_at = time.monotonic()
             c.health = "starting" if c.has_healthcheck else None
@@ -412,6 +419,7 @@ class FakeEngine(FakeRevisionsMixin):
             gone = self._gone(c)
             if gone:
                 raise NotFound(f"cannot restart container {c.name}: network {gone[0]} not found")
+            self._hold_ids(c)
             c.state, c.exit_code, c.inspects = "running", None, 0
             c.started_at = time.monotonic()
             c.health = "starting" if c.has_healthcheck else None
@@ -460,7 +468,8 @@ class FakeEngine(FakeRevisionsMixin):
                                f"not found")
             if name not in c.networks:
                 c.networks = (*c.networks, name)
-                c.network_ids[name] = self.networks[name].network_id
+                if c.state == "running":
+                    self._hold_ids(c)
 
     def lock_store(self) -> FakeLockStore:
         """The project lock's records, in memory (one store per fake engine)."""

@@ -4,7 +4,8 @@ The executor's fast tests trust the fake; these tests hold the fake to what the 
 removing what is already gone, removing a running container, anonymous volumes, refusing what is
 not the project's, rename, start/stop transitions, what observe shows, the files a container is
 given, the exit code of a container killed at the stop timeout, health timing, exec, network
-connect and disconnect, and removing a network that stopped containers are attached to. Each
+connect and disconnect, removing a network that stopped containers are attached to (and what
+observe then says about them). Each
 test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at an engine's
 insides.
 """
@@ -449,3 +450,32 @@ def test_a_network_with_only_stopped_containers_attached_can_be_removed(target: 
         assert _state(target, container) == ("running", None)
         assert target.networks_of(container) == {f"{proj.name}_default"}
         engine.stop_container(proj.name, container, timeout=5)
+
+
+def test_observe_reports_a_removed_network_as_gone(target: Target) -> None:
+    """Containers attached to a network removed under them: observe says it is gone. One that
+    has run holds the network's id, so it stays gone once a network of the same name is made
+    again (and the container cannot start); one never started goes by the name."""
+    proj, _, both = _two_networks(target.project_name)
+    target.up(proj)
+    engine = target.engine
+    engine.create_network(proj.name, proj.networks["back"])
+    ran = create(target, proj, both)
+    never_started = create(target, proj, both, 2)
+    engine.start_container(proj.name, ran)
+    engine.stop_container(proj.name, ran, timeout=5)
+    back, default = f"{proj.name}_back", f"{proj.name}_default"
+
+    def seen() -> dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]]:
+        return {c.container_id: (c.networks, c.gone_networks)
+                for c in engine.observe(proj.name).containers}
+
+    assert seen() == {ran: ((back, default), ()), never_started: ((back, default), ())}
+    engine.remove_network(proj.name, back)
+    assert seen() == {ran: ((back, default), (back,)), never_started: ((back, default), (back,))}
+    engine.create_network(proj.name, proj.networks["back"])
+    assert seen() == {ran: ((back, default), (back,)), never_started: ((back, default), ())}
+    with pytest.raises(NotFound):
+        engine.start_container(proj.name, ran)
+    engine.start_container(proj.name, never_started)
+    engine.stop_container(proj.name, never_started, timeout=5)

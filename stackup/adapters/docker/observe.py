@@ -41,10 +41,11 @@ _PREDEFINED = frozenset({"bridge", "host", "none"})
 
 
 def _network_ids(raw: Any) -> dict[str, str]:
-    """Network name → id, of the networks a listed container is attached to."""
+    """Network name → id ("" when the container never ran), of the networks a listed
+    container is attached to."""
     attached = (raw.get("NetworkSettings") or {}).get("Networks") or {}
-    return {str(name): str(info.get("NetworkID")) for name, info in attached.items()
-            if name not in _PREDEFINED and isinstance(info, dict) and info.get("NetworkID")}
+    return {str(name): str(info.get("NetworkID") or "") for name, info in attached.items()
+            if name not in _PREDEFINED and isinstance(info, dict)}
 
 
 def _with_gone(container: ObservedContainer, gone: tuple[str, ...]) -> ObservedContainer:
@@ -114,21 +115,25 @@ class ObserveMixin(ClientBase):
 
     def _gone_networks(self, raw_containers: dict[str, Any], raw_networks: dict[str, Any]
                        ) -> dict[str, tuple[str, ...]]:
-        """Container id → the names of the networks it is attached to whose ids the engine no
-        longer has. A network removed while only stopped containers used it leaves them its
-        name and id; made again under that name it has a new id, which they do not get. The ids
-        the label reads did not already find are looked up in one list (none in the usual
-        case), filtered by id."""
+        """Container id → the names of the networks it is attached to that the engine no
+        longer has. A container that has run holds the id of each of its networks: a network
+        removed while it was stopped is gone for it even once one is made again under the same
+        name. One never started holds names only (its ids are empty): gone while no network has
+        the name. When the label reads did not already find them all, one list of every
+        network answers (none in the usual case)."""
         attached = {cid: _network_ids(raw) for cid, raw in raw_containers.items()}
-        unknown = sorted({nid for ids in attached.values() for nid in ids.values()}
-                         - set(raw_networks))
-        if not unknown:
+        known_ids = set(raw_networks)
+        known_names = {str(n.get("Name")) for n in raw_networks.values()}
+        if all((nid in known_ids) if nid else (name in known_names)
+               for ids in attached.values() for name, nid in ids.items()):
             return {}
-        with self._call("cannot list the networks the project's containers are attached to"):
-            found = self.api.networks(ids=unknown) or []
-        missing = set(unknown) - {str(n.get("Id")) for n in found}
-        return {cid: gone for cid, ids in attached.items()
-                if (gone := tuple(sorted(name for name, nid in ids.items() if nid in missing)))}
+        with self._call("cannot list the networks"):
+            every = self.api.networks() or []
+        ids = {str(n.get("Id")) for n in every}
+        names = {str(n.get("Name")) for n in every}
+        return {cid: gone for cid, found in attached.items()
+                if (gone := tuple(sorted(name for name, nid in found.items()
+                                         if (nid not in ids if nid else name not in names))))}
 
     def _read_all(self, reads: list[Callable[[], Any]]) -> list[Any]:
         """The reads' results, in order."""
