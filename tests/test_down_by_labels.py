@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from stackup import app
-from stackup.engine.fake import FakeEngine
-from stackup.errors import PlanError
-from stackup.model import FrozenMap, Network, Project, Service, ServiceNetwork
+from stackup.app import containers as app
+from stackup.testing.fake import FakeEngine
+from stackup.core.errors import PlanError
+from stackup.core.model import FrozenMap, Network, Project, Service, ServiceNetwork
 from stackup.reconcile import UpOptions
 
 RUN = app.RunOptions(parallel=4)

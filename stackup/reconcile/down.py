@@ -30,7 +30,8 @@ from typing import TypeVar
 
 from stackup.core.labels import ANONYMOUS_VOLUME
 from stackup.core.model import Network, Project, Volume
-from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackup.core.observed import (ObservedContainer, ObservedNetwork, ObservedState,
+                                   ObservedVolume)
 from stackup.core.plan import Kind, Operation, Plan
 from stackup.reconcile._select import known_services, sorted_containers
 from stackup.reconcile.lifecycle import stop_then_remove

@@ -18,7 +18,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackup.engine.docker import DockerEngine
+from stackup.adapters.docker import DockerEngine
 from tests.conftest import remove_project_resources
 from tests.integration.helpers import LOOP, STACKUP
 

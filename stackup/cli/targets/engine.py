@@ -155,17 +155,20 @@ def down(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
 
     check_orphan_flags(remove_orphans)
     project, name = load_or_name_for_down(g)
-    images = images_of(project, g.engine().observe(name), rmi) if rmi else []
+    seen = g.engine().observe(name) if rmi else None  # the images, before the containers go
     progress = Progress(g.progress)
     with g.locked("down", name):
+        # -p NAME without -f: the labels say what NAME has, not the folder's file (as Compose)
         plan, outcome = app.down(project, name, g.engine(), remove_volumes=volumes,
                                  remove_orphans=remove_orphans, timeout=timeout,
                                  run=app.RunOptions(parallel=g.parallel),
                                  on_event=progress.on_event,
-                                 ignore_orphans=compose_ignore_orphans())
+                                 ignore_orphans=compose_ignore_orphans(),
+                                 named=bool(g.project_name) and not g.files)
         # -v: the history goes too (its records are volumes without the project's label)
         found, left = app.remove_revision_records(name, g.engine()) \
             if volumes and outcome.ok else (0, 0)
+    images = images_of(plan.project, seen, rmi) if rmi and seen is not None else []
     finish(g, plan, outcome, progress, "down")
     removed = found if g.dry_run else found - left  # a dry run lists them all still
     if removed and g.progress not in ("quiet", "json"):
