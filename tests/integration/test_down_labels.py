@@ -19,6 +19,7 @@ import docker
 import pytest
 
 from stackup.adapters.docker import DockerEngine
+from stackup.core.errors import EngineError
 from tests.conftest import remove_project_resources
 from tests.integration.helpers import LOOP, STACKUP
 
@@ -169,3 +170,30 @@ def test_orphans_keep_their_network_and_the_notes_agree(
         "networks": [f"{project_name}_default"], "volumes": []}
     stackup(a, "-p", project_name, "-f", "compose.yaml", "down", "-v", "--remove-orphans")
     assert labelled(client, project_name) == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_a_network_in_use_names_its_users_as_the_project_s_or_outside_it(
+        tmp_path: Path, project_name: str, client: docker.DockerClient,
+        docker_engine: DockerEngine) -> None:
+    """The engine's refusal to remove a network in use says whose containers use it, from
+    their labels: never "outside the project" for the project's own."""
+    a = folder(tmp_path, "a", OTHER)
+    stackup(a, "-p", project_name, "up", "-d", "a")
+    network = f"{project_name}_default"
+    with pytest.raises(EngineError) as ours:
+        docker_engine.remove_network(project_name, network)
+    assert ours.value.summary == (f"cannot remove network {network}: containers of the project "
+                                  f"still use it: {project_name}-a-1")
+    outsider = client.api.create_container("busybox:local", command=["sh", "-c", LOOP],
+                                           name=f"{project_name}-outsider")["Id"]
+    try:
+        client.api.connect_container_to_network(outsider, network)
+        client.api.start(outsider)
+        with pytest.raises(EngineError) as both:
+            docker_engine.remove_network(project_name, network)
+        assert both.value.summary == (
+            f"cannot remove network {network}: containers of the project still use it: "
+            f"{project_name}-a-1; containers outside the project still use it: "
+            f"{project_name}-outsider")
+    finally:
+        client.api.remove_container(outsider, force=True)
