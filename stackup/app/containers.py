@@ -7,7 +7,8 @@ loop are imported lazily so that commands which do not need them (``config``) st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import signal
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,8 @@ def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
 def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
              on_event: EventSink = _ignore) -> Outcome:
     """Execute a plan on the engine's containers; returns the outcome (failures included,
-    never raised). ``project`` is used when the plan carries none."""
+    never raised; ``Interrupted`` after a stop request). ``project`` is used when the plan
+    carries none."""
     if not plan.operations:
         from stackup.run.events import Outcome
 
@@ -91,7 +93,8 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
 def run_with(plan: Plan, backend: Backend, run: RunOptions,
              on_event: EventSink = _ignore) -> Outcome:
     """Execute a plan with any backend (the Swarm target's commands use it); the outcome has
-    the failures, which are never raised."""
+    the failures, which are never raised; a stop request (Ctrl-C, SIGTERM) raises
+    ``Interrupted`` once what began has ended."""
     from stackup.run.events import Event, Outcome
 
     if not plan.operations:
@@ -100,11 +103,46 @@ def run_with(plan: Plan, backend: Backend, run: RunOptions,
 
     from stackup.run.execute import execute
 
-    async def _main() -> Outcome:
-        return await execute(plan, backend, parallel=run.parallel,
-                             wait_timeout=run.wait_timeout, on_event=on_event)
+    signals = _stop_signals()  # read before the event loop installs a SIGINT handler of its own
 
-    return anyio.run(_main)
+    async def _main() -> Outcome:
+        if not signals:
+            return await execute(plan, backend, parallel=run.parallel,
+                                 wait_timeout=run.wait_timeout, on_event=on_event)
+        with anyio.open_signal_receiver(*signals) as received:
+            return await execute(plan, backend, parallel=run.parallel,
+                                 wait_timeout=run.wait_timeout, on_event=on_event,
+                                 stop_requests=_names(received))
+
+    outcome = anyio.run(_main)
+    if outcome.stopped_by is not None:
+        raise Interrupted(plan, outcome)
+    return outcome
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run that a stop request (Ctrl-C, SIGTERM) ended: the plan and what became of it.
+    A ``KeyboardInterrupt``, so that whatever handles Ctrl-C handles it too."""
+
+    def __init__(self, plan: Plan, outcome: Outcome) -> None:
+        super().__init__(outcome.stopped_by)
+        self.plan, self.outcome = plan, outcome
+
+
+def _stop_signals() -> tuple[signal.Signals, ...]:
+    """SIGINT and SIGTERM while a plan runs, in the main thread, and only those whose handler
+    is still Python's default (not ignored, not a caller's own, such as ``watch``'s)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return ()
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    return tuple(sig for sig, default in defaults.items() if signal.getsignal(sig) is default)
+
+
+async def _names(received: AsyncIterable[int]) -> AsyncIterator[str]:
+    async for signum in received:
+        yield signal.Signals(signum).name
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,

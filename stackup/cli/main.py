@@ -209,6 +209,61 @@ def _caused_by_interrupt(error: BaseException) -> bool:
     return False
 
 
+# global options that take a value (to find the command's name in a command line)
+_VALUED = frozenset({"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file",
+                     "--profile", "--parallel", "--progress", "--ansi", "--lock-timeout",
+                     "--target"})
+
+
+def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
+    """Ctrl-C or SIGTERM: say so and, when a plan was running (``app.Interrupted``), what is
+    left and the command that converges it; the exit code is 128 + the signal's number."""
+    import signal
+
+    if isinstance(stop, click.exceptions.Abort) and stop.__cause__ is not None:
+        stop = stop.__cause__  # click turns a KeyboardInterrupt into Abort "from" it
+    plan, outcome = getattr(stop, "plan", None), getattr(stop, "outcome", None)
+    lines = ["interrupted"]
+    code = 130
+    if plan is not None and outcome is not None:
+        from stackup.cli.progress import interrupted_report
+
+        containers = None
+        if g._engine is not None:
+            try:
+                containers = g._engine.observe(plan.project_name).containers
+            except Exception:  # noqa: BLE001 - the report says less, the exit stays 130
+                containers = None
+        lines = interrupted_report(plan, outcome, containers, _rerun(argv))
+        if outcome.stopped_by == "SIGTERM":
+            code = 128 + signal.SIGTERM
+    for line in lines:
+        try:
+            click.echo(line, err=True)
+        except (OSError, ValueError):  # nobody reads stderr any more
+            break
+    return code
+
+
+def _rerun(argv: list[str]) -> str:
+    """The command that converges after an interrupted run: the same command line, except
+    that `apply FILE` (stale once it ran in part) becomes `up -d`."""
+    import shlex
+
+    position, skip = len(argv), False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            position = index
+            break
+    if argv[position:position + 1] == ["apply"]:
+        argv = [*argv[:position], "up", "-d"]
+    return shlex.join(["stackup", *argv])
+
+
 def main(argv: list[str] | None = None) -> None:
     g = Globals(debug=_env_debug())
     try:
@@ -233,9 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as problem:
         problem.show()
         sys.exit(1)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as stop:
+        sys.exit(_interrupted(g, stop, sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:
         # stdout's reader went away (`stackup logs | head`): nothing more to say to it
         try:

@@ -19,7 +19,9 @@ class Event:
     kind: Kind
     subject: str  # container, network or volume name; service name for waits
     service: str | None
-    phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed"
+    phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed" |
+    # "not_run" (a stop request came first); for the whole run (``op_id`` ""): "stopping" |
+    # "abandoning" (a stop request: ``cause`` says which, e.g. "SIGINT")
     cause: str
     seconds: float  # since the operation started (0 for started and skipped)
     error: str | None = None
@@ -32,7 +34,10 @@ class Outcome:
     skipped: tuple[Operation, ...] = ()
     done: tuple[Operation, ...] = ()
     not_needed: tuple[Operation, ...] = ()  # restore steps and conditional recreates not run
+    not_run: tuple[Operation, ...] = ()  # not started because a stop request came first
+    stopped_by: str | None = None  # the first stop request (e.g. "SIGINT"), if one came
+    abandoned: bool = False  # a second stop request abandoned the operations in progress
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        return not self.failed and not self.skipped and not self.not_run

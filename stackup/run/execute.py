@@ -15,8 +15,13 @@ network's endpoints when containers stop while others start or are removed, and 
 then not be removed until dockerd restarts ("has active endpoints"; ``bench/endpoint_leak.py``
 and docs/benchmarks.md). A stop counts as finished once the engine has released the container's
 network (the backend waits for that). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
-or the operation's timeout (else ``wait_timeout``) passes. Cancellation (Ctrl-C) cancels the
-task group: a call already in a worker thread finishes, nothing new starts.
+or the operation's timeout (else ``wait_timeout``) passes.
+
+Stop requests (``stop_requests``: the CLI's Ctrl-C and SIGTERM, one item each) follow rule 6:
+the first lets what began end as the plan says, the second abandons the run (its task group is
+cancelled: a call already in a worker thread finishes, as it does on any cancellation, and its
+outcome is recorded; nothing else starts). Either is reported as a run event (``op_id`` "",
+phase ``stopping`` or ``abandoning``) and in ``Outcome.stopped_by`` and ``not_run``.
 
 The rules, and the only ones (``plan`` describes the edges):
 
@@ -28,14 +33,21 @@ The rules, and the only ones (``plan`` describes the edges):
    image id other than ``id``; else it is **not needed**;
 4. **not needed** counts as done for the operations that depend on it;
 5. a ``gate`` fails when more than ``max_failures`` of its ``judge`` operations are not done; a
-   ``sleep`` sleeps ``timeout`` seconds; a wait with ``settle`` needs its goal to hold that long.
+   ``sleep`` sleeps ``timeout`` seconds; a wait with ``settle`` needs its goal to hold that long;
+6. after a stop request an operation starts only when it belongs to a container (its service
+   and number) one of whose operations had already started, or when such an operation needs it
+   (``depends_on``, ``when_image``; again for the containers those belong to). Every other
+   one is **not run**; it counts as finished for ``after`` and as skipped for ``depends_on``. A
+   wait or sleep ends at once, **failed** ("interrupted"), so a replacement whose check was cut
+   short runs its restore steps. So a replacement that began ends with its new container
+   started or its old one restored, and nothing new begins.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -54,9 +66,12 @@ _SATISFIED = frozenset({"done", "not_needed"})
 
 async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
                   wait_timeout: float | None = 300.0, poll_interval: float = 0.1,
-                  on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
-    """Run every operation of ``plan``; return what was done, failed, skipped, not needed.
-    ``wait_timeout`` None waits without a limit (as Compose's ``--wait`` does)."""
+                  on_event: Callable[[Event], None] = lambda e: None,
+                  stop_requests: AsyncIterable[str] | None = None) -> Outcome:
+    """Run every operation of ``plan``; return what was done, failed, skipped, not needed, and
+    not run after a stop request. ``wait_timeout`` None waits without a limit (as Compose's
+    ``--wait`` does). Each item of ``stop_requests`` (its name, e.g. "SIGINT") is one stop
+    request (rule 6)."""
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
     ids = {op.op_id for op in plan.operations}
@@ -68,9 +83,14 @@ async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
         if unknown:
             raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
     runner = _Runner(plan, backend, parallel, wait_timeout, poll_interval, on_event)
-    async with anyio.create_task_group() as tg:
-        for op in plan.operations:
-            tg.start_soon(runner.run, op)
+    async with anyio.create_task_group() as outer:
+        if stop_requests is not None:
+            outer.start_soon(runner.listen, stop_requests)
+        with runner.scope:
+            async with anyio.create_task_group() as tg:
+                for op in plan.operations:
+                    tg.start_soon(runner.run, op)
+        outer.cancel_scope.cancel()  # the run is over: stop listening
     return runner.outcome()
 
 
@@ -88,6 +108,56 @@ class _Runner:
         self.status: dict[str, str] = {}
         self.errors: dict[str, StackupError] = {}
         self.results: dict[str, str | None] = {}
+        self.scope = anyio.CancelScope()  # cancelled by a second stop request
+        self.began: set[str] = set()  # operations that reached the engine (or a wait)
+        self.stopped_by: str | None = None
+        self.stop_event = anyio.Event()  # set by the first stop request
+        self.committed: frozenset[str] = frozenset()  # what may still start after it (rule 6)
+        self.abandoned = False
+
+    async def listen(self, requests: AsyncIterable[str]) -> None:
+        """The first stop request: nothing new begins (rule 6); the second: abandon."""
+        async for name in requests:
+            if self.stopped_by is None:
+                self.stopped_by = name
+                self.committed = self._committed()
+                self.stop_event.set()
+                self._run_event("stopping", name)
+            elif not self.abandoned:
+                self.abandoned = True
+                self._run_event("abandoning", name)
+                self.scope.cancel()
+
+    def _run_event(self, phase: str, cause: str) -> None:
+        self.on_event(Event("", Kind.GATE, self.plan.project_name, None, phase, cause, 0.0))
+
+    def _committed(self) -> frozenset[str]:
+        """Rule 6: the operations of the containers that began, what they need, and so on."""
+        def key(op: Operation) -> tuple[str, int | None] | None:
+            return (op.service_name, op.number) if op.service_name else None
+
+        by_key: dict[tuple[str, int | None], list[Operation]] = {}
+        for op in self.plan.operations:
+            k = key(op)
+            if k is not None:
+                by_key.setdefault(k, []).append(op)
+        keys: set[tuple[str, int | None]] = set()
+        chosen: set[str] = set()
+        pending = [self.plan.operation(i) for i in sorted(self.began)]
+        while pending:
+            op = pending.pop()
+            if op.op_id in chosen:
+                continue
+            chosen.add(op.op_id)
+            k = key(op)
+            if k is not None and k not in keys:
+                keys.add(k)
+                pending += by_key[k]
+            needs = [*op.depends_on, *op.if_failed]
+            if op.when_image is not None:
+                needs.append(op.when_image[0])
+            pending += [self.plan.operation(d) for d in needs]
+        return frozenset(chosen)
 
     def outcome(self) -> Outcome:
         ops = self.plan.operations
@@ -97,7 +167,10 @@ class _Runner:
 
         return Outcome(failed=tuple((op, self.errors[op.op_id]) for op in having("failed")),
                        skipped=having("skipped"), done=having("done"),
-                       not_needed=having("not_needed"))
+                       not_needed=having("not_needed"),
+                       not_run=tuple(op for op in ops if self.status.get(op.op_id, "not_run")
+                                     == "not_run"),
+                       stopped_by=self.stopped_by, abandoned=self.abandoned)
 
     def _emit(self, op: Operation, phase: str, seconds: float = 0.0,
               error: str | None = None) -> None:
@@ -115,6 +188,9 @@ class _Runner:
                 await self.finished[dep].wait()
             if op.when_image is not None:
                 await self.finished[op.when_image[0]].wait()
+            if self.stopped_by is not None and op.op_id not in self.committed:
+                self._finish(op, "not_run", error=f"not started: {self.stopped_by}")
+                return
             bad = [d for d in op.depends_on if self.status[d] not in _SATISFIED]
             if bad:
                 first = self.plan.operation(bad[0])
@@ -138,13 +214,14 @@ class _Runner:
             self.finished[op.op_id].set()
 
     async def _perform(self, op: Operation) -> None:
+        self.began.add(op.op_id)
         self._emit(op, "started")
         start = time.monotonic()
         try:
             if op.kind in WAIT_KINDS:
                 await self._wait(op)
             elif op.kind is Kind.SLEEP:
-                await anyio.sleep(op.timeout or 0)
+                await self._pause(op.timeout or 0)
             elif op.kind is Kind.GATE:
                 self._gate(op)
             else:
@@ -198,7 +275,15 @@ class _Runner:
             if deadline is not None and time.monotonic() >= deadline:
                 assert limit is not None
                 raise await self._call(self.backend.timed_out, self.plan, op, limit)
-            await anyio.sleep(self.poll)
+            await self._pause(self.poll)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, or fail at once on a stop request (rule 6: a wait or sleep is cut short)."""
+        if not self.stop_event.is_set():
+            with anyio.move_on_after(seconds):
+                await self.stop_event.wait()
+        if self.stopped_by is not None:
+            raise OperationFailed(f"interrupted ({self.stopped_by}) before it was over")
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args),

@@ -2,22 +2,27 @@
 or one JSON object per line (``--progress json``) for pipelines.
 
 Pipeline position: the CLI passes ``Progress.on_event`` to the executor and calls ``summary``
-with the outcome at the end.
+with the outcome at the end; ``interrupted_report`` is what the CLI says when a stop request
+ended the run. A reader that went away (``stackup up -d 2>&1 | head -1``) never stops a run:
+the stream is pointed at the null device and the run goes on unseen.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 from stackup.core.errors import EngineUnavailable
 
 if TYPE_CHECKING:
     from stackup.run.events import Event, Outcome
+    from stackup.core.observed import ObservedContainer
     from stackup.core.plan import Plan
 
 VERBS = {
@@ -37,6 +42,13 @@ VERBS = {
     "wait_service_completed": ("service", "wait completed"),
 }
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
+_HIDDEN = frozenset({"not_needed", "not_run"})  # shown in JSON only (the end says what is left)
+STOPPING = {"SIGINT": "stopping after the operations in progress… press Ctrl-C again to "
+                      "abandon them"}
+STOPPING_OTHER = "{name}: stopping after the operations in progress… a second signal " \
+                 "abandons them"
+ABANDONING = "abandoning: nothing more starts; the engine calls already sent end first " \
+             "(they cannot be called back)"
 
 
 def describe(kind: str) -> tuple[str, str]:
@@ -59,16 +71,49 @@ class Progress:
         self._drawn = 0
 
     def on_event(self, event: Event) -> None:
-        if self.mode == "quiet" or (event.phase == "not_needed" and self.mode != "json"):
+        if not event.op_id and event.phase in ("stopping", "abandoning"):
+            self._stop_requested(event)
+            return
+        if self.mode == "quiet" or (event.phase in _HIDDEN and self.mode != "json"):
             return  # restore steps and conditional replacements that did not have to run
         with self._lock:
-            if self.mode == "json":
-                self._write_json(event)
-            elif self.mode == "tty":
-                self._redraw(event)
-            else:
-                self.stream.write(self._format(event) + "\n")
+            try:
+                if self.mode == "json":
+                    self._write_json(event)
+                elif self.mode == "tty":
+                    self._redraw(event)
+                else:
+                    self.stream.write(self._format(event) + "\n")
+                    self.stream.flush()
+            except (OSError, ValueError):
+                self._reader_gone()
+
+    def _stop_requested(self, event: Event) -> None:
+        """A stop request (Ctrl-C, SIGTERM): said at once, in every mode."""
+        if event.phase == "abandoning":
+            text = ABANDONING
+        else:
+            text = STOPPING.get(event.cause) or STOPPING_OTHER.format(name=event.cause)
+        with self._lock:
+            try:
+                if self.mode == "json":
+                    self.stream.write(json.dumps({"phase": event.phase, "signal": event.cause,
+                                                  "message": text}, sort_keys=True) + "\n")
+                elif self.mode == "tty":
+                    self._redraw(None, text)
+                else:
+                    self.stream.write(text + "\n")
                 self.stream.flush()
+            except (OSError, ValueError):
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """The stream's reader went away: the rest goes to the null device, the run goes on."""
+        self.mode = "quiet"
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError):
+            pass
 
     def _format(self, event: Event) -> str:
         _, verb = describe(str(getattr(event.kind, "value", event.kind)))
@@ -95,13 +140,15 @@ class Progress:
         self.stream.write(json.dumps(record, sort_keys=True) + "\n")
         self.stream.flush()
 
-    def _redraw(self, event: Event) -> None:
-        """Finished operations scroll up as plain lines; running ones stay in a block at the
-        bottom, redrawn in place and cut to the terminal's height."""
+    def _redraw(self, event: Event | None, line: str = "") -> None:
+        """Finished operations (and ``line``) scroll up as plain lines; running ones stay in a
+        block at the bottom, redrawn in place and cut to the terminal's height."""
         out = self.stream
         if self._drawn:
             out.write(f"\x1b[{self._drawn}F\x1b[J")
-        if event.phase == "started":
+        if event is None:
+            out.write(line + "\n")
+        elif event.phase == "started":
             self._lines[event.op_id] = self._format(event)
         elif event.phase == "output":  # build/pull output scrolls; the operation stays active
             out.write(self._format(event)[:_terminal().columns] + "\n")
@@ -119,6 +166,12 @@ class Progress:
 
     def summary(self, plan: Plan, outcome: Outcome, *, verb: str = "up") -> None:
         """Final lines on stderr: what changed, or which service failed and why."""
+        try:
+            self._summary(plan, outcome, verb)
+        except (OSError, ValueError):
+            self._reader_gone()
+
+    def _summary(self, plan: Plan, outcome: Outcome, verb: str) -> None:
         elapsed = time.monotonic() - self.started
         if self.mode == "json":
             record = {"summary": True, "ok": outcome.ok, "seconds": round(elapsed, 3),
@@ -127,6 +180,7 @@ class Progress:
                                   else None, "name": op.subject, "error": str(err)}
                                  for op, err in outcome.failed]}
             self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+            self.stream.flush()
             return
         if self.mode == "quiet" and outcome.ok:
             return
@@ -159,3 +213,53 @@ def _terminal() -> os.terminal_size:
     import shutil
 
     return shutil.get_terminal_size((80, 24))
+
+
+_TEMPORARY = re.compile(r"^[0-9a-f]{12}_")  # a container renamed aside by a replacement
+_BRINGS_UP = frozenset({"create_container", "start_container", "restart_container"})
+
+
+def interrupted_report(plan: Plan, outcome: Outcome,
+                       containers: Sequence[ObservedContainer] | None, rerun: str) -> list[str]:
+    """What to say when a stop request ended a run: how far it got, what is left (from
+    ``containers``, the project's containers read after the run; None when they could not be
+    read), and the command that converges it."""
+    total = len(plan.operations)
+    how = "abandoned" if outcome.abandoned else "stopped"
+    waiting = [op for op in outcome.not_run if not op.if_failed]  # restore steps aside
+    lines = [f"interrupted ({outcome.stopped_by}): {how} after {len(outcome.done)} of {total} "
+             f"operations; {len(waiting)} not started"
+             + (f", {len(outcome.failed)} failed" if outcome.failed else "")]
+    unfinished = [op for op in (*outcome.not_run, *outcome.skipped,
+                                *(op for op, _ in outcome.failed)) if not op.if_failed]
+    brings_up = any(op.kind.value in _BRINGS_UP and not op.if_failed for op in plan.operations)
+    services = sorted({op.service_name for op in plan.operations if op.service_name})
+    if brings_up and containers is not None:
+        stopped, aside = [], {}
+        for name in services:
+            mine = [c for c in containers if c.service == name and not c.oneoff]
+            if not any(c.running for c in mine):
+                stopped.append(name)
+            kept = sorted(c.name for c in mine if _TEMPORARY.match(c.name))
+            if kept:
+                aside[name] = kept
+        for name in services:
+            if name in stopped:
+                lines.append(f"  service {name}: no running container")
+            if name in aside:
+                lines.append(f"  service {name}: half replaced, its previous container is "
+                             f"left as {', '.join(aside[name])}")
+        if not stopped and not aside:
+            lines.append("  every service has a running container")
+        untouched = sorted({op.service_name for op in unfinished if op.service_name}
+                           - set(stopped) - set(aside))
+        if untouched:
+            lines.append(f"  not changed yet (the containers from before still run): "
+                         f"{', '.join(untouched)}")
+    elif unfinished:
+        shown = [f"{describe(op.kind.value)[1]} {op.subject}" for op in unfinished[:8]]
+        more = f" and {len(unfinished) - 8} more" if len(unfinished) > 8 else ""
+        lines.append(f"  not done: {', '.join(shown)}{more}")
+    if unfinished or outcome.failed:
+        lines.append(f"Run `{rerun}` to converge.")
+    return lines
