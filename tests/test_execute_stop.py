@@ -192,7 +192,7 @@ def test_the_report_names_what_is_left_and_the_command() -> None:
     lines = interrupted_report(plan, outcome, observe(engine, THREE).containers,
                                "stackup -p demo up -d")
     assert lines == [
-        f"interrupted (SIGINT): abandoned after 2 of {len(plan.operations)} operations; "
+        "interrupted (SIGINT): abandoned what was in progress; 2 operations done, "
         f"{len([op for op in plan.operations if not op.if_failed]) - 2} not started",
         "  service api: no running container",
         "  service web: no running container",

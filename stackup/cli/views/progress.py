@@ -224,11 +224,11 @@ def interrupted_report(plan: Plan, outcome: Outcome,
     """What to say when a stop request ended a run: how far it got, what is left (from
     ``containers``, the project's containers read after the run; None when they could not be
     read), and the command that converges it."""
-    total = len(plan.operations)
-    how = "abandoned" if outcome.abandoned else "stopped"
+    how = "abandoned what was in progress" if outcome.abandoned else \
+        "stopped once what was in progress ended"
     waiting = [op for op in outcome.not_run if not op.if_failed]  # restore steps aside
-    lines = [f"interrupted ({outcome.stopped_by}): {how} after {len(outcome.done)} of {total} "
-             f"operations; {len(waiting)} not started"
+    lines = [f"interrupted ({outcome.stopped_by}): {how}; {len(outcome.done)} operations done, "
+             f"{len(waiting)} not started"
              + (f", {len(outcome.failed)} failed" if outcome.failed else "")]
     unfinished = [op for op in (*outcome.not_run, *outcome.skipped,
                                 *(op for op, _ in outcome.failed)) if not op.if_failed]
