@@ -14,14 +14,14 @@ from typing import Any
 import anyio
 import pytest
 
-from stackup import app
-from stackup.cli.progress import Progress, interrupted_report
-from stackup.engine.container_backend import ContainerBackend
-from stackup.engine.fake import FakeEngine
-from stackup.events import Event, Outcome
-from stackup.execute import execute
-from stackup.model import Deploy, FrozenMap, Project, UpdateConfig
-from stackup.plan import Plan
+from stackup.app import containers as app
+from stackup.cli.views.progress import Progress, interrupted_report
+from stackup.app.container_backend import ContainerBackend
+from stackup.testing.fake import FakeEngine
+from stackup.run.events import Event, Outcome
+from stackup.run.execute import execute
+from stackup.core.model import Deploy, FrozenMap, Project, UpdateConfig
+from stackup.core.plan import Plan
 from stackup.reconcile import UpOptions, plan_up
 from tests.test_execute import make_project, names, observe, svc, up, with_env
 

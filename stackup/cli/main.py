@@ -216,7 +216,7 @@ _VALUED = frozenset({"-f", "--file", "-p", "--project-name", "--project-director
 
 
 def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
-    """Ctrl-C or SIGTERM: say so and, when a plan was running (``app.Interrupted``), what is
+    """Ctrl-C or SIGTERM: say so and, when a plan was running (``app.containers.Interrupted``), what is
     left and the command that converges it; the exit code is 128 + the signal's number."""
     import signal
 
@@ -226,7 +226,7 @@ def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
     lines = ["interrupted"]
     code = 130
     if plan is not None and outcome is not None:
-        from stackup.cli.progress import interrupted_report
+        from stackup.cli.views.progress import interrupted_report
 
         containers = None
         if g._engine is not None:
