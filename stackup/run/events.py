@@ -20,8 +20,8 @@ class Event:
     subject: str  # container, network or volume name; service name for waits
     service: str | None
     phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed" |
-    # "not_run" (a stop request came first); for the whole run (``op_id`` ""): "stopping" |
-    # "abandoning" (a stop request: ``cause`` says which, e.g. "SIGINT")
+    # "not_run" (a stop request came first); for the whole run (``op_id`` "", ``kind`` GATE,
+    # ``subject`` the project): "stopping" | "abandoning" (``cause``: which request, "SIGINT")
     cause: str
     seconds: float  # since the operation started (0 for started and skipped)
     error: str | None = None
