@@ -32,6 +32,19 @@ def running(client: docker.DockerClient, project: str) -> dict[str, list[str]]:
     return out
 
 
+def timed(command: list[str]) -> tuple[float, float]:
+    """An uninterrupted run: seconds until its first operation started, and until it ended."""
+    began = time.monotonic()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    executing = None
+    for line in process.stderr:
+        if executing is None and line.startswith(" ..."):
+            executing = time.monotonic() - began
+    assert process.wait(timeout=120) == 0 and executing is not None
+    return executing, time.monotonic() - began
+
+
 def test_interrupted_force_recreate_leaves_services_running_or_names_them(
         tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
     # db and api stop at once; web ignores SIGTERM, so its stop takes its grace period: a
@@ -56,10 +69,7 @@ def test_interrupted_force_recreate_leaves_services_running_or_names_them(
     up = [*base, "up", "-d", "--force-recreate"]
     first = subprocess.run(up, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
-    began = time.monotonic()
-    assert subprocess.run(up, capture_output=True, text=True, timeout=120).returncode == 0
-    length = time.monotonic() - began  # an uninterrupted run, start-up included
-
+    executing, ended = timed(up)  # when the plan starts running, when the command ends
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     # (signals sent, a tenth of a second apart): SIGINT, SIGTERM, and Ctrl-C twice (abandon)
@@ -67,7 +77,8 @@ def test_interrupted_force_recreate_leaves_services_running_or_names_them(
               (signal.SIGINT, signal.SIGINT), (signal.SIGINT,), (signal.SIGINT, signal.SIGINT)]
     interrupted = 0
     for sent in trials:
-        delay = rng.uniform(0.3 * length, 0.9 * length)
+        # from just before the first operation to near the end: the replacements run then
+        delay = rng.uniform(max(executing - 0.3, 0.2), executing + 0.8 * (ended - executing))
         process = subprocess.Popen(up, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, preexec_fn=sigint_as_in_a_terminal)
         time.sleep(delay)
