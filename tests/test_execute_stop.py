@@ -207,3 +207,18 @@ def test_the_report_names_what_is_left_and_the_command() -> None:
 
 def ids_of(ops: tuple[Any, ...]) -> list[str]:
     return [op.op_id for op in ops]
+
+
+def test_the_stops_gate_of_a_replacement_that_began_still_runs() -> None:
+    """Two replacements: their starts follow the gate that waits for every stopped container
+    to be released; a stop request does not leave that gate out of what still runs."""
+    engine = FakeEngine()
+    up(engine, THREE)
+    changed = with_env(with_env(THREE, "api", V="2"), "web", V="2")
+    plan = plan_up(changed, observe(engine, THREE))
+    assert "gate:stops" in [op.op_id for op in plan.operations]
+    outcome, _ = run_stopped(plan, engine, on("stop_container:api:1", "done"))
+    assert outcome.stopped_by == "SIGINT"
+    assert "gate:stops" in ids_of(outcome.done)
+    assert env_of(engine, "demo-api-1") == {"V": "2"}
+    assert engine.by_name("demo-api-1").state == "running"

@@ -36,7 +36,8 @@ The rules, and the only ones (``plan`` describes the edges):
    ``sleep`` sleeps ``timeout`` seconds; a wait with ``settle`` needs its goal to hold that long;
 6. after a stop request an operation starts only when it belongs to a container (its service
    and number) one of whose operations had already started, or when such an operation needs it
-   (``depends_on``, ``when_image``; again for the containers those belong to). Every other
+   (``depends_on``, ``when_image``, an ``after`` that belongs to no container, such as the
+   stops gate; again for the containers those belong to). Every other
    one is **not run**; it counts as finished for ``after`` and as skipped for ``depends_on``. A
    wait or sleep ends at once, **failed** ("interrupted"), so a replacement whose check was cut
    short runs its restore steps. So a replacement that began ends with its new container
@@ -157,6 +158,9 @@ class _Runner:
             if op.when_image is not None:
                 needs.append(op.when_image[0])
             pending += [self.plan.operation(d) for d in needs]
+            # a check it follows that belongs to no container (the stops gate) runs too
+            pending += [self.plan.operation(a) for a in op.after
+                        if key(self.plan.operation(a)) is None]
         return frozenset(chosen)
 
     def outcome(self) -> Outcome:
