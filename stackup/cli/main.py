@@ -237,6 +237,13 @@ def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
         lines = interrupted_report(plan, outcome, containers, _rerun(argv))
         if outcome.stopped_by == "SIGTERM":
             code = 128 + signal.SIGTERM
+        if g.progress == "json":  # one object, as the other summaries
+            import json
+
+            lines = [json.dumps({"summary": True, "ok": False, "interrupted": outcome.stopped_by,
+                                 "abandoned": outcome.abandoned, "done": len(outcome.done),
+                                 "not_run": len(outcome.not_run), "message": lines},
+                                sort_keys=True)]
     for line in lines:
         try:
             click.echo(line, err=True)

@@ -261,5 +261,5 @@ def interrupted_report(plan: Plan, outcome: Outcome,
         more = f" and {len(unfinished) - 8} more" if len(unfinished) > 8 else ""
         lines.append(f"  not done: {', '.join(shown)}{more}")
     if unfinished or outcome.failed:
-        lines.append(f"Run `{rerun}` to converge.")
+        lines.append(f"Run `{rerun}` to {'converge' if brings_up else 'finish'}.")
     return lines
