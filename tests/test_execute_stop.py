@@ -222,3 +222,13 @@ def test_the_stops_gate_of_a_replacement_that_began_still_runs() -> None:
     assert "gate:stops" in ids_of(outcome.done)
     assert env_of(engine, "demo-api-1") == {"V": "2"}
     assert engine.by_name("demo-api-1").state == "running"
+
+
+def test_the_command_that_converges_keeps_the_options_given() -> None:
+    from stackup.cli.main import _rerun
+
+    assert _rerun(["-p", "shop", "-f", "a b.yaml", "up", "-d", "--force-recreate"]) == \
+        "stackup -p shop -f 'a b.yaml' up -d --force-recreate"
+    # a saved plan that ran in part is stale: `up -d` converges to the same files
+    assert _rerun(["--progress", "json", "apply", "plan.json"]) == \
+        "stackup --progress json up -d"
