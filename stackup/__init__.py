@@ -8,21 +8,39 @@ The public Python API. ``load`` returns the same ``Project`` the CLI uses::
 
 from __future__ import annotations
 
+import importlib
 import warnings as _warnings
 from collections.abc import Mapping, Sequence
-
-from stackup.core.errors import (
-    CycleError,
-    EngineError,
-    Location,
-    PlanError,
-    ProjectError,
-    SpecError,
-    StackupError,
-)
-from stackup.core.model import Network, Project, Service, Volume
+from typing import TYPE_CHECKING, Any
 
 from stackup.core.version import __version__
+
+if TYPE_CHECKING:
+    from stackup.core.errors import CycleError as CycleError
+    from stackup.core.errors import EngineError as EngineError
+    from stackup.core.errors import Location as Location
+    from stackup.core.errors import PlanError as PlanError
+    from stackup.core.errors import ProjectError as ProjectError
+    from stackup.core.errors import SpecError as SpecError
+    from stackup.core.errors import StackupError as StackupError
+    from stackup.core.model import Network as Network
+    from stackup.core.model import Project as Project
+    from stackup.core.model import Service as Service
+    from stackup.core.model import Volume as Volume
+
+# The public names, imported on first use: importing a part of stackup (the ``stackup`` command
+# starts with ``stackup.cli.entry``) does not load the model first.
+_EXPORTS = {name: "stackup.core.errors" for name in (
+    "CycleError", "EngineError", "Location", "PlanError", "ProjectError", "SpecError",
+    "StackupError")} | {name: "stackup.core.model" for name in (
+        "Network", "Project", "Service", "Volume")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'stackup' has no attribute {name!r}")
+
 
 __all__ = [
     "CycleError",

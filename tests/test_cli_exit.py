@@ -100,3 +100,30 @@ def test_ctrl_c_while_a_class_is_being_built_is_an_interrupt_not_a_bug(tmp_path:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, env=ENV)
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+def test_ctrl_c_while_the_cli_loads_is_an_interrupt_not_a_traceback() -> None:
+    """The `stackup` program starts in ``cli.entry``, which imports nothing of stackup at its
+    top: a Ctrl-C that lands while the CLI's modules load ends it with `interrupted`, 130."""
+    for how in ("raise KeyboardInterrupt",
+                "raise RuntimeError('Error calling __set_name__') from KeyboardInterrupt()"):
+        script = textwrap.dedent(f"""
+            import importlib.abc, sys
+
+            class Landed(importlib.abc.MetaPathFinder):
+                def find_spec(self, name, path, target=None):
+                    if name == "stackup.cli.main":
+                        {how}
+
+            sys.meta_path.insert(0, Landed())
+            from stackup.cli.entry import run
+            run()
+        """)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=60, env=ENV)
+        assert (done.returncode, done.stderr) == (130, "interrupted\n"), how
+    lean = subprocess.run([sys.executable, "-c", "import sys, stackup.cli.entry\n"
+                           "print(sorted(m for m in sys.modules if m.startswith('stackup')))"],
+                          capture_output=True, text=True, timeout=60, env=ENV)
+    assert lean.stdout.strip() == "['stackup', 'stackup.cli', 'stackup.cli.entry', " \
+        "'stackup.core', 'stackup.core.version']"

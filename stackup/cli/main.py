@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from stackup.cli.context import Globals
+from stackup.cli.entry import caused_by_interrupt
 from stackup.core.errors import StackupError, StalePlan
 
 EX_USAGE = 64  # sysexits.h: the command was used incorrectly
@@ -190,25 +191,6 @@ def _print_cause(error: BaseException | None) -> None:
         traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 
-def _caused_by_interrupt(error: BaseException) -> bool:
-    """Whether Ctrl-C is what ``error`` wraps: Python turns a ``KeyboardInterrupt`` that lands
-    while a class is being built (a dataclass field's ``__set_name__`` during an import) into a
-    ``RuntimeError`` raised from it; that is an interrupt, not a bug."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        pending += [current.__cause__, current.__context__]
-        if isinstance(current, BaseExceptionGroup):
-            pending += list(current.exceptions)
-    return False
-
-
 # global options that take a value (to find the command's name in a command line)
 _VALUED = frozenset({"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file",
                      "--profile", "--parallel", "--progress", "--ansi", "--lock-timeout",
@@ -305,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
             pass
         sys.exit(0)
     except Exception as bug:  # noqa: BLE001 - the one place a bug becomes a message
-        if _caused_by_interrupt(bug):
+        if caused_by_interrupt(bug):
             click.echo("interrupted", err=True)
             sys.exit(130)
         text = f": {bug}" if str(bug) else ""

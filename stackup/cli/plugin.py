@@ -25,6 +25,6 @@ def main() -> None:
     if args[:1] == ["stackup"]:
         args = args[1:]
     sys.argv = ["stackup", *args]
-    from stackup.cli.main import run
+    from stackup.cli.entry import run
 
     run()
