@@ -81,7 +81,7 @@ def test_a_replacement_that_began_ends_with_its_new_container_running() -> None:
     plan = plan_up(changed, observe(engine, THREE))
     outcome, events = run_stopped(plan, engine, on("stop_container:api:1", "done"))
     assert outcome.stopped_by == "SIGINT" and not outcome.abandoned
-    assert [e.phase for e in events if not e.op_id] == ["stopping"]
+    assert [e.phase for e in events if not e.op_id] == ["planned", "stopping"]
     assert ids_of(outcome.done) == ["stop_container:api:1", "rename_container:api:1",
                                     "create_container:api:1", "start_container:api:1",
                                     "remove_container:api:1:replaced"]
@@ -136,7 +136,7 @@ def test_a_second_stop_request_abandons_what_is_in_progress() -> None:
     began = time.monotonic()
     outcome, events = run_stopped(plan, engine, on("stop_container:api:1", "started", 2))
     assert outcome.abandoned and outcome.stopped_by == "SIGINT"
-    assert [e.phase for e in events if not e.op_id] == ["stopping", "abandoning"]
+    assert [e.phase for e in events if not e.op_id] == ["planned", "stopping", "abandoning"]
     # the call already sent ended and is reported; nothing after it started
     assert ids_of(outcome.done) == ["stop_container:api:1"]
     assert "rename_container:api:1" in ids_of(outcome.not_run)

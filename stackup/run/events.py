@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stackup.core.errors import StackupError
-from stackup.core.plan import Kind, Operation
+from stackup.core.plan import Kind, Operation, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +21,13 @@ class Event:
     service: str | None
     phase: str  # "started" | "output" | "done" | "failed" | "skipped" | "not_needed" |
     # "not_run" (a stop request came first); for the whole run (``op_id`` "", ``kind`` GATE,
-    # ``subject`` the project): "stopping" | "abandoning" (``cause``: which request, "SIGINT")
+    # ``subject`` the project): "planned" (first, with ``plan``) | "stopping" | "abandoning"
+    # (``cause``: which request, "SIGINT")
     cause: str
     seconds: float  # since the operation started (0 for started and skipped)
     error: str | None = None
     output: str | None = None  # phase "output": one line of build/pull/push output
+    plan: Plan | None = None  # phase "planned" (the run's first event, ``op_id`` ""): the plan
 
 
 @dataclass(frozen=True, slots=True)

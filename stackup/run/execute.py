@@ -84,6 +84,7 @@ async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
         if unknown:
             raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
     runner = _Runner(plan, backend, parallel, wait_timeout, poll_interval, on_event)
+    on_event(Event("", Kind.GATE, plan.project_name or "", None, "planned", "", 0.0, plan=plan))
     async with anyio.create_task_group() as outer:
         if stop_requests is not None:
             outer.start_soon(runner.listen, stop_requests)

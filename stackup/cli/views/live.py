@@ -52,7 +52,7 @@ WORDS = {
     "remove_config": ("Config", "Removing", "Removed"),
 }
 _PLAIN_CAUSES = ("not found", "make way", "replaced", "restore", "depends_on", "new image",
-                 "--force-recreate")
+                 "down", "--force-recreate")
 _REPLACING = frozenset({"stop_container", "rename_container"})
 _GREEN, _RED, _YELLOW, _DIM, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m"
 

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 from stackup.core.errors import EngineUnavailable
 
 if TYPE_CHECKING:
+    from stackup.cli.views.live import LiveView
     from stackup.run.events import Event, Outcome
     from stackup.core.observed import ObservedContainer
     from stackup.core.plan import Plan
@@ -69,8 +70,21 @@ class Progress:
         self._lock = threading.Lock()
         self._lines: dict[str, str] = {}
         self._drawn = 0
+        self._view: LiveView | None = None  # the terminal view, once the plan is known
+
+    @property
+    def color(self) -> bool:
+        """Colour on a terminal unless NO_COLOR is set (https://no-color.org) or --ansi never."""
+        return self.mode == "tty" and not os.environ.get("NO_COLOR") and \
+            os.environ.get("COMPOSE_ANSI", "auto").lower() != "never"
 
     def on_event(self, event: Event) -> None:
+        if not event.op_id and event.phase == "planned":
+            if self.mode == "tty" and event.plan is not None:
+                from stackup.cli.views.live import LiveView
+
+                self._view = LiveView(event.plan.operations, color=self.color)
+            return
         if not event.op_id and event.phase in ("stopping", "abandoning"):
             self._stop_requested(event)
             return
@@ -141,6 +155,32 @@ class Progress:
         self.stream.flush()
 
     def _redraw(self, event: Event | None, line: str = "") -> None:
+        if self._view is not None:
+            self._draw_view(event, line)
+            return
+        self._redraw_lines(event, line)
+
+    def _draw_view(self, event: Event | None, line: str = "", *, final: bool = False) -> None:
+        """The live view: ``line`` (a stop request) scrolls up above it; the view is redrawn in
+        place, cut to the terminal's height while it runs, whole at the end."""
+        assert self._view is not None
+        out = self.stream
+        if event is not None:
+            self._view.apply(event)
+        size = _terminal()
+        frame = self._view.render(width=size.columns)
+        if not final and len(frame) > size.lines - 1:
+            frame = frame[:max(2, size.lines - 2)] + [f" … {len(frame) - size.lines + 2} more"]
+        if self._drawn:
+            out.write(f"\x1b[{self._drawn}F\x1b[J")
+        if line:
+            out.write(line + "\n")
+        for text in frame:
+            out.write(text + "\n")
+        self._drawn = 0 if final else len(frame)
+        out.flush()
+
+    def _redraw_lines(self, event: Event | None, line: str = "") -> None:
         """Finished operations (and ``line``) scroll up as plain lines; running ones stay in a
         block at the bottom, redrawn in place and cut to the terminal's height."""
         out = self.stream
@@ -184,6 +224,18 @@ class Progress:
             return
         if self.mode == "quiet" and outcome.ok:
             return
+        if self._view is not None:  # the whole view once more, then what changed and how long
+            from stackup.cli.views.live import summary_line
+
+            view = self._view
+            self._draw_view(None, final=True)
+            self._view = None
+            if outcome.ok and not plan.empty:
+                for note in plan.notes:
+                    self.stream.write(f"note: {note}\n")
+                self.stream.write(summary_line(view, verb, elapsed) + "\n")
+                self.stream.flush()
+                return
         for note in plan.notes:
             self.stream.write(f"note: {note}\n")
         if outcome.ok:
