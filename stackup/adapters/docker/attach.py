@@ -17,6 +17,7 @@ from stackup.adapters.docker.extra import ExtraMixin
 from stackup.adapters.docker.files import deliver_files
 from stackup.adapters.docker.streams import Channel, Hijacked
 from stackup.adapters.docker.resource_specs import container_from_list
+from stackup.adapters.docker.service_refs import engine_socket
 from stackup.core.errors import EngineError, NotFound, StackupError
 from stackup.core.model import Project, Service
 
@@ -65,7 +66,8 @@ class AttachMixin(ExtraMixin):
             mode_container = self._running_container(project.name, runs.network_mode[8:])
         args = container_create_args(project, runs, 1, name=name, config_hash=digest,
                                      config_json=text, image=image,
-                                     network_mode_container=mode_container, oneoff=True)
+                                     network_mode_container=mode_container, oneoff=True,
+                                     socket=engine_socket(self) if runs.use_api_socket else None)
         args, raw = oneoff_create_args(args, runs, name, options)
         healthcheck = args.pop("healthcheck", None)
         platform = args.pop("platform", None)
