@@ -29,8 +29,8 @@ def split_reference(reference: str | None) -> tuple[str | None, str | None]:
 @click.option("-c", "--change", "changes", multiple=True,
               help="Apply a Dockerfile instruction to the image (repeatable).")
 @click.option("-m", "--message", help="Commit message.")
-@click.option("-p", "--pause/--no-pause", default=True, show_default=True,
-              help="Pause the container while committing.")
+@click.option("-p", "--pause/--no-pause", default=True,
+              help="Pause the container while committing (the default).")
 @click.option("--index", type=int, help="Replica number (default: the first).")
 @click.argument("service", shell_complete=complete.services)
 @click.argument("reference", required=False, metavar="[REPOSITORY[:TAG]]")
@@ -43,4 +43,5 @@ def commit_cmd(g: Globals, author: str | None, changes: tuple[str, ...], message
     image_id = g.engine().commit_container(name, container.container_id, repository=repository,
                                            tag=tag, author=author, message=message,
                                            changes=changes, pause=pause)
-    click.echo(image_id)
+    if image_id:  # a dry run records the commit and makes no image
+        click.echo(image_id)

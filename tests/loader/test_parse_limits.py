@@ -140,3 +140,15 @@ def test_a_remote_include_is_refused_with_what_to_do(tmp_path: Path, remote: str
                                  environ={}))
     assert f"remote include {remote} is not supported" in str(info.value)
     assert "include the local file instead" in str(info.value)
+
+
+def test_a_swarm_refuses_the_single_engine_limits_rather_than_dropping_them() -> None:
+    from stackup.swarm.check import refusals
+
+    project = parse("services:\n  s:\n" + "".join(f"    {line}\n" for line in
+                                                   KEYS.strip().splitlines()))
+    refused = {r.path.rpartition(".")[2] for r in refusals(project)}
+    assert refused >= {"cpu_period", "mem_swappiness", "blkio_config", "uts", "cgroup",
+                       "annotations", "use_api_socket", "storage_opt"}
+    assert "attach" not in refused and "pull_policy" not in refused
+    assert refusals(parse("services:\n  s:\n    image: x\n")) == []

@@ -68,7 +68,7 @@ class ContainerMixin(ClientBase):
         if discarded:  # it would run without a limit the file sets: not made, as in an error
             with self._call(f"cannot remove half-created container {name}"):
                 self.api.remove_container(container_id, force=True)
-            raise EngineError(f"service {service.name}: the engine cannot apply "
+            raise EngineError(f"cannot create container {name}: the engine cannot apply "
                               f"{discarded[0].partition(':')[0]}",
                               detail="The engine said: " + "; ".join(
                                   d.partition(": ")[2] for d in discarded)
