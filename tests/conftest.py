@@ -108,8 +108,10 @@ def remove_project_resources(engine: DockerEngine, project_name: str) -> None:
         except Exception:  # noqa: BLE001
             pass
     records = {"label": f"io.stackup.revision.project={project_name}"}  # `up` leaves them
+    pulls = [v for v in (api.volumes(filters={"label": labels.PULLED_REF}) or {}).get(
+        "Volumes") or [] if project_name in (v.get("Labels") or {}).get(labels.PULLED_REF, "")]
     for volume in [*((api.volumes(filters=label) or {}).get("Volumes") or []),
-                   *((api.volumes(filters=records) or {}).get("Volumes") or [])]:
+                   *((api.volumes(filters=records) or {}).get("Volumes") or []), *pulls]:
         try:
             api.remove_volume(volume["Name"], force=True)
         except Exception:  # noqa: BLE001

@@ -29,7 +29,7 @@ from stackup.core.observed import ObservedContainer
 READS = frozenset({
     "observe", "inspect_container", "image_id", "image_details", "logs", "top", "stats",
     "events", "engine_version", "list_projects", "stat_path", "get_archive", "list_containers",
-    "list_revisions", "project_events", "wait_container",
+    "list_revisions", "project_events", "wait_container", "export_container",
 })
 WRITES = frozenset({
     "create_network", "remove_network", "create_volume", "remove_volume", "create_container",
@@ -37,6 +37,7 @@ WRITES = frozenset({
     "rename_container", "disconnect_network", "connect_network", "run_hook", "build_image",
     "pull_image", "push_image", "kill_container", "pause_container", "unpause_container",
     "put_archive", "remove_image", "create_revision", "remove_revisions", "lock_store",
+    "commit_container",
 })
 INTERACTIVE = frozenset({
     "create_oneoff", "exec", "exec_session", "attach_container", "resize_container",

@@ -54,12 +54,17 @@ def check_services(project: Project, names: Iterable[str]) -> None:
 
 
 def observe(project: Project, engine: Engine) -> ObservedState:
-    """One snapshot of the engine for this project, including its external resources."""
+    """One snapshot of the engine for this project, including its external resources and the
+    last pull times of the images whose pull_policy refreshes them."""
+    from stackup.reconcile.images import refresh_interval
+
     return engine.observe(
         project.name,
         networks=sorted(n.name for n in project.networks.values()),
         volumes=sorted(v.name for v in project.volumes.values()),
         images=sorted({s.image_ref(project.name) for s in project.services.values()}),
+        pulled=sorted({s.image_ref(project.name) for s in project.services.values()
+                       if refresh_interval(s) is not None}),
     )
 
 

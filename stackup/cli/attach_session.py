@@ -54,6 +54,8 @@ class Session:
             attached = with_dependencies(self.project, named)
         else:
             attached = named or set(self.project.services)
+        if not self.opts.attach:  # `attach: false` in the file: not streamed unless --attach
+            attached -= {s.name for s in self.project.services.values() if not s.attach}
         attached -= set(self.opts.no_attach)
         watched = set(named or attached)
         if self.opts.exit_code_from:

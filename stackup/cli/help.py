@@ -20,7 +20,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("History and drift", ("history", "rollback", "watch")),
     ("Images", ("build", "pull", "push", "images")),
     ("Containers", ("exec", "run", "attach", "cp", "kill", "pause", "unpause", "top", "port",
-                    "wait", "stats", "events")),
+                    "wait", "stats", "events", "commit", "export")),
 )
 
 # One whole sentence per command for `stackup --help` (a command's own --help says more).
@@ -49,6 +49,8 @@ SUMMARIES = {
     "run": "Run a one-off command in a new container of a service.",
     "attach": "Attach this terminal to a running container.",
     "cp": "Copy files between a container and the host.",
+    "commit": "Make a new image from a service container's changes.",
+    "export": "Write a service container's filesystem as a tar archive.",
     "kill": "Send a signal to the project's containers.",
     "pause": "Pause the project's running containers.",
     "unpause": "Unpause the project's paused containers.",

@@ -24,6 +24,10 @@ ENGINE_ANONYMOUS = "com.docker.volume.anonymous"  # the engine's own mark (Engin
 ONEOFF = f"{PREFIX}.oneoff"  # "True" on `run` containers
 TARGET = f"{PREFIX}.target"  # "swarm" on what the Swarm backend creates (one engine: unset)
 VERSION = f"{PREFIX}.version"  # stackup version that created it
+# the last pull of an image by stackup, kept on the engine for pull_policy daily/weekly/every_*:
+# one small volume per image reference (``pull_record_name``), recreated at each pull
+PULLED_REF = f"{PREFIX}.pulled.ref"  # the image reference
+PULLED_AT = f"{PREFIX}.pulled.at"  # seconds since the epoch (UTC) of the pull
 
 
 # Docker Compose's own labels. stackup writes them too, so that `docker compose ps/logs/down`
@@ -63,3 +67,10 @@ def project_filter(project_name: str) -> str:
 def compose_filter(project_name: str) -> str:
     """The engine label filter selecting what Docker Compose (or stackup) made for a project."""
     return f"{COMPOSE_PROJECT}={project_name}"
+
+
+def pull_record_name(ref: str) -> str:
+    """The volume that records when stackup last pulled ``ref`` on an engine."""
+    from hashlib import sha256
+
+    return f"stackup-pulled-{sha256(ref.encode('utf-8')).hexdigest()[:32]}"

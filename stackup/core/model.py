@@ -236,6 +236,24 @@ class Deploy:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrottleDevice:
+    """One ``blkio_config`` device entry: a weight or a rate (bytes or operations per second)."""
+
+    path: str
+    rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlkioConfig:
+    weight: int | None = None
+    weight_device: tuple[ThrottleDevice, ...] = ()  # rate: the weight
+    device_read_bps: tuple[ThrottleDevice, ...] = ()
+    device_write_bps: tuple[ThrottleDevice, ...] = ()
+    device_read_iops: tuple[ThrottleDevice, ...] = ()
+    device_write_iops: tuple[ThrottleDevice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Ulimit:
     name: str
     soft: int
@@ -336,6 +354,27 @@ class Service:
     oom_score_adj: int | None = None
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
+    # issue 20: the resource and isolation keys a single engine honours
+    cpu_count: int | None = None
+    cpu_percent: int | None = None
+    cpu_period: int | None = None  # microseconds
+    cpu_quota: int | None = None  # microseconds
+    cpu_rt_period: int | None = None  # microseconds
+    cpu_rt_runtime: int | None = None  # microseconds
+    mem_swappiness: int | None = None
+    memswap_limit: int | None = None  # bytes; -1: unlimited swap
+    oom_kill_disable: bool = False
+    blkio_config: BlkioConfig | None = None
+    device_cgroup_rules: tuple[str, ...] = ()
+    storage_opt: FrozenMap[str, str] = field(default_factory=_empty)
+    uts: str | None = None
+    cgroup: str | None = None  # host, private
+    isolation: str | None = None
+    annotations: FrozenMap[str, str] = field(default_factory=_empty)
+    credential_spec: FrozenMap[str, str] = field(default_factory=_empty)  # Windows only
+    use_api_socket: bool = False
+    attach: bool = True  # false: an attached `up` does not stream its output (not hashed)
+    pull_refresh_after: float | None = None  # seconds, with pull_policy refresh (not hashed)
 
     @property
     def replicas(self) -> int:
@@ -381,6 +420,7 @@ class Network:
     ipam: Ipam | None = None
     enable_ipv6: bool = False
     labels: FrozenMap[str, str] = field(default_factory=_empty)
+    enable_ipv4: bool | None = None  # None: the engine's default (IPv4 on); needs API 1.47
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,9 @@ class ObservedState:
     volumes: FrozenMap[str, ObservedVolume] = field(default_factory=_empty)  # by engine name
     images: FrozenMap[str, str | None] = field(default_factory=_empty)  # ref -> image id or None
     duplicate_networks: tuple[DuplicateNetwork, ...] = ()  # by (name, network_id)
+    # ref -> seconds since stackup last pulled it on this engine, for the refs asked about
+    # (``pulled``); a ref never pulled by stackup is absent
+    pulled_ago: FrozenMap[str, float] = field(default_factory=_empty)
 
     def containers_of(self, service: str) -> tuple[ObservedContainer, ...]:
         return tuple(c for c in self.containers if c.service == service and not c.oneoff)

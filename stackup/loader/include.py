@@ -40,6 +40,7 @@ from stackup.loader.interpolate import interpolate
 from stackup.loader.located import LDict, loc_of
 from stackup.loader.merge import merge_documents, strip_tags
 from stackup.loader.limits import read_text
+from stackup.loader.parse_limits import REMOTE, REMOTE_HINT
 from stackup.loader.yamlsrc import read_yaml
 
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
@@ -110,6 +111,10 @@ def _entry(raw: list[Any], index: int, working_dir: str,
                       f"expected a file path or a mapping with 'path', found {ck.describe(item)}")
     if not paths or not all(paths):
         raise ck.fail(raw, index, at, "expected at least one non-empty path")
+    for given in paths:  # a remote include (git, OCI) needs fetching that stackup does not do
+        if REMOTE.match(given):
+            raise SpecError(f"{at}: remote include {given} is not supported", detail=REMOTE_HINT,
+                            location=where.at(at) if where else None)
     home = environment.get("HOME", "~")
     full = tuple(os.path.normpath(os.path.join(working_dir, _home(p, home))) for p in paths)
     for given, path in zip(paths, full):

@@ -42,6 +42,10 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
     if not isinstance(tree, Mapping):
         raise SpecError("a stack file must be a mapping with a 'services' key",
                         location=loc_of(tree))
+    if "models" in tree:  # Compose's AI models: one line saying why, not "unknown key"
+        from stackup.loader.parse_limits import REFUSED
+
+        raise ck.fail(tree, "models", "models", f"not supported: {REFUSED['models']}")
     ck.check_keys(tree, _TOP_KEYS, "")
     if "version" in tree:
         warnings.append(f"the attribute 'version' is obsolete and ignored{ck.short_where(tree, 'version')}")
@@ -164,6 +168,8 @@ def _network(section: Any, key: Any, path: str, project: str) -> Network:
     flag = {k: ck.as_bool(spec, k, f"{path}.{k}") for k in ("internal", "attachable",
                                                              "enable_ipv6")
             if spec.get(k) is not None}
+    if spec.get("enable_ipv4") is not None:
+        flag["enable_ipv4"] = ck.as_bool(spec, "enable_ipv4", f"{path}.enable_ipv4")
     return Network(key=str(key), name=name,
                    driver=ck.opt_str(spec, "driver", path) if "driver" in spec else None,
                    driver_opts=_opts(spec, "driver_opts", path), external=external, ipam=ipam,

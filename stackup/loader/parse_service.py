@@ -19,15 +19,12 @@ from stackup.loader import check as ck
 from stackup.loader.limits import MAX_IMAGE_CHARS
 from stackup.loader import units
 from stackup.loader.parse_context import Context, Handler
+from stackup.loader.parse_limits import LIMIT_HANDLERS, label_files
 from stackup.loader.parse_parts import (parse_build, parse_deploy, parse_device_requests,
                                         parse_extra_hosts, parse_ulimits, read_env_files)
 from stackup.loader.parse_wiring import depends_on, networks, octal, ports, volumes
 
-_UNSUPPORTED = frozenset("""annotations attach blkio_config cgroup cpu_count
-cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime credential_spec develop
-device_cgroup_rules isolation label_file mem_swappiness
-memswap_limit models oom_kill_disable provider
-stop_timeout storage_opt use_api_socket uts""".split())
+_UNSUPPORTED = frozenset("""develop stop_timeout""".split())
 
 _STR = ("image", "container_name", "hostname", "domainname", "user", "working_dir",
         "network_mode", "stop_signal", "ipc", "pid", "platform", "runtime", "userns_mode",
@@ -152,9 +149,14 @@ def _pull_policy(raw: Any, key: str, path: str, ctx: Context) -> str:
     text = ck.as_str(raw, key, path)
     if text == "if_not_present":
         return "missing"
-    if text in _PULL or text in ("daily", "weekly") or text.startswith("every_"):
+    if text in ("daily", "weekly", "refresh") or text.startswith("every_"):
+        if text.startswith("every_"):
+            ck.convert(raw, key, path, lambda v: units.parse_duration(str(v)[6:]))
         return text
-    return ck.as_choice(raw, key, path, (*_PULL, "if_not_present", "daily", "weekly"))
+    if text in _PULL:
+        return text
+    return ck.as_choice(raw, key, path, (*_PULL, "if_not_present", "daily", "weekly",
+                                         "refresh"))
 
 
 def _file_refs(kind: str) -> Handler:
@@ -222,8 +224,9 @@ HANDLERS: dict[str, Handler] = {
     "build": lambda r, k, p, c: parse_build(r, k, p, c.path, warnings=c.warnings,
                                             environ=c.environ, secrets=c.secret_objects),
     "deploy": lambda r, k, p, c: parse_deploy(r, k, p, c.warnings),
+    **LIMIT_HANDLERS,
 }
-_KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends"}
+_KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends", "label_file"}
 
 
 def _network_mode_dependency(raw: Any, path: str, kw: dict[str, Any], ctx: Context) -> None:
@@ -279,6 +282,9 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
         from_files -= set(inline)
         env.update(inline)
     kw["environment"] = FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))
+    if raw.get("label_file") is not None:  # the service's own labels win, as in Compose
+        kw["labels"] = FrozenMap(sorted({**label_files(raw, path, ctx),
+                                         **kw.get("labels", {})}.items()))
     if from_files:
         kw["env_file_keys"] = tuple(sorted(from_files))
     _implied_dependencies(kw)

@@ -47,7 +47,7 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 _DURATIONS = frozenset({"stop_grace_period", "interval", "timeout", "start_period",
-                        "start_interval", "delay", "monitor", "window"})
+                        "start_interval", "delay", "monitor", "window", "pull_refresh_after"})
 _SIZES = frozenset({"shm_size", "mem_limit", "mem_reservation", "memory"})
 _SERVICE_SPECIAL = frozenset({"name", "build", "environment", "ports", "volumes", "networks",
                               "depends_on", "healthcheck", "deploy", "extra_hosts", "ulimits",
@@ -93,6 +93,11 @@ def _fields(obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
             value = format_duration(value)
         elif f.name in _SIZES:
             value = format_size(value)
+        elif f.name == "blkio_config":
+            value = {**_fields(value, skip=frozenset({"weight_device"})),
+                     **({"weight_device": [{"path": d.path, "weight": d.rate}
+                                           for d in value.weight_device]}
+                        if value.weight_device else {})}
         elif dataclasses.is_dataclass(value):
             value = _fields(value)
         out[f.name] = plain(value)

@@ -78,9 +78,10 @@ class ObservePort(Protocol):
 
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
-                all_containers: bool = True) -> ObservedState:
+                all_containers: bool = True, pulled: Iterable[str] = ()) -> ObservedState:
         """One snapshot: the project's labelled containers, networks and volumes, plus the named
-        (external or not) networks and volumes and the image ids of the given references."""
+        (external or not) networks and volumes, the image ids of the given references, and
+        how long ago stackup last pulled each of ``pulled`` (``pulled_ago``)."""
         ...
 
     def inspect_container(self, container_id: str) -> ObservedContainer:
@@ -158,7 +159,8 @@ class ImagePort(Protocol):
         ...
 
     def pull_image(self, ref: str, *, on_output: OutputSink | None = None) -> str:
-        """Pull ``ref`` with the user's registry credentials; returns the local image id."""
+        """Pull ``ref`` with the user's registry credentials; returns the local image id. The
+        time of the pull is kept on the engine (``observe(pulled=...)`` reads it)."""
         ...
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None: ...
@@ -205,7 +207,7 @@ class StreamPort(Protocol):
 
 class ToolPort(Protocol):
     """What the smaller commands need: kill, pause, top, wait, stats, events, version, ls, cp,
-    rmi, ps."""
+    rmi, ps, commit, export."""
 
     def kill_container(self, project_name: str, container_id: str,
                        signal: str | None = None) -> None: ...
@@ -236,6 +238,17 @@ class ToolPort(Protocol):
                     data: bytes) -> None: ...
 
     def remove_image(self, ref: str) -> bool: ...
+
+    def commit_container(self, project_name: str, container_id: str, *,
+                         repository: str | None = None, tag: str | None = None,
+                         author: str | None = None, message: str | None = None,
+                         changes: tuple[str, ...] = (), pause: bool = True) -> str:
+        """A new image from the container's filesystem (``commit``); returns its id."""
+        ...
+
+    def export_container(self, container_id: str) -> Iterator[bytes]:
+        """The container's filesystem as a tar stream (``export``)."""
+        ...
 
     def list_containers(self, project_name: str, *,
                         all_containers: bool = True) -> list[ContainerSummary]:

@@ -13,9 +13,12 @@ For ``up``, per image reference (the ``--pull`` option wins over each service's 
 * policy ``build`` → build (the service must have ``build:``);
 * policy ``always`` → pull when the service names an ``image:``; a build-only service (its image
   is ``<project>-<service>``, which no registry has) builds when its image is missing;
-* policy ``missing`` (the default; ``daily``, ``weekly`` and ``every_*`` are read as ``missing``:
-  stackup keeps no pull times) → when the image is not found locally, build if the service has
-  ``build:``, else pull;
+* policy ``missing`` (the default) → when the image is not found locally, build if the service
+  has ``build:``, else pull;
+* policy ``daily``, ``weekly``, ``every_<duration>`` or ``refresh`` with ``pull_refresh_after``
+  (``refresh_interval``) → as ``missing``, and also pull an image of ``image:`` when stackup's
+  last pull of it on this engine (``ObservedState.pulled_ago``, kept on the engine by each
+  pull) is that long ago or more, or unknown;
 * policy ``never`` → a missing image is built when the service has ``build:``, otherwise it is a
   ``PlanError`` naming the image and the service.
 
@@ -26,7 +29,7 @@ produces the image the others run).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from stackup.core.errors import PlanError
@@ -60,8 +63,36 @@ class ImageNeed:
     error: PlanError | None = None
 
 
+_EVERY = {"daily": 86400.0, "weekly": 7 * 86400.0}
+
+
+def refresh_interval(service: Service) -> float | None:
+    """Seconds after which a pulled image is pulled again, for ``pull_policy: daily``,
+    ``weekly``, ``every_<duration>`` and ``refresh`` (with ``pull_refresh_after``); None for
+    every other policy."""
+    policy = service.pull_policy or ""
+    if policy in _EVERY:
+        return _EVERY[policy]
+    if policy.startswith("every_"):
+        from stackup.loader.units import parse_duration
+
+        return parse_duration(policy[len("every_"):])
+    if policy == "refresh":
+        return service.pull_refresh_after
+    return None
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def _decide(project: Project, service: Service, local: str | None, *, build: bool,
-            pull: str | None, no_build: bool = False) -> _Want | None:
+            pull: str | None, no_build: bool = False,
+            pulled_ago: Mapping[str, float] | None = None) -> _Want | None:
+    pulled_ago = pulled_ago or {}
     ref = service.image_ref(project.name)
     if no_build and service.build is not None:
         if local is not None or service.image is None:
@@ -81,6 +112,15 @@ def _decide(project: Project, service: Service, local: str | None, *, build: boo
         return _Want(Kind.BUILD_IMAGE, source, service, True)
     if policy == "always" and service.image is not None:
         return _Want(Kind.PULL_IMAGE, source, service, True)
+    interval = refresh_interval(service) if pull is None else None
+    if local is not None and interval is not None and service.image is not None:
+        ago = pulled_ago.get(ref)
+        if ago is None:
+            return _Want(Kind.PULL_IMAGE, f"{source}: never pulled by stackup on this engine",
+                         service, True)
+        if ago >= interval:
+            return _Want(Kind.PULL_IMAGE, f"{source}: last pulled {_age(ago)} ago", service,
+                         True)
     if local is not None:
         return None
     if buildable:
@@ -105,7 +145,7 @@ def image_needs(project: Project, observed: ObservedState, services: Iterable[st
         service = project.services[name]
         ref = service.image_ref(project.name)
         want = _decide(project, service, observed.images.get(ref), build=build and not no_build,
-                       pull=pull, no_build=no_build)
+                       pull=pull, no_build=no_build, pulled_ago=observed.pulled_ago)
         if want is not None:
             wants.setdefault(ref, []).append(want)
     needs: dict[str, ImageNeed] = {}

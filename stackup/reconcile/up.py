@@ -176,6 +176,7 @@ class _Up(ResourcePlanner):
         if not selected:
             self._restarts_only(service, by_number)
             return
+        _no_external_files(project, service)
         digest, text = config_hash(project, service)
         ref = service.image_ref(project.name)
         image = self.images.get(ref)
@@ -489,6 +490,21 @@ class _Up(ResourcePlanner):
 
 def _network_words(names: tuple[str, ...]) -> str:
     return f"network {names[0]}" if len(names) == 1 else f"networks {', '.join(names)}"
+
+
+def _no_external_files(project: Project, service: Service) -> None:
+    """An external secret or config lives in a Swarm's store, which a single engine has none
+    of: an error, as in Compose, rather than a container without the file."""
+    for kind, refs, table in (("secret", service.secrets, project.secrets),
+                              ("config", service.configs, project.configs)):
+        for ref in refs:
+            obj = table.get(ref.source)
+            if obj is not None and obj.external:
+                raise PlanError(
+                    f"service {service.name} uses external {kind} {ref.source}: a single engine "
+                    f"has no {kind} store (external {kind}s live in a Swarm)",
+                    detail=f"Give the {kind} a file:, environment: or content: source, or deploy "
+                           "to a swarm (`stackup --target swarm up`).")
 
 
 def _top_path(path: str) -> str:

@@ -35,6 +35,15 @@ _SERVICE_REFUSED: tuple[tuple[str, str], ...] = (
     ("domainname", "swarm services take no domainname"),
     ("cpu_shares", "swarm services take no cpu_shares; use deploy.resources"),
     ("platform", "swarm services take no platform; use deploy.placement.constraints"),
+    # the single-engine limits and modes of issue 20: a swarm service spec has none of them
+    *((key, f"swarm services take no {key}{hint}") for key, hint in (
+        ("cpu_count", "; use deploy.resources"), ("cpu_percent", "; use deploy.resources"),
+        ("cpu_period", "; use deploy.resources"), ("cpu_quota", "; use deploy.resources"),
+        ("cpu_rt_period", ""), ("cpu_rt_runtime", ""), ("mem_swappiness", ""),
+        ("memswap_limit", ""), ("oom_kill_disable", ""), ("blkio_config", ""),
+        ("device_cgroup_rules", ""), ("storage_opt", ""), ("uts", ""), ("cgroup", ""),
+        ("isolation", ""), ("annotations", ""), ("credential_spec", ""),
+        ("use_api_socket", "; mount the socket as a bind volume"))),
 )
 _TREE_REFUSED = (("links", "links do not exist on a swarm: services find each other by name on "
                            "a shared network"),
@@ -58,7 +67,7 @@ def refusals(project: Project, tree: Mapping[str, Any] | None = None, *,
         base = f"services.{name}"
         for key, message in _SERVICE_REFUSED:
             value = getattr(service, key)
-            if value not in (None, False, (), ""):
+            if value not in (None, False, (), "") and value != {}:  # {}: an empty FrozenMap
                 out.append(Refusal(f"{base}.{key}", message))
         if service.network_mode is not None:
             out.append(Refusal(f"{base}.network_mode", _network_mode(service.network_mode)))

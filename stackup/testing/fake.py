@@ -121,6 +121,8 @@ class FakeEngine(FakeRevisionsMixin):
         self.images: dict[str, str] = dict(images or {})
         self.auto_images = auto_images
         self.registry: dict[str, str] = {}  # pullable references (when not auto_images)
+        self.pulled_at: dict[str, float] = {}  # ref → when pull_image last pulled it
+        self.clock: Callable[[], float] = time.time  # tests may set a clock of their own
         self.pushed: dict[str, str] = {}  # ref → id pushed
         self.builds: list[tuple[str, BuildSpec, str, bool, bool]] = []  # (service, build, tag,
         # no_cache, pull)
@@ -203,7 +205,7 @@ class FakeEngine(FakeRevisionsMixin):
     # --- observe ------------------------------------------------------------------------------
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
-                all_containers: bool = True) -> ObservedState:
+                all_containers: bool = True, pulled: Iterable[str] = ()) -> ObservedState:
         with self._call("observe", project_name), self._lock:
             found = [self._view(c) for c in self.containers.values()
                      if c.labels.get(labels.PROJECT) == project_name
@@ -215,7 +217,10 @@ class FakeEngine(FakeRevisionsMixin):
                     if v.project == project_name or n in set(volumes)}
             return ObservedState(project_name, tuple(found), FrozenMap(sorted(nets.items())),
                                  FrozenMap(sorted(vols.items())),
-                                 FrozenMap({r: self._image(r) for r in sorted(set(images))}))
+                                 FrozenMap({r: self._image(r) for r in sorted(set(images))}),
+                                 pulled_ago=FrozenMap({
+                                     r: max(0.0, self.clock() - self.pulled_at[r])
+                                     for r in sorted(set(pulled)) if r in self.pulled_at}))
 
     def _image(self, ref: str) -> str | None:
         if ref not in self.images and self.auto_images:
@@ -524,6 +529,7 @@ class FakeEngine(FakeRevisionsMixin):
                 raise OperationFailed(f"cannot pull image {ref}: not found in the registry")
             if on_output is not None:
                 on_output(f"Pulled {ref}")
+            self.pulled_at[ref] = self.clock()
             return self.images[ref]
 
     def push_image(self, ref: str, *, on_output: Callable[[str], None] | None = None) -> None:
@@ -541,6 +547,29 @@ class FakeEngine(FakeRevisionsMixin):
             return {i: ImageInfo(i, tuple(sorted(r for r, v in self.images.items() if v == i)),
                                  1000)
                     for i in sorted(wanted) if i in self.images.values()}
+
+    def commit_container(self, project_name: str, container_id: str, *,
+                         repository: str | None = None, tag: str | None = None,
+                         author: str | None = None, message: str | None = None,
+                         changes: tuple[str, ...] = (), pause: bool = True) -> str:
+        with self._call("commit_container", container_id), self._lock:
+            c = self._owned(project_name, container_id)
+            image_id = "sha256:" + hashlib.sha256(
+                f"{c.container_id}:{len(self.images)}".encode()).hexdigest()
+            if repository:
+                self.images[f"{repository}:{tag or 'latest'}"] = image_id
+            return image_id
+
+    def export_container(self, container_id: str) -> Iterator[bytes]:
+        """A tar of the files delivered to the container (the fake keeps no other files)."""
+        from stackup.adapters.docker.file_specs import tar_archive
+
+        with self._call("export_container", container_id), self._lock:
+            c = self.containers.get(container_id)
+            if c is None:
+                raise NotFound(f"no such container: {container_id}")
+            data = tar_archive(list(c.files.values()))
+        return iter([data])
 
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
              timestamps: bool = False) -> Iterator[bytes]:

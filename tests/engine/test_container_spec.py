@@ -233,13 +233,11 @@ def test_deploy_resources_when_top_level_unset() -> None:
 
 def test_secrets_and_configs_are_delivered_not_mounted() -> None:
     svc = Service("web", secrets=(FileReference("token"), FileReference("pw", target="db_pw",
-                                                                        uid="1000", gid="1001"),
-                                  FileReference("ext")),
+                                                                        uid="1000", gid="1001")),
                   configs=(FileReference("conf"), FileReference("nginx", target="/etc/n.conf",
                                                                 mode=0o440)))
     secrets = FrozenMap({"token": FileObject("token", "token", file="/w/token.txt"),
-                         "pw": FileObject("pw", "pw", environment="PW", content="s3cret"),
-                         "ext": FileObject("ext", "ext", external=True)})
+                         "pw": FileObject("pw", "pw", environment="PW", content="s3cret")})
     configs = FrozenMap({"conf": FileObject("conf", "conf", content="a=1"),
                          "nginx": FileObject("nginx", "nginx", file="/w/nginx.conf")})
     args = args_for(svc, secrets=secrets, configs=configs)

@@ -123,10 +123,9 @@ def test_required_dependency_on_disabled_service() -> None:
 
 def test_unsupported_keys_warn() -> None:
     warnings: list[str] = []
-    svc("image: x\ncpu_count: 2\nuts: host", warnings=warnings)
+    svc("image: x\ncpu_count: 2\nstop_timeout: 3", warnings=warnings)
     assert warnings == [
-        "services.s.cpu_count is not supported by stackup and is ignored (compose.yaml:4)",
-        "services.s.uts is not supported by stackup and is ignored (compose.yaml:5)"]
+        "services.s.stop_timeout is not supported by stackup and is ignored (compose.yaml:5)"]
 
 
 def test_version_and_include_warn() -> None:

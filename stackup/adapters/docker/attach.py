@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from stackup.core import labels as L
 from stackup.adapters.docker.client import ClientBase
+from stackup.adapters.docker.container_limits import discarded_limits
 from stackup.adapters.docker.extra import ExtraMixin
 from stackup.adapters.docker.files import deliver_files
 from stackup.adapters.docker.streams import Channel, Hijacked
 from stackup.adapters.docker.resource_specs import container_from_list
+from stackup.adapters.docker.service_refs import engine_socket
 from stackup.core.errors import EngineError, NotFound, StackupError
 from stackup.core.model import Project, Service
 
@@ -65,7 +67,8 @@ class AttachMixin(ExtraMixin):
             mode_container = self._running_container(project.name, runs.network_mode[8:])
         args = container_create_args(project, runs, 1, name=name, config_hash=digest,
                                      config_json=text, image=image,
-                                     network_mode_container=mode_container, oneoff=True)
+                                     network_mode_container=mode_container, oneoff=True,
+                                     socket=engine_socket(self) if runs.use_api_socket else None)
         args, raw = oneoff_create_args(args, runs, name, options)
         healthcheck = args.pop("healthcheck", None)
         platform = args.pop("platform", None)
@@ -76,10 +79,17 @@ class AttachMixin(ExtraMixin):
             config.update(raw)
             if healthcheck is not None:
                 config["Healthcheck"] = healthcheck
-            container_id = str(self.api.create_container_from_config(
-                config, name=name, platform=platform)["Id"])
+            answer = self.api.create_container_from_config(config, name=name,
+                                                           platform=platform)
+            container_id = str(answer["Id"])
         self._remember(project.name, container_id, name, args["labels"])
         try:
+            discarded = discarded_limits(runs, answer.get("Warnings"))
+            if discarded:  # it would run without a limit the file sets, as ``up`` refuses
+                raise EngineError(f"cannot create container {name}: the engine cannot apply "
+                                  f"{discarded[0].partition(':')[0]}",
+                                  detail="The engine said: " + "; ".join(
+                                      d.partition(": ")[2] for d in discarded))
             for network_name, kwargs in oneoff_networks(project, runs, name, options):
                 with self._call(f"cannot connect {name} to network {network_name}"):
                     self.api.connect_container_to_network(container_id, network_name, **kwargs)

@@ -47,6 +47,8 @@ def api_requirements(service: Service) -> list[tuple[str, str]]:
             out.append((f"{path}.volumes[{i}].volume.subpath", "1.45"))
         if mount.type == "image":
             out.append((f"{path}.volumes[{i}].type: image", "1.48"))
+    if service.annotations:
+        out.append((f"{path}.annotations", "1.43"))
     for attachment in service.networks:
         sub = f"{path}.networks.{attachment.name}"
         if attachment.gw_priority:

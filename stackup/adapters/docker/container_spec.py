@@ -19,6 +19,7 @@ from typing import Any
 from stackup.core import labels as L
 from stackup.core.apibody import healthcheck_config
 from stackup.adapters.docker.container_extras import check_api, endpoint_extras, host_extras
+from stackup.adapters.docker.container_limits import limit_settings
 from stackup.adapters.docker.resource_specs import STACKUP_VERSION
 from stackup.core.model import Mount, Project, Service, ServiceNetwork
 
@@ -31,7 +32,7 @@ def container_create_args(
     network_mode_container: str | None = None,
     anonymous_volumes: Mapping[str, str] | None = None, oneoff: bool = False,
     linked: Mapping[str, Sequence[str]] | None = None, api_version: str | None = None,
-    image_volumes: Sequence[str] = (),
+    image_volumes: Sequence[str] = (), engine_os: str = "linux", socket: str | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments for ``APIClient.create_container`` (plus ``healthcheck`` as a raw
     engine dict, which the adapter puts on the config itself).
@@ -41,6 +42,8 @@ def container_create_args(
     ``anonymous_volumes`` maps container paths to existing anonymous volume names to reuse;
     ``image_volumes`` are the paths the image declares (``VOLUME``), mounted as labelled
     anonymous volumes where nothing else is (the engine would make them without labels).
+    ``engine_os`` and ``socket`` (the engine's unix socket on this machine, if any) are for
+    ``credential_spec`` and ``use_api_socket`` (``container_limits``).
     Secrets and configs are not in here: they are copied into the container after create
     (``resources.file_deliveries``), never bind-mounted, so no argument carries their content.
     """
@@ -86,6 +89,11 @@ def container_create_args(
     _networking(project, service, args, host, network_names, network_mode_container)
     host.update(host_settings(service))
     host.update(host_extras(service, linked or {}))  # ``linked``: services' container names
+    for key, value in limit_settings(service, engine_os=engine_os, socket=socket).items():
+        if key in ("Binds", "SecurityOpt") and key in host:
+            host[key] = [*host[key], *value]
+        else:
+            host[key] = value
     if host.get("Links") and "networking_config" in args:
         for endpoint in args["networking_config"]["EndpointsConfig"].values():
             endpoint["Links"] = host["Links"]

@@ -19,6 +19,7 @@ from stackup.adapters.docker.resource_specs import (
     container_name,
 )
 from stackup.core.errors import (
+    EngineError,
     NotFound,
     StackupError,
 )
@@ -36,6 +37,7 @@ class ContainerMixin(ClientBase):
         """Create (not start). Every value comes from the plan: the anonymous volumes taken
         over from a replaced container, the container ``network_mode: service:x`` joins,
         whether the service's DNS aliases wait (``hidden``) for ``connect_network``."""
+        from stackup.adapters.docker.container_limits import discarded_limits
         from stackup.adapters.docker.container_spec import container_create_args, extra_networks
         from stackup.adapters.docker.service_refs import create_extras
 
@@ -58,9 +60,19 @@ class ContainerMixin(ClientBase):
             config = self.api.create_container_config(**args)
             if healthcheck is not None:
                 config["Healthcheck"] = healthcheck
-            container_id = str(self.api.create_container_from_config(
-                config, name=create_name, platform=platform)["Id"])
+            answer = self.api.create_container_from_config(config, name=create_name,
+                                                           platform=platform)
+            container_id = str(answer["Id"])
         self._remember(project.name, container_id, name, args["labels"])
+        discarded = discarded_limits(service, answer.get("Warnings"))
+        if discarded:  # it would run without a limit the file sets: not made, as in an error
+            with self._call(f"cannot remove half-created container {name}"):
+                self.api.remove_container(container_id, force=True)
+            raise EngineError(f"cannot create container {name}: the engine cannot apply "
+                              f"{discarded[0].partition(':')[0]}",
+                              detail="The engine said: " + "; ".join(
+                                  d.partition(": ")[2] for d in discarded)
+                              + "\nRemove the key, or run on an engine whose kernel has it.")
         try:
             for network_name, kwargs in extra_networks(project, service):
                 if hidden:

@@ -1,9 +1,11 @@
 """Engine calls of the smaller commands: kill, pause, unpause, top, wait, stats, events, version,
-the projects on the engine (``ls``), file copies (``cp``) and image removal (``down --rmi``).
+the projects on the engine (``ls``), file copies (``cp``), image removal (``down --rmi``), and a
+container to an image (``commit``) or to a tar (``export``).
 
 Pipeline position: the CLI calls these directly after an ownership-checked observe (they are
 single engine calls on containers the project already has, not plan operations). Calls that
-change a container (kill, pause, unpause, put_archive) refuse one without the project's label.
+change a container (kill, pause, unpause, put_archive, commit) refuse one without the project's
+label.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ _CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 
 
 class ExtraMixin(ContainerMixin):
-    """kill, pause, unpause, top, wait, stats, events, version, projects, archives, rmi."""
+    """kill, pause, unpause, top, wait, stats, events, version, projects, archives, rmi,
+    commit, export."""
 
     # --- containers of the project (ownership checked) ---------------------------------------
 
@@ -53,7 +56,26 @@ class ExtraMixin(ContainerMixin):
         with self._call(f"cannot copy to {name}:{path}"):
             self.api.put_archive(container_id, path, data)
 
+    def commit_container(self, project_name: str, container_id: str, *,
+                         repository: str | None = None, tag: str | None = None,
+                         author: str | None = None, message: str | None = None,
+                         changes: tuple[str, ...] = (), pause: bool = True) -> str:
+        """A new image from the container (refused for one not the project's); its id."""
+        name, _ = self._ours(project_name, container_id, "commit")
+        with self._call(f"cannot commit container {name}"):
+            answer = self.api.commit(container_id, repository=repository, tag=tag,
+                                     message=message, author=author, pause=pause,
+                                     changes=list(changes) or None)
+        return str(answer["Id"])
+
     # --- reads ------------------------------------------------------------------------------
+
+    def export_container(self, container_id: str) -> Iterator[bytes]:
+        """The container's filesystem as a tar stream."""
+        what = f"cannot export container {container_id}"
+        with self._call(what):
+            stream = self.api.export(container_id, chunk_size=1 << 16)
+        return self._guarded(stream, what)
 
     def top(self, container_id: str) -> tuple[list[str], list[list[str]]]:
         """(column titles, process rows) of ``ps`` inside the container."""

@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING
 
 from stackup.adapters.docker.client import ClientBase
-from stackup.adapters.docker.resource_specs import file_deliveries
+from stackup.adapters.docker.resource_specs import FileDelivery, file_deliveries
 from stackup.core.errors import EngineError, StackupError
 from stackup.core.model import Project, Service
 
@@ -24,8 +24,12 @@ if TYPE_CHECKING:  # adapters.docker.file_specs (tarfile) is imported when a con
 
 def deliver_files(client: ClientBase, container_id: str, project: Project, service: Service,
                   name: str) -> None:
-    """Copy the service's secret and config files into the created container ``name``."""
+    """Copy the service's secret and config files into the created container ``name`` (and,
+    for ``use_api_socket``, the docker CLI configuration with the user's registry
+    credentials)."""
     deliveries = file_deliveries(project, service)
+    if service.use_api_socket:
+        deliveries.append(cli_config(service.name))
     if not deliveries:
         return  # most services have none: the archive code (tarfile) is not even imported
     from stackup.adapters.docker.file_specs import payloads
@@ -56,6 +60,37 @@ def deliver_files(client: ClientBase, container_id: str, project: Project, servi
         except StackupError:
             pass  # the delivery error is the one to report
         raise
+
+
+CLI_CONFIG_TARGET = "/root/.docker/config.json"
+
+
+def cli_config(service_name: str) -> FileDelivery:
+    """The docker CLI configuration ``use_api_socket`` gives a container, as Compose does: the
+    registry credentials of the user running stackup (``DOCKER_CONFIG`` or
+    ``~/.docker/config.json``, credential helpers resolved), so that the docker commands the
+    container runs against the mounted socket pull and push as the user. Owner-only (0600)."""
+    import base64
+    import json
+
+    import docker
+
+    try:
+        found = docker.auth.load_config().get_all_credentials()
+    except Exception as exc:  # noqa: BLE001 - a broken helper or config: say so, no secrets
+        raise EngineError(f"service {service_name}: use_api_socket: cannot read registry "
+                          f"credentials ({type(exc).__name__})",
+                          detail="check ~/.docker/config.json or DOCKER_CONFIG") from exc
+    auths = {}
+    for registry, entry in sorted((found or {}).items()):
+        user, password = entry.get("Username") or "", entry.get("Password") or ""
+        token = entry.get("IdentityToken")
+        if token:
+            auths[registry] = {"identitytoken": token}
+        elif user or password:
+            auths[registry] = {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+    return FileDelivery("config", "use_api_socket", CLI_CONFIG_TARGET, mode=0o600,
+                        content=json.dumps({"auths": auths}, sort_keys=True))
 
 
 def _put(client: ClientBase, container_id: str, directory: str, items: list[Payload],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ import docker
 from docker.utils.json_stream import json_stream
 
 from stackup.adapters.docker.client import DEFAULT_SOCKET, ClientBase
+from stackup.adapters.docker.resource_specs import STACKUP_VERSION
+from stackup.core import labels as L
 from stackup.core.errors import (
     OperationFailed,
 )
@@ -184,7 +187,21 @@ class ImageMixin(ClientBase):
         image_id = self.image_id(ref)
         if image_id is None:
             raise OperationFailed(f"cannot pull image {ref}: the engine reported no image")
+        self._record_pull(ref)
         return image_id
+
+    def _record_pull(self, ref: str) -> None:
+        """Keep the time of this pull on the engine: the record volume of ``ref``, made anew
+        (a volume's labels cannot change), for ``pull_policy: daily | weekly | every_*``."""
+        name = L.pull_record_name(ref)
+        with self._call(f"cannot record the pull of image {ref}"):
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.NotFound:
+                pass
+            self.api.create_volume(name=name, driver="local", labels={
+                L.PULLED_REF: ref, L.PULLED_AT: f"{time.time():.0f}",
+                L.VERSION: STACKUP_VERSION})
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None:
         self._transfer("push", ref, on_output)

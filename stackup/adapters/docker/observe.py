@@ -12,6 +12,7 @@ Pipeline position: ``app`` calls ``observe`` once per run; every read is an SDK 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -58,7 +59,7 @@ class ObserveMixin(ClientBase):
 
     def observe(self, project_name: str, *, networks: Iterable[str] = (),
                 volumes: Iterable[str] = (), images: Iterable[str] = (),
-                all_containers: bool = True) -> ObservedState:
+                all_containers: bool = True, pulled: Iterable[str] = ()) -> ObservedState:
         raw_containers: dict[str, Any] = {}
         raw_networks: dict[str, Any] = {}
         raw_volumes: dict[str, Any] = {}
@@ -111,7 +112,23 @@ class ObserveMixin(ClientBase):
             volumes=FrozenMap({v: volume_from_engine(raw_volumes[v])
                                for v in sorted(raw_volumes)}),
             images=FrozenMap(image_ids),
-            duplicate_networks=duplicates)
+            duplicate_networks=duplicates,
+            pulled_ago=FrozenMap(self._pulled_ago(sorted(set(pulled)))))
+
+    def _pulled_ago(self, refs: list[str]) -> dict[str, float]:
+        """Seconds since stackup last pulled each of ``refs`` on this engine (its record
+        volume's label); refs without a record are left out."""
+        out: dict[str, float] = {}
+        now = time.time()
+        for ref in refs:
+            record = self._inspect_or_none("volume", L.pull_record_name(ref))
+            labels = (record or {}).get("Labels") or {}
+            try:
+                if labels.get(L.PULLED_REF) == ref:
+                    out[ref] = max(0.0, now - float(labels[L.PULLED_AT]))
+            except (KeyError, ValueError):
+                continue  # a record that cannot be read: as if never pulled
+        return out
 
     def _gone_networks(self, raw_containers: dict[str, Any], raw_networks: dict[str, Any]
                        ) -> dict[str, tuple[str, ...]]:

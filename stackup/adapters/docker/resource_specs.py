@@ -21,6 +21,7 @@ from typing import Any
 from stackup.core.version import __version__
 from stackup.core import labels as L
 from stackup.core.apibody import network_options
+from stackup.core.errors import EngineError
 from stackup.core.model import FileObject, FrozenMap, Network, Project, Service, Volume
 from stackup.core.observed import ObservedContainer, ObservedNetwork, ObservedVolume
 
@@ -38,6 +39,18 @@ def network_create_args(project_name: str, network: Network) -> dict[str, Any]:
         args["attachable"] = True
     args.update(network_options(network))
     return args
+
+
+_BODY_KEYS = {"name": "Name", "driver": "Driver", "labels": "Labels",
+              "check_duplicate": "CheckDuplicate", "attachable": "Attachable",
+              "options": "Options", "internal": "Internal", "enable_ipv6": "EnableIPv6",
+              "ipam": "IPAM"}
+
+
+def network_create_body(args: dict[str, Any]) -> dict[str, Any]:
+    """``network_create_args`` as the engine's ``POST /networks/create`` body, for the keys the
+    SDK's ``create_network`` has no argument for."""
+    return {_BODY_KEYS[key]: value for key, value in args.items()}
 
 
 def compose_resource_labels(project_name: str, key_label: str, key: str) -> dict[str, str]:
@@ -125,8 +138,13 @@ def file_deliveries(project: Project, service: Service) -> list[FileDelivery]:
                                  ("config", service.configs, project.configs)):
         for ref in refs:
             obj: FileObject | None = declared.get(ref.source)
-            if obj is None or obj.external:
+            if obj is None:
                 continue
+            if obj.external:  # reconcile refuses it first; a one-off container too
+                raise EngineError(f"service {service.name} uses external {kind} {ref.source}: "
+                                  f"a single engine has no {kind} store",
+                                  detail=f"Give the {kind} a file:, environment: or content: "
+                                         "source, or deploy to a swarm.")
             out.append(FileDelivery(
                 kind, obj.key, file_target(kind, ref.source, ref.target),
                 ref.mode if ref.mode is not None else 0o444, _id(ref.uid), _id(ref.gid),

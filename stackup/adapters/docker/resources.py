@@ -10,6 +10,7 @@ from collections.abc import Callable
 from stackup.adapters.docker.client import ClientBase
 from stackup.adapters.docker.resource_specs import (
     network_create_args,
+    network_create_body,
     volume_create_args,
 )
 from stackup.core import labels as L
@@ -25,8 +26,21 @@ class ResourceMixin(ClientBase):
     """Networks and volumes."""
 
     def create_network(self, project_name: str, network: Network) -> None:
-        with self._call(f"cannot create network {network.name}"):
-            self.api.create_network(**network_create_args(project_name, network))
+        what = f"cannot create network {network.name}"
+        args = network_create_args(project_name, network)
+        if network.enable_ipv4 is False:  # the SDK has no argument for it: the API body
+            from stackup.adapters.docker.container_extras import version_tuple
+
+            if version_tuple(self.api_version) < (1, 47):
+                raise EngineError(
+                    f"networks.{network.key}.enable_ipv4 needs Docker engine API 1.47 or "
+                    f"later; this engine speaks API {self.api_version}",
+                    detail="Upgrade the Docker engine, or remove enable_ipv4: false.")
+            self.request("POST", "/networks/create", what=what,
+                         json={**network_create_body(args), "EnableIPv4": False})
+            return
+        with self._call(what):
+            self.api.create_network(**args)
 
     def remove_network(self, project_name: str, name: str) -> None:
         """Remove the project's network ``name``: every network so named that carries the

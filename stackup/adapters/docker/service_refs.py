@@ -12,6 +12,7 @@ from typing import Any
 
 from stackup.core import labels as L
 from stackup.adapters.docker.client import ClientBase
+from stackup.adapters.docker.container_limits import windows_only
 from stackup.adapters.docker.resource_specs import container_from_list
 from stackup.core.errors import NotFound
 from stackup.core.model import Service
@@ -48,13 +49,27 @@ def image_volumes(client: ClientBase, image: str) -> tuple[str, ...]:
     return tuple(sorted(((info or {}).get("Config") or {}).get("Volumes") or {}))
 
 
+def engine_socket(client: ClientBase) -> str | None:
+    """The path of the engine's unix socket on this machine (``use_api_socket`` mounts it),
+    None for an engine reached over tcp or ssh."""
+    url = client.base_url
+    return url[len("unix://"):] if url.startswith("unix://") else None
+
+
 def create_extras(client: ClientBase, project_name: str, service: Service,
                   image: str = "") -> dict[str, Any]:
     """Keyword arguments for ``container_create_args``: ``linked`` (service → container names),
     ``api_version`` (a key the engine is too old for is refused there, naming it) and
     ``image_volumes`` (so that the anonymous volumes the image declares carry the project's
-    labels)."""
+    labels); for the services that use them, ``socket`` (``use_api_socket``) and
+    ``engine_os`` (the Windows-only keys)."""
     linked = {name: service_containers(client, project_name, name)
               for name in linked_services(service)}
-    return {"linked": linked, "api_version": client.api_version,
-            "image_volumes": image_volumes(client, image) if image else ()}
+    out: dict[str, Any] = {"linked": linked, "api_version": client.api_version,
+                           "image_volumes": image_volumes(client, image) if image else ()}
+    if service.use_api_socket:
+        out["socket"] = engine_socket(client)
+    if windows_only(service):
+        with client._call("cannot read the engine's version"):
+            out["engine_os"] = str(client.api.version().get("Os") or "linux")
+    return out
