@@ -87,3 +87,22 @@ def test_lines_fit_the_terminal_and_colour_only_when_asked() -> None:
     _run(plan, colored)
     assert all(len(line) <= 30 for line in plain.render(width=30))
     assert "\x1b[" not in "".join(plain.render()) and "\x1b[32m✔" in "".join(colored.render())
+
+
+def test_plain_progress_is_one_timestamped_line_per_step() -> None:
+    import io
+    import re
+
+    from stackup.cli.views.progress import Progress
+
+    plan = plan_up(STACK, observed(STACK, resources=False))
+    out = io.StringIO()
+    progress = Progress("plain", stream=out)
+    progress.on_event(Event("", plan.operations[0].kind, "demo", None, "planned", "", 0.0,
+                            plan=plan))
+    for op in plan.operations:
+        progress.on_event(_event(op, "started"))
+        progress.on_event(_event(op, "done", seconds=0.2))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 * len(plan.operations)  # the plan itself is not a line
+    assert all(re.match(r"\d\d:\d\d:\d\d\.\d{3}Z  (\.\.\.|done) ", line) for line in lines), lines

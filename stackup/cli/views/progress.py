@@ -97,7 +97,7 @@ class Progress:
                 elif self.mode == "tty":
                     self._redraw(event)
                 else:
-                    self.stream.write(self._format(event) + "\n")
+                    self.stream.write(f"{_clock()} {self._format(event)}\n")
                     self.stream.flush()
             except (OSError, ValueError):
                 self._reader_gone()
@@ -258,6 +258,12 @@ class Progress:
             text = str(error).replace("\n", "\n    ")
             self.stream.write(f"  {who}: {action} {op.subject}: {text}\n")
         self.stream.flush()
+
+
+def _clock() -> str:
+    """The time of a plain progress line, UTC to the millisecond: ``19:55:01.123Z``."""
+    now = time.time()
+    return time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 def _terminal() -> os.terminal_size:
