@@ -40,8 +40,8 @@ WRITES = frozenset({
     "commit_container",
 })
 INTERACTIVE = frozenset({
-    "create_oneoff", "exec", "exec_session", "attach_container", "resize_container",
-    "watch_exit",
+    "create_oneoff", "exec", "exec_session", "exec_detached", "attach_container",
+    "resize_container", "watch_exit",
 })
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -64,10 +65,30 @@ def running_container(g: Globals, service: str, index: int) -> tuple[str, Observ
     return name, matches[0]
 
 
-@click.command("exec", context_settings={"ignore_unknown_options": True,
-                                       "allow_interspersed_args": False})
-@click.option("-T", "--no-tty", "no_tty", is_flag=True,
+def tty_flags(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-i``/``-t`` as the docker CLI spells them (``-it``, ``-ti``), shared by ``exec`` and
+    ``run``. As in Compose both are what happens anyway: stdin is attached, and a TTY is
+    allocated when stdin and stdout are terminals (``-T``: never). Forcing one on a stdin that
+    is not a terminal would hang the command up at that stdin's end."""
+    f = click.option("-t", "--tty", "tty", is_flag=True,
+                     help="Accepted (a TTY is allocated when this is a terminal).")(f)
+    return click.option("-i", "--interactive", is_flag=True,
+                        help="Accepted (stdin is always kept open, as in Compose).")(f)
+
+
+def wants_tty(no_tty: bool) -> bool:
+    """A TTY unless ``-T``, when stdin and stdout are terminals."""
+    return not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+# Options end at SERVICE: what follows is the command's own (``exec web ls -la``); an unknown
+# option before SERVICE is a usage error naming it, never taken for the service.
+@click.command("exec", context_settings={"allow_interspersed_args": False})
+@click.option("-T", "--no-tty", "--no-TTY", "no_tty", is_flag=True,
               help="Do not allocate a TTY (one is when stdin and stdout are terminals).")
+@tty_flags
+@click.option("-d", "--detach", is_flag=True,
+              help="Run the command in the background (no output, exit code not waited for).")
 @click.option("-u", "--user", help="Run as this user.")
 @click.option("-w", "--workdir", help="Working directory inside the container.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY[=VAL]", help="Environment.")
@@ -77,9 +98,9 @@ def running_container(g: Globals, service: str, index: int) -> tuple[str, Observ
 @click.argument("service", shell_complete=complete.services)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_globals
-def exec_cmd(g: Globals, no_tty: bool, user: str | None, workdir: str | None,
-             env: tuple[str, ...], privileged: bool, index: int, service: str,
-             command: tuple[str, ...]) -> None:
+def exec_cmd(g: Globals, no_tty: bool, interactive: bool, tty: bool, detach: bool,
+             user: str | None, workdir: str | None, env: tuple[str, ...], privileged: bool,
+             index: int, service: str, command: tuple[str, ...]) -> None:
     """Run a command in a running container of SERVICE: stdin is sent, stdout and stderr come
     back as they are written (kept apart), the exit code is passed through. With a TTY the
     session is interactive (through the engine API: no docker CLI needed)."""
@@ -87,9 +108,14 @@ def exec_cmd(g: Globals, no_tty: bool, user: str | None, workdir: str | None,
     from stackup.app.oneoff import parse_environment
 
     _, target = running_container(g, service, index)
-    tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
     environment = dict(parse_environment(env, os.environ))
-    session = g.engine().exec_session(target.container_id, list(command), tty=tty, stdin=True,
-                                      user=user, workdir=workdir,
+    if detach:
+        g.engine().exec_detached(target.container_id, list(command), user=user,
+                                 workdir=workdir, environment=environment or None,
+                                 privileged=privileged)
+        return
+    use_tty = wants_tty(no_tty)
+    session = g.engine().exec_session(target.container_id, list(command), tty=use_tty,
+                                      stdin=True, user=user, workdir=workdir,
                                       environment=environment or None, privileged=privileged)
     sys.exit(pump(session))

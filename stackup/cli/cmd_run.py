@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 import click
 
 from stackup.cli import complete
+from stackup.cli.cmd_inspect import tty_flags, wants_tty
 from stackup.cli.context import Globals, pass_globals
 
 if TYPE_CHECKING:
     from stackup.ports.engine import Engine
-    from stackup.run.events import Outcome
+    from stackup.run.events import Event, Outcome
     from stackup.core.plan import Plan
 
 
@@ -71,29 +72,74 @@ def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
         sys.exit(1)
 
 
-@click.command("run", context_settings={"ignore_unknown_options": True,
-                                      "allow_interspersed_args": False})
+def quiet_output(sink: Callable[[Event], None], kinds: Collection[str]) -> Callable[[Event], None]:
+    """``--quiet-build`` / ``--quiet-pull``: the operations of ``kinds`` still show, their
+    output lines (the build's steps, the pull's layers) do not."""
+    if not kinds:
+        return sink
+
+    def quiet(event: Event) -> None:
+        if event.phase == "output" and event.kind.value in kinds:
+            return
+        sink(event)
+
+    return quiet
+
+
+def quiet_kinds(quiet_build: bool, quiet_pull: bool) -> tuple[str, ...]:
+    return (("build_image",) if quiet_build else ()) + (("pull_image",) if quiet_pull else ())
+
+
+def _env_from_files(files: tuple[str, ...], given: Mapping[str, str]) -> dict[str, str]:
+    """``--env-from-file``: each file's variables, under those of ``-e`` (which win, as in
+    Compose); a relative path is relative to the current folder."""
+    from stackup.loader.dotenv import parse_env_file
+
+    out: dict[str, str] = {}
+    for path in files:
+        values = parse_env_file(path, {**os.environ, **out, **given})
+        for key, value in values.items():
+            if value is None:
+                value = given.get(key, os.environ.get(key))
+            if value is not None:
+                out[key] = value
+    return {**out, **given}
+
+
+# Options end at SERVICE: what follows is the command's own (``run web ls -la``); an unknown
+# option before SERVICE is a usage error naming it, never taken for the service.
+@click.command("run", context_settings={"allow_interspersed_args": False})
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; print its id.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY[=VAL]",
               help="Set an environment variable (repeatable).")
-@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VAL",
+@click.option("--env-from-file", "env_files", multiple=True, metavar="FILE",
+              help="Set environment variables from a file (repeatable; -e wins).")
+@click.option("-l", "--label", "--labels", "labels", multiple=True, metavar="KEY=VAL",
               help="Add or override a label (repeatable).")
 @click.option("--entrypoint", help="Override the entrypoint (a command line, split as sh).")
+@click.option("--cap-add", multiple=True, metavar="CAP", help="Add a Linux capability.")
+@click.option("--cap-drop", multiple=True, metavar="CAP", help="Drop a Linux capability.")
 @click.option("-p", "--publish", multiple=True, metavar="[IP:]HOST:CONTAINER",
               help="Publish a port (repeatable).")
-@click.option("--service-ports", is_flag=True, help="Publish the service's own ports.")
+@click.option("-P", "--service-ports", is_flag=True, help="Publish the service's own ports.")
 @click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
-@click.option("-v", "--volume", "volumes", multiple=True, metavar="SRC:DST[:OPTS]",
+@click.option("-v", "--volume", "--volumes", "volumes", multiple=True, metavar="SRC:DST[:OPTS]",
               help="Bind mount or volume (repeatable).")
 @click.option("-w", "--workdir", help="Working directory inside the container.")
 @click.option("-u", "--user", help="Run as this user (name or uid[:gid]).")
-@click.option("-T", "--no-tty", "no_tty", is_flag=True,
+@click.option("-T", "--no-tty", "--no-TTY", "no_tty", is_flag=True,
               help="No TTY (by default one when stdin and stdout are terminals).")
+@tty_flags
 @click.option("--name", help="Container name (default <project>-<service>-run-<hex>).")
 @click.option("--build", is_flag=True, help="Build the image first.")
-@click.option("--pull", type=click.Choice(["always", "missing", "never"]),
-              help="Pull the image: always, when missing, or never.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]),
+              help="Pull the image: always, when missing, never, or as its pull_policy says "
+                   "(policy, the default).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress output for the dependencies and the image.")
+@click.option("--quiet-build", is_flag=True, help="Build without printing its output.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
 @click.option("--use-aliases", is_flag=True,
               help="Give the container the service's network aliases.")
 @click.option("--remove-orphans", is_flag=True,
@@ -102,9 +148,11 @@ def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_globals
 def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
-            labels: tuple[str, ...], entrypoint: str | None, publish: tuple[str, ...],
+            env_files: tuple[str, ...], labels: tuple[str, ...], entrypoint: str | None,
+            cap_add: tuple[str, ...], cap_drop: tuple[str, ...], publish: tuple[str, ...],
             service_ports: bool, no_deps: bool, volumes: tuple[str, ...], workdir: str | None,
-            user: str | None, no_tty: bool, name: str | None, build: bool, pull: str | None,
+            user: str | None, no_tty: bool, interactive: bool, tty: bool, name: str | None,
+            build: bool, pull: str | None, quiet: bool, quiet_build: bool, quiet_pull: bool,
             use_aliases: bool, remove_orphans: bool, service: str,
             command: tuple[str, ...]) -> None:
     """Run a one-off command in a new container of SERVICE (its dependencies first); the
@@ -115,27 +163,33 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     from stackup.app import oneoff
     from stackup.cli.views.progress import Progress
     from stackup.cli.stdio import pump
+    from stackup.model import FrozenMap
 
     if publish and service_ports:
         raise click.UsageError("--service-ports and --publish cannot be used together")
+    if pull == "policy":
+        pull = None
     project = g.load((service,)).project
     app.check_services(project, [service])
     if service not in project.services:
         raise click.UsageError(f"service {service} is not enabled (check its profiles)")
-    tty = not no_tty and not detach and sys.stdin.isatty() and sys.stdout.isatty()
+    use_tty = not detach and wants_tty(no_tty)
     try:
         entry = tuple(shlex.split(entrypoint)) if entrypoint is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--entrypoint") from None
+    environment = oneoff.parse_environment(env, os.environ)
+    if env_files:
+        environment = FrozenMap(_env_from_files(env_files, environment))
     options = oneoff.OneoffOptions(
-        command=tuple(command) or None, entrypoint=entry,
-        environment=oneoff.parse_environment(env, os.environ),
+        command=tuple(command) or None, entrypoint=entry, environment=environment,
         labels=oneoff.parse_labels(labels), publish=oneoff.parse_publish(publish),
         service_ports=service_ports, volumes=oneoff.parse_volumes(volumes, project),
-        workdir=workdir, user=user, tty=tty, interactive=True, detach=detach, remove=remove,
-        use_aliases=use_aliases)
+        workdir=workdir, user=user, tty=use_tty, interactive=True, detach=detach,
+        remove=remove, use_aliases=use_aliases, cap_add=cap_add, cap_drop=cap_drop)
     engine = g.engine()
-    progress = Progress(g.progress)
+    progress = Progress("quiet" if quiet else g.progress)
+    on_event = quiet_output(progress.on_event, quiet_kinds(quiet_build, quiet_pull))
     run = app.RunOptions(parallel=g.parallel)
     # The dependencies' `up` and the image build or pull change the project: under its lock,
     # as `up` is. The one-off container itself is not the project's converged state (Compose
@@ -144,9 +198,9 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
         if not no_deps:
             _failed(g, oneoff.start_dependencies(project, engine, service, build=build,
                                                  pull=pull, remove_orphans=remove_orphans,
-                                                 run=run, on_event=progress.on_event), "run")
+                                                 run=run, on_event=on_event), "run")
         _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull,
-                                       run=run, on_event=progress.on_event), "run")
+                                       run=run, on_event=on_event), "run")
     if not no_deps:
         oneoff.wait_dependencies(project, engine, service, timeout=run.wait_timeout)
     container_id, _ = oneoff.create(project, engine, service, options, name=name)
@@ -157,7 +211,7 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     watch = engine.watch_exit(container_id, removed=remove)
     session = engine.attach_container(container_id, stdin=True, watch=watch)
     engine.start_container(project.name, container_id)
-    with _forward_signals(engine, project.name, container_id, enabled=not tty):
+    with _forward_signals(engine, project.name, container_id, enabled=not use_tty):
         code = pump(session)
     sys.exit(code)
 

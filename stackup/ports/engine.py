@@ -189,6 +189,13 @@ class StreamPort(Protocol):
         """Start a command with stdin, stdout and stderr on one two-way stream."""
         ...
 
+    def exec_detached(self, container_id: str, command: list[str], *, tty: bool = False,
+                      user: str | None = None, workdir: str | None = None,
+                      environment: dict[str, str] | None = None,
+                      privileged: bool = False) -> str:
+        """Start a command in the background (``exec -d``); its exec id."""
+        ...
+
     def create_oneoff(self, project: Project, service: Service, *, name: str, image: str,
                       options: OneoffOptions) -> str:
         """Create (not start) a ``run`` container of ``service``, labelled oneoff."""

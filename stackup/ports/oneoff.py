@@ -30,3 +30,5 @@ class OneoffOptions:
     detach: bool = False
     remove: bool = False  # --rm: the engine removes the container when it exits
     use_aliases: bool = False
+    cap_add: tuple[str, ...] = ()  # --cap-add: added (and taken out of the service's cap_drop)
+    cap_drop: tuple[str, ...] = ()  # --cap-drop: added (and taken out of its cap_add)

@@ -33,6 +33,10 @@ def oneoff_service(service: Service, options: OneoffOptions) -> Service:
                                                       else ())
     targets = {m.target for m in options.volumes}
     volumes = tuple(m for m in service.volumes if m.target not in targets) + options.volumes
+    cap_add = tuple(c for c in service.cap_add if c not in options.cap_drop)
+    cap_add += tuple(c for c in options.cap_add if c not in cap_add)
+    cap_drop = tuple(c for c in service.cap_drop if c not in options.cap_add)
+    cap_drop += tuple(c for c in options.cap_drop if c not in cap_drop)
     deploy = service.deploy
     if deploy is not None and deploy.restart_policy is not None:
         deploy = dataclasses.replace(deploy, restart_policy=None)
@@ -42,7 +46,8 @@ def oneoff_service(service: Service, options: OneoffOptions) -> Service:
         environment=FrozenMap(environment), ports=ports, volumes=volumes,
         working_dir=options.workdir or service.working_dir, user=options.user or service.user,
         tty=options.tty, stdin_open=options.interactive, restart=None, deploy=deploy,
-        container_name=None, scale=1, labels=FrozenMap({**service.labels, **options.labels}))
+        container_name=None, scale=1, cap_add=cap_add, cap_drop=cap_drop,
+        labels=FrozenMap({**service.labels, **options.labels}))
 
 
 def aliases(service: Service, name: str, attachment_aliases: tuple[str, ...],

@@ -156,6 +156,19 @@ class StreamMixin(ClientBase):
         return Hijacked(Channel(sock), tty=tty, exit_code=lambda: self._exec_exit(exec_id),
                         resize=resize)
 
+    def exec_detached(self, container_id: str, command: list[str], *, tty: bool = False,
+                      user: str | None = None, workdir: str | None = None,
+                      environment: dict[str, str] | None = None,
+                      privileged: bool = False) -> str:
+        """Start a command in the background (``exec -d``); its exec id."""
+        with self._call(f"cannot exec in container {container_id}"):
+            exec_id = self.api.exec_create(
+                container_id, command, stdout=False, stderr=False, stdin=False, tty=tty,
+                user=user or "", workdir=workdir, environment=environment,
+                privileged=privileged)["Id"]
+            self.api.exec_start(exec_id, detach=True, tty=tty)
+        return str(exec_id)
+
     def _exec_exit(self, exec_id: str) -> int:
         """The exec's exit code; the engine may record it a moment after the output closed."""
         deadline = time.monotonic() + 10
