@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from stackup.ports.engine import Engine
     from stackup.run.events import Outcome
 
-__all__ = ["OneoffOptions", "create", "ensure_image", "oneoff_name", "parse_environment",
+__all__ = ["OneoffOptions", "create", "ensure_image", "ensure_resources", "oneoff_name", "parse_environment",
            "parse_labels", "parse_publish", "parse_volumes", "start_dependencies",
            "wait_dependencies"]
 
@@ -127,6 +127,29 @@ def _remove_orphans(project: Project, engine: Engine) -> None:
             if c.running:
                 engine.stop_container(project.name, c.container_id)
             engine.remove_container(project.name, c.container_id)
+
+
+def ensure_resources(project: Project, engine: Engine, service_name: str, *,
+                     run: app.RunOptions,
+                     on_event: app.EventSink) -> tuple[Plan, Outcome] | None:
+    """Create the networks and volumes of the service that the engine lacks (a service with
+    no dependencies, or ``--no-deps``, has had no ``up`` to make them); None when none is
+    missing. Only those operations of the service's ``up`` plan run: no container."""
+    import dataclasses
+
+    from stackup.plan import Kind
+    from stackup.reconcile import UpOptions
+
+    plan = app.plan_up(project, engine, UpOptions(services=(service_name,), no_deps=True))
+    kinds = (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME)
+    kept = [op for op in plan.operations if op.kind in kinds]
+    if not kept:
+        return None
+    ids = {op.op_id for op in kept}
+    plan = dataclasses.replace(plan, operations=tuple(
+        dataclasses.replace(op, depends_on=tuple(d for d in op.depends_on if d in ids))
+        for op in kept))
+    return plan, app.run_plan(plan, project, engine, run, on_event)
 
 
 def ensure_image(project: Project, engine: Engine, service_name: str, *, build: bool,

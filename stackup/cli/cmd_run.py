@@ -199,6 +199,8 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
             _failed(g, oneoff.start_dependencies(project, engine, service, build=build,
                                                  pull=pull, remove_orphans=remove_orphans,
                                                  run=run, on_event=on_event), "run")
+        _failed(g, oneoff.ensure_resources(project, engine, service, run=run,
+                                           on_event=on_event), "run")
         _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull,
                                        run=run, on_event=on_event), "run")
     if not no_deps:

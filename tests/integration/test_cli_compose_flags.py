@@ -1,0 +1,116 @@
+"""Compose's flags on the real engine, through the installed command (issue 20, item 1):
+`exec -it` / `-ti` and `run --rm -it` on a real pseudo-terminal, `exec -d`, the `run` flags
+that change the container (`--cap-add`, `--cap-drop`, `--env-from-file`, `-P`), and an unknown
+option as a usage error naming it (exit 64) instead of a service name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.integration.helpers import LOOP, STACKUP, run, write
+from tests.integration.test_cli_attach_run import _pty_session, _read_until, stackup
+
+pytestmark = pytest.mark.engine
+
+STACK = f"""
+    services:
+      web:
+        image: busybox:local
+        ports: ["80"]
+        cap_drop: [NET_RAW]
+        command: ["sh", "-c", "{LOOP}"]
+"""
+
+
+def _typed_session(argv: list[str]) -> tuple[bytes, int]:
+    """Run ``argv`` on a pseudo-terminal, type a command at the shell's prompt, read its
+    output, then ``exit 3``: (what the terminal showed, the exit code)."""
+    pid, fd = _pty_session(argv, dict(os.environ))
+    try:
+        seen = _read_until(fd, b"# ")  # the shell's prompt: it runs on a TTY
+        assert b"# " in seen, seen
+        os.write(fd, b"tty; echo m$((6*7))\r")
+        seen += _read_until(fd, b"m42")
+        os.write(fd, b"exit 3\r")
+        seen += _read_until(fd, b"\x00", timeout=5)  # to the end of the output
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return seen, os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pty")
+@pytest.mark.parametrize("flags", [["exec", "-it"], ["exec", "-ti"], ["run", "--rm", "-it"]])
+def test_it_on_a_pseudo_terminal(tmp_path: Path, project_name: str, flags: list[str],
+                                 client: docker.DockerClient) -> None:
+    write(tmp_path, STACK)
+    run(tmp_path, project_name, "up", "-d")
+    seen, code = _typed_session([STACKUP, "-p", project_name, "--progress", "quiet", "-f",
+                                 str(tmp_path / "compose.yaml"), *flags, "web", "sh"])
+    assert b"/dev/pts/" in seen and b"m42" in seen, seen  # a TTY inside; the typed command ran
+    assert code == 3, seen
+    if flags[0] == "run":  # --rm: the one-off container is gone
+        oneoff = {"label": [f"io.stackup.project={project_name}", "io.stackup.oneoff=True"]}
+        assert client.containers.list(all=True, filters=oneoff) == []
+
+
+def test_unknown_option_is_a_usage_error_naming_it(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, STACK)
+    for args, option in ((["exec", "-x", "web", "sh"], "-x"),
+                         (["exec", "--nope", "web", "sh"], "--nope"),
+                         (["run", "--bogus", "web"], "--bogus"),
+                         (["run", "-Z", "web"], "-Z")):
+        result = stackup(tmp_path, project_name, *args)
+        assert result.returncode == 64, (args, result.stderr)
+        assert f"No such option '{option}'".encode() in result.stderr, result.stderr
+        assert b"no such service" not in result.stderr
+
+
+def test_exec_flags_and_trailing_options(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, STACK)
+    run(tmp_path, project_name, "up", "-d")
+    # the command's own options after SERVICE go to it, -i/-t accepted without a terminal
+    listed = stackup(tmp_path, project_name, "exec", "-it", "web", "ls", "-la", "/bin/sh")
+    assert listed.returncode == 0 and b"/bin/sh -> /bin/busybox" in listed.stdout, listed
+    began = time.monotonic()
+    detached = stackup(tmp_path, project_name, "exec", "-d", "web", "sh", "-c",
+                       "sleep 1; echo done > /marker")
+    assert (detached.returncode, detached.stdout) == (0, b""), detached.stderr
+    assert time.monotonic() - began < 5
+    missing = stackup(tmp_path, project_name, "exec", "-T", "web", "cat", "/marker")
+    assert missing.returncode != 0  # -d returned before the command finished
+    deadline = time.monotonic() + 10
+    while (found := stackup(tmp_path, project_name, "exec", "-T", "web", "cat",
+                            "/marker")).returncode != 0:
+        assert time.monotonic() < deadline, found.stderr
+        time.sleep(0.3)
+    assert found.stdout == b"done\n"
+
+
+def test_run_flags_change_the_container(tmp_path: Path, project_name: str,
+                                        client: docker.DockerClient) -> None:
+    write(tmp_path, STACK)
+    (tmp_path / "vars.env").write_text("A=1\nB=${A}2\nC=from-file\n")
+    started = stackup(tmp_path, project_name, "run", "-d", "--cap-add", "NET_ADMIN",
+                      "--cap-add", "NET_RAW", "--cap-drop", "CHOWN", "-P",
+                      "--env-from-file", str(tmp_path / "vars.env"), "-e", "C=cli",
+                      "web", "sh", "-c", LOOP)
+    assert started.returncode == 0, started.stderr
+    container = client.containers.get(started.stdout.decode().strip())
+    host = container.attrs["HostConfig"]
+    assert set(host["CapAdd"]) == {"NET_ADMIN", "NET_RAW"}
+    assert host["CapDrop"] == ["CHOWN"]  # NET_RAW added back: out of the service's cap_drop
+    env = container.attrs["Config"]["Env"]
+    assert {"A=1", "B=12", "C=cli"} <= set(env)  # -e wins over the file
+    assert container.attrs["NetworkSettings"]["Ports"]["80/tcp"]  # -P: the service's ports
+
+    quiet = stackup(tmp_path, project_name, "run", "--rm", "-T", "-q", "--pull", "policy",
+                    "web", "echo", "hi")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"hi\n", b"")
