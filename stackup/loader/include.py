@@ -105,7 +105,8 @@ def _entry(raw: list[Any], index: int, working_dir: str,
         paths = ck.as_str_list(item, "path", f"{at}.path", allow_string=True)
         project_dir = (ck.as_str(item, "project_directory", f"{at}.project_directory")
                        if item.get("project_directory") is not None else None)
-        env_files = ck.as_str_list(item, "env_file", f"{at}.env_file", allow_string=True)
+        env_files = (ck.as_str_list(item, "env_file", f"{at}.env_file", allow_string=True)
+                     if item.get("env_file") is not None else ())
     else:
         raise ck.fail(raw, index, at,
                       f"expected a file path or a mapping with 'path', found {ck.describe(item)}")
@@ -211,6 +212,26 @@ def _absolute_paths(tree: LDict, directory: str) -> LDict:
                 copy["file"] = os.path.normpath(os.path.join(directory, source))
                 new[name] = copy
         out[section] = new
+    volumes = tree.get("volumes")
+    if isinstance(volumes, LDict):
+        new = LDict(volumes, loc=volumes.loc)
+        new.key_locs = dict(volumes.key_locs)
+        for name, spec in volumes.items():
+            opts = spec.get("driver_opts") if isinstance(spec, LDict) else None
+            device = opts.get("device") if isinstance(opts, LDict) else None
+            if isinstance(opts, LDict) and isinstance(device, str) and device \
+                    and not os.path.isabs(device) and not device.startswith("~"):
+                # a bind device (``loader.parse.bind_device``) is the included project's path
+                binds = "bind" in (o.strip() for o in str(opts.get("o", "")).split(","))
+                if binds and spec.get("driver") in (None, "local"):
+                    copy_opts = LDict(opts, loc=opts.loc)
+                    copy_opts.key_locs = dict(opts.key_locs)
+                    copy_opts["device"] = os.path.normpath(os.path.join(directory, device))
+                    copy = LDict(spec, loc=spec.loc)
+                    copy.key_locs = dict(spec.key_locs)
+                    copy["driver_opts"] = copy_opts
+                    new[name] = copy
+        out["volumes"] = new
     return out
 
 

@@ -56,7 +56,7 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
                                   "starting with a letter or digit.")
     ctx = Context(working_dir=working_dir, environ=environ, warnings=warnings)
     networks = _section(tree, "networks", lambda c, k, p: _network(c, k, p, name))
-    volumes = _section(tree, "volumes", lambda c, k, p: _volume(c, k, p, name))
+    volumes = _section(tree, "volumes", lambda c, k, p: _volume(c, k, p, name, ctx))
     secrets = _section(tree, "secrets", lambda c, k, p: _file_object(c, k, p, name, ctx))
     configs = _section(tree, "configs", lambda c, k, p: _file_object(c, k, p, name, ctx))
     raw_services = tree.get("services")
@@ -176,16 +176,28 @@ def _network(section: Any, key: Any, path: str, project: str) -> Network:
                    labels=_labels(spec, path), **flag)
 
 
-def _volume(section: Any, key: Any, path: str, project: str) -> Volume:
+def _volume(section: Any, key: Any, path: str, project: str, ctx: Context) -> Volume:
     spec = section[key] if section[key] is not None else {}
     if not isinstance(spec, Mapping):
         raise ck.fail(section, key, path, f"expected a mapping, found {ck.describe(spec)}")
     ck.check_keys(spec, _VOLUME_KEYS, path)
     name, external = _engine_name(spec, path, str(key), project)
-    return Volume(key=str(key), name=name,
-                  driver=ck.opt_str(spec, "driver", path) if "driver" in spec else None,
-                  driver_opts=_opts(spec, "driver_opts", path), external=external,
-                  labels=_labels(spec, path))
+    driver = ck.opt_str(spec, "driver", path) if "driver" in spec else None
+    return Volume(key=str(key), name=name, driver=driver,
+                  driver_opts=bind_device(_opts(spec, "driver_opts", path), driver, ctx),
+                  external=external, labels=_labels(spec, path))
+
+
+def bind_device(opts: FrozenMap[str, str], driver: str | None,
+                ctx: Context) -> FrozenMap[str, str]:
+    """A ``local`` volume bound to a host folder (``o: bind``, ``device: ./data``): its
+    relative ``device`` is resolved against the project directory, as Compose does; the
+    engine would refuse a relative one. Any other volume's options are the driver's own."""
+    device = opts.get("device")
+    binds = "bind" in (o.strip() for o in opts.get("o", "").split(","))
+    if driver not in (None, "local") or not binds or not device or os.path.isabs(device):
+        return opts
+    return FrozenMap(sorted({**opts, "device": ctx.path(device)}.items()))
 
 
 def _file_object(section: Any, key: Any, path: str, project: str, ctx: Context) -> FileObject:

@@ -245,12 +245,21 @@ def _network_mode_dependency(raw: Any, path: str, kw: dict[str, Any], ctx: Conte
         kw["depends_on"] = tuple(sorted((*deps, implied), key=lambda d: d.service))
 
 
-def _implied_dependencies(kw: dict[str, Any]) -> None:
-    """``links`` and ``volumes_from: service`` need the other service's container first: an
-    implied ``depends_on`` (service_started), as in Compose."""
+def _implied_dependencies(raw: Any, path: str, kw: dict[str, Any], ctx: Context) -> None:
+    """``links``, ``volumes_from: service``, ``ipc: service:x`` and ``pid: service:x`` need
+    the other service's container first: an implied ``depends_on`` (service_started,
+    required), as in Compose."""
     named = [link.partition(":")[0] for link in kw.get("links", ())]
     named += [v.partition(":")[0] for v in kw.get("volumes_from", ())
               if not v.startswith("container:")]
+    for key in ("ipc", "pid"):
+        mode = kw.get(key)
+        if isinstance(mode, str) and mode.startswith("service:"):
+            target = mode.partition(":")[2]
+            if target not in ctx.services:
+                raise ck.reference_error(raw, key, f"{path}.{key}", "service", target,
+                                         ctx.services)
+            named.append(target)
     deps = list(kw.get("depends_on", ()))
     for target in dict.fromkeys(named):
         if all(dep.service != target for dep in deps):
@@ -287,7 +296,7 @@ def parse_service(name: str, raw: Any, ctx: Context) -> Service:
                                          **kw.get("labels", {})}.items()))
     if from_files:
         kw["env_file_keys"] = tuple(sorted(from_files))
-    _implied_dependencies(kw)
+    _implied_dependencies(raw, path, kw, ctx)
     if "network_mode" in kw:
         kw.pop("networks", None)
         _network_mode_dependency(raw, path, kw, ctx)

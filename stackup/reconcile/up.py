@@ -296,8 +296,9 @@ class _Up(ResourcePlanner):
             if target is not None:
                 joined = container_name(self.project.name, target, 1)
                 needs.extend(after)  # its container must exist (and run) to be joined
-        if service.links or any(not v.startswith("container:") for v in service.volumes_from):
-            needs.extend(after)  # links and volumes_from name those containers at create
+        if service.links or any(not v.startswith("container:") for v in service.volumes_from) \
+                or any(m and m.startswith("service:") for m in (service.ipc, service.pid)):
+            needs.extend(after)  # links, volumes_from, ipc/pid name those containers at create
         create = Operation("create_container", Kind.CREATE_CONTAINER, "not found",
                            service=service, config_hash=digest, config_json=text, image=ref,
                            network_mode_container=joined, timeout=self.options.timeout)

@@ -114,3 +114,37 @@ def test_run_flags_change_the_container(tmp_path: Path, project_name: str,
     quiet = stackup(tmp_path, project_name, "run", "--rm", "-T", "-q", "--pull", "policy",
                     "web", "echo", "hi")
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"hi\n", b"")
+
+
+def test_namespaces_of_services_and_a_bind_device_volume(tmp_path: Path, project_name: str,
+                                                        client: docker.DockerClient) -> None:
+    """issue 20 item 4 on the engine: ``ipc``/``pid: service:x`` start x first and join its
+    container's namespace; a ``local`` volume bound to ``./data`` mounts the project's folder."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hello.txt").write_text("from the host\n")
+    write(tmp_path, f"""
+        services:
+          app:
+            image: busybox:local
+            ipc: "service:shm"
+            pid: "service:shm"
+            volumes: [data:/data]
+            command: ["sh", "-c", "{LOOP}"]
+          shm:
+            image: busybox:local
+            ipc: shareable
+            command: ["sh", "-c", "{LOOP}"]
+        volumes:
+          data:
+            driver_opts: {{type: none, o: bind, device: ./data}}
+    """)
+    run(tmp_path, project_name, "up", "-d", "app")  # shm comes first, as a dependency
+    shm = client.containers.get(f"{project_name}-shm-1")
+    app = client.containers.get(f"{project_name}-app-1")
+    assert app.attrs["HostConfig"]["IpcMode"] == f"container:{shm.id}"  # the engine keeps the id
+    assert app.attrs["HostConfig"]["PidMode"] == f"container:{shm.id}"
+    seen = stackup(tmp_path, project_name, "exec", "-T", "app", "cat", "/data/hello.txt")
+    assert seen.stdout == b"from the host\n", seen.stderr
+    volume = client.volumes.get(f"{project_name}_data")
+    assert volume.attrs["Options"]["device"] == str(tmp_path / "data")
+    run(tmp_path, project_name, "down", "-v")

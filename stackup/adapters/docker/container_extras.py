@@ -123,6 +123,14 @@ def host_extras(service: Service, linked: Mapping[str, Sequence[str]]) -> dict[s
     shared = volumes_from(service, linked)
     if shared:
         host["VolumesFrom"] = shared
+    for key, mode in (("IpcMode", service.ipc), ("PidMode", service.pid)):
+        if mode and mode.startswith("service:"):  # the engine knows containers, not services
+            found = linked.get(mode[8:], ())
+            if not found:
+                raise EngineError(f"service {service.name} cannot join the {key[:3].lower()} "
+                                  f"namespace of service {mode[8:]}: it has no container",
+                                  detail=f"create {mode[8:]} first ({key[:3].lower()}: {mode})")
+            host[key] = f"container:{found[0]}"
     for key, value in (("Runtime", service.runtime), ("UsernsMode", service.userns_mode),
                        ("CgroupParent", service.cgroup_parent),
                        ("CpusetCpus", service.cpuset), ("OomScoreAdj", service.oom_score_adj)):

@@ -19,9 +19,11 @@ from stackup.core.model import Service
 
 
 def linked_services(service: Service) -> list[str]:
-    """The services whose containers ``links`` and ``volumes_from`` name."""
+    """The services whose containers ``links``, ``volumes_from`` and ``ipc``/``pid:
+    service:x`` name."""
     names = [link.partition(":")[0] for link in service.links]
     names += [v.partition(":")[0] for v in service.volumes_from if not v.startswith("container:")]
+    names += [m[8:] for m in (service.ipc, service.pid) if m and m.startswith("service:")]
     return list(dict.fromkeys(names))
 
 
