@@ -18,14 +18,19 @@ from stackup.cli.context import Globals, pass_globals
 
 def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...], *,
          force_recreate: bool = False, no_recreate: bool = False, remove_orphans: bool = False,
-         build: bool = False, pull: str | None = None, no_start: bool = False) -> None:
+         build: bool = False, pull: str | None = None, no_start: bool = False,
+         no_build: bool = False, no_deps: bool = False,
+         quiet: tuple[str, ...] = ()) -> None:
     from stackup.app import containers as app
+    from stackup.cli.cmd_run import quiet_output
     from stackup.cli.views.progress import Progress
     from stackup.reconcile.no_start import without_starts
 
+    if build and no_build:
+        raise click.UsageError("--build and --no-build cannot be used together")
     project = g.load(services).project
     options = up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans, None, build, pull)
+                         remove_orphans, None, build, pull, no_build=no_build, no_deps=no_deps)
     engine = g.engine()
     progress = Progress(g.progress)
     with g.locked(verb):
@@ -33,10 +38,41 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
         if no_start:
             plan = without_starts(plan)
         outcome = app.run_plan(plan, project, engine, app.RunOptions(parallel=g.parallel),
-                               progress.on_event)
+                               quiet_output(progress.on_event, quiet))
     progress.summary(plan, outcome, verb=verb)
     g.show_tracebacks(outcome.failed)
     if not outcome.ok:
+        sys.exit(1)
+
+
+def wait_ready(g: Globals, services: tuple[str, ...], timeout: float | None) -> None:
+    """``start --wait``: wait until the services' containers are healthy (those with a
+    healthcheck) or running, as ``up --wait`` does; exit 1 when one is not in time."""
+    from stackup import app
+    from stackup.cli.progress import Progress
+    from stackup.plan import Kind, Operation, Plan
+
+    project = g.load(services).project
+    app.check_services(project, list(services))
+    found = app.containers(project.name, g.engine(), services=services)
+    ops = []
+    for name in sorted({c.service for c in found if not c.oneoff}):
+        service = project.services.get(name)
+        if service is None:
+            continue
+        watch = tuple(sorted(c.name for c in found if c.service == name and not c.oneoff))
+        hc = service.healthcheck
+        checked = hc is not None and not hc.disable and hc.test[:1] != ("NONE",)
+        kind = Kind.WAIT_HEALTHY if checked else Kind.WAIT_RUNNING
+        ops.append(Operation(f"{kind.value}:{name}", kind, "--wait", service=service,
+                             watch=watch, timeout=timeout))
+    plan = Plan(project.name, tuple(ops))
+    progress = Progress(g.progress)
+    outcome = app.run_plan(plan, project, g.engine(),
+                           app.RunOptions(parallel=g.parallel, wait_timeout=timeout),
+                           progress.on_event)
+    if not outcome.ok:  # (done: the wait lines said so; the summary would say "nothing to
+        progress.summary(plan, outcome, verb="start --wait")  # change", waits not being changes)
         sys.exit(1)
 
 
@@ -47,24 +83,28 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
 @click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Remove containers of services no longer in the file.")
 @click.option("--build", is_flag=True, help="Build images of services with build: first.")
+@click.option("--no-build", is_flag=True, help="Never build images (a missing one is an error).")
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]),
               help="Pull images: always, when missing, or never (overrides pull_policy).")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
 @click.option("-y", "--yes", is_flag=True, help="Accepted for Compose (stackup never asks).")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def create_cmd(g: Globals, force_recreate: bool, no_recreate: bool, scale: tuple[str, ...],
-               remove_orphans: bool, build: bool, pull: str | None, yes: bool,
-               services: tuple[str, ...]) -> None:
+               remove_orphans: bool, build: bool, no_build: bool, pull: str | None,
+               quiet_pull: bool, yes: bool, services: tuple[str, ...]) -> None:
     """Create the stack's containers (and networks, volumes, images) without starting them."""
     _run(g, "create", services, scale, force_recreate=force_recreate, no_recreate=no_recreate,
-         remove_orphans=remove_orphans, build=build, pull=pull, no_start=True)
+         remove_orphans=remove_orphans, build=build, pull=pull, no_start=True,
+         no_build=no_build, quiet=("pull_image",) if quiet_pull else ())
 
 
 @click.command("scale")
+@click.option("--no-deps", is_flag=True, help="Don't start the services' dependencies.")
 @click.argument("replicas", nargs=-1, required=True, metavar="SERVICE=N...",
                 shell_complete=complete.replicas)
 @pass_globals
-def scale_cmd(g: Globals, replicas: tuple[str, ...]) -> None:
+def scale_cmd(g: Globals, no_deps: bool, replicas: tuple[str, ...]) -> None:
     """Set the number of replicas of services (existing containers are not recreated)."""
     names = tuple(dict.fromkeys(r.partition("=")[0] for r in replicas))
-    _run(g, "scale", names, replicas, no_recreate=True)
+    _run(g, "scale", names, replicas, no_recreate=True, no_deps=no_deps)

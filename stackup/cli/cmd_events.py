@@ -135,9 +135,10 @@ def _render(rows: list[dict[str, str]], fmt: str) -> str:
 @click.option("-a", "--all", "show_all", is_flag=True, help="Include stopped containers.")
 @click.option("--format", "fmt", default="table", show_default=True,
               help="table, json, or a template such as '{{.Name}} {{.CPUPerc}}'.")
+@click.option("--no-trunc", is_flag=True, help="Full container ids.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
-def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str,
+def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str, no_trunc: bool,
               services: tuple[str, ...]) -> None:
     """Show the resource usage of the project's containers (of SERVICE(s) when named)."""
     _, found = containers(g, services, running=not show_all)
@@ -147,9 +148,11 @@ def stats_cmd(g: Globals, no_stream: bool, show_all: bool, fmt: str,
 
     def sample(container: Any) -> None:
         for one in engine.stats(container.container_id, stream=not no_stream):
+            record = stats_record(container.name, container.container_id, one)
+            if no_trunc:
+                record["ID"] = record["Container"] = container.container_id
             with lock:
-                latest[container.container_id] = stats_record(container.name,
-                                                              container.container_id, one)
+                latest[container.container_id] = record
 
     if no_stream:
         for container, error in each(found, sample, max(1, len(found))):

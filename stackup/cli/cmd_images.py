@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -48,9 +48,22 @@ def with_build_args(project: Project, values: tuple[str, ...]) -> Project:
     return dataclasses.replace(project, services=FrozenMap(services))
 
 
+def with_build_options(project: Project, **values: Any) -> Project:
+    """``build --ssh/--provenance/--sbom``: the same value on every service's build (as the
+    key in the file would be; the builder then applies it or says it cannot)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return project
+    services = {name: dataclasses.replace(s, build=dataclasses.replace(s.build, **given))
+                if s.build is not None else s for name, s in project.services.items()}
+    return dataclasses.replace(project, services=FrozenMap(services))
+
+
 def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = False,
          no_cache: bool = False, pull: bool = False, include_deps: bool = False,
          build_args: tuple[str, ...] = (), missing_only: bool = False,
+         ignore_buildable: bool = False, build_options: dict[str, Any] | None = None,
+         progress_mode: str | None = None, print_only: bool = False,
          ) -> tuple[Plan, Outcome | None, Progress]:
     from stackup.app import containers as app
     from stackup.cli.views.progress import Progress
@@ -59,14 +72,22 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], *, quiet: bool = Fals
     app.check_services(project, services)
     if build_args:
         project = with_build_args(project, build_args)
+    project = with_build_options(project, **(build_options or {}))
     if include_deps and services:
         services = with_dependencies(project, services)
     plan = app.images_plan(verb, project, services, no_cache=no_cache, pull=pull)
+    if ignore_buildable:  # pull --ignore-buildable: services with build: are built, not pulled
+        plan = dataclasses.replace(plan, operations=tuple(
+            op for op in plan.operations
+            if op.service is None or op.service.build is None))
+    if print_only:  # build --print: what would be built, as a bake-like definition
+        click.echo(_bake_json(project, plan))
+        return plan, None, Progress("quiet")
     if missing_only:  # pull --policy missing: only what the engine does not have
         engine = g.engine()
         plan = dataclasses.replace(plan, operations=tuple(
             op for op in plan.operations if op.image is None or engine.image_id(op.image) is None))
-    progress = Progress("quiet" if quiet else g.progress)
+    progress = Progress("quiet" if quiet else progress_mode or g.progress)
     if not quiet:
         for note in plan.notes:
             click.echo(f"note: {note}", err=True)
@@ -94,6 +115,39 @@ def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress
         sys.exit(1)
 
 
+def _bake_json(project: Project, plan: Plan) -> str:
+    """``build --print``: each image the plan builds as a ``docker buildx bake`` target (the
+    file format Compose prints), without building."""
+    targets: dict[str, dict[str, Any]] = {}
+    for op in plan.operations:
+        service = op.service
+        if service is None or service.build is None:
+            continue
+        b = service.build
+        target: dict[str, Any] = {"context": b.context,
+                                  "dockerfile": b.dockerfile or "Dockerfile"}
+        if b.dockerfile_inline is not None:
+            target["dockerfile-inline"] = b.dockerfile_inline
+        if b.args:
+            target["args"] = {k: v for k, v in b.args.items() if v is not None}
+        if b.labels:
+            target["labels"] = dict(b.labels)
+        if b.target:
+            target["target"] = b.target
+        target["tags"] = [op.image or service.image_ref(project.name), *b.tags]
+        if b.platforms:
+            target["platforms"] = list(b.platforms)
+        if b.ssh:
+            target["ssh"] = list(b.ssh)
+        if b.no_cache:
+            target["no-cache"] = True
+        if b.pull:
+            target["pull"] = True
+        targets[service.name] = target
+    return json.dumps({"group": {"default": {"targets": sorted(targets)}},
+                       "target": targets}, indent=2, sort_keys=True)
+
+
 @click.command("build")
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Always try to pull newer base images.")
@@ -104,14 +158,41 @@ def _finish(g: Globals, verb: str, plan: Plan, outcome: Outcome | None, progress
 @click.option("--push", is_flag=True, help="Push the built images afterwards.")
 @click.option("--with-dependencies", is_flag=True,
               help="Also build the services the named ones depend on.")
+@click.option("--ssh", metavar="default|ID=PATH",
+              help="SSH agent socket or keys for the builds (as build.ssh).")
+@click.option("--provenance", metavar="SPEC", help="Provenance attestation (as build.provenance).")
+@click.option("--sbom", metavar="SPEC", help="SBOM attestation (as build.sbom).")
+@click.option("--progress", "progress_mode",
+              type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
+              help="How to show the build's progress (the global --progress, for this build).")
+@click.option("--print", "print_only", is_flag=True,
+              help="Print the builds as a bake definition (JSON); build nothing.")
+@click.option("-m", "--memory", metavar="BYTES",
+              help="Accepted for Compose, which says: not supported by BuildKit.")
+@click.option("--builder", metavar="NAME",
+              help="The builder: only the engine's own ('default') here.")
+@click.option("--check", is_flag=True,
+              help="Refused: BuildKit's build checks are not in the engine's build API.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
-              push: bool, with_dependencies: bool, services: tuple[str, ...]) -> None:
+              push: bool, with_dependencies: bool, ssh: str | None, provenance: str | None,
+              sbom: str | None, progress_mode: str | None, print_only: bool,
+              memory: str | None, builder: str | None, check: bool,
+              services: tuple[str, ...]) -> None:
     """Build the images of services that have a build section."""
+    builder = builder or os.environ.get("BUILDX_BUILDER")
+    if builder not in (None, "", "default"):
+        raise click.UsageError(f"--builder {builder}: stackup builds with the engine's own "
+                               "builder ('default'); a buildx builder is not used")
+    if check:
+        raise click.UsageError("--check: BuildKit's build checks need `docker buildx build "
+                               "--check`; the engine's build API that stackup uses has none")
+    options = {"ssh": (ssh,) if ssh else None, "provenance": provenance, "sbom": sbom}
     plan, outcome, progress = _run(g, "build", services, no_cache=no_cache, pull=pull,
                                    quiet=quiet, include_deps=with_dependencies,
-                                   build_args=build_args)
+                                   build_args=build_args, build_options=options,
+                                   progress_mode=progress_mode, print_only=print_only)
     _finish(g, "build", plan, outcome, progress, quiet)
     if push and outcome is not None:
         built = tuple(sorted({op.service_name for op in plan.operations if op.service_name}))
@@ -127,13 +208,16 @@ def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...
               show_default=True, help="missing: only images the engine does not have.")
 @click.option("--include-deps", is_flag=True,
               help="Also pull for the services the named ones depend on.")
+@click.option("--ignore-buildable", is_flag=True,
+              help="Do not pull the images of services that have a build section.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def pull_cmd(g: Globals, ignore_pull_failures: bool, quiet: bool, policy: str,
-             include_deps: bool, services: tuple[str, ...]) -> None:
+             include_deps: bool, ignore_buildable: bool, services: tuple[str, ...]) -> None:
     """Pull the images of services that name one, in parallel."""
     plan, outcome, progress = _run(g, "pull", services, quiet=quiet, include_deps=include_deps,
-                                   missing_only=policy == "missing")
+                                   missing_only=policy == "missing",
+                                   ignore_buildable=ignore_buildable)
     if outcome is not None and ignore_pull_failures and not outcome.ok:
         _warn_failures(outcome)
         return

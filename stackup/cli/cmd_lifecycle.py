@@ -43,6 +43,8 @@ UP_OPTION_GROUPS = (
 @click.option("--always-recreate-deps", is_flag=True,
               help="Recreate the named services' dependencies too.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
+@click.option("--quiet-build", is_flag=True, help="Build without printing its output.")
+@click.option("-y", "--yes", is_flag=True, help="Accepted for Compose (stackup never asks).")
 @click.option("--rollback-on-failure", is_flag=True,
               help="When an operation fails or --wait is not met, converge back to the "
                    "previous good revision, then exit 1.")
@@ -52,7 +54,8 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
            pull: str | None, detach: bool, wait: bool, wait_timeout: float | None,
            no_deps: bool, no_build: bool, no_start: bool, renew_anon_volumes: bool,
-           always_recreate_deps: bool, quiet_pull: bool, rollback_on_failure: bool) -> None:
+           always_recreate_deps: bool, quiet_pull: bool, quiet_build: bool, yes: bool,
+           rollback_on_failure: bool) -> None:
     """Create and start the stack's containers, changing only what differs."""
     g.deploy_target().up(**locals())
 
@@ -130,9 +133,36 @@ def _lifecycle(g: Globals, verb: str, services: tuple[str, ...], timeout: float 
     finish(g, plan, outcome, progress, verb)
 
 
-start_cmd = _simple("start", "Start the project's existing, stopped containers.")
+@click.command("start")
+@click.option("--wait", is_flag=True,
+              help="Return when the started services are running and healthy.")
+@click.option("--wait-timeout", type=float, default=None,
+              help="Seconds --wait may take (default: no limit, as Compose).")
+@click.argument("services", nargs=-1, shell_complete=complete.services)
+@pass_globals
+def start_cmd(g: Globals, wait: bool, wait_timeout: float | None,
+              services: tuple[str, ...]) -> None:
+    """Start the project's existing, stopped containers."""
+    _lifecycle(g, "start", services, None)
+    if wait:
+        from stackup.cli.cmd_create import wait_ready
+
+        wait_ready(g, services, wait_timeout)
+
+
+@click.command("restart")
+@click.option("-t", "--timeout", type=float, help="Stop timeout in seconds.")
+@click.option("--no-deps", is_flag=True,
+              help="Accepted for Compose: only the named services are restarted anyway.")
+@click.argument("services", nargs=-1, shell_complete=complete.services)
+@pass_globals
+def restart_cmd(g: Globals, timeout: float | None, no_deps: bool,
+                services: tuple[str, ...]) -> None:
+    """Restart the project's containers."""
+    _lifecycle(g, "restart", services, timeout)
+
+
 stop_cmd = _simple("stop", "Stop the project's containers without removing them.")
-restart_cmd = _simple("restart", "Restart the project's containers.")
 
 
 @click.command("rm")

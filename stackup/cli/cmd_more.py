@@ -32,9 +32,15 @@ def _report(g: Globals, verb: str, name: str) -> None:
 
 
 def _act(g: Globals, verb: str, services: tuple[str, ...], states: tuple[str, ...],
-         call: str, **kwargs: object) -> None:
-    """Run one engine call on each container of ``services`` in one of ``states``."""
+         call: str, *, orphans: bool = True, **kwargs: object) -> None:
+    """Run one engine call on each container of ``services`` in one of ``states``;
+    ``orphans`` False: not on containers of services the stack file no longer has."""
     name, found = containers(g, services)
+    if not orphans:
+        project = load_or_name(g, services)[0]
+        if project is not None:
+            known = {*project.services, *project.disabled_services}
+            found = [c for c in found if c.service in known]
     targets = [c for c in found if c.state in states]
     if not targets:
         click.echo(f"No {' or '.join(states)} containers to {verb} in project {name}.", err=True)
@@ -57,13 +63,17 @@ def _act(g: Globals, verb: str, services: tuple[str, ...], states: tuple[str, ..
 @click.command("kill")
 @click.option("-s", "--signal", "signal_name", default="SIGKILL", show_default=True,
               help="Signal to send (name or number).")
+@click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
+              help="Also kill the containers of services no longer in the file (as Compose, "
+                   "which names the flag so: they are killed, not removed).")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
-def kill_cmd(g: Globals, signal_name: str, services: tuple[str, ...]) -> None:
+def kill_cmd(g: Globals, signal_name: str, remove_orphans: bool,
+             services: tuple[str, ...]) -> None:
     """Send a signal to the running containers of SERVICE(s) (all when none)."""
     with g.locked("kill"):
         _act(g, "kill", services, ("running", "restarting", "paused"), "kill_container",
-             signal=signal_name)
+             orphans=remove_orphans, signal=signal_name)
 
 
 @click.command("pause")

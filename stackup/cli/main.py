@@ -152,7 +152,7 @@ class LazyGroup(click.Group):
               envvar="STACKUP_TARGET", show_default=True,
               help="Deploy to one engine's containers or to a Docker Swarm's services. "
                    "Env: STACKUP_TARGET.")
-@click.version_option(package_name="stackup")
+@click.version_option(None, "-v", "--version", package_name="stackup")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],

@@ -51,8 +51,10 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            scale: tuple[str, ...], remove_orphans: bool, timeout: float | None, build: bool,
            pull: str | None, detach: bool, wait: bool, wait_timeout: float | None,
            no_deps: bool, no_build: bool, no_start: bool, renew_anon_volumes: bool,
-           always_recreate_deps: bool, quiet_pull: bool, rollback_on_failure: bool) -> None:
-    """Create and start the stack's containers, changing only what differs."""
+           always_recreate_deps: bool, quiet_pull: bool, quiet_build: bool, yes: bool,
+           rollback_on_failure: bool) -> None:
+    """Create and start the stack's containers, changing only what differs (``yes``: stackup
+    never asks)."""
     from stackup.app import containers as app
     from stackup.cli.views.progress import Progress
 
@@ -68,6 +70,10 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     engine = g.engine()
     progress = Progress(g.progress)
     on_event = progress.on_event if not quiet_pull else without_pull_output(progress.on_event)
+    if quiet_build:
+        from stackup.cli.cmd_run import quiet_output
+
+        on_event = quiet_output(on_event, ("build_image",))
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
     with g.locked("up"):
         plan, outcome = app.up(project, engine, options, run, on_event, wait=wait)
