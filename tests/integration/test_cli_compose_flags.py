@@ -6,7 +6,9 @@ option as a usage error naming it (exit 64) instead of a service name.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -148,3 +150,57 @@ def test_namespaces_of_services_and_a_bind_device_volume(tmp_path: Path, project
     volume = client.volumes.get(f"{project_name}_data")
     assert volume.attrs["Options"]["device"] == str(tmp_path / "data")
     run(tmp_path, project_name, "down", "-v")
+
+
+def test_start_wait_kill_orphans_stats_pull_build_flags(tmp_path: Path, project_name: str,
+                                                        client: docker.DockerClient) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM busybox:local\n")
+    write(tmp_path, f"""
+        services:
+          web:
+            image: busybox:local
+            command: ["sh", "-c", "sleep 2; touch /ok; {LOOP}"]
+            healthcheck: {{test: ["CMD", "test", "-f", "/ok"], interval: 1s}}
+          built:
+            image: {project_name}-built:dev
+            build: {{context: ./ctx, args: {{A: "1"}}}}
+    """)
+    created = run(tmp_path, project_name, "create", "--no-build", "--quiet-pull", "web")
+    assert client.containers.get(f"{project_name}-web-1").status == "created", created.stderr
+    began = time.monotonic()
+    run(tmp_path, project_name, "start", "--wait", "--wait-timeout", "60", "web")
+    assert time.monotonic() - began > 1.5  # it waited for the healthcheck
+    web = client.containers.get(f"{project_name}-web-1")
+    assert web.attrs["State"]["Health"]["Status"] == "healthy"
+
+    stats = stackup(tmp_path, project_name, "stats", "--no-stream", "--no-trunc", "--format",
+                    "{{.ID}} {{.Name}}")
+    assert stats.stdout.decode().split() == [web.id, web.name], stats.stderr
+
+    printed = stackup(tmp_path, project_name, "build", "--print")
+    assert printed.returncode == 0, printed.stderr
+    bake = json.loads(printed.stdout)
+    assert bake["group"]["default"]["targets"] == ["built"]
+    assert bake["target"]["built"]["args"] == {"A": "1"}
+    assert bake["target"]["built"]["tags"] == [f"{project_name}-built:dev"]
+    assert not client.images.list(name=f"{project_name}-built")  # printed, not built
+    nothing = stackup(tmp_path, project_name, "pull", "--ignore-buildable", "built")
+    assert nothing.returncode == 0 and b"No images to pull" in nothing.stderr
+
+    # an orphan: a service the file no longer has
+    (tmp_path / "orphan.yaml").write_text(
+        f'services:\n  gone:\n    image: busybox:local\n    command: ["sh", "-c", "{LOOP}"]\n')
+    subprocess.run([STACKUP, "-p", project_name, "--progress", "quiet", "-f",
+                    str(tmp_path / "orphan.yaml"), "up", "-d"], check=True, timeout=60)
+    write(tmp_path, f"""
+        services:
+          web:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+    """)
+    stackup(tmp_path, project_name, "kill")
+    assert client.containers.get(f"{project_name}-gone-1").status == "running"  # not without it
+    stackup(tmp_path, project_name, "kill", "--remove-orphans")
+    assert client.containers.get(f"{project_name}-gone-1").status == "exited"
+    run(tmp_path, project_name, "down", "--remove-orphans")
