@@ -137,7 +137,7 @@ def ensure_resources(project: Project, engine: Engine, service_name: str, *,
     missing. Only those operations of the service's ``up`` plan run: no container."""
     import dataclasses
 
-    from stackup.plan import Kind
+    from stackup.core.plan import Kind
     from stackup.reconcile import UpOptions
 
     plan = app.plan_up(project, engine, UpOptions(services=(service_name,), no_deps=True))

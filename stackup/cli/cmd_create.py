@@ -48,9 +48,9 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
 def wait_ready(g: Globals, services: tuple[str, ...], timeout: float | None) -> None:
     """``start --wait``: wait until the services' containers are healthy (those with a
     healthcheck) or running, as ``up --wait`` does; exit 1 when one is not in time."""
-    from stackup import app
-    from stackup.cli.progress import Progress
-    from stackup.plan import Kind, Operation, Plan
+    from stackup.app import containers as app
+    from stackup.cli.views.progress import Progress
+    from stackup.core.plan import Kind, Operation, Plan
 
     project = g.load(services).project
     app.check_services(project, list(services))

@@ -163,7 +163,7 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     from stackup.app import oneoff
     from stackup.cli.views.progress import Progress
     from stackup.cli.stdio import pump
-    from stackup.model import FrozenMap
+    from stackup.core.model import FrozenMap
 
     if publish and service_ports:
         raise click.UsageError("--service-ports and --publish cannot be used together")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stackup.errors import SpecError
-from stackup.graph import build_graph, walk
+from stackup.core.errors import SpecError
+from stackup.core.graph import build_graph, walk
 from stackup.loader.loader import LoadOptions, load_project
 
 
