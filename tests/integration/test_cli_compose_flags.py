@@ -83,12 +83,12 @@ def test_exec_flags_and_trailing_options(tmp_path: Path, project_name: str) -> N
     assert listed.returncode == 0 and b"/bin/sh -> /bin/busybox" in listed.stdout, listed
     began = time.monotonic()
     detached = stackup(tmp_path, project_name, "exec", "-d", "web", "sh", "-c",
-                       "sleep 1; echo done > /marker")
+                       "sleep 5; echo done > /marker")
     assert (detached.returncode, detached.stdout) == (0, b""), detached.stderr
     assert time.monotonic() - began < 5
     missing = stackup(tmp_path, project_name, "exec", "-T", "web", "cat", "/marker")
     assert missing.returncode != 0  # -d returned before the command finished
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while (found := stackup(tmp_path, project_name, "exec", "-T", "web", "cat",
                             "/marker")).returncode != 0:
         assert time.monotonic() < deadline, found.stderr
