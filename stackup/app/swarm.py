@@ -32,7 +32,8 @@ def load(options: LoadOptions, services: tuple[str, ...] = ()
     project = parse_project(loaded.tree, project_name=loaded.project_name,
                             working_dir=loaded.working_dir, environ=loaded.environment,
                             profiles=loaded.profiles, requested_services=services,
-                            config_files=loaded.files, warnings=warnings)
+                            config_files=loaded.files, warnings=warnings,
+                            scopes=loaded.scopes)
     return project, loaded.tree, warnings
 
 

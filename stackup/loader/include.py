@@ -56,11 +56,15 @@ class _Entry:
 
 
 def apply_include(tree: LDict, file: str, working_dir: str, environment: Mapping[str, str],
-                  warnings: list[str], chain: tuple[str, ...] = ()) -> LDict:
+                  warnings: list[str], chain: tuple[str, ...] = (), *,
+                  scopes: dict[tuple[str, str], Mapping[str, str]] | None = None) -> LDict:
     """``tree`` (the file ``file``) with its ``include:`` resolved and removed.
 
     ``working_dir`` is the including project's directory; ``environment`` its interpolation
-    environment; ``chain`` the files including this one (for cycle errors)."""
+    environment; ``chain`` the files including this one (for cycle errors). ``scopes`` gets,
+    for each imported service, secret and config, the environment of its include (the
+    innermost one): the parser resolves their env_file values, ``environment: [KEY]`` and
+    ``secrets.x.environment`` in it, as Compose does."""
     if not isinstance(tree, LDict) or "include" not in tree:
         return tree
     raw = tree["include"]
@@ -83,8 +87,13 @@ def apply_include(tree: LDict, file: str, working_dir: str, environment: Mapping
                                 detail="A file cannot include itself, directly or indirectly.",
                                 location=entry.where)
         env = _environment(entry, environment)
-        imported = _load(entry, env, warnings, (*chain, key))
+        imported = _load(entry, env, warnings, (*chain, key), scopes)
         _import(out, imported, entry)
+        if scopes is not None:
+            for section in ("services", "secrets", "configs"):
+                names = imported.get(section)
+                for name in names if isinstance(names, Mapping) else ():
+                    scopes.setdefault((section, str(name)), env)  # a nested include's first
     return out
 
 
@@ -157,7 +166,8 @@ def _environment(entry: _Entry, environment: Mapping[str, str]) -> dict[str, str
 
 
 def _load(entry: _Entry, env: Mapping[str, str], warnings: list[str],
-          chain: tuple[str, ...]) -> LDict:
+          chain: tuple[str, ...],
+          scopes: dict[tuple[str, str], Mapping[str, str]] | None) -> LDict:
     """The included files read, interpolated, extended, included and merged; paths absolute."""
     cache: dict[str, LDict] = {}
 
@@ -179,7 +189,8 @@ def _load(entry: _Entry, env: Mapping[str, str], warnings: list[str],
             raise SpecError(f"included file {path} must be a mapping with a 'services' key",
                             location=entry.where)
         tree = resolve_extends(tree, path, read)
-        tree = apply_include(tree, path, entry.project_directory, env, warnings, chain)
+        tree = apply_include(tree, path, entry.project_directory, env, warnings, chain,
+                             scopes=scopes)
         merged = strip_tags(tree) if merged is None else merge_documents(merged, tree)
     assert merged is not None
     return _absolute_paths(merged, entry.project_directory)

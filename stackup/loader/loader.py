@@ -64,6 +64,8 @@ class LoadedTree:
     files: tuple[str, ...]
     warnings: tuple[str, ...]
     profiles: tuple[str, ...]
+    # (section, name) → the environment of the include that brought that resource in
+    scopes: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
 
 
 def _env_layer(path: str, lookup: Mapping[str, str]) -> dict[str, str]:
@@ -117,6 +119,7 @@ def load_tree(options: LoadOptions) -> LoadedTree:
     env = build_environment(options, working_dir)
     warnings: list[str] = []
     cache: dict[str, LDict] = {}
+    scopes: dict[tuple[str, str], Mapping[str, str]] = {}
 
     def read_interpolated(path: str) -> LDict:
         if path not in cache:
@@ -135,14 +138,15 @@ def load_tree(options: LoadOptions) -> LoadedTree:
                             location=Location(path)) from None
         origin = os.path.join(cwd, "stdin") if path == "-" else path
         tree = resolve_extends(tree, origin, read_interpolated)
-        tree = apply_include(tree, origin, working_dir, env, warnings)
+        tree = apply_include(tree, origin, working_dir, env, warnings, scopes=scopes)
         merged = strip_tags(tree) if merged is None else merge_documents(merged, tree)
     assert merged is not None
     top_name = merged.get("name")
     name = project_name(options.project_name, env,
                         top_name if isinstance(top_name, str) else None, working_dir)
     profiles = enabled_profiles(options.profiles, env)
-    return LoadedTree(merged, name, working_dir, env, tuple(files), tuple(warnings), profiles)
+    return LoadedTree(merged, name, working_dir, env, tuple(files), tuple(warnings), profiles,
+                      scopes)
 
 
 def load_project(options: LoadOptions) -> Loaded:
@@ -155,5 +159,5 @@ def load_project(options: LoadOptions) -> Loaded:
         loaded.tree, project_name=loaded.project_name, working_dir=loaded.working_dir,
         environ=loaded.environment, profiles=loaded.profiles,
         requested_services=tuple(options.services), config_files=loaded.files,
-        warnings=warnings)
+        warnings=warnings, scopes=loaded.scopes)
     return Loaded(project, tuple(warnings), loaded.environment)

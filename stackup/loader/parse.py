@@ -9,6 +9,7 @@ depends_on for cycles. Nothing past this point sees raw YAML.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -37,7 +38,8 @@ _FILE_UNSUPPORTED = frozenset({"driver", "driver_opts", "template_driver"})
 
 def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Mapping[str, str],
                   profiles: tuple[str, ...], requested_services: tuple[str, ...],
-                  config_files: tuple[str, ...], warnings: list[str]) -> Project:
+                  config_files: tuple[str, ...], warnings: list[str],
+                  scopes: Mapping[tuple[str, str], Mapping[str, str]] | None = None) -> Project:
     """Validate the whole tree and build the Project (raises a located SpecError)."""
     if not isinstance(tree, Mapping):
         raise SpecError("a stack file must be a mapping with a 'services' key",
@@ -57,8 +59,11 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
     ctx = Context(working_dir=working_dir, environ=environ, warnings=warnings)
     networks = _section(tree, "networks", lambda c, k, p: _network(c, k, p, name))
     volumes = _section(tree, "volumes", lambda c, k, p: _volume(c, k, p, name, ctx))
-    secrets = _section(tree, "secrets", lambda c, k, p: _file_object(c, k, p, name, ctx))
-    configs = _section(tree, "configs", lambda c, k, p: _file_object(c, k, p, name, ctx))
+    scoped = _Scopes(ctx, scopes or {})
+    secrets = _section(tree, "secrets",
+                       lambda c, k, p: _file_object(c, k, p, name, scoped("secrets", k)))
+    configs = _section(tree, "configs",
+                       lambda c, k, p: _file_object(c, k, p, name, scoped("configs", k)))
     raw_services = tree.get("services")
     if raw_services is None and "services" in tree:
         raise ck.fail(tree, "services", "services", "expected a mapping of service names, "
@@ -83,7 +88,7 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
             raise ck.fail(raw_services, key, f"services.{sname}",
                           f"expected a mapping, found {ck.describe(raw)}")
         ctx.service_loc = ck.where(raw_services, key, f"services.{sname}")
-        parsed[sname] = parse_service(sname, raw, ctx)
+        parsed[sname] = parse_service(sname, raw, scoped("services", sname))
     active, disabled = _apply_profiles(parsed, raw_services, profiles, requested_services)
     if any(n.name == "default" for s in active.values() for n in s.networks) and \
             "default" not in networks:
@@ -100,6 +105,20 @@ def parse_project(tree: Any, *, project_name: str, working_dir: str, environ: Ma
         extensions=ck.extensions_of(tree))
     _check_cycles(project, raw_services)
     return project
+
+
+class _Scopes:
+    """The parse context of one resource: an included file's services, secrets and configs
+    read their environment (``environment: [KEY]``, env_file values, ``secrets.x.environment``)
+    from the include's scope (``loader.include``: the including environment plus the include's
+    env_file), as Compose does; every other resource from the project's."""
+
+    def __init__(self, ctx: Context, scopes: Mapping[tuple[str, str], Mapping[str, str]]):
+        self.ctx, self.scopes = ctx, scopes
+
+    def __call__(self, section: str, key: Any) -> Context:
+        environ = self.scopes.get((section, str(key)))
+        return self.ctx if environ is None else dataclasses.replace(self.ctx, environ=environ)
 
 
 def _section(tree: Any, key: str, parse: Any) -> dict[str, Any]:

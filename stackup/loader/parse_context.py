@@ -27,7 +27,7 @@ class Context:
     secrets: frozenset[str] = frozenset()
     configs: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
-    env_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    env_cache: dict[str, str] = field(default_factory=dict)  # env_file path → its text
     secret_objects: Mapping[str, FileObject] = field(default_factory=dict)  # for build secrets
     service_loc: Location | None = None  # where the service being parsed is named
 

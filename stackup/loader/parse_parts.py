@@ -316,22 +316,32 @@ def read_env_files(raw: Any, path: str, ctx: Any) -> dict[str, str | None]:
         full = ctx.path(file)
         if full not in ctx.env_cache:
             try:
-                text = read_text(full, encoding="utf-8")
+                ctx.env_cache[full] = read_text(full, encoding="utf-8")
             except OSError as exc:
                 if not required:
                     continue
                 raise ck.fail(container, key, sub,
                               f"cannot read env_file {full}: {exc.strerror}") from None
-            ctx.env_cache[full] = parse_env_text(text, ctx.environ, raw=fmt == "raw")
-        env.update(ctx.env_cache[full])
+        # ``$VAR`` in a value: the files read before first, then the project's environment
+        lookup = {**ctx.environ, **{k: v for k, v in env.items() if v is not None}}
+        env.update(parse_env_text(ctx.env_cache[full], ctx.environ, raw=fmt == "raw",
+                                  lookup=lookup, file=full))
     return env
 
 
-def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False
+def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False,
+                   lookup: Mapping[str, str] | None = None, file: str = ""
                    ) -> dict[str, str | None]:
-    """``KEY=VALUE`` lines (``#`` comments, ``export``, quotes) → dict; bare ``KEY`` from environ."""
+    """``KEY=VALUE`` lines (``#`` comments, ``export``, quotes) → dict; bare ``KEY`` from environ.
+
+    With ``lookup`` (and not ``raw``), ``$VAR``/``${VAR...}`` in unquoted and double-quoted
+    values expand, as Compose's env_file does: keys set earlier in the file first, then
+    ``lookup``; an unset variable is empty. Single quotes keep the text as written."""
+    from stackup.core.errors import Location
+    from stackup.loader.interpolate import interpolate_string
+
     out: dict[str, str | None] = {}
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -343,11 +353,15 @@ def parse_env_text(text: str, environ: Mapping[str, str], *, raw: bool = False
             out[name] = environ.get(name)
             continue
         value = value.strip()
+        quote = ""
         if not raw and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             quote, value = value[0], value[1:-1]
             if quote == '"':
                 value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
         elif not raw and " #" in value:
             value = value.split(" #", 1)[0].rstrip()
+        if lookup is not None and not raw and quote != "'" and "$" in value:
+            scope = {**lookup, **{k: v for k, v in out.items() if v is not None}}
+            value = interpolate_string(value, scope, Location(file, number) if file else None)
         out[name] = value
     return out

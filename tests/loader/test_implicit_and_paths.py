@@ -98,3 +98,44 @@ def test_local_bind_volume_device_is_resolved_against_the_project(tmp_path: Path
     assert volumes["inc"].driver_opts["device"] == str(tmp_path / "sub" / "data")
     assert volumes["nfs"].driver_opts["device"] == ":/export"  # not a bind: the driver's own
     assert volumes["other"].driver_opts["device"] == "./x"  # another driver's options
+
+
+def test_compose_go_include_env_file_scopes_the_included_services(tmp_path: Path) -> None:
+    """compose-go's ``include/env_file`` and ``include/secret_env`` cases: the include's
+    env_file is the environment of what the included file declares (its services' env_file
+    values, ``environment: [KEY]``, a secret's ``environment:``), not of the including file."""
+    write(tmp_path / "compose.yaml",
+          "include:\n  - path: sub/compose.yaml\n    env_file: sub/local.env\n"
+          "  - path: s2/compose.yaml\n    env_file:\n      - secret.env\n"
+          "services:\n  top:\n    image: busybox\n    env_file: override.env\n")
+    write(tmp_path / "override.env", "OVR=${BAR:-fallback}\n")
+    write(tmp_path / "sub" / "compose.yaml",
+          "services:\n  app:\n    image: alpine\n    env_file: extra.env\n"
+          "    environment: [BAR]\n")
+    write(tmp_path / "sub" / "local.env", "BAR=bar\n")
+    write(tmp_path / "sub" / "extra.env", "FOO=$BAR\nLIT='$BAR'\n")
+    write(tmp_path / "s2" / "compose.yaml",
+          "services:\n  consumer:\n    image: alpine\n    secrets: [scoped]\n"
+          "secrets:\n  scoped:\n    environment: MY_SECRET\n")
+    write(tmp_path / "secret.env", "MY_SECRET=shadoks\n")
+    project = load(tmp_path)
+    assert dict(project.services["app"].environment) == {"BAR": "bar", "FOO": "bar",
+                                                         "LIT": "$BAR"}
+    assert dict(project.services["top"].environment) == {"OVR": "fallback"}
+    secret = project.secrets["scoped"]
+    assert (secret.environment, secret.content) == ("MY_SECRET", "shadoks")
+
+
+def test_env_file_values_interpolate_as_in_compose(tmp_path: Path) -> None:
+    """Earlier files' values first, then the project's environment; single quotes literal;
+    ``format: raw`` as written."""
+    write(tmp_path / "compose.yaml",
+          "services:\n  a:\n    image: busybox\n    env_file:\n      - one.env\n"
+          "      - two.env\n      - {path: raw.env, format: raw}\n")
+    write(tmp_path / "one.env", "X=from-one\n")
+    write(tmp_path / "two.env", 'A=$X\nB="${HOME_DIR}/x"\nC=${MISSING:-dflt}\nD=\'$X\'\n')
+    write(tmp_path / "raw.env", "R=$X\n")
+    env = dict(load(tmp_path, environ={"X": "shell", "HOME_DIR": "/h"})
+               .services["a"].environment)
+    assert env == {"X": "from-one", "A": "from-one", "B": "/h/x", "C": "dflt", "D": "$X",
+                   "R": "$X"}
