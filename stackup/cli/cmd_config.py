@@ -35,6 +35,9 @@ from stackup.core.errors import ProjectError
               help="Print the merged files as written (no defaults, no long forms).")
 @click.option("--no-path-resolution", is_flag=True,
               help="Keep host paths relative to the project directory.")
+@click.option("--no-env-resolution", is_flag=True,
+              help="Print each service's env_file entries instead of the environment they "
+                   "resolve to.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volumes: bool,

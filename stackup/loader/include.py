@@ -91,8 +91,8 @@ def apply_include(tree: LDict, file: str, working_dir: str, environment: Mapping
         _import(out, imported, entry)
         if scopes is not None:
             for section in ("services", "secrets", "configs"):
-                names = imported.get(section)
-                for name in names if isinstance(names, Mapping) else ():
+                items = imported.get(section)
+                for name in items if isinstance(items, Mapping) else ():
                     scopes.setdefault((section, str(name)), env)  # a nested include's first
     return out
 

@@ -206,8 +206,11 @@ class StreamPort(Protocol):
         ...
 
     def attach_container(self, container_id: str, *, stdin: bool = True,
-                         watch: ExitWatch | None = None) -> Session:
-        """The container's main process as a two-way stream."""
+                         watch: ExitWatch | None = None,
+                         detach_keys: str | None = None) -> Session:
+        """The container's main process as a two-way stream; ``detach_keys`` (the engine's
+        own: ``ctrl-p,ctrl-q`` unless given) end the stream and leave the container running:
+        the exit code is then 0."""
         ...
 
     def resize_container(self, container_id: str, height: int, width: int) -> None: ...

@@ -204,3 +204,31 @@ def test_start_wait_kill_orphans_stats_pull_build_flags(tmp_path: Path, project_
     stackup(tmp_path, project_name, "kill", "--remove-orphans")
     assert client.containers.get(f"{project_name}-gone-1").status == "exited"
     run(tmp_path, project_name, "down", "--remove-orphans")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pty")
+def test_attach_detach_keys_leave_the_container_running(tmp_path: Path, project_name: str,
+                                                       client: docker.DockerClient) -> None:
+    write(tmp_path, """
+        services:
+          shell:
+            image: busybox:local
+            stdin_open: true
+            tty: true
+            stop_grace_period: 1s
+            command: ["sh"]
+    """)
+    run(tmp_path, project_name, "up", "-d")
+    pid, fd = _pty_session([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                            "attach", "--detach-keys", "ctrl-x", "shell"], dict(os.environ))
+    try:
+        time.sleep(1.0)  # attached: the shell's prompt was printed before, type a command
+        os.write(fd, b"echo m$((6*7))\r")
+        assert b"m42" in _read_until(fd, b"m42")
+        os.write(fd, b"\x18")  # ctrl-x
+        _read_until(fd, b"\x00", timeout=5)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.containers.get(f"{project_name}-shell-1").status == "running"

@@ -9,6 +9,7 @@ engine before the container starts, so that a fast exit (or an auto-removal) is 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from stackup.core import labels as L
@@ -122,24 +123,42 @@ class AttachMixin(ExtraMixin):
         return ExitWatchHandle(self, container_id, response)
 
     def attach_container(self, container_id: str, *, stdin: bool = True,
-                         watch: ExitWatch | None = None) -> Hijacked:
+                         watch: ExitWatch | None = None,
+                         detach_keys: str | None = None) -> Hijacked:
         """Attach to the container's main process (stdin too when ``stdin``); its exit code
-        comes from ``watch`` when given, else from a wait once the output ended."""
+        comes from ``watch`` when given, else from a wait once the output ended (0 when the
+        container still runs then: detached with the detach keys)."""
         what = f"cannot attach to container {container_id}"
         with self._call(what):
             config = self.api.inspect_container(container_id).get("Config") or {}
             tty = bool(config.get("Tty"))
-            params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if stdin else 0}
+            params: dict[str, Any] = {"stdout": 1, "stderr": 1, "stream": 1,
+                                      "stdin": 1 if stdin else 0}
+            if detach_keys:
+                params["detachKeys"] = detach_keys
             sock = self.api.attach_socket(container_id, params=params)
 
         def resize(height: int, width: int) -> None:
             self.resize_container(container_id, height, width)
 
         exit_code = watch.result if watch is not None else (
-            lambda: int(self.wait_container(container_id)))
+            lambda: self._attached_exit(container_id))
         # Without StdinOnce the engine ends the output when stdin ends: keep it open then.
         return Hijacked(Channel(sock), tty=tty, exit_code=exit_code, resize=resize,
                         half_close=bool(config.get("StdinOnce")))
+
+    def _attached_exit(self, container_id: str) -> int:
+        """The exit code once an attached stream ended: the container's, or 0 when it still
+        runs a moment later (the detach keys ended the stream, not the process)."""
+        deadline = time.monotonic() + 2
+        while True:
+            with self._call(f"cannot inspect container {container_id}"):
+                state = self.api.inspect_container(container_id).get("State") or {}
+            if not state.get("Running"):
+                return int(self.wait_container(container_id))
+            if time.monotonic() > deadline:
+                return 0
+            time.sleep(0.1)
 
     def resize_container(self, container_id: str, height: int, width: int) -> None:
         with self._call(f"cannot resize the TTY of container {container_id}"):

@@ -1,5 +1,6 @@
 """The other views of ``stackup config``: ``--hash``, ``--images``, ``--environment``,
-``--variables``, ``--no-interpolate``, ``--no-normalize``, ``--no-path-resolution``.
+``--variables``, ``--no-interpolate``, ``--no-normalize``, ``--no-path-resolution``,
+``--no-env-resolution``.
 
 Pipeline position: CLI over the loader (``load_tree`` for the merged tree before parsing,
 ``loader.variables`` for what the files interpolate) and ``loader.serialize``; no engine.
@@ -28,6 +29,7 @@ class View:
     no_interpolate: bool = False
     no_normalize: bool = False
     no_path_resolution: bool = False
+    no_env_resolution: bool = False
 
     @property
     def special(self) -> bool:
@@ -82,6 +84,43 @@ def _unresolve(doc: dict[str, Any], base: str) -> dict[str, Any]:
     return doc
 
 
+def _env_unresolved(g: Globals, services: tuple[str, ...], doc: dict[str, Any],
+                    working_dir: str, interpolate: bool) -> dict[str, Any]:
+    """--no-env-resolution: each service's ``env_file`` entries as files (absolute paths,
+    ``required``) and its ``environment`` as written (a bare ``KEY`` stays null), as
+    Compose prints them, instead of the environment the files resolve to."""
+    from stackup.loader.loader import load_tree
+
+    tree = load_tree(g.load_options(services, interpolate=interpolate)).tree
+    raw_services = tree.get("services") or {}
+    for name, service in (doc.get("services") or {}).items():
+        raw = raw_services.get(name) or {}
+        inline = raw.get("environment")
+        if isinstance(inline, list):
+            pairs = [str(i).partition("=") for i in inline]
+            inline = {k: v if sep else None for k, sep, v in pairs}
+        environment = {str(k): None if v is None else str(v)
+                       for k, v in (inline or {}).items()}
+        if environment:
+            service["environment"] = dict(sorted(environment.items()))
+        else:
+            service.pop("environment", None)
+        files = raw.get("env_file")
+        if files is None:
+            continue
+        entries = []
+        for item in files if isinstance(files, list) else [files]:
+            spec = dict(item) if isinstance(item, dict) else {"path": item}
+            path = os.path.expanduser(str(spec.get("path", "")))
+            entry: dict[str, Any] = {"path": os.path.normpath(os.path.join(working_dir, path)),
+                                     "required": bool(spec.get("required", True))}
+            if spec.get("format"):
+                entry["format"] = spec["format"]
+            entries.append(entry)
+        service["env_file"] = entries
+    return doc
+
+
 def _variables(g: Globals, services: tuple[str, ...], fmt: str) -> str:
     from stackup.loader.loader import load_tree
     from stackup.loader.variables import variables_in
@@ -127,6 +166,8 @@ def render(g: Globals, services: tuple[str, ...], fmt: str, view: View) -> str:
     from stackup.loader.serialize import to_compose_dict
 
     doc = to_compose_dict(project)
+    if view.no_env_resolution:
+        doc = _env_unresolved(g, services, doc, project.working_dir, interpolate)
     if view.no_interpolate:
         doc = _unescape(doc)
     if view.no_path_resolution:
