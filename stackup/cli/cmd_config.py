@@ -1,11 +1,13 @@
 """``stackup config``: print the loaded, merged, normalized model (or names, or only validate).
 
-Pipeline position: CLI over the loader and ``loader.serialize``; never touches the engine.
+Pipeline position: CLI over the loader and ``loader.serialize``; the engine only for
+``--resolve-image-digests`` / ``--lock-image-digests`` (its distribution endpoint asks the
+registry, as Compose does).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +15,9 @@ from stackup.cli import complete
 from stackup.cli.views.config_views import View, render
 from stackup.cli.context import Globals, pass_globals
 from stackup.core.errors import ProjectError
+
+if TYPE_CHECKING:
+    from stackup.core.model import Project
 
 
 @click.command("config")
@@ -38,10 +43,15 @@ from stackup.core.errors import ProjectError
 @click.option("--no-env-resolution", is_flag=True,
               help="Print each service's env_file entries instead of the environment they "
                    "resolve to.")
+@click.option("--resolve-image-digests", is_flag=True,
+              help="Pin each service's image to the digest its registry gives it now.")
+@click.option("--lock-image-digests", is_flag=True,
+              help="Print an override file that pins each service's image to its digest.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volumes: bool,
                list_networks: bool, list_profiles: bool, output: str | None,
+               resolve_image_digests: bool, lock_image_digests: bool,
                services: tuple[str, ...], **flags: Any) -> None:
     """Validate the stack files and print the resolved model in Compose's shape."""
     g.deploy_target().check_config(g, services)  # refusals first, then the usual output
@@ -56,9 +66,13 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
             from stackup.app.containers import check_services
 
             check_services(project, services)
+        if resolve_image_digests or lock_image_digests:
+            project = _pinned(g, project)
         if quiet:
             return
-        if list_services:
+        if lock_image_digests:
+            text = _lock_text(project, fmt)
+        elif list_services:
             text = "\n".join(project.services) + ("\n" if project.services else "")
         elif list_volumes:
             text = "\n".join(project.volumes) + ("\n" if project.volumes else "")
@@ -82,3 +96,35 @@ def config_cmd(g: Globals, fmt: str, quiet: bool, list_services: bool, list_volu
                                       "write to.") from exc
     else:
         click.echo(text, nl=False)
+
+
+def _pinned(g: Globals, project: Project) -> Project:
+    """Each service's ``image:`` with the digest its registry gives it now (``ref@sha256:``),
+    asked through the engine as Compose does; one already pinned is kept."""
+    import dataclasses
+
+    from stackup.core.model import FrozenMap
+
+    digests: dict[str, str] = {}
+    pinned = {}
+    for name, service in project.services.items():
+        image = service.image
+        if image is not None and "@" not in image:
+            if image not in digests:
+                digests[image] = g.engine().registry_digest(image)
+            service = dataclasses.replace(service, image=f"{image}@{digests[image]}")
+        pinned[name] = service
+    return dataclasses.replace(project, services=FrozenMap(pinned))
+
+
+def _lock_text(project: Project, fmt: str) -> str:
+    """``--lock-image-digests``: an override file with only the pinned images."""
+    import json
+
+    import yaml
+
+    doc = {"services": {name: {"image": s.image} for name, s in project.services.items()
+                        if s.image is not None and "@" in s.image}}
+    if fmt == "json":
+        return json.dumps(doc, indent=2) + "\n"
+    return str(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))

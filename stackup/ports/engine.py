@@ -165,6 +165,10 @@ class ImagePort(Protocol):
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None: ...
 
+    def registry_digest(self, ref: str) -> str:
+        """The digest of ``ref``'s manifest in its registry now (``sha256:...``)."""
+        ...
+
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
         """Image id → details, for the ids the engine still has."""
         ...

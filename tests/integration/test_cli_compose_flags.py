@@ -232,3 +232,32 @@ def test_attach_detach_keys_leave_the_container_running(tmp_path: Path, project_
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     assert client.containers.get(f"{project_name}-shell-1").status == "running"
+
+
+def test_config_resolve_and_lock_image_digests(tmp_path: Path, project_name: str,
+                                               client: docker.DockerClient) -> None:
+    from tests.registry_server import RegistryServer
+
+    with RegistryServer() as registry:
+        ref = f"127.0.0.1:{registry.port}/{project_name}/app:1"
+        client.images.get("busybox:local").tag(ref)
+        try:
+            for line in client.api.push(ref, stream=True, decode=True):
+                assert "error" not in line, line
+            digest = client.api.inspect_distribution(ref)["Descriptor"]["digest"]
+            write(tmp_path, f"""
+                services:
+                  app:
+                    image: {ref}
+                  built:
+                    build: .
+            """)
+            resolved = run(tmp_path, project_name, "config", "--format", "json",
+                           "--resolve-image-digests")
+            services = json.loads(resolved.stdout)["services"]
+            assert services["app"]["image"] == f"{ref}@{digest}"
+            assert "image" not in services["built"]  # built here: nothing to resolve
+            locked = run(tmp_path, project_name, "config", "--lock-image-digests")
+            assert locked.stdout == f"services:\n  app:\n    image: {ref}@{digest}\n"
+        finally:
+            client.images.remove(ref)

@@ -220,6 +220,16 @@ class ImageMixin(ClientBase):
                                auth_config=auth):
                 stream.feed(record)
 
+    def registry_digest(self, ref: str) -> str:
+        """The digest of ``ref``'s manifest in its registry now, through the engine's
+        distribution endpoint (``config --resolve-image-digests``, as Compose asks it)."""
+        what = f"cannot resolve the digest of image {ref}"
+        repository, _ = docker.utils.parse_repository_tag(ref)
+        auth = _auth_config(repository, what)
+        with self._call(what):
+            info = self.api.inspect_distribution(ref, auth_config=auth)
+        return str((info.get("Descriptor") or {})["digest"])
+
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
         from stackup.ports.engine import ImageInfo
 
