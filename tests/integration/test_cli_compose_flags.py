@@ -261,3 +261,33 @@ def test_config_resolve_and_lock_image_digests(tmp_path: Path, project_name: str
             assert locked.stdout == f"services:\n  app:\n    image: {ref}@{digest}\n"
         finally:
             client.images.remove(ref)
+
+
+def test_cp_to_every_replica_and_all_with_one_offs(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, f"""
+        services:
+          web:
+            image: busybox:local
+            scale: 2
+            stop_grace_period: 1s
+            command: ["sh", "-c", "{LOOP}"]
+    """)
+    run(tmp_path, project_name, "up", "-d")
+    job = stackup(tmp_path, project_name, "run", "-d", "--no-deps", "web", "sh", "-c", LOOP)
+    assert job.returncode == 0, job.stderr
+    (tmp_path / "one.txt").write_text("one\n")
+    (tmp_path / "two.txt").write_text("two\n")
+    assert stackup(tmp_path, project_name, "cp", str(tmp_path / "one.txt"),
+                   "web:/one.txt").returncode == 0
+    assert stackup(tmp_path, project_name, "cp", "--all", str(tmp_path / "two.txt"),
+                   "web:/two.txt").returncode == 0
+    for replica in ("1", "2"):
+        seen = stackup(tmp_path, project_name, "exec", "-T", "--index", replica, "web", "cat",
+                       "/one.txt", "/two.txt")
+        assert seen.stdout == b"one\ntwo\n", (replica, seen.stderr)
+    oneoff = docker.from_env().containers.get(job.stdout.decode().strip())
+    listed = oneoff.exec_run(["cat", "/two.txt"])
+    assert listed.output == b"two\n"  # --all: the one-off container too
+    assert oneoff.exec_run(["cat", "/one.txt"]).exit_code != 0  # not without it
+    oneoff.remove(force=True)
+    run(tmp_path, project_name, "down")
