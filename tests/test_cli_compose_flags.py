@@ -1,6 +1,6 @@
 """Compose's flags that need no engine, through the installed command: an unknown option of
 `exec`/`run` is a usage error naming it (exit 64) before anything else; `config
---no-env-resolution`; `build --print`, `--builder`, `--check`; the global `-v`."""
+--no-env-resolution`; `build --print`, `--check`; the global `-v`."""
 
 from __future__ import annotations
 
@@ -58,8 +58,6 @@ def test_build_print_builder_check_and_version(tmp_path: Path) -> None:
         "group": {"default": {"targets": ["app"]}},
         "target": {"app": {"context": str(tmp_path), "dockerfile": "Dockerfile",
                            "args": {"A": "1"}, "target": "prod", "tags": ["demo-app"]}}}
-    builder = stackup(tmp_path, "build", "--builder", "mybuilder")
-    assert builder.returncode == 64 and "--builder mybuilder" in builder.stderr
     check = stackup(tmp_path, "build", "--check")
     assert check.returncode == 64 and "--check" in check.stderr
     version = stackup(tmp_path, "-v")

@@ -170,9 +170,9 @@ def _bake_json(project: Project, plan: Plan) -> str:
 @click.option("-m", "--memory", metavar="BYTES",
               help="Accepted for Compose, which says: not supported by BuildKit.")
 @click.option("--builder", metavar="NAME",
-              help="The builder: only the engine's own ('default') here.")
+              help="Build with this docker buildx builder (needs the buildx plugin).")
 @click.option("--check", is_flag=True,
-              help="Refused: BuildKit's build checks are not in the engine's build API.")
+              help="Refused: stackup does not run BuildKit's build checks.")
 @click.argument("services", nargs=-1, shell_complete=complete.services)
 @pass_globals
 def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
@@ -181,13 +181,12 @@ def build_cmd(g: Globals, no_cache: bool, pull: bool, build_args: tuple[str, ...
               memory: str | None, builder: str | None, check: bool,
               services: tuple[str, ...]) -> None:
     """Build the images of services that have a build section."""
-    builder = builder or os.environ.get("BUILDX_BUILDER")
-    if builder not in (None, "", "default"):
-        raise click.UsageError(f"--builder {builder}: stackup builds with the engine's own "
-                               "builder ('default'); a buildx builder is not used")
+    if builder:  # a buildx builder: only `docker buildx` knows them (it reads BUILDX_BUILDER)
+        os.environ["BUILDX_BUILDER"] = builder
+        os.environ["STACKUP_BUILDER"] = "buildx"  # without the plugin: an error saying so
     if check:
-        raise click.UsageError("--check: BuildKit's build checks need `docker buildx build "
-                               "--check`; the engine's build API that stackup uses has none")
+        raise click.UsageError("--check is not implemented by stackup: run `docker buildx "
+                               "build --check` on the build context")
     options = {"ssh": (ssh,) if ssh else None, "provenance": provenance, "sbom": sbom}
     plan, outcome, progress = _run(g, "build", services, no_cache=no_cache, pull=pull,
                                    quiet=quiet, include_deps=with_dependencies,

@@ -291,3 +291,21 @@ def test_cp_to_every_replica_and_all_with_one_offs(tmp_path: Path, project_name:
     assert oneoff.exec_run(["cat", "/one.txt"]).exit_code != 0  # not without it
     oneoff.remove(force=True)
     run(tmp_path, project_name, "down")
+
+
+def test_build_builder_goes_to_buildx(tmp_path: Path, project_name: str,
+                                      client: docker.DockerClient) -> None:
+    if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
+        pytest.skip("no docker buildx plugin (scripts/cli_plugins.sh buildx)")
+    (tmp_path / "Dockerfile").write_text("FROM busybox:local\nRUN echo built\n")
+    write(tmp_path, f"""
+        services:
+          app:
+            image: {project_name}-app:1
+            build: .
+    """)
+    missing = stackup(tmp_path, project_name, "build", "--builder", "no-such-builder")
+    assert missing.returncode == 1 and b'no builder "no-such-builder"' in missing.stderr
+    built = stackup(tmp_path, project_name, "build", "--builder", "default", "--quiet")
+    assert built.returncode == 0, built.stderr
+    client.images.remove(f"{project_name}-app:1")
