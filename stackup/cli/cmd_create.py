@@ -30,7 +30,8 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
         raise click.UsageError("--build and --no-build cannot be used together")
     project = g.load(services).project
     options = up_options(project, services, scale, force_recreate, no_recreate,
-                         remove_orphans, None, build, pull, no_build=no_build, no_deps=no_deps)
+                         remove_orphans, None, build, pull, no_build=no_build, no_deps=no_deps,
+                         all_resources=g.all_resources)
     engine = g.engine()
     progress = Progress(g.progress)
     with g.locked(verb):

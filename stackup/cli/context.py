@@ -41,6 +41,7 @@ class Globals:
     debug: bool = False
     target: str = "engine"  # --target: "engine" (one engine's containers) or "swarm"
     dry_run: bool = False  # --dry-run: plan and walk the plan, change nothing
+    all_resources: bool = False  # --all-resources: unused networks and volumes are made too
     _engine: Any = field(default=None, repr=False)
     _loaded_name: str | None = field(default=None, repr=False)
     _stdin: str | None = field(default=None, repr=False)  # `-f -`: read once, loaded as often

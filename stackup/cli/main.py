@@ -44,6 +44,11 @@ def _ansi(ctx: click.Context, param: click.Parameter, value: str) -> None:
     os.environ["COMPOSE_ANSI"] = value
 
 
+def _all_resources(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--all-resources: ``up``/``create``/``plan`` also plan the unused networks and volumes."""
+    ctx.ensure_object(Globals).all_resources = value
+
+
 # Every command: its name → "module:attribute" of its ``click.Command``, imported when the
 # command runs (``--help`` and completion of command names import them all).
 COMMANDS = {
@@ -152,6 +157,8 @@ class LazyGroup(click.Group):
               envvar="STACKUP_TARGET", show_default=True,
               help="Deploy to one engine's containers or to a Docker Swarm's services. "
                    "Env: STACKUP_TARGET.")
+@click.option("--all-resources", is_flag=True, expose_value=False, callback=_all_resources,
+              help="Create the networks and volumes no service uses too (as Compose's flag).")
 @click.version_option(None, "-v", "--version", package_name="stackup")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,

@@ -82,6 +82,7 @@ class UpOptions:
     no_build: bool = False  # --no-build: never build (a missing image is an error)
     no_start: bool = False  # --no-start: create, never start (``reconcile.no_start``)
     renew_anon_volumes: bool = False  # -V: replacements get new anonymous volumes
+    all_resources: bool = False  # --all-resources: also the networks and volumes no one uses
 
 
 def plan_up(project: Project, observed: ObservedState, options: UpOptions = UpOptions()) -> Plan:
@@ -138,6 +139,9 @@ class _Up(ResourcePlanner):
         networks = {n.name for s in selected for n in s.networks}
         volumes = {m.source for s in selected for m in s.volumes
                    if m.type == "volume" and m.source in project.volumes}
+        if self.options.all_resources:
+            networks |= set(project.networks)
+            volumes |= set(project.volumes)
         for kind, key in walk(build_graph(project)):  # everything a node needs comes before it
             if kind == "network" and key in networks:
                 self._network(key)

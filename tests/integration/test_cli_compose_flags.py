@@ -309,3 +309,31 @@ def test_build_builder_goes_to_buildx(tmp_path: Path, project_name: str,
     built = stackup(tmp_path, project_name, "build", "--builder", "default", "--quiet")
     assert built.returncode == 0, built.stderr
     client.images.remove(f"{project_name}-app:1")
+
+
+def test_all_resources_makes_the_unused_networks_and_volumes(tmp_path: Path,
+                                                            project_name: str,
+                                                            client: docker.DockerClient) -> None:
+    write(tmp_path, f"""
+        services:
+          app:
+            image: busybox:local
+            stop_grace_period: 1s
+            command: ["sh", "-c", "{LOOP}"]
+        networks:
+          lonely: {{}}
+        volumes:
+          unused: {{}}
+    """)
+    plain = run(tmp_path, project_name, "plan")
+    assert "lonely" not in plain.stdout and "unused" not in plain.stdout  # as Compose
+    planned = run(tmp_path, project_name, "--all-resources", "plan")
+    assert f"network {project_name}_lonely" in planned.stdout
+    assert f"volume  {project_name}_unused" in planned.stdout
+    run(tmp_path, project_name, "--all-resources", "up", "-d")
+    client.networks.get(f"{project_name}_lonely")
+    client.volumes.get(f"{project_name}_unused")
+    again = run(tmp_path, project_name, "--all-resources", "plan", "--exit-code", check=False)
+    assert again.returncode == 0, again.stdout  # converged
+    run(tmp_path, project_name, "down", "-v")
+    assert not client.networks.list(names=[f"{project_name}_lonely"])

@@ -66,7 +66,8 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
                           remove_orphans, timeout, build, pull, no_deps=no_deps,
                           no_build=no_build, no_start=no_start,
                           renew_anon_volumes=renew_anon_volumes,
-                          always_recreate_deps=always_recreate_deps)
+                          always_recreate_deps=always_recreate_deps,
+                          all_resources=g.all_resources)
     engine = g.engine()
     progress = Progress(g.progress)
     on_event = progress.on_event if not quiet_pull else without_pull_output(progress.on_event)
@@ -96,7 +97,8 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
     else:
         project = load_revision_project(g, revision)
     options = up_options(project, services, scale, force_recreate, no_recreate,
-                          remove_orphans or revision is not None, timeout, build, pull)
+                          remove_orphans or revision is not None, timeout, build, pull,
+                          all_resources=g.all_resources)
     if out is None:  # fingerprints and the saved form only for `--out`
         plan, saved = app.plan_up(project, g.engine(), options), ""
     else:
