@@ -52,7 +52,7 @@ def run_stopped(plan: Plan, engine: FakeEngine, trigger: Trigger,
                     yield item
 
         return await execute(plan, ContainerBackend(engine), poll_interval=0.01,
-                             on_event=on_event, stop_requests=requests())
+                             on_event=on_event, stop_requests=requests(), **kw)
 
     return anyio.run(main), events
 
@@ -232,3 +232,19 @@ def test_the_command_that_converges_keeps_the_options_given() -> None:
     # a saved plan that ran in part is stale: `up -d` converges to the same files
     assert _rerun(["--progress", "json", "apply", "plan.json"]) == \
         "stackup --progress json up -d"
+
+
+def test_an_operation_still_waiting_for_its_place_has_not_begun() -> None:
+    """With ``--parallel 1`` the other creates queue for the one place: a stop request while
+    the first runs lets that container be made and started, and nothing else."""
+    engine = FakeEngine()
+    five = make_project(*(svc(f"s{i}") for i in range(5)))
+    plan = plan_up(five, observe(engine, five))
+    outcome, events = run_stopped(plan, engine, on("create_container:s0:1", "started"),
+                                  parallel=1)
+    assert outcome.stopped_by == "SIGINT"
+    assert names(engine) == ["demo-s0-1"]
+    assert {op.op_id for op in outcome.not_run} >= {f"create_container:s{i}:1"
+                                                     for i in range(1, 5)}
+    started = {e.op_id for e in events if e.phase == "started"}
+    assert not any(f"create_container:s{i}:1" in started for i in range(1, 5))

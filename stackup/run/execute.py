@@ -103,6 +103,8 @@ class _Runner:
         self.plan, self.backend = plan, backend
         self.limiter = anyio.CapacityLimiter(parallel)
         self.stopping = anyio.CapacityLimiter(max(4 * parallel, 64))
+        # the worker threads: one per place of the two limiters above, which decide who runs
+        self.threads = anyio.CapacityLimiter(parallel + max(4 * parallel, 64))
         self.turns = _Turns()
         self.wait_timeout, self.poll = wait_timeout, poll_interval
         self.on_event = on_event
@@ -219,6 +221,18 @@ class _Runner:
             self.finished[op.op_id].set()
 
     async def _perform(self, op: Operation) -> None:
+        if op.kind in WAIT_KINDS or op.kind in (Kind.SLEEP, Kind.GATE):
+            await self._attempt(op)
+            return
+        # an engine call begins when it gets one of the ``parallel`` places, not before: an
+        # operation still waiting for one when a stop request comes is not run (rule 6)
+        async with self.stopping if op.kind in STOPPING_KINDS else self.limiter:
+            if self.stopped_by is not None and op.op_id not in self.committed:
+                self._finish(op, "not_run", error=f"not started: {self.stopped_by}")
+                return
+            await self._attempt(op)
+
+    async def _attempt(self, op: Operation) -> None:
         self.began.add(op.op_id)
         self._emit(op, "started")
         start = time.monotonic()
@@ -230,11 +244,10 @@ class _Runner:
             elif op.kind is Kind.GATE:
                 self._gate(op)
             else:
-                limiter = self.stopping if op.kind in STOPPING_KINDS else self.limiter
                 async with self.turns.take(_TURNS.get(op.kind)):
                     self.results[op.op_id] = await anyio.to_thread.run_sync(
                         functools.partial(self.backend.perform, self.plan, op,
-                                          self._output(op)), limiter=limiter)
+                                          self._output(op)), limiter=self.threads)
         except StackupError as error:
             self.errors[op.op_id] = error
             self._finish(op, "failed", time.monotonic() - start, str(error))
