@@ -29,7 +29,8 @@ from stackup.core.observed import ObservedContainer
 READS = frozenset({
     "observe", "inspect_container", "image_id", "image_details", "logs", "top", "stats",
     "events", "engine_version", "list_projects", "stat_path", "get_archive", "list_containers",
-    "list_revisions", "project_events", "wait_container", "export_container",
+    "list_revisions", "project_events", "wait_container", "export_container", "all_containers",
+    "image_unpullable",
 })
 WRITES = frozenset({
     "create_network", "remove_network", "create_volume", "remove_volume", "create_container",

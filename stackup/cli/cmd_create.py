@@ -23,17 +23,17 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
     from stackup.cli.views.progress import Progress
     from stackup.reconcile.no_start import without_starts
 
-    project = g.load(services).project
+    loaded = g.load(services)
+    project = loaded.project
     options = up_options(project, services, scale, force_recreate, no_recreate,
                           remove_orphans, None, build, pull)
     engine = g.engine()
     progress = Progress(g.progress)
     with g.locked(verb):
-        plan = app.plan_up(project, engine, options)
-        if no_start:
-            plan = without_starts(plan)
+        plan = app.checked_plan_up(project, engine, options, tree=loaded.tree,
+                                   shape=without_starts if no_start else None)
         outcome = app.run_plan(plan, project, engine, app.RunOptions(parallel=g.parallel),
-                               progress.on_event)
+                               progress.on_event, tree=loaded.tree)
     progress.summary(plan, outcome, verb=verb)
     g.show_tracebacks(outcome.failed)
     if not outcome.ok:

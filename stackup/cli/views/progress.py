@@ -111,8 +111,11 @@ class Progress:
         with self._lock:
             try:
                 if self.mode == "json":
-                    self.stream.write(json.dumps({"phase": event.phase, "signal": event.cause,
-                                                  "message": text}, sort_keys=True) + "\n")
+                    from stackup.run.events import rfc3339
+
+                    self.stream.write(json.dumps({"time": rfc3339(event.at), "phase": event.phase,
+                                                  "signal": event.cause, "message": text},
+                                                 sort_keys=True) + "\n")
                 elif self.mode == "tty":
                     self._redraw(None, text)
                 else:
@@ -143,15 +146,9 @@ class Progress:
         return line.rstrip()
 
     def _write_json(self, event: Event) -> None:
-        kind = str(getattr(event.kind, "value", event.kind))
-        resource, verb = describe(kind)
-        record = {"id": event.op_id, "action": kind, "resource": resource, "verb": verb,
-                  "name": event.subject, "service": event.service, "phase": event.phase,
-                  "cause": event.cause, "seconds": round(event.seconds, 3),
-                  "error": event.error}
-        if event.phase == "output":
-            record["output"] = event.output
-        self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+        from stackup.run.events import event_json
+
+        self.stream.write(json.dumps(event_json(event), sort_keys=True) + "\n")
         self.stream.flush()
 
     def _redraw(self, event: Event | None, line: str = "") -> None:
@@ -214,7 +211,10 @@ class Progress:
     def _summary(self, plan: Plan, outcome: Outcome, verb: str) -> None:
         elapsed = time.monotonic() - self.started
         if self.mode == "json":
-            record = {"summary": True, "ok": outcome.ok, "seconds": round(elapsed, 3),
+            from stackup.run.events import rfc3339
+
+            record = {"summary": True, "time": rfc3339(), "ok": outcome.ok,
+                      "seconds": round(elapsed, 3),
                       "done": len(outcome.done), "skipped": len(outcome.skipped),
                       "failed": [{"id": op.op_id, "service": op.service.name if op.service
                                   else None, "name": op.subject, "error": str(err)}
