@@ -76,6 +76,7 @@ COMMANDS = {
     "rollback": "stackup.cli.cmd_history:rollback_cmd",
     "run": "stackup.cli.cmd_run:run_cmd",
     "scale": "stackup.cli.cmd_create:scale_cmd",
+    "schema": "stackup.cli.cmd_schema:schema_cmd",
     "start": "stackup.cli.cmd_lifecycle:start_cmd",
     "stats": "stackup.cli.cmd_events:stats_cmd",
     "stop": "stackup.cli.cmd_lifecycle:stop_cmd",
