@@ -156,14 +156,16 @@ def test_a_present_image_is_not_asked_about_and_a_missing_one_is(tmp_path: Path)
         f"cannot be pulled: no such host"]
 
 
-def test_create_without_start_binds_no_port(tmp_path: Path) -> None:
+def test_create_without_start_and_the_host_network_bind_no_port(tmp_path: Path) -> None:
     loaded = load(tmp_path, """
         services:
           web: {image: busybox:local, ports: ["8080:80"]}
+          direct: {image: busybox:local, ports: ["8080:80"], network_mode: host}
     """)
     host = P.HostFacts(local=True, busy=frozenset({P.HostPort("", 8080)}))
     assert preflight(loaded, engine_has(loaded), host, UpOptions(no_start=True)) == ""
-    assert "8080/tcp is already in use" in preflight(loaded, engine_has(loaded), host)
+    found = preflight(loaded, engine_has(loaded), host).splitlines()
+    assert [line.split(": ")[1] for line in found[1:]] == ["services.web.ports[0]"]
 
 
 @pytest.mark.parametrize(("message", "line"), [

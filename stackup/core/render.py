@@ -18,9 +18,11 @@ changed fields (``    environment.VERSION: "v1" → "v2"``; sensitive values nev
 follow, prefixed ``! ``, then a summary line. A plan without changes renders as
 ``No changes: N containers up to date.``
 
-JSON (``plan_json``), version 2: see ``operation_json`` and the README ("Reviewed plans in a
-pipeline"). Every value an operation's engine call needs is there except sensitive ones:
-the config is given by its hash; ``apply`` recomputes it from the reloaded files and checks it.
+JSON (``plan_json``), version 2, its schema in ``stackup/schemas/plan.json`` (``stackup schema
+plan``): every value an operation's engine call needs is there except sensitive ones (the
+config is given by its hash; ``apply`` recomputes it from the reloaded files and checks it),
+with a ``summary`` of counts per action and each service's action in one word (``services``)
+for policy checks, which should not have to infer a replacement from its five steps.
 """
 
 from __future__ import annotations

@@ -229,7 +229,10 @@ def _wants(project: Project, ports: Mapping[tuple[str, Port], None],
 
 
 def _fixed_ports(service: Service) -> list[Port]:
-    """Published ports with one host port (a range lets the engine pick a free one)."""
+    """Published ports with one host port (a range lets the engine pick a free one); none on
+    the host's network, where the engine publishes nothing."""
+    if service.network_mode == "host":
+        return []
     return [p for p in service.ports if p.published and p.published.isdigit()]
 
 
