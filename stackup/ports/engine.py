@@ -93,6 +93,7 @@ class ObservePort(Protocol):
         (names and published ports), sorted by name."""
         ...
 
+
 class ResourcePort(Protocol):
     """The project's networks and volumes."""
 
