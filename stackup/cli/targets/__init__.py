@@ -4,7 +4,7 @@
 A command parses its flags and calls ``g.deploy_target().up(g, **flags)``. ``--target engine``
 (the default: containers on one engine, ``targets.engine``) and ``--target swarm`` (services on a
 Docker Swarm, ``targets.swarm``) are modules with the same functions, checked against
-:class:`Target` by mypy; each calls its use cases in ``stackup.app.containers``.
+:class:`Target` by mypy; each calls its use cases in ``stackup.app``.
 """
 
 from __future__ import annotations
