@@ -199,3 +199,18 @@ def test_host_port_overlap() -> None:
     assert not P.HostPort("127.0.0.1", 80).overlaps(P.HostPort("127.0.0.2", 80))
     assert not any_address.overlaps(P.HostPort("", 80, "udp"))
     assert str(P.HostPort("::1", 80, "udp")) == "[::1]:80/udp"
+
+
+def test_a_missing_secret_file_names_its_services(tmp_path: Path) -> None:
+    """Read by stackup itself, so looked at whatever the engine (here: a remote one)."""
+    loaded = load(tmp_path, """
+        services:
+          api: {image: busybox:local, secrets: [cert]}
+          web: {image: busybox:local, secrets: [cert]}
+        secrets:
+          cert: {file: ./cert.pem}
+    """)
+    host = P.HostFacts(local=False, missing=frozenset({f"{tmp_path}/cert.pem"}))
+    assert preflight(loaded, engine_has(loaded), host).splitlines()[1:] == [
+        f"  {tmp_path}/compose.yaml:5: secrets.cert.file: secret cert of service api, web: "
+        f"file {tmp_path}/cert.pem does not exist"]

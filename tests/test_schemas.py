@@ -29,8 +29,9 @@ from tests.test_reconcile import converged, make_project, observed, svc
 from tests.swarm.test_reconcile import plan_for
 
 STACKUP = str(Path(sys.executable).parent / "stackup")
-# the README's policy check, word for word
-POLICY = '[.operations[] | select(.action == "remove_volume" or .remove_volumes)] | length == 0'
+# the README's policy check on a saved plan (`plan --out FILE`), word for word
+POLICY = ('[.plan.operations[] | select(.action == "remove_volume" or .remove_volumes)] '
+          '| length == 0')
 
 
 def validator(name: str) -> jsonschema.Draft202012Validator:
@@ -127,26 +128,29 @@ def test_invalid_documents_are_rejected(name: str, document: Any, why: str) -> N
                for e in errors), [e.message for e in errors]
 
 
-def policy_allows(plan: dict[str, Any]) -> bool:
-    """The README's check: `jq -e POLICY plan.json` exits 0 (allowed) or 1 (denied)."""
+def policy_allows(saved: dict[str, Any]) -> bool:
+    """The README's check: `jq -e POLICY plan.saved` exits 0 (allowed) or 1 (denied)."""
     jq = shutil.which("jq")
     if jq is None:  # the same rule in Python
-        return not [op for op in plan["operations"]
+        return not [op for op in saved["plan"]["operations"]
                     if op["action"] == "remove_volume" or op["remove_volumes"]]
-    result = subprocess.run([jq, "-e", POLICY], input=json.dumps(plan), capture_output=True,
+    result = subprocess.run([jq, "-e", POLICY], input=json.dumps(saved), capture_output=True,
                             text=True)
     assert result.returncode in (0, 1), result.stderr
     return result.returncode == 0
 
 
 def test_the_readme_policy_denies_a_plan_that_removes_a_volume() -> None:
+    def saved(plan: Plan) -> dict[str, Any]:
+        return {"format": "stackup-plan", "plan": plan_json(plan)}
+
     up_plan, _, _, down_volumes, _ = plans()
-    assert policy_allows(plan_json(up_plan))
+    assert policy_allows(saved(up_plan))
     assert plan_json(down_volumes)["summary"]["volumes"]["remove"] == 1
-    assert not policy_allows(plan_json(down_volumes))
+    assert not policy_allows(saved(down_volumes))
     keeps_volumes = plan_down(DATA, converged(DATA))
-    assert policy_allows(plan_json(keeps_volumes))
+    assert policy_allows(saved(keeps_volumes))
     anonymous = plan_down(DATA, converged(DATA), remove_volumes=True)
     only_anonymous = Plan("demo", tuple(op for op in anonymous.operations
                                         if op.kind is not Kind.REMOVE_VOLUME))
-    assert not policy_allows(plan_json(only_anonymous))  # remove_container with its volumes
+    assert not policy_allows(saved(only_anonymous))  # remove_container with its volumes

@@ -132,7 +132,7 @@ def host_facts(engine: Engine, wanted: Wants) -> HostFacts:
                 c.name, project, c.state in ("running", "restarting", "paused"),
                 tuple(HostPort(p.ip, p.public, p.protocol) for p in c.ports if p.public)))
     busy = frozenset(p for p in wanted.host_ports if local and not _bindable(p))
-    paths = [path for _, _, path in wanted.files]
+    paths = [path for *_, path in wanted.files]
     if local:
         paths.extend(m.source for _, m in wanted.binds if m.source)
     missing = frozenset(path for path in paths if not os.path.exists(path))

@@ -77,7 +77,8 @@ class Wants:
     ports: tuple[tuple[str, Port], ...] = ()  # (service, port) of containers the run starts
     names: tuple[tuple[str, str], ...] = ()  # (service, container name) the run creates
     binds: tuple[tuple[str, Mount], ...] = ()  # (service, bind) the engine will not create
-    files: tuple[tuple[str, str, str], ...] = ()  # (section, key, path) of secret/config files
+    files: tuple[tuple[str, str, str, str], ...] = ()  # (service, section, key, path) of the
+    # secret and config files it is given (stackup reads them here, whatever the engine)
     images: tuple[tuple[str, str], ...] = ()  # (service, reference) pulled and not present
 
     @property
@@ -215,7 +216,7 @@ def _wants(project: Project, ports: Mapping[tuple[str, Port], None],
            names: Mapping[tuple[str, str], None], created: Iterable[str],
            images: Mapping[tuple[str, str], None]) -> Wants:
     binds: list[tuple[str, Mount]] = []
-    files: dict[tuple[str, str, str], None] = {}
+    files: dict[tuple[str, str, str, str], None] = {}
     for name in created:
         service = project.services[name]
         binds.extend((name, m) for m in service.volumes if _bind_must_exist(m))
@@ -224,7 +225,7 @@ def _wants(project: Project, ports: Mapping[tuple[str, Port], None],
             for ref in refs:
                 obj = declared.get(ref.source)
                 if obj is not None and obj.file is not None:
-                    files[(section, obj.key, obj.file)] = None
+                    files[(name, section, obj.key, obj.file)] = None
     return Wants(tuple(ports), tuple(names), tuple(binds), tuple(files), tuple(images))
 
 
@@ -280,10 +281,14 @@ def check(project: Project, wanted: Wants, host: HostFacts,
             out.append(Problem(volume_path(tree, service_name, mount),
                                f"bind source {mount.source} does not exist (create_host_path: "
                                f"false)"))
-    for section, key, path in wanted.files:
+    users: dict[tuple[str, str, str], list[str]] = {}
+    for service_name, section, key, path in wanted.files:
+        users.setdefault((section, key, path), []).append(service_name)
+    for (section, key, path), names in users.items():
         if path in host.missing:
             out.append(Problem(f"{section}.{key}.file",
-                               f"{section[:-1]} {key}: file {path} does not exist"))
+                               f"{section[:-1]} {key} of service {', '.join(names)}: file "
+                               f"{path} does not exist"))
     for service_name, ref in wanted.images:
         reason = host.unpullable.get(ref)
         if reason is not None:
