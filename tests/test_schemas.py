@@ -98,9 +98,13 @@ def test_progress_events_validate() -> None:
                             "output", "--build", 0.1, output="Step 1/2 : FROM busybox"))
     progress.on_event(Event("run_hook:web:1", Kind.RUN_HOOK, "demo-web-1", "web", "failed",
                             "post_start", 0.5, error="exit 1"))
+    op = plan.operations[3]
+    progress.on_event(Event(op.op_id, op.kind, op.subject, op.service_name, "not_run",
+                            op.cause, 0.0))
+    progress.on_event(Event("", Kind.GATE, "demo", None, "stopping", "SIGINT", 0.0))
     progress.summary(plan, Outcome(done=plan.operations[:3]))
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 9
+    assert len(lines) == 11
     for line in lines:
         record = json.loads(line)
         assert_valid("progress", record)
