@@ -225,7 +225,10 @@ def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
         if g.progress == "json":  # one object, as the other summaries
             import json
 
-            lines = [json.dumps({"summary": True, "ok": False, "interrupted": outcome.stopped_by,
+            from stackup.run.events import rfc3339
+
+            lines = [json.dumps({"summary": True, "time": rfc3339(), "ok": False,
+                                 "interrupted": outcome.stopped_by,
                                  "abandoned": outcome.abandoned, "done": len(outcome.done),
                                  "not_run": len(outcome.not_run), "message": lines},
                                 sort_keys=True)]

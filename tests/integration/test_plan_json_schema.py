@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 
-from tests.integration.helpers import LOOP, run, write
+from tests.integration.helpers import LOOP, STACKUP, ids, run, sigint_as_in_a_terminal, write
 from tests.test_schemas import assert_valid, policy_allows
 
 pytestmark = pytest.mark.engine
@@ -81,3 +84,29 @@ def test_plan_and_progress_json_of_real_runs(tmp_path: Path, project_name: str,
     assert ("remove_volume", f"{project_name}_data") in {
         (r.get("action"), r.get("name")) for r in removed if r.get("phase") == "done"}
     assert not client.api.volumes(filters={"name": f"{project_name}_data"})["Volumes"]
+
+
+def test_progress_json_of_an_interrupted_run(tmp_path: Path, project_name: str,
+                                             client: docker.DockerClient) -> None:
+    """Ctrl-C part way: the events, the stop request and the interrupted summary, every line
+    of the schema."""
+    services = "".join(f"""
+          s{i}:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]""" for i in range(12))
+    write(tmp_path, "services:" + services + "\n")
+    process = subprocess.Popen([STACKUP, "-p", project_name, "--parallel", "1", "--progress",
+                                "json", "-f", str(tmp_path / "compose.yaml"), "up", "-d"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)
+    deadline = time.monotonic() + 30
+    while not ids(client, project_name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    # click writes an empty line to stderr on Ctrl-C (its own KeyboardInterrupt handling)
+    records = progress_lines("\n".join(line for line in stderr.splitlines() if line))
+    assert records[-1]["summary"] is True and records[-1]["interrupted"] == "SIGINT"
+    stops = [r for r in records if r.get("phase") in ("stopping", "abandoning")]
+    assert all(r["signal"] == "SIGINT" for r in stops)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 from stackup.core.errors import EngineUnavailable
+from stackup.run.events import VERBS  # the same words as the JSON's "verb"
 
 if TYPE_CHECKING:
     from stackup.cli.views.live import LiveView
@@ -26,22 +27,6 @@ if TYPE_CHECKING:
     from stackup.core.observed import ObservedContainer
     from stackup.core.plan import Plan
 
-VERBS = {
-    "create_network": ("network", "create"), "create_volume": ("volume", "create"),
-    "pull_image": ("image", "pull"), "build_image": ("image", "build"),
-    "push_image": ("image", "push"),
-    "create_container": ("container", "create"), "rename_container": ("container", "rename"),
-    "start_container": ("container", "start"), "stop_container": ("container", "stop"),
-    "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),
-    "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
-    "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
-    "wait_running": ("service", "wait running"),
-    "create_service": ("service", "create"), "update_service": ("service", "update"),
-    "remove_service": ("service", "remove"), "create_secret": ("secret", "create"),
-    "remove_secret": ("secret", "remove"), "create_config": ("config", "create"),
-    "remove_config": ("config", "remove"), "wait_service": ("service", "wait converged"),
-    "wait_service_completed": ("service", "wait completed"),
-}
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
 _HIDDEN = frozenset({"not_needed", "not_run"})  # shown in JSON only (the end says what is left)
 STOPPING = {"SIGINT": "stopping after the operations in progress… press Ctrl-C again to "
