@@ -30,7 +30,7 @@ READS = frozenset({
     "observe", "inspect_container", "image_id", "image_details", "logs", "top", "stats",
     "events", "engine_version", "list_projects", "stat_path", "get_archive", "list_containers",
     "list_revisions", "project_events", "wait_container", "export_container",
-    "registry_digest",
+    "registry_digest", "all_containers", "image_unpullable",
 })
 WRITES = frozenset({
     "create_network", "remove_network", "create_volume", "remove_volume", "create_container",

@@ -8,7 +8,7 @@ loop are imported lazily so that commands which do not need them (``config``) st
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +21,12 @@ if TYPE_CHECKING:
     from stackup.ports.engine import Backend, Engine
     from stackup.run.events import Event, Outcome
     from stackup.reconcile import UpOptions
+    from stackup.reconcile.preflight import HostFacts, HostPort, Wants
 
 
 EventSink = Callable[["Event"], None]
+Tree = Mapping[str, Any] | None
+"""The loader's located tree of the same load (``Loaded.tree``): gives problems their lines."""
 
 
 def _ignore(_event: Any) -> None:
@@ -74,11 +77,98 @@ def plan_up(project: Project, engine: Engine, options: UpOptions) -> Plan:
     return _plan_up(project, observe(project, engine), options)
 
 
+def checked_plan_up(project: Project, engine: Engine, options: UpOptions, *,
+                    tree: Tree = None, shape: Callable[[Plan], Plan] | None = None) -> Plan:
+    """The plan ``up`` runs (``shape``d, e.g. without its starts for ``create``), after a
+    preflight: ``PreflightFailed`` lists every problem found, each with its file and line
+    (``tree``: the loader's located tree), and nothing is changed."""
+    from stackup.reconcile import plan_up as _plan_up
+    from stackup.reconcile import preflight
+
+    observed = observe(project, engine)
+    problems = preflight.before_plan(project, observed, options, tree)
+    if problems:
+        wanted = preflight.wants_without_plan(project, observed, options)
+        plan = None
+    else:
+        plan = _plan_up(project, observed, options)
+        plan = shape(plan) if shape is not None else plan
+        wanted = preflight.wants(project, observed, plan)
+    problems += preflight.check(project, wanted, host_facts(engine, wanted), tree)
+    if problems or plan is None:
+        raise preflight.failure(problems, tree)
+    return plan
+
+
+def check_plan(plan: Plan, project: Project, observed: ObservedState, engine: Engine,
+               tree: Tree = None) -> None:
+    """Preflight of a plan made earlier (``apply FILE``): ``PreflightFailed`` when it finds
+    problems."""
+    from stackup.reconcile import preflight
+
+    wanted = preflight.wants(project, observed, plan)
+    problems = preflight.check(project, wanted, host_facts(engine, wanted), tree)
+    if problems:
+        raise preflight.failure(problems, tree)
+
+
+def host_facts(engine: Engine, wanted: Wants) -> HostFacts:
+    """What preflight asks, answered: the engine's containers (only when ports or names are to
+    be checked), probes of host ports and bind sources when the engine runs on this machine (a
+    unix socket), files stackup reads itself, and one registry look-up per image to pull
+    that is not present."""
+    import os
+
+    from stackup.core import labels
+    from stackup.core.model import FrozenMap
+    from stackup.reconcile.preflight import EngineContainer, HostFacts, HostPort
+
+    local = str(getattr(engine, "base_url", "")).startswith("unix://")
+    containers: list[EngineContainer] = []
+    if wanted.ports or wanted.names:
+        for c in engine.all_containers():
+            project = c.project or dict(c.labels).get(labels.COMPOSE_PROJECT, "")
+            containers.append(EngineContainer(
+                c.name, project, c.state in ("running", "restarting", "paused"),
+                tuple(HostPort(p.ip, p.public, p.protocol) for p in c.ports if p.public)))
+    busy = frozenset(p for p in wanted.host_ports if local and not _bindable(p))
+    paths = [path for *_, path in wanted.files]
+    if local:
+        paths.extend(m.source for _, m in wanted.binds if m.source)
+    missing = frozenset(path for path in paths if not os.path.exists(path))
+    unpullable = {}
+    for ref in sorted({ref for _, ref in wanted.images}):
+        reason = engine.image_unpullable(ref)
+        if reason is not None:
+            unpullable[ref] = reason
+    return HostFacts(local, busy, missing, tuple(containers), FrozenMap(unpullable))
+
+
+def _bindable(port: HostPort) -> bool:
+    """Whether this machine lets a socket bind ``port`` now (only "address in use" says no)."""
+    import errno
+    import socket
+
+    if port.protocol not in ("tcp", "udp"):
+        return True
+    family = socket.AF_INET6 if ":" in port.host_ip else socket.AF_INET
+    kind = socket.SOCK_STREAM if port.protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(family, kind) as probe:
+        if kind == socket.SOCK_STREAM:  # as the engine's proxy does: TIME_WAIT is no conflict
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((port.host_ip or "0.0.0.0", port.port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
+
+
 def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOptions,
-             on_event: EventSink = _ignore) -> Outcome:
+             on_event: EventSink = _ignore, *, tree: Tree = None) -> Outcome:
     """Execute a plan on the engine's containers; returns the outcome (failures included,
     never raised; ``Interrupted`` after a stop request). ``project`` is used when the plan
-    carries none."""
+    carries none. An engine error without a location gets its service's (a port error: the
+    ``ports:`` entry), from ``tree``."""
     if not plan.operations:
         from stackup.run.events import Outcome
 
@@ -92,7 +182,15 @@ def run_plan(plan: Plan, project: Project | None, engine: Engine, run: RunOption
     from stackup.app.wiring import check_engine_supports
 
     check_engine_supports(plan, engine)
-    return run_with(plan, ContainerBackend(engine), run, on_event)
+    outcome = run_with(plan, ContainerBackend(engine), run, on_event)
+    if tree is not None:
+        from stackup.core.errors import EngineError
+        from stackup.reconcile.preflight import locate_failure
+
+        for op, error in outcome.failed:
+            if isinstance(error, EngineError) and error.location is None:
+                error.location = locate_failure(op, error.summary, tree)
+    return outcome
 
 
 def run_with(plan: Plan, backend: Backend, run: RunOptions,
@@ -151,17 +249,19 @@ async def _names(received: AsyncIterable[int]) -> AsyncIterator[str]:
 
 
 def up(project: Project, engine: Engine, options: UpOptions, run: RunOptions,
-       on_event: EventSink = _ignore, *, wait: bool = False) -> tuple[Plan, Outcome]:
+       on_event: EventSink = _ignore, *, wait: bool = False,
+       tree: Tree = None) -> tuple[Plan, Outcome]:
     """Converge; with ``wait`` also until every selected service is running and healthy.
 
-    One plan, run as it is: where a build or pull may change an image, the plan already holds
-    the recreations that follow, each conditional on the image id changing."""
+    One plan, run as it is, after a preflight (``checked_plan_up``): where a build or pull may
+    change an image, the plan already holds the recreations that follow, each conditional on
+    the image id changing."""
     if wait:
         import dataclasses
 
         options = dataclasses.replace(options, wait=True)
-    plan = plan_up(project, engine, options)
-    return plan, run_plan(plan, project, engine, run, on_event)
+    plan = checked_plan_up(project, engine, options, tree=tree)
+    return plan, run_plan(plan, project, engine, run, on_event, tree=tree)
 
 
 def images_plan(verb: str, project: Project, services: Iterable[str] = (), *,
@@ -291,9 +391,11 @@ def save_plan(project: Project, engine: Engine, options: UpOptions) -> tuple[Pla
     return plan, planfile.dump(plan, prints, version=__version__, created=created)
 
 
-def check_saved_plan(text: str, source: str, project: Project, engine: Engine) -> Plan:
-    """The saved plan, ready to run, if nothing moved since it was made; else ``StalePlan``
-    (nothing changed on the engine) listing what moved, or ``PlanFileError``."""
+def check_saved_plan(text: str, source: str, project: Project, engine: Engine, *,
+                     tree: Tree = None) -> Plan:
+    """The saved plan, ready to run, if nothing moved since it was made and its preflight
+    finds nothing; else ``StalePlan`` (nothing changed on the engine) listing what moved,
+    ``PreflightFailed`` or ``PlanFileError``."""
     from stackup.app import planfile
     from stackup.core.errors import StalePlan
 
@@ -304,7 +406,9 @@ def check_saved_plan(text: str, source: str, project: Project, engine: Engine) -
     if moved:
         raise StalePlan(f"the plan in {source} is stale: {len(moved)} thing(s) moved since it "
                         f"was made; nothing was changed", tuple(moved))
-    return planfile.to_plan(saved, project)
+    plan = planfile.to_plan(saved, project)
+    check_plan(plan, project, observed, engine, tree)
+    return plan
 
 
 def applied_revision(text: str, source: str, project_name: str,

@@ -106,9 +106,10 @@ def _dependencies(project: Project, service_name: str) -> tuple[str, ...]:
 
 def start_dependencies(project: Project, engine: Engine, service_name: str, *,
                        build: bool, pull: str | None, remove_orphans: bool,
-                       run: app.RunOptions,
-                       on_event: app.EventSink) -> tuple[Plan, Outcome] | None:
-    """``up`` of the service's dependencies (and theirs); None when it has none."""
+                       run: app.RunOptions, on_event: app.EventSink,
+                       tree: app.Tree = None) -> tuple[Plan, Outcome] | None:
+    """``up`` of the service's dependencies (and theirs), preflight included (``tree``: the
+    loader's, for the problems' lines); None when it has none."""
     from stackup.reconcile import UpOptions
 
     deps = _dependencies(project, service_name)
@@ -117,7 +118,7 @@ def start_dependencies(project: Project, engine: Engine, service_name: str, *,
             _remove_orphans(project, engine)
         return None
     options = UpOptions(services=deps, build=build, pull=pull, remove_orphans=remove_orphans)
-    return app.up(project, engine, options, run, on_event)
+    return app.up(project, engine, options, run, on_event, tree=tree)
 
 
 def _remove_orphans(project: Project, engine: Engine) -> None:

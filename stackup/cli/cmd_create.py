@@ -28,18 +28,18 @@ def _run(g: Globals, verb: str, services: tuple[str, ...], scale: tuple[str, ...
 
     if build and no_build:
         raise click.UsageError("--build and --no-build cannot be used together")
-    project = g.load(services).project
+    loaded = g.load(services)
+    project = loaded.project
     options = up_options(project, services, scale, force_recreate, no_recreate,
                          remove_orphans, None, build, pull, no_build=no_build, no_deps=no_deps,
                          all_resources=g.all_resources)
     engine = g.engine()
     progress = Progress(g.progress)
     with g.locked(verb):
-        plan = app.plan_up(project, engine, options)
-        if no_start:
-            plan = without_starts(plan)
+        plan = app.checked_plan_up(project, engine, options, tree=loaded.tree,
+                                   shape=without_starts if no_start else None)
         outcome = app.run_plan(plan, project, engine, app.RunOptions(parallel=g.parallel),
-                               quiet_output(progress.on_event, quiet))
+                               quiet_output(progress.on_event, quiet), tree=loaded.tree)
     progress.summary(plan, outcome, verb=verb)
     g.show_tracebacks(outcome.failed)
     if not outcome.ok:

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 def _report(g: Globals, verb: str, name: str) -> None:
     if g.progress == "json":
-        click.echo(json.dumps({"action": verb, "name": name, "phase": "done"}), err=True)
+        from stackup.run.events import rfc3339
+
+        click.echo(json.dumps({"time": rfc3339(), "action": verb, "name": name,
+                               "phase": "done"}), err=True)
     elif g.progress != "quiet":
         click.echo(f" {'done':<7} {verb:<14} {name}", err=True)
 

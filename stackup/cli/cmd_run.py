@@ -169,7 +169,8 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
         raise click.UsageError("--service-ports and --publish cannot be used together")
     if pull == "policy":
         pull = None
-    project = g.load((service,)).project
+    loaded = g.load((service,))
+    project = loaded.project
     app.check_services(project, [service])
     if service not in project.services:
         raise click.UsageError(f"service {service} is not enabled (check its profiles)")
@@ -198,7 +199,8 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
         if not no_deps:
             _failed(g, oneoff.start_dependencies(project, engine, service, build=build,
                                                  pull=pull, remove_orphans=remove_orphans,
-                                                 run=run, on_event=on_event), "run")
+                                                 run=run, on_event=on_event,
+                                                 tree=loaded.tree), "run")
         _failed(g, oneoff.ensure_resources(project, engine, service, run=run,
                                            on_event=on_event), "run")
         _failed(g, oneoff.ensure_image(project, engine, service, build=build, pull=pull,

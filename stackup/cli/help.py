@@ -16,7 +16,7 @@ import click
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("The stack", ("up", "down", "ps", "logs", "start", "stop", "restart", "create", "rm",
                    "scale", "ls")),
-    ("Plans", ("plan", "apply")),
+    ("Plans", ("plan", "apply", "schema")),
     ("History and drift", ("history", "rollback", "watch")),
     ("Images", ("build", "pull", "push", "images")),
     ("Containers", ("exec", "run", "attach", "cp", "kill", "pause", "unpause", "top", "port",
@@ -38,6 +38,7 @@ SUMMARIES = {
     "ls": "List the projects on the engine.",
     "plan": "Show what `up` would change, and why.",
     "apply": "Run a saved plan exactly, or nothing if anything moved.",
+    "schema": "Print the JSON Schema of plans or progress events.",
     "history": "List the revisions recorded on the engine.",
     "rollback": "Go back to an earlier revision.",
     "watch": "Report drift as it happens; heal it with --heal.",

@@ -81,6 +81,7 @@ COMMANDS = {
     "rollback": "stackup.cli.cmd_history:rollback_cmd",
     "run": "stackup.cli.cmd_run:run_cmd",
     "scale": "stackup.cli.cmd_create:scale_cmd",
+    "schema": "stackup.cli.cmd_schema:schema_cmd",
     "start": "stackup.cli.cmd_lifecycle:start_cmd",
     "stats": "stackup.cli.cmd_events:stats_cmd",
     "stop": "stackup.cli.cmd_lifecycle:stop_cmd",
@@ -231,7 +232,10 @@ def _interrupted(g: Globals, stop: BaseException, argv: list[str]) -> int:
         if g.progress == "json":  # one object, as the other summaries
             import json
 
-            lines = [json.dumps({"summary": True, "ok": False, "interrupted": outcome.stopped_by,
+            from stackup.run.events import rfc3339
+
+            lines = [json.dumps({"summary": True, "time": rfc3339(), "ok": False,
+                                 "interrupted": outcome.stopped_by,
                                  "abandoned": outcome.abandoned, "done": len(outcome.done),
                                  "not_run": len(outcome.not_run), "message": lines},
                                 sort_keys=True)]

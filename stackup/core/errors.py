@@ -8,7 +8,8 @@
     ├── ProjectError                 the project as a whole: missing files, bad project name
     ├── PlanError                    reconcile cannot decide (external resource missing, diverged volume)
     │   ├── PlanFileError            a saved plan file is unreadable, of another version or edited
-    │   └── StalePlan                ``apply FILE``: the files or the engine moved since the plan
+    │   ├── StalePlan                ``apply FILE``: the files or the engine moved since the plan
+    │   └── PreflightFailed          before anything was created: every problem found, located
     ├── InternalError                a bug in stackup: ``cause`` keeps the original exception
     └── EngineError                  the Docker engine refused or failed (names service and reason)
         ├── EngineUnavailable        no engine answers (transient)
@@ -109,6 +110,25 @@ class StalePlan(PlanError):
     def __init__(self, summary: str, moved: tuple[str, ...], *, detail: str = "") -> None:
         super().__init__(summary, detail=detail or "\n".join(f"  - {m}" for m in moved))
         self.moved = moved
+
+
+class PreflightFailed(PlanError):
+    """``up`` (``apply``, ``create``, ``run``) checked what it could before creating anything
+    and found problems; nothing was changed. ``problems``: (message, location or None), in the
+    order they were written."""
+
+    def __init__(self, problems: tuple[tuple[str, Location | None], ...]) -> None:
+        count = len(problems)
+        lines = []
+        for message, location in problems:
+            where = ""
+            if location is not None:
+                where = f"{location.file}:{location.line}" if location.line else location.file
+                where = f"{where}: " if where and where != "<unknown>" else ""
+            lines.append(f"  {where}{message}")
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} found before starting; "
+                         f"nothing was changed", detail="\n".join(lines))
+        self.problems = problems
 
 
 class InternalError(StackupError):

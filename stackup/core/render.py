@@ -18,9 +18,11 @@ changed fields (``    environment.VERSION: "v1" → "v2"``; sensitive values nev
 follow, prefixed ``! ``, then a summary line. A plan without changes renders as
 ``No changes: N containers up to date.``
 
-JSON (``plan_json``), version 2: see ``operation_json`` and the README ("Reviewed plans in a
-pipeline"). Every value an operation's engine call needs is there except sensitive ones:
-the config is given by its hash; ``apply`` recomputes it from the reloaded files and checks it.
+JSON (``plan_json``), version 2, its schema in ``stackup/schemas/plan.json`` (``stackup schema
+plan``): every value an operation's engine call needs is there except sensitive ones (the
+config is given by its hash; ``apply`` recomputes it from the reloaded files and checks it),
+with a ``summary`` of counts per action and each service's action in one word (``services``)
+for policy checks, which should not have to infer a replacement from its five steps.
 """
 
 from __future__ import annotations
@@ -218,12 +220,113 @@ def operation_json(op: Operation) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
-    """The documented, stable JSON form of a plan."""
+    """The documented, stable JSON form of a plan (schema: ``stackup/schemas/plan.json``)."""
     return {
         "version": 2,
         "project": plan.project_name,
         "changes": not plan.empty,
+        "summary": plan_summary(plan),
+        "services": service_actions(plan),
         "operations": [operation_json(op) for op in plan.operations],
         "notes": list(plan.notes),
         "up_to_date": list(plan.up_to_date),
     }
+
+
+# --- the summary and each service's action, for policy checks --------------------------------
+
+SERVICE_ACTIONS = ("create", "recreate", "scale", "remove", "update", "start", "restart", "stop",
+                   "none")
+"""A service's action in one word, most telling first: the first that applies wins."""
+
+
+def _acting(plan: Plan) -> list[Operation]:
+    """The operations that would change something (no restore steps, waits, gates, sleeps)."""
+    return [op for op in plan.operations if not op.if_failed and op.kind not in _WAIT_STATE
+            and op.kind not in (Kind.GATE, Kind.SLEEP)]
+
+
+def _replaced(op: Operation) -> bool:
+    """The removal that ends a replacement (stop → rename → create → start → remove, or a
+    rolling update's new-beside-old): one per recreated replica."""
+    return op.kind is Kind.REMOVE_CONTAINER and op.op_id.endswith(":replaced")
+
+
+def _above_scale(op: Operation) -> bool:
+    return op.kind is Kind.REMOVE_CONTAINER and " above scale " in op.cause
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """Counts for policy checks. Containers (services on a swarm): ``create`` new ones that
+    replace nothing; ``recreate`` replaced ones (a replacement's stop, rename, create, start and
+    removal count once), ``recreate_if_image_changes`` those replaced only if a build or pull
+    changes the image; ``remove``, ``start``, ``stop``, ``restart`` existing ones (a stop before
+    a removal or a replacement is part of it); ``update`` swarm services updated in place.
+    ``scale``: services whose number of replicas changes. ``pull``, ``build``, ``push``: images.
+    ``networks`` and ``volumes``: created and removed."""
+    ops = _acting(plan)
+    replaced = [op for op in ops if _replaced(op)]
+    replaced_keys = {(op.service_name, op.number) for op in replaced}
+    removed_ids = {op.container_id for op in ops if op.kind is Kind.REMOVE_CONTAINER}
+
+    def count(*kinds: Kind) -> int:
+        return sum(op.kind in kinds for op in ops)
+
+    return {
+        "create": sum(op.kind is Kind.CREATE_CONTAINER
+                      and (op.service_name, op.number) not in replaced_keys for op in ops)
+        + count(Kind.CREATE_SERVICE),
+        "recreate": sum(op.when_image is None for op in replaced),
+        "recreate_if_image_changes": sum(op.when_image is not None for op in replaced),
+        "remove": sum(op.kind is Kind.REMOVE_CONTAINER and not _replaced(op) for op in ops)
+        + count(Kind.REMOVE_SERVICE),
+        "scale": sum(action == "scale" for action in
+                     (s["action"] for s in service_actions(plan).values())),
+        "start": sum(op.kind is Kind.START_CONTAINER and op.container_id is not None
+                     and op.when_image is None for op in ops),
+        "stop": sum(op.kind is Kind.STOP_CONTAINER and op.container_id not in removed_ids
+                    for op in ops),
+        "restart": count(Kind.RESTART_CONTAINER),
+        "update": count(Kind.UPDATE_SERVICE),
+        "pull": count(Kind.PULL_IMAGE),
+        "build": count(Kind.BUILD_IMAGE),
+        "push": count(Kind.PUSH_IMAGE),
+        "networks": {"create": count(Kind.CREATE_NETWORK),
+                     "remove": count(Kind.REMOVE_NETWORK)},
+        "volumes": {"create": count(Kind.CREATE_VOLUME), "remove": count(Kind.REMOVE_VOLUME)},
+    }
+
+
+def service_actions(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Each service an operation names → its action in one word (``SERVICE_ACTIONS``) and the
+    ids of its operations, in plan order."""
+    ids: dict[str, list[str]] = {}
+    for op in plan.operations:
+        if op.service_name is not None:
+            ids.setdefault(op.service_name, []).append(op.op_id)
+    acting: dict[str, list[Operation]] = {}
+    for op in _acting(plan):
+        if op.service_name is not None:
+            acting.setdefault(op.service_name, []).append(op)
+    return {name: {"action": _action(acting.get(name, [])), "operations": ids[name]}
+            for name in sorted(ids)}
+
+
+def _action(ops: list[Operation]) -> str:
+    kinds = {op.kind for op in ops}
+    if any(_replaced(op) for op in ops):
+        return "recreate"
+    creates = [op for op in ops if op.kind is Kind.CREATE_CONTAINER]
+    removes = [op for op in ops if op.kind is Kind.REMOVE_CONTAINER]
+    if any(_above_scale(op) for op in removes) or (creates and min(
+            op.number or 1 for op in creates) > 1):
+        return "scale"  # replicas above the scale go, or new ones join those there
+    if creates or Kind.CREATE_SERVICE in kinds:
+        return "create"
+    if removes or Kind.REMOVE_SERVICE in kinds:
+        return "remove"
+    for kind, word in ((Kind.UPDATE_SERVICE, "update"), (Kind.START_CONTAINER, "start"),
+                       (Kind.RESTART_CONTAINER, "restart"), (Kind.STOP_CONTAINER, "stop")):
+        if kind in kinds:
+            return word
+    return "none"

@@ -51,6 +51,8 @@ class Loaded:
     project: Project
     warnings: tuple[str, ...]
     environment: Mapping[str, str]  # the merged interpolation environment
+    # the merged tree the project was parsed from: where each value was written (preflight)
+    tree: LDict | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,4 +162,4 @@ def load_project(options: LoadOptions) -> Loaded:
         environ=loaded.environment, profiles=loaded.profiles,
         requested_services=tuple(options.services), config_files=loaded.files,
         warnings=warnings, scopes=loaded.scopes)
-    return Loaded(project, tuple(warnings), loaded.environment)
+    return Loaded(project, tuple(warnings), loaded.environment, loaded.tree)

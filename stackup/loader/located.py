@@ -11,6 +11,8 @@ starts). Scalars stay plain Python values; ask their container with :func:`loc_o
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from stackup.core.errors import Location
@@ -49,3 +51,25 @@ def loc_of(container: Any, key: Any = None) -> Location | None:
             return container.item_locs[key]
         return container.loc
     return getattr(container, "loc", None)
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def locate(tree: Mapping[str, Any] | None, path: str) -> Location | None:
+    """Where ``path`` (``services.web.ports[0]``) was written, or its nearest written parent."""
+    if tree is None:
+        return None
+    node: Any = tree
+    found = loc_of(tree)
+    for match in _STEP.finditer(path):
+        key: Any = match.group(1) if match.group(1) is not None else int(match.group(2))
+        try:
+            child = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        here = loc_of(node, key)
+        if here is not None:
+            found = here
+        node = child
+    return found.at(path) if found is not None else None

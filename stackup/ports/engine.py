@@ -88,6 +88,12 @@ class ObservePort(Protocol):
         """A fresh view of one container (state, health, exit code), for waits."""
         ...
 
+    def all_containers(self) -> list[ContainerSummary]:
+        """Preflight: every container on the engine, of any project or none, running or not
+        (names and published ports), sorted by name."""
+        ...
+
+
 class ResourcePort(Protocol):
     """The project's networks and volumes."""
 
@@ -172,6 +178,12 @@ class ImagePort(Protocol):
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
         """Image id → details, for the ids the engine still has."""
         ...
+
+    def image_unpullable(self, ref: str) -> str | None:
+        """Preflight: None when the engine's registry resolves ``ref`` (a pull would find it),
+        else why not. Asks for the manifest only; downloads nothing."""
+        ...
+
 
 class StreamPort(Protocol):
     """Output and two-way streams: logs, exec, ``run`` and ``attach`` (``ports.session``)."""

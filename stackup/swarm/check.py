@@ -13,13 +13,12 @@ same load. Without a tree the paths are still named, without lines.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from stackup.core.errors import Location, SpecError
-from stackup.loader.located import loc_of
+from stackup.loader.located import locate
 from stackup.core.model import Project, Service
 from stackup.core.swarm_objects import content_sha256
 from stackup.swarm.spec import is_job
@@ -179,25 +178,3 @@ def refuse(project: Project, tree: Mapping[str, Any] | None = None, *, nodes: in
     count = len(found)
     raise SpecError(f"{count} setting{'s' if count > 1 else ''} cannot be deployed to a swarm",
                     detail="\n".join(lines), location=found[0][0])
-
-
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def locate(tree: Mapping[str, Any] | None, path: str) -> Location | None:
-    """Where ``path`` (``services.web.ports[0]``) was written, or its nearest written parent."""
-    if tree is None:
-        return None
-    node: Any = tree
-    found = loc_of(tree)
-    for match in _STEP.finditer(path):
-        key: Any = match.group(1) if match.group(1) is not None else int(match.group(2))
-        try:
-            child = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-        here = loc_of(node, key)
-        if here is not None:
-            found = here
-        node = child
-    return found.at(path) if found is not None else None

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackup.core import labels
-from stackup.ports.engine import ExecResult, ImageInfo
+from stackup.ports.engine import ContainerSummary, ExecResult, ImageInfo
 from stackup.adapters.memory_lock import FakeLockStore
 from stackup.testing.fake_revisions import FakeRevisionsMixin
 from stackup.adapters.docker.file_specs import Payload, delivered
@@ -540,6 +540,18 @@ class FakeEngine(FakeRevisionsMixin):
             if ref not in self.images:
                 raise NotFound(f"cannot push image {ref}: no such image")
             self.pushed[ref] = self.images[ref]
+
+    def image_unpullable(self, ref: str) -> str | None:
+        with self._lock:  # not recorded in ``calls``: preflight reads, not plan steps
+            if ref in self.registry or self.auto_images or ("pull_image", ref) in self._failures:
+                return None  # (a failure set with ``fail_on`` is one of the run, not of preflight)
+            return f"{ref}: not found in the registry"
+
+    def all_containers(self) -> list[ContainerSummary]:
+        with self._lock:
+            return sorted((ContainerSummary(c.container_id, c.name, c.project, c.service,
+                                            c.number, c.image_ref, "", 0.0, c.state, c.state)
+                           for c in self.containers.values()), key=lambda c: c.name)
 
     def image_details(self, image_ids: Iterable[str]) -> dict[str, ImageInfo]:
         with self._call("image_details", ""), self._lock:

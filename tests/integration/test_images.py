@@ -247,10 +247,11 @@ def test_unreachable_registry_names_image_and_service(tmp_path: Path, project_na
     assert ignored.returncode == 0
     assert f"warning: service web: cannot pull image {ref}" in ignored.stderr
 
+    # preflight: the registry cannot resolve the image, so up fails before creating anything
+    # (as Compose does), naming the image, the service's line and the registry's answer
     up = run(tmp_path, project_name, "up", "-d", check=False)
-    assert up.returncode == 1 and f"cannot pull image {ref}" in up.stderr
-    assert "service web" in up.stderr
-    # web has no image, so no container; its dependent front is created, never started
-    assert sorted(ids(client, project_name)) == [f"{project_name}-front-1",
-                                                 f"{project_name}-other-1"]
-    assert client.containers.get(f"{project_name}-front-1").status == "created"
+    assert up.returncode == 1
+    assert f"{tmp_path / 'compose.yaml'}:4: services.web.image: image {ref} is not present " \
+           f"and cannot be pulled" in up.stderr
+    assert "connection refused" in up.stderr
+    assert ids(client, project_name) == {}

@@ -148,6 +148,12 @@ class ExtraMixin(ContainerMixin):
         found = [summary_from_list(item) for item in raw or []]
         return sorted(found, key=lambda c: (c.service, c.oneoff, c.number, c.name))
 
+    def all_containers(self) -> list[ContainerSummary]:
+        """Every container on the engine (one list call), for preflight, sorted by name."""
+        with self._call("cannot list the engine's containers"):
+            raw = self.api.containers(all=True)
+        return sorted((summary_from_list(item) for item in raw or []), key=lambda c: c.name)
+
     def stat_path(self, container_id: str, path: str) -> dict[str, Any] | None:
         """The engine's stat of ``path`` in the container (name, size, mode, linkTarget), or
         None when it does not exist."""

@@ -32,7 +32,9 @@ from stackup.adapters.docker.client import DEFAULT_SOCKET, ClientBase
 from stackup.adapters.docker.resource_specs import STACKUP_VERSION
 from stackup.core import labels as L
 from stackup.core.errors import (
+    EngineUnavailable,
     OperationFailed,
+    StackupError,
 )
 
 if TYPE_CHECKING:  # the builders' modules are imported when something is built
@@ -205,6 +207,21 @@ class ImageMixin(ClientBase):
 
     def push_image(self, ref: str, *, on_output: OutputSink | None = None) -> None:
         self._transfer("push", ref, on_output)
+
+    def image_unpullable(self, ref: str) -> str | None:
+        """None when the registry resolves ``ref`` (the engine's distribution inspect, with the
+        user's credentials: the manifest only), else the engine's reason. An engine that does
+        not answer raises ``EngineUnavailable``."""
+        what = f"cannot resolve image {ref}"
+        try:
+            auth = _auth_config(docker.utils.parse_repository_tag(ref)[0], what)
+            with self._call(what):
+                self.api.inspect_distribution(ref, auth_config=auth)
+        except EngineUnavailable:
+            raise
+        except StackupError as exc:
+            return exc.summary.removeprefix(f"{what}: ")
+        return None
 
     def _transfer(self, verb: str, ref: str, on_output: OutputSink | None) -> None:
         """Pull or push ``ref`` with the user's registry credentials, streaming progress."""

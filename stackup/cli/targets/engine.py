@@ -59,7 +59,8 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     from stackup.cli.views.progress import Progress
 
     check_orphan_flags(remove_orphans)
-    project = g.load(services).project
+    loaded = g.load(services)
+    project = loaded.project
     if no_build and build:
         raise click.UsageError("--build and --no-build cannot be used together")
     options = up_options(project, services, scale, force_recreate, no_recreate,
@@ -77,7 +78,8 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
         on_event = quiet_output(on_event, ("build_image",))
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
     with g.locked("up"):
-        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait)
+        plan, outcome = app.up(project, engine, options, run, on_event, wait=wait,
+                               tree=loaded.tree)
         after_up(g, project, services, plan, outcome, progress, rollback_on_failure)
     finish(g, plan, outcome, progress, "up")
     if not no_start:  # nothing runs to attach to
@@ -131,7 +133,8 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
                 text = handle.read()
         except OSError as exc:
             raise ProjectError(f"cannot read plan file {plan_file}: {exc.strerror}") from exc
-    project = g.load().project
+    loaded = g.load()
+    project = loaded.project
     engine = g.engine()
     progress = Progress(g.progress)
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
@@ -142,14 +145,16 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
             if g.progress == "json":
                 import json
 
-                click.echo(json.dumps({"summary": True, "ok": True, "done": 0,
-                                       "already_applied": applied}), err=True)
+                from stackup.run.events import rfc3339
+
+                click.echo(json.dumps({"summary": True, "time": rfc3339(), "ok": True,
+                                       "done": 0, "already_applied": applied}), err=True)
             else:
                 click.echo(f"{source}: already applied (revision {applied}); nothing was "
                            f"changed", err=True)
             return
-        plan = app.check_saved_plan(text, source, project, engine)
-        outcome = app.run_plan(plan, project, engine, run, progress.on_event)
+        plan = app.check_saved_plan(text, source, project, engine, tree=loaded.tree)
+        outcome = app.run_plan(plan, project, engine, run, progress.on_event, tree=loaded.tree)
         record_revision(g, project, (), plan, outcome, command="apply", plan_digest=digest)
     finish(g, plan, outcome, progress, "apply")
 

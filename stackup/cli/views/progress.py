@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 from stackup.core.errors import EngineUnavailable
+from stackup.run.events import VERBS  # the same words as the JSON's "verb"
 
 if TYPE_CHECKING:
     from stackup.cli.views.live import LiveView
@@ -26,22 +27,6 @@ if TYPE_CHECKING:
     from stackup.core.observed import ObservedContainer
     from stackup.core.plan import Plan
 
-VERBS = {
-    "create_network": ("network", "create"), "create_volume": ("volume", "create"),
-    "pull_image": ("image", "pull"), "build_image": ("image", "build"),
-    "push_image": ("image", "push"),
-    "create_container": ("container", "create"), "rename_container": ("container", "rename"),
-    "start_container": ("container", "start"), "stop_container": ("container", "stop"),
-    "restart_container": ("container", "restart"), "remove_container": ("container", "remove"),
-    "remove_network": ("network", "remove"), "remove_volume": ("volume", "remove"),
-    "wait_healthy": ("service", "wait healthy"), "wait_completed": ("service", "wait completed"),
-    "wait_running": ("service", "wait running"),
-    "create_service": ("service", "create"), "update_service": ("service", "update"),
-    "remove_service": ("service", "remove"), "create_secret": ("secret", "create"),
-    "remove_secret": ("secret", "remove"), "create_config": ("config", "create"),
-    "remove_config": ("config", "remove"), "wait_service": ("service", "wait converged"),
-    "wait_service_completed": ("service", "wait completed"),
-}
 _DONE_WORD = {"started": "...", "done": "done", "failed": "FAILED", "skipped": "skipped"}
 _HIDDEN = frozenset({"not_needed", "not_run"})  # shown in JSON only (the end says what is left)
 STOPPING = {"SIGINT": "stopping after the operations in progress… press Ctrl-C again to "
@@ -111,8 +96,11 @@ class Progress:
         with self._lock:
             try:
                 if self.mode == "json":
-                    self.stream.write(json.dumps({"phase": event.phase, "signal": event.cause,
-                                                  "message": text}, sort_keys=True) + "\n")
+                    from stackup.run.events import rfc3339
+
+                    self.stream.write(json.dumps({"time": rfc3339(event.at), "phase": event.phase,
+                                                  "signal": event.cause, "message": text},
+                                                 sort_keys=True) + "\n")
                 elif self.mode == "tty":
                     self._redraw(None, text)
                 else:
@@ -143,15 +131,9 @@ class Progress:
         return line.rstrip()
 
     def _write_json(self, event: Event) -> None:
-        kind = str(getattr(event.kind, "value", event.kind))
-        resource, verb = describe(kind)
-        record = {"id": event.op_id, "action": kind, "resource": resource, "verb": verb,
-                  "name": event.subject, "service": event.service, "phase": event.phase,
-                  "cause": event.cause, "seconds": round(event.seconds, 3),
-                  "error": event.error}
-        if event.phase == "output":
-            record["output"] = event.output
-        self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+        from stackup.run.events import event_json
+
+        self.stream.write(json.dumps(event_json(event), sort_keys=True) + "\n")
         self.stream.flush()
 
     def _redraw(self, event: Event | None, line: str = "") -> None:
@@ -214,7 +196,10 @@ class Progress:
     def _summary(self, plan: Plan, outcome: Outcome, verb: str) -> None:
         elapsed = time.monotonic() - self.started
         if self.mode == "json":
-            record = {"summary": True, "ok": outcome.ok, "seconds": round(elapsed, 3),
+            from stackup.run.events import rfc3339
+
+            record = {"summary": True, "time": rfc3339(), "ok": outcome.ok,
+                      "seconds": round(elapsed, 3),
                       "done": len(outcome.done), "skipped": len(outcome.skipped),
                       "failed": [{"id": op.op_id, "service": op.service.name if op.service
                                   else None, "name": op.subject, "error": str(err)}
