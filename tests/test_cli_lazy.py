@@ -59,7 +59,7 @@ def test_a_command_imports_its_own_module_only() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('stackup.cli.cmd_')))\n")
     last = out.strip().splitlines()[-1]
     assert "stackup.cli.cmd_ps'" in last
-    for other in ("cmd_config", "cmd_events", "cmd_lifecycle", "cmd_watch", "cmd_more"):
+    for other in ("cmd_config", "cmd_events", "cmd_lifecycle", "cmd_drift", "cmd_more"):
         assert f"stackup.cli.{other}'" not in last
 
 

@@ -1,6 +1,6 @@
 """Drift: what changed on the engine behind the stack's back, and whether to heal it.
 
-Pipeline position: beside ``reconcile``, pure (time comes in with the events). ``stackup watch``
+Pipeline position: beside ``reconcile``, pure (time comes in with the events). ``stackup drift``
 feeds it the engine's events for the project (:func:`event_from_engine`) and, every interval,
 the plan ``up`` would run with the engine's state it was made from; it answers with
 :class:`Drift` values, each reported once.
@@ -215,7 +215,7 @@ class Classifier:
         finished = finished_one_shot(self.project, event.service, pending.exit_code)
         if finished:
             return [Drift("exited", "container", event.name, event.service,
-                          f"exited by itself ({why}), {finished}: watch leaves it as it is",
+                          f"exited by itself ({why}), {finished}: drift leaves it as it is",
                           False)]
         times = [t for t in self._exits.get(event.actor_id, []) if t > event.time -
                  self.loop_window] + [event.time]
@@ -232,7 +232,7 @@ class Classifier:
                 else ""
             return [Drift("crash-looping", "container", event.name, event.service,
                           f"crash-looping: exited {len(times)} times in the last "
-                          f"{self.loop_window:g} s ({why}); {who}watch no longer heals it "
+                          f"{self.loop_window:g} s ({why}); {who}drift no longer heals it "
                           f"(next report in {backoff:g} s at the earliest)", False)]
         if restarts_on_exit(service, pending.exit_code):
             return []  # the engine restarts it
@@ -309,13 +309,13 @@ class Classifier:
         was not seen stopped by hand) or its service crash-loops."""
         if service in self.crash_looping:
             return Drift("not-running", "container", container, service,
-                         f"not running ({cause}); crash-looping, so watch does not start it",
+                         f"not running ({cause}); crash-looping, so drift does not start it",
                          False)
         finished = "" if container in self.by_hand else \
             finished_one_shot(self.project, service, exit_code)
         if finished:
             return Drift("not-running", "container", container, service,
-                         f"not running ({cause}), {finished}: watch leaves it (`stackup up` "
+                         f"not running ({cause}), {finished}: drift leaves it (`stackup up` "
                          f"runs it again)", False)
         return Drift("not-running", "container", container, service,
                      f"not running ({cause}); its desired state is running", True)

@@ -237,7 +237,7 @@ def warn_files_differ(running: Project, files: Project | None, number: int) -> N
                    err=True)
         for line in differ:
             click.echo(f"  {line}", err=True)
-        click.echo(f"`stackup watch --heal` keeps revision {number}; the next `stackup up` or "
+        click.echo(f"`stackup drift --heal` keeps revision {number}; the next `stackup up` or "
                    f"`apply` returns to the stack files.", err=True)
 
 

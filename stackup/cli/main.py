@@ -62,6 +62,7 @@ COMMANDS = {
     "create": "stackup.cli.cmd_create:create_cmd",
     "docker-plugin": "stackup.cli.cmd_plugin:docker_plugin_cmd",
     "down": "stackup.cli.cmd_lifecycle:down_cmd",
+    "drift": "stackup.cli.cmd_drift:drift_cmd",
     "events": "stackup.cli.cmd_events:events_cmd",
     "exec": "stackup.cli.cmd_inspect:exec_cmd",
     "export": "stackup.cli.cmd_export:export_cmd",

@@ -6,7 +6,7 @@ each container it creates, as the ``labels.CONFIG_HASH`` and ``labels.CONFIG`` l
 
 Only settings that must force a recreate are hashed: everything in ``Service`` except
 ``depends_on``, ``scale``, ``deploy.replicas``, ``deploy.update_config`` and ``rollback_config`` (how to
-update, not what runs), ``build``, ``pull_policy``, ``pull_refresh_after``, ``attach``, ``profiles`` and the
+update, not what runs), ``build``, ``pull_policy``, ``pull_refresh_after``, ``attach``, ``develop``, ``profiles`` and the
 ``x-`` extensions. References to top-level objects are resolved to what the engine sees: network
 and volume keys become engine names, secrets and configs become a salted sha256 digest of their
 bytes (``content_digest``): the canonical config is stored in clear in a container label, so it
@@ -30,7 +30,7 @@ from stackup.core.model import FileObject, Mount, Project, Service, ServiceNetwo
 # Service fields that never force a recreate.
 _NOT_HASHED = frozenset({"name", "depends_on", "scale", "build", "pull_policy", "profiles",
                          "extensions", "env_file_keys", "attach",
-                         "pull_refresh_after"})
+                         "pull_refresh_after", "develop"})
 
 
 _NO_DEFAULT = object()

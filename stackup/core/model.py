@@ -126,6 +126,34 @@ class Hook:
     environment: FrozenMap[str, str] = field(default_factory=_empty)
 
 
+WATCH_ACTIONS = ("sync", "rebuild", "restart", "sync+restart", "sync+exec")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRule:
+    """One ``develop.watch`` entry: when a file under ``path`` changes, do ``action``.
+
+    ``path`` is absolute on the host; ``target`` a path in the container (the sync actions);
+    ``ignore`` and ``include`` are gitignore-style patterns relative to ``path``; ``exec`` is
+    the command ``sync+exec`` runs after syncing."""
+
+    path: str
+    action: str  # one of WATCH_ACTIONS
+    target: str | None = None
+    ignore: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    initial_sync: bool = False
+    exec: Hook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Develop:
+    """A service's ``develop:`` section (Compose's development loop, run by ``stackup watch``).
+    Not part of the config hash: it says how to update a container, not what runs."""
+
+    watch: tuple[WatchRule, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Port:
     """One container port. Ranges in the file are expanded, one Port per container port."""
@@ -375,6 +403,7 @@ class Service:
     use_api_socket: bool = False
     attach: bool = True  # false: an attached `up` does not stream its output (not hashed)
     pull_refresh_after: float | None = None  # seconds, with pull_policy refresh (not hashed)
+    develop: Develop | None = None  # `stackup watch`'s rules (not hashed)
 
     @property
     def replicas(self) -> int:

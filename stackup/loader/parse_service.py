@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stackup.core.model import (Dependency, FileReference, FrozenMap, Healthcheck, Hook,
-                           Logging, Service, ServiceNetwork)
+from stackup.core.model import (WATCH_ACTIONS, Dependency, Develop, FileReference, FrozenMap,
+                                Healthcheck, Hook, Logging, Service, ServiceNetwork, WatchRule)
 from stackup.core.errors import SpecError
 from stackup.loader import check as ck
 from stackup.loader.limits import MAX_IMAGE_CHARS
@@ -24,7 +24,7 @@ from stackup.loader.parse_parts import (parse_build, parse_deploy, parse_device_
                                         parse_extra_hosts, parse_ulimits, read_env_files)
 from stackup.loader.parse_wiring import depends_on, networks, octal, ports, volumes
 
-_UNSUPPORTED = frozenset("""develop stop_timeout""".split())
+_UNSUPPORTED = frozenset("""stop_timeout""".split())
 
 _STR = ("image", "container_name", "hostname", "domainname", "user", "working_dir",
         "network_mode", "stop_signal", "ipc", "pid", "platform", "runtime", "userns_mode",
@@ -96,23 +96,68 @@ def _hooks(raw: Any, key: str, path: str, ctx: Context) -> tuple[Hook, ...]:
     """``post_start`` / ``pre_stop``: a list of {command, user, privileged, working_dir,
     environment}, run with exec in the container."""
     items = ck.as_list(raw, key, path)
-    out = []
+    return tuple(_hook(items, i, f"{path}[{i}]", ctx) for i in range(len(items)))
+
+
+def _hook(container: Any, key: Any, sub: str, ctx: Context) -> Hook:
+    """One ``{command, user, privileged, working_dir, environment}`` (a hook, or the ``exec``
+    of a ``sync+exec`` watch rule)."""
+    opts = ck.as_mapping(container, key, sub)
+    ck.check_keys(opts, ("command", "user", "privileged", "working_dir", "environment"), sub)
+    if opts.get("command") is None:
+        raise ck.fail(container, key, sub, "a hook needs 'command'")
+    env = ck.as_dict_of_str(opts, "environment", f"{sub}.environment",
+                            missing=ctx.environ.get) if opts.get("environment") else {}
+    return Hook(
+        command=_command(opts, "command", f"{sub}.command", ctx) or (),
+        user=ck.opt_str(opts, "user", sub) if "user" in opts else None,
+        privileged=ck.as_bool(opts, "privileged", f"{sub}.privileged")
+        if opts.get("privileged") is not None else False,
+        working_dir=ck.opt_str(opts, "working_dir", sub) if "working_dir" in opts else None,
+        environment=FrozenMap(sorted((k, v) for k, v in env.items() if v is not None)))
+
+
+_WATCH_KEYS = ("path", "action", "target", "ignore", "include", "initial_sync", "exec")
+_SYNCS = ("sync", "sync+restart", "sync+exec")
+
+
+def _develop(raw: Any, key: str, path: str, ctx: Context) -> Develop:
+    """``develop: {watch: [{path, action, target, ignore, include, initial_sync, exec}]}``:
+    what ``stackup watch`` does when files change. ``path`` is made absolute against the project
+    directory; the sync actions need ``target``, ``sync+exec`` needs ``exec``."""
+    spec = ck.as_mapping(raw, key, path)
+    ck.check_keys(spec, ("watch",), path)
+    if spec.get("watch") is None:
+        return Develop()
+    items = ck.as_list(spec, "watch", f"{path}.watch")
+    rules = []
     for i, item in enumerate(items):
-        sub = f"{path}[{i}]"
+        sub = f"{path}.watch[{i}]"
         opts = ck.as_mapping(items, i, sub)
-        ck.check_keys(opts, ("command", "user", "privileged", "working_dir", "environment"), sub)
-        if opts.get("command") is None:
-            raise ck.fail(items, i, sub, "a hook needs 'command'")
-        env = ck.as_dict_of_str(opts, "environment", f"{sub}.environment",
-                                missing=ctx.environ.get) if opts.get("environment") else {}
-        out.append(Hook(
-            command=_command(opts, "command", f"{sub}.command", ctx) or (),
-            user=ck.opt_str(opts, "user", sub) if "user" in opts else None,
-            privileged=ck.as_bool(opts, "privileged", f"{sub}.privileged")
-            if opts.get("privileged") is not None else False,
-            working_dir=ck.opt_str(opts, "working_dir", sub) if "working_dir" in opts else None,
-            environment=FrozenMap(sorted((k, v) for k, v in env.items() if v is not None))))
-    return tuple(out)
+        ck.check_keys(opts, _WATCH_KEYS, sub)
+        for needed in ("path", "action"):
+            if opts.get(needed) is None:
+                raise ck.fail(items, i, sub, f"a watch rule needs '{needed}'")
+        action = ck.as_choice(opts, "action", f"{sub}.action", WATCH_ACTIONS)
+        target = ck.opt_str(opts, "target", f"{sub}.target") if "target" in opts else None
+        if action in _SYNCS and not target:
+            raise ck.fail(items, i, sub, f"action '{action}' needs 'target' (where the files "
+                                         f"go in the container)")
+        hook = None
+        if opts.get("exec") is not None:
+            hook = _hook(opts, "exec", f"{sub}.exec", ctx)
+        elif action == "sync+exec":
+            raise ck.fail(items, i, sub, "action 'sync+exec' needs 'exec' (the command to run)")
+        rules.append(WatchRule(
+            path=ctx.path(ck.as_str(opts, "path", f"{sub}.path")), action=action, target=target,
+            ignore=ck.as_str_list(opts, "ignore", f"{sub}.ignore", allow_string=True)
+            if opts.get("ignore") is not None else (),
+            include=ck.as_str_list(opts, "include", f"{sub}.include", allow_string=True)
+            if opts.get("include") is not None else (),
+            initial_sync=ck.as_bool(opts, "initial_sync", f"{sub}.initial_sync")
+            if opts.get("initial_sync") is not None else False,
+            exec=hook))
+    return Develop(watch=tuple(rules))
 
 
 def _service_refs(kind: str) -> Handler:
@@ -223,7 +268,7 @@ HANDLERS: dict[str, Handler] = {
     "stop_grace_period": lambda r, k, p, c: ck.convert(r, k, p, units.parse_duration),
     "build": lambda r, k, p, c: parse_build(r, k, p, c.path, warnings=c.warnings,
                                             environ=c.environ, secrets=c.secret_objects),
-    "deploy": lambda r, k, p, c: parse_deploy(r, k, p, c.warnings),
+    "deploy": lambda r, k, p, c: parse_deploy(r, k, p, c.warnings), "develop": _develop,
     **LIMIT_HANDLERS,
 }
 _KNOWN = frozenset(HANDLERS) | {"environment", "env_file", "extends", "label_file"}

@@ -142,7 +142,7 @@ secrets:
   tok:"""))
     ok(stk(tmp_path, project_name, "up", "-d", VERSION="1", TOK="t"))
     watch = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
-                              "watch", "--heal", "--format", "json", "--interval", "1"],
+                              "drift", "--heal", "--format", "json", "--interval", "1"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "VERSION": "1", "TOK": "t"})
     lines: queue.Queue[dict] = queue.Queue()
@@ -197,7 +197,7 @@ def test_watch_signal_during_a_heal_ends_it_at_once(tmp_path: Path, project_name
     write(tmp_path, slow % "1")
     ok(stk(tmp_path, project_name, "up", "-d"))
     watch = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
-                              "watch", "--heal", "--format", "json", "--interval", "0.5"],
+                              "drift", "--heal", "--format", "json", "--interval", "0.5"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[dict] = queue.Queue()
     seen: list[dict] = []
@@ -260,7 +260,7 @@ def test_a_revision_records_the_git_commit_of_the_stack_files(
     assert sources == [(head, False), (head, False), (head, True)], sources
 
 
-# --- honest heals: every kind of drift, then `watch --heal --once` ---------------------------
+# --- honest heals: every kind of drift, then `drift --heal --once` ---------------------------
 
 WORKER = """
 services:
@@ -287,8 +287,8 @@ def until(test: object, timeout: float = 60.0) -> None:
 
 
 def once(folder: Path, project: str, *args: str, **env: str) -> tuple[int, list[dict]]:
-    """`watch --heal --once --format json`: its exit status and its events."""
-    result = stk(folder, project, "watch", "--heal", "--once", "--format", "json", *args,
+    """`drift --heal --once --format json`: its exit status and its events."""
+    result = stk(folder, project, "drift", "--heal", "--once", "--format", "json", *args,
                  **env)
     assert not result.stderr.strip(), result.stderr
     return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
@@ -370,12 +370,12 @@ def test_docker_stop_while_watch_runs_is_healed(tmp_path: Path, project_name: st
                                                 client: docker.DockerClient,
                                                 history: None) -> None:
     """The sequence of the bug report: `docker stop` (a process that exits 0 on SIGTERM, no
-    restart policy) → `watch --heal` → the container runs again, and `healed` names the
+    restart policy) → `drift --heal` → the container runs again, and `healed` names the
     start it ran."""
     write(tmp_path, STACK)
     ok(stk(tmp_path, project_name, "up", "-d", VERSION="1", TOK="t"))
     watch = subprocess.Popen([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
-                              "watch", "--heal", "--format", "json", "--interval", "30"],
+                              "drift", "--heal", "--format", "json", "--interval", "30"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "VERSION": "1", "TOK": "t"})
     lines: queue.Queue[dict] = queue.Queue()
@@ -423,7 +423,7 @@ def test_rollback_is_the_desired_state_until_the_next_up(tmp_path: Path, project
     [desired] = [e for e in events if e["event"] == "desired"]
     assert desired["revision"] == 1 and desired["differences"] == ["web: environment.VERSION"]
     assert ("healing toward revision 1 (rolled back; the stack files differ: web: "
-            "environment.VERSION)") in ok(stk(tmp_path, project_name, "watch", "--heal",
+            "environment.VERSION)") in ok(stk(tmp_path, project_name, "drift", "--heal",
                                               "--once", VERSION="2", TOK="t")).stdout
     assert not [e for e in events if e["event"] in ("drift", "healed")], events
     assert "VERSION=1" in env_of(client, name)
@@ -454,7 +454,7 @@ def test_watch_does_not_undo_a_down_and_says_so(tmp_path: Path, project_name: st
     code, events = once(tmp_path, project_name)
     assert code == 1, events
     [note] = [e for e in events if e["event"] == "note"]
-    assert "watch does not bring the project back; run `stackup up`" in note["reason"]
+    assert "drift does not bring the project back; run `stackup up`" in note["reason"]
     assert events[-1]["event"] == "done" and events[-1]["left"] == ["worker"], events
     assert not client.containers.list(all=True, filters={"label":
                                                          f"io.stackup.project={project_name}"})

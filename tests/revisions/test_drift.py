@@ -214,4 +214,4 @@ def test_a_crash_nothing_restarts_is_healed_until_it_loops() -> None:
     assert second.heal
     [loop] = feed(c, ev("die", 9, exitCode="1"))
     assert (loop.kind, loop.heal) == ("crash-looping", False) and "web" in c.crash_looping
-    assert "watch no longer heals it" in loop.reason
+    assert "drift no longer heals it" in loop.reason

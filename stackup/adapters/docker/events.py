@@ -1,6 +1,6 @@
 """The engine's event stream for one project: its containers, networks and volumes.
 
-Pipeline position: ``stackup watch`` reads it (through ``drift.event_from_engine``) to notice
+Pipeline position: ``stackup drift`` reads it (through ``drift.event_from_engine``) to notice
 drift as it happens. Container events carry the container's labels, so they are filtered by the
 project label; network and volume events carry none, so those are matched by name here.
 (``ExtraMixin.events`` serves the ``events`` command and sees containers only.)
