@@ -99,9 +99,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
 def _one(pattern: str, relative: str) -> bool:
     """Whether one pattern (no ``!``) matches ``relative`` or a folder it is in."""
     folder_only = pattern.endswith("/")
-    pattern = pattern.strip("/") if pattern.startswith("/") or "/" in pattern.rstrip("/") \
-        else pattern.rstrip("/")
-    anchored = "/" in pattern
+    anchored = "/" in pattern.rstrip("/")  # a slash before the end: relative to the base
+    pattern = pattern.strip("/")
     parts = relative.split("/")
     for end in range(1, len(parts) + 1):
         if folder_only and end == len(parts):
@@ -202,7 +201,7 @@ def decide(project: Project, changes: Iterable[tuple[str, str]], *,
                 elif rule.action == "sync+exec" and rule.exec is not None:
                     execs[(service.name, rule.exec)] = None
     copies = {c for c in copies if not any(
-        o is not c and o.service == c.service and relative_to(o.host_path, c.host_path)
+        o is not c and o.service == c.service and o.rule == c.rule and relative_to(o.host_path, c.host_path)
         not in (None, ".") for o in copies)}  # a folder copied whole carries what it holds
     rebuilds = {s for s in rebuilds if project.services[s].build is not None}
     recreates = users_of_images(project, rebuilds)

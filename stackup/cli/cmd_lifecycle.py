@@ -16,7 +16,8 @@ from stackup.cli.help import GroupedCommand
 from stackup.cli.plan_options import finish, up_flags
 
 UP_OPTION_GROUPS = (
-    ("Common options", ("detach", "wait", "build", "pull", "force_recreate", "remove_orphans")),
+    ("Common options", ("detach", "wait", "build", "pull", "force_recreate", "remove_orphans",
+                        "watch")),
     ("Which containers", ("no_deps", "scale", "no_recreate", "always_recreate_deps", "no_start",
                           "no_build", "renew_anon_volumes")),
     ("Waiting and failures", ("wait_timeout", "timeout", "rollback_on_failure")),
@@ -48,6 +49,9 @@ UP_OPTION_GROUPS = (
 @click.option("--rollback-on-failure", is_flag=True,
               help="When an operation fails or --wait is not met, converge back to the "
                    "previous good revision, then exit 1.")
+@click.option("--watch", is_flag=True,
+              help="Then follow the services' develop.watch rules, as `stackup watch` "
+                   "(implies -d).")
 @pass_globals
 def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            force_recreate: bool, no_recreate: bool,
@@ -55,9 +59,16 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
            pull: str | None, detach: bool, wait: bool, wait_timeout: float | None,
            no_deps: bool, no_build: bool, no_start: bool, renew_anon_volumes: bool,
            always_recreate_deps: bool, quiet_pull: bool, quiet_build: bool, yes: bool,
-           rollback_on_failure: bool) -> None:
+           rollback_on_failure: bool, watch: bool) -> None:
     """Create and start the stack's containers, changing only what differs."""
-    g.deploy_target().up(**locals())
+    options = dict(locals())
+    del options["watch"]
+    options["detach"] = detach or watch
+    g.deploy_target().up(**options)
+    if watch:
+        from stackup.cli.cmd_watch import run_watch
+
+        run_watch(g, services, up=False)
 
 
 @click.command("plan")
