@@ -215,3 +215,34 @@ def test_initial_sync_copies_the_rule_path_once(tmp_path: Path) -> None:
     first = initial_syncs(project)
     assert [(c.host_path, c.container_path) for c in first.copies] == [
         (str(tmp_path / "src/static"), "/static")]
+
+
+def test_a_folder_is_sent_whole_without_what_its_rule_ignores(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from stackup.app.devwatch_sync import tar_of
+
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "f.txt").write_text("deep\n")
+    (tmp_path / "d" / "skip.tmp").write_text("no\n")
+    data = tar_of(str(tmp_path / "d"), "/app/d", keep=lambda p: not p.endswith(".tmp"))
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        names = archive.getnames()
+        f = archive.extractfile("app/d/e/f.txt")
+        assert f is not None and f.read() == b"deep\n"
+    assert names == ["app/d", "app/d/e", "app/d/e/f.txt"]
+
+
+def test_the_watcher_follows_folders_not_files(tmp_path: Path) -> None:
+    """A rule on a file watches its folder (an editor that replaces the file would end a watch
+    on the file itself); nested folders are watched once."""
+    from stackup.app.devwatch_loop import _roots
+
+    (tmp_path / "src" / "deep").mkdir(parents=True)
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    assert _roots([str(tmp_path / "Dockerfile"), str(tmp_path / "src"),
+                   str(tmp_path / "src" / "deep")]) == [str(tmp_path)]
+    # a path that does not exist yet: its nearest existing folder
+    assert _roots([str(tmp_path / "src" / "deep"), str(tmp_path / "missing" / "x")]) == [
+        str(tmp_path)]

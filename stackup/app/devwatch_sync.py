@@ -74,6 +74,8 @@ def apply(project: Project, engine: Engine, actions: Actions, *,
     def containers(service: str) -> list[ObservedContainer]:
         if service not in ids:
             ids[service] = running(engine, project.name, service)
+            if not ids[service]:
+                say(service, "no running container: nothing synced, restarted or run")
         return ids[service]
 
     def step(service: str, text: str, action: Callable[..., object], *args: object) -> None:

@@ -63,7 +63,10 @@ def up_cmd(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     """Create and start the stack's containers, changing only what differs."""
     options = dict(locals())
     del options["watch"]
-    options["detach"] = detach or watch
+    if watch:  # detached, then the watch loop
+        import dataclasses
+
+        options["detach"], options["attach"] = True, dataclasses.replace(attach, detach=True)
     g.deploy_target().up(**options)
     if watch:
         from stackup.cli.cmd_watch import run_watch

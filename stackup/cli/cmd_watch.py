@@ -2,17 +2,15 @@
 
 Pipeline position: CLI over ``app.devwatch`` (a batch of file changes + the ``develop.watch``
 rules → actions, pure) and ``app.devwatch_sync`` (those actions on the engine). First ``up``
-(unless ``--no-up``), then the rules' paths are watched with ``watchfiles`` on one anyio event
-loop; changes are gathered until none came for ``QUIET_MS`` (Compose waits for a quiet period
-too), then handled as one batch in a worker thread. ``up --watch`` runs the same loop after its
-``up``. SIGINT or SIGTERM ends the loop after the batch in progress: exit 130 (143 for
-SIGTERM) with ``interrupted``, as Compose exits 130 when cancelled.
+(unless ``--no-up``), then ``app.devwatch_loop`` follows the rules' paths and hands each batch
+of changes here. ``up --watch`` runs the same loop after its ``up``. SIGINT or SIGTERM ends the
+loop after the batch in progress: exit 130 (143 for SIGTERM) with ``interrupted``, as Compose
+exits 130 when cancelled.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -30,44 +28,10 @@ if TYPE_CHECKING:
     from stackup.core.model import Project
     from stackup.ports.engine import Engine
 
-QUIET_MS = 300  # a batch ends when no change came for this long
-MAX_BATCH_MS = 3000  # ... or when it has been gathering this long
-
 
 def _say(service: str, text: str) -> None:
     click.echo(f"{service}: {text}")
     sys.stdout.flush()
-
-
-def _dockerignore(project: Project, services: tuple[str, ...]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Service → (its local build context, its ``.dockerignore`` patterns), for rebuild rules."""
-    out = {}
-    for name, service in project.services.items():
-        build = service.build
-        if build is None or (services and name not in services) or \
-                "://" in (build.context or ""):
-            continue
-        try:
-            with open(os.path.join(build.context, ".dockerignore"), encoding="utf-8") as handle:
-                patterns = tuple(line.strip() for line in handle if line.strip()
-                                 and not line.lstrip().startswith("#"))
-        except OSError:
-            continue
-        out[name] = (build.context, patterns)
-    return out
-
-
-def _roots(paths: list[str]) -> list[str]:
-    """What to give the file watcher: each existing folder, a file's folder (editors replace
-    files, which ends a watch on the file itself), without folders inside another."""
-    roots = set()
-    for path in paths:
-        folder = path if os.path.isdir(path) else os.path.dirname(path)
-        while folder and not os.path.isdir(folder):
-            folder = os.path.dirname(folder)
-        roots.add(folder)
-    return sorted(r for r in roots
-                  if not any(r != o and r.startswith(o.rstrip(os.sep) + os.sep) for o in roots))
 
 
 class DevWatch:
@@ -78,8 +42,6 @@ class DevWatch:
         self.g, self.project, self.services = g, project, services
         self.prune, self.quiet = prune, quiet
         self.engine: Engine = g.engine()
-        self.stopped_by: str | None = None
-        self.failures = 0
 
     def up(self) -> None:
         """``up -d`` of the watched services (their dependencies too), as ``up`` does it."""
@@ -151,43 +113,7 @@ class DevWatch:
     def handle(self, actions: Actions) -> None:
         from stackup.app.devwatch_sync import apply
 
-        report = apply(self.project, self.engine, actions, rebuild=self.rebuild, say=_say)
-        self.failures += len(report.failed)
-
-    async def loop(self) -> None:
-        import anyio
-        import watchfiles
-
-        from stackup.app.devwatch import DELETED, decide, watched_paths
-
-        paths = watched_paths(self.project, self.services)
-        ignore = _dockerignore(self.project, self.services)
-        stop = anyio.Event()
-        kinds = {watchfiles.Change.added: "added", watchfiles.Change.modified: "modified",
-                 watchfiles.Change.deleted: DELETED}
-
-        async def signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-                async for signum in received:
-                    self.stopped_by = signal.Signals(signum).name
-                    stop.set()
-                    return
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(signals)
-            click.echo(f"watching {', '.join(_short(self.project, p) for p in paths)} "
-                       f"(Ctrl-C to stop)")
-            sys.stdout.flush()
-            async for changes in watchfiles.awatch(
-                    *_roots(paths), stop_event=stop, debounce=MAX_BATCH_MS, step=QUIET_MS,
-                    watch_filter=watchfiles.DefaultFilter(), recursive=True):
-                batch = sorted((kinds[kind], path) for kind, path in changes)
-                actions = decide(self.project, batch, services=self.services,
-                                 dockerignore=ignore)
-                if actions.empty:
-                    continue
-                await anyio.to_thread.run_sync(self.handle, actions)
-            group.cancel_scope.cancel()
+        apply(self.project, self.engine, actions, rebuild=self.rebuild, say=_say)
 
 
 def _short(project: Project, path: str) -> str:
@@ -199,9 +125,8 @@ def run_watch(g: Globals, services: tuple[str, ...], *, up: bool, prune: bool = 
               quiet: bool = False, project: Project | None = None) -> None:
     """The whole command: ``up`` unless told not to, the initial syncs, then the loop until a
     signal. ``project``: already loaded (``up --watch``)."""
-    import anyio
-
     from stackup.app.devwatch import initial_syncs, services_with_rules
+    from stackup.app.devwatch_loop import follow
     from stackup.app.containers import check_services
     from stackup.core.errors import ProjectError
 
@@ -219,11 +144,17 @@ def run_watch(g: Globals, services: tuple[str, ...], *, up: bool, prune: bool = 
     first = initial_syncs(project, session.services)
     if first.copies:
         session.handle(first)
-    anyio.run(session.loop)
-    if session.stopped_by is not None:
-        code = 130 if session.stopped_by == "SIGINT" else 143
-        click.echo(f"interrupted ({session.stopped_by}): watch stopped", err=True)
-        sys.exit(code)
+
+    def ready(paths: list[str]) -> None:
+        click.echo(f"watching {', '.join(_short(project, p) for p in paths)} (Ctrl-C to stop)")
+        sys.stdout.flush()
+
+    stopped_by = follow(project, session.services, session.handle, ready)
+    if stopped_by is None:
+        return
+    code = 130 if stopped_by == "SIGINT" else 143
+    click.echo(f"interrupted ({stopped_by}): watch stopped", err=True)
+    sys.exit(code)
 
 
 @click.command("watch")

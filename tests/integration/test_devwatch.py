@@ -204,3 +204,21 @@ services:
                              "watch", "--no-up"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "none of the selected services has develop.watch rules" in result.stderr
+
+
+def test_up_watch_comes_up_detached_then_syncs(tmp_path: Path, project_name: str,
+                                               client: docker.DockerClient,
+                                               watching: list[Watch]) -> None:
+    write(tmp_path, SYNC_STACK)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "conf").mkdir()
+    watch = Watch(tmp_path, project_name, "up", "--watch")
+    watching.append(watch)
+    watch.until(lambda line: line.startswith("watching "), 60)
+    (tmp_path / "src" / "new.txt").write_text("from up --watch\n")
+    name = f"{project_name}-web-1"
+    eventually(lambda: in_container(client, name, "cat /app/new.txt 2>&1") == "from up --watch\n")
+    watch.process.send_signal(signal.SIGTERM)
+    code, err = watch.stop()
+    assert code == 143 and "interrupted (SIGTERM)" in err, err
+    assert client.containers.get(name).status == "running"  # watch leaves the stack running
