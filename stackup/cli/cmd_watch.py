@@ -138,6 +138,13 @@ def run_watch(g: Globals, services: tuple[str, ...], *, up: bool, prune: bool = 
     if not ruled:
         raise ProjectError("none of the selected services has develop.watch rules",
                            detail="Add a 'develop: {watch: [...]}' section to a service.")
+    for name in ruled:
+        develop = project.services[name].develop
+        if project.services[name].build is None and develop is not None and \
+                any(rule.action == "rebuild" for rule in develop.watch):
+            raise ProjectError(f"service {name} has a 'rebuild' watch rule but no 'build' "
+                               f"section", detail="A rebuild builds the service's image: add "
+                               "'build:' or use another action.")
     session = DevWatch(g, project, tuple(services), prune=prune, quiet=quiet)
     if up:
         session.up()

@@ -112,6 +112,9 @@ services:
           target: /conf
           exec:
             command: ["sh", "-c", "cat /conf/level > /conf/applied"]
+        - path: ./restart
+          action: sync+restart
+          target: /restart
 """
 
 
@@ -119,8 +122,8 @@ def test_watch_syncs_edits_additions_and_deletions(tmp_path: Path, project_name:
                                                    client: docker.DockerClient,
                                                    watching: list[Watch]) -> None:
     write(tmp_path, SYNC_STACK)
-    (tmp_path / "src").mkdir()
-    (tmp_path / "conf").mkdir()
+    for folder in ("src", "conf", "restart"):
+        (tmp_path / folder).mkdir()
     (tmp_path / "src" / "a.txt").write_text("one\n")
     watch = Watch(tmp_path, project_name, "watch")
     watching.append(watch)
@@ -142,6 +145,11 @@ def test_watch_syncs_edits_additions_and_deletions(tmp_path: Path, project_name:
 
     (tmp_path / "conf" / "level").write_text("debug\n")
     eventually(lambda: in_container(client, name, "cat /conf/applied 2>&1") == "debug\n")
+
+    started = client.containers.get(name).attrs["State"]["StartedAt"]
+    (tmp_path / "restart" / "r.txt").write_text("restart me\n")
+    eventually(lambda: client.containers.get(name).attrs["State"]["StartedAt"] != started)
+    assert in_container(client, name, "cat /restart/r.txt") == "restart me\n"
 
     code, err = watch.stop()
     assert code == 130 and "interrupted (SIGINT)" in err, err
@@ -222,3 +230,18 @@ def test_up_watch_comes_up_detached_then_syncs(tmp_path: Path, project_name: str
     code, err = watch.stop()
     assert code == 143 and "interrupted (SIGTERM)" in err, err
     assert client.containers.get(name).status == "running"  # watch leaves the stack running
+
+
+def test_a_rebuild_rule_needs_a_build_section(tmp_path: Path, project_name: str) -> None:
+    write(tmp_path, """
+services:
+  web:
+    image: busybox:local
+    develop:
+      watch:
+        - {path: ., action: rebuild}
+""")
+    result = subprocess.run([STACKUP, "-p", project_name, "-f", str(tmp_path / "compose.yaml"),
+                             "watch", "--no-up"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "service web has a 'rebuild' watch rule but no 'build' section" in result.stderr
