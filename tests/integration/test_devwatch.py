@@ -53,9 +53,9 @@ class Watch:
         raise AssertionError(f"not seen in {timeout} s; output so far: {self.seen}; "
                              f"exit {self.process.poll()}")
 
-    def stop(self) -> tuple[int, str]:
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -226,8 +226,7 @@ def test_up_watch_comes_up_detached_then_syncs(tmp_path: Path, project_name: str
     (tmp_path / "src" / "new.txt").write_text("from up --watch\n")
     name = f"{project_name}-web-1"
     eventually(lambda: in_container(client, name, "cat /app/new.txt 2>&1") == "from up --watch\n")
-    watch.process.send_signal(signal.SIGTERM)
-    code, err = watch.stop()
+    code, err = watch.stop(signal.SIGTERM)
     assert code == 143 and "interrupted (SIGTERM)" in err, err
     assert client.containers.get(name).status == "running"  # watch leaves the stack running
 
