@@ -132,7 +132,8 @@ def test_watch_syncs_edits_additions_and_deletions(tmp_path: Path, project_name:
     assert in_container(client, name, "cat /app/a.txt") == "one\n"  # initial_sync
 
     (tmp_path / "src" / "a.txt").write_text("two\n")
-    eventually(lambda: in_container(client, name, "cat /app/a.txt") == "two\n")
+    took = eventually(lambda: in_container(client, name, "cat /app/a.txt") == "two\n")
+    print(f"an edit was seen in the container after {took:.2f} s")
 
     (tmp_path / "src" / "sub").mkdir()
     (tmp_path / "src" / "sub" / "b.txt").write_text("added\n")
@@ -188,6 +189,7 @@ def test_watch_rebuilds_and_recreates_the_service_of_a_rebuild_path(
         before = ids(client, project_name)
         app_name, other_name = f"{project_name}-app-1", f"{project_name}-other-1"
         assert in_container(client, app_name, "cat /message") == "first\n"
+        old_image = client.containers.get(app_name).image.id
 
         (app / "message").write_text("second\n")
         watch.until(lambda line: "rebuilt and recreated app" in line, 90)
@@ -195,6 +197,8 @@ def test_watch_rebuilds_and_recreates_the_service_of_a_rebuild_path(
         assert after[app_name] != before[app_name]  # recreated from the new image
         assert after[other_name] == before[other_name]  # another image: left alone
         assert in_container(client, app_name, "cat /message") == "second\n"
+        with pytest.raises(docker.errors.ImageNotFound):  # --prune: the replaced one is gone
+            client.images.get(old_image)
         code, err = watch.stop()
         assert code == 130, err
     finally:
