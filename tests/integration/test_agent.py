@@ -1,0 +1,564 @@
+"""`stackup agent` (issue 22) against the real engine, with a bare git repository on local disk
+as the remote (``file://``) and the agent run as the user runs it: `stackup agent --config`.
+
+Each test follows one stack named after its unique project; what a person sees is checked:
+the API's state, the containers on the engine, the revision records, the notifications a
+receiver got, the metrics and the status page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import pytest
+
+from stackup import revisions as R
+from tests.integration.helpers import LOOP, STACKUP, free_port, ids
+
+TOKEN = "agent-api-token-for-tests"
+HOOK_SECRET = "webhook-secret-for-tests"
+
+
+class Repo:
+    """A bare repository (the remote) and a clone to commit from."""
+
+    def __init__(self, root: Path) -> None:
+        self.remote = root / "remote.git"
+        self.work = root / "work"
+        self.git("init", "-q", "--bare", "-b", "main", str(self.remote), cwd=root)
+        self.git("clone", "-q", str(self.remote), str(self.work), cwd=root)
+        self.git("checkout", "-q", "-B", "main")
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.remote}"
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd or self.work, capture_output=True,
+                              text=True, timeout=60,
+                              env={**os.environ, "GIT_AUTHOR_NAME": "Ada Tester",
+                                   "GIT_AUTHOR_EMAIL": "ada@example.com",
+                                   "GIT_COMMITTER_NAME": "Ada Tester",
+                                   "GIT_COMMITTER_EMAIL": "ada@example.com"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def commit(self, message: str, files: dict[str, str]) -> str:
+        for name, text in files.items():
+            path = self.work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        self.git("push", "-q", "origin", "main")
+        return self.git("rev-parse", "HEAD")
+
+
+class Receiver:
+    """A tiny notification receiver: the JSON bodies it got (test-side, a thread is fine)."""
+
+    def __init__(self) -> None:
+        bodies: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("content-length") or 0)
+                bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.bodies = bodies
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AgentProcess:
+    def __init__(self, folder: Path, config: str) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.config = folder / "agent.yaml"
+        self.config.write_text(textwrap.dedent(config).replace("PORT", str(self.port)))
+        self.log = folder / "agent.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [STACKUP, "agent", "--config", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+            env={**os.environ, "T_API_TOKEN": TOKEN, "T_HOOK_SECRET": HOOK_SECRET,
+                 "T_NOTIFY_URL": os.environ.get("T_NOTIFY_URL", "")})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.base + "/api/stacks", timeout=1)
+                return
+            except httpx.HTTPError:
+                assert self.process.poll() is None, self.log.read_text()
+                time.sleep(0.1)
+        raise AssertionError("the agent did not answer:\n" + self.log.read_text())
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def status(self, stack: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.base}/api/stacks/{stack}", timeout=10)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_for(self, stack: str, check: Callable[[dict[str, Any]], bool],
+                 timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = self.status(stack)
+            if check(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"timed out; last status {json.dumps(status, indent=1)}\n"
+                             f"log:\n{self.log.read_text()}")
+
+    def at(self, stack: str, commit: str, state: str, timeout: float = 90) -> dict[str, Any]:
+        return self.wait_for(stack, lambda s: s["commit"] == commit and s["state"] == state,
+                             timeout)
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path)
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+@pytest.fixture()
+def agents(tmp_path: Path) -> Iterator[Callable[[str], AgentProcess]]:
+    started: list[AgentProcess] = []
+
+    def make(config: str) -> AgentProcess:
+        agent = AgentProcess(tmp_path, config)
+        started.append(agent)
+        agent.start()
+        return agent
+
+    yield make
+    for agent in started:
+        agent.stop()
+
+
+def service(name: str, env: str, extra: str = "") -> str:
+    return textwrap.dedent(f"""\
+      {name}:
+        image: busybox:local
+        command: ["sh", "-c", "{LOOP}"]
+        stop_grace_period: 1s
+        environment: {{VERSION: "{env}"}}
+    """).replace("\n", "\n  ").rstrip() + extra + "\n"
+
+
+def stack_file(*services: str, tail: str = "") -> str:
+    return "services:\n" + "".join("  " + s for s in services) + tail
+
+
+def agent_records(docker_engine: Any, project: str) -> list[R.Revision]:
+    return sorted((R.from_labels(labels) for labels in docker_engine.list_revisions(project)),
+                  key=lambda r: r.number)
+
+
+def containers_of(client: docker.DockerClient, project: str) -> dict[str, str]:
+    return {name: cid for name, cid in ids(client, project).items()}
+
+
+def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file_fails(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None) -> None:
+    first = repo.commit("web and db", {"deploy/compose.yaml": stack_file(
+        service("web", "1"), service("db", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        api_token_env: T_API_TOKEN
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            path: deploy
+            interval: 1s
+          - name: unreachable
+            repo: file://{repo.remote}-missing
+            interval: 1s
+    """)
+    status = agent.at(project_name, first, "synced")
+    assert status["ok"] is True and status["author"] == "Ada Tester <ada@example.com>"
+    assert status["message"] == "web and db"
+    before = containers_of(client, project_name)
+    assert sorted(before) == [f"{project_name}-db-1", f"{project_name}-web-1"]
+    # the unreachable repository is in error, the other stack went on
+    other = agent.status("unreachable")
+    assert other["state"] == "error" and "git ls-remote" in other["reason"]
+
+    second = repo.commit("web v2", {"deploy/compose.yaml": stack_file(
+        service("web", "2"), service("db", "1"))})
+    status = agent.at(project_name, second, "synced")
+    after = containers_of(client, project_name)
+    assert after[f"{project_name}-db-1"] == before[f"{project_name}-db-1"]
+    assert after[f"{project_name}-web-1"] != before[f"{project_name}-web-1"]
+    changes = [c for op in status["plan"]["operations"] for c in op["changes"]]
+    assert [(c["path"], c["text"]) for c in changes] == [
+        ("environment.VERSION", 'environment.VERSION: "1" → "2"')]
+    records = agent_records(docker_engine, project_name)
+    assert [r.commit for r in records] == [first, second]
+    assert all(r.ok and r.command.startswith("agent sync") for r in records)
+    assert "by Ada Tester <ada@example.com>: web v2" in records[-1].command
+    assert [h["commit"] for h in status["history"]] == [first, second]
+
+    third = repo.commit("broken", {"deploy/compose.yaml": stack_file(
+        service("web", "3"), service("db", "1")) + "  bogus: [\n"})
+    status = agent.at(project_name, third, "failed")
+    assert status["reason"].startswith("the stack file does not load: deploy/compose.yaml:")
+    assert containers_of(client, project_name) == after  # the running stack is untouched
+    assert len(agent_records(docker_engine, project_name)) == 2
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(agent.base + "/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    syncs = {(s.labels["stack"], s.labels["result"]): s.value
+             for s in families["stackup_agent_syncs"].samples if s.name.endswith("_total")}
+    assert syncs[(project_name, "synced")] >= 2 and syncs[(project_name, "failed")] >= 1
+    assert syncs[("unreachable", "error")] >= 1
+    states = {(s.labels["stack"], s.labels["state"]): s.value
+              for s in families["stackup_agent_state"].samples}
+    assert states[(project_name, "failed")] == 1 and states[(project_name, "synced")] == 0
+    page = httpx.get(agent.base + "/", timeout=10).text
+    assert project_name in page and "failed" in page and "unreachable" in page
+    assert "<script" not in page
+
+
+SLOW_WEB = """
+    healthcheck:
+      test: ["CMD", "sh", "-c", "timeout 1 wget -q -O /dev/null http://127.0.0.1/"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+    deploy:
+      update_config: {order: start-first, failure_action: rollback, monitor: 1s}
+"""
+
+
+def web_stack(version: str, healthy: bool = True) -> str:
+    serve = ('mkdir -p /www && echo $$VERSION > /www/index.html && httpd -p 80 -h /www && '
+             if healthy else "")
+    return textwrap.dedent(f"""\
+        services:
+          web:
+            image: busybox:local
+            command: ["sh", "-c", "{serve}{LOOP}"]
+            stop_grace_period: 1s
+            environment: {{VERSION: "{version}"}}
+        """) + textwrap.indent(textwrap.dedent(SLOW_WEB), "    ")
+
+
+PROBE = ("trap 'exit 0' TERM; while :; do "
+         "if timeout 3 wget -q -O - http://web/; then :; else echo FAIL; fi; "
+         "sleep 0.1; done")
+
+
+@pytest.mark.slow
+def test_a_commit_that_never_becomes_healthy_is_rolled_back_and_says_so(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None,
+        receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T_NOTIFY_URL", receiver.url)
+    good = repo.commit("v1", {"compose.yaml": web_stack("v1")})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+            wait_timeout: 60s
+        notify:
+          - url_env: T_NOTIFY_URL
+            timeout: 2s
+    """)
+    agent.at(project_name, good, "synced")
+    probe = client.containers.run("busybox:local", ["sh", "-c", PROBE], detach=True,
+                                  name=f"{project_name}-probe",
+                                  network=f"{project_name}_default",
+                                  labels={"io.stackup.project": project_name})
+    try:
+        time.sleep(1.0)
+        bad = repo.commit("v2 never healthy", {"compose.yaml": web_stack("v2", healthy=False)})
+        status = agent.at(project_name, bad, "rolled-back", timeout=120)
+        time.sleep(1.0)
+        served = probe.logs().decode().split()
+    finally:
+        probe.remove(force=True)
+    assert status["ok"] is False and status["failing_service"] == "web"
+    assert "rolled back to revision 1" in status["reason"]
+    assert served.count("v1") > 20 and "FAIL" not in served and "v2" not in served
+    # the old web still serves, the records say what happened
+    env = client.containers.get(f"{project_name}-web-1").attrs["Config"]["Env"]
+    assert "VERSION=v1" in env
+    records = agent_records(docker_engine, project_name)
+    assert [(r.outcome, r.commit) for r in records] == [("ok", good), ("failed", bad),
+                                                       ("ok", good)]
+    assert records[-1].rollback_to == 1
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(
+            b["event"] == "rolled-back" for b in receiver.bodies):
+        time.sleep(0.1)
+    rolled = [b for b in receiver.bodies if b["event"] == "rolled-back"]
+    assert len(rolled) == 1 and rolled[0]["ok"] is False
+    assert "ROLLED BACK" in rolled[0]["text"] and "web" in rolled[0]["text"]
+    assert not any(b["event"] == "synced" and b["commit"] == bad for b in receiver.bodies)
+    # the next polls do not try the failed commit again
+    time.sleep(3)
+    assert len(agent_records(docker_engine, project_name)) == 3
+    assert agent.status(project_name)["state"] == "rolled-back"
+
+
+def approve(agent: AgentProcess, stack: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([STACKUP, "agent", "--config", str(agent.config), "approve", stack],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "T_API_TOKEN": TOKEN})
+
+
+def test_manual_waits_an_approval_applies_the_saved_plan_a_stale_one_is_refused(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None) -> None:
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        api_token_env: T_API_TOKEN
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+            approve: manual
+    """)
+    waiting = agent.at(project_name, first, "waiting-approval")
+    assert waiting["pending_plan"].startswith("sha256:")
+    time.sleep(2)  # the polls go on; nothing runs without the approval
+    assert containers_of(client, project_name) == {}
+    # without the token: refused
+    refused = httpx.post(f"{agent.base}/api/stacks/{project_name}/approve", timeout=10)
+    assert refused.status_code == 401 and containers_of(client, project_name) == {}
+    done = approve(agent, project_name)
+    assert done.returncode == 0, done.stderr
+    assert "synced" in done.stderr
+    assert list(containers_of(client, project_name)) == [f"{project_name}-web-1"]
+    records = agent_records(docker_engine, project_name)
+    assert records[-1].plan_digest == waiting["pending_plan"] and records[-1].commit == first
+    agent.at(project_name, first, "synced")
+
+    second = repo.commit("two", {"compose.yaml": stack_file(service("web", "2"))})
+    agent.at(project_name, second, "waiting-approval")
+    client.containers.get(f"{project_name}-web-1").stop(timeout=1)  # the engine moves
+    before = containers_of(client, project_name)
+    stale = approve(agent, project_name)
+    assert stale.returncode == 3, stale.stderr
+    assert "stale" in stale.stderr and "changed state" in stale.stderr
+    assert containers_of(client, project_name) == before
+    assert client.containers.get(f"{project_name}-web-1").attrs["Config"]["Env"].count(
+        "VERSION=1") == 1
+    assert len(agent_records(docker_engine, project_name)) == 1
+    # a new plan waits, made against the engine as it is now
+    again = agent.wait_for(project_name, lambda s: s["state"] == "waiting-approval"
+                           and s["pending_plan"] not in (None, waiting["pending_plan"]))
+    assert again["commit"] == second
+
+
+def test_non_destructive_holds_a_plan_that_touches_a_named_volume_or_removes_a_service(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None) -> None:
+    volume = "\n    volumes: [\"data:/data\"]"
+    tail = "volumes:\n  data: {}\n"
+    first = repo.commit("one", {"compose.yaml": stack_file(
+        service("web", "1"), service("db", "1", volume), tail=tail)})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        api_token_env: T_API_TOKEN
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+            approve: non-destructive
+    """)
+    agent.at(project_name, first, "synced")  # only creations: applied
+    before = containers_of(client, project_name)
+    second = repo.commit("db v2", {"compose.yaml": stack_file(
+        service("web", "1"), service("db", "2", volume), tail=tail)})
+    held = agent.at(project_name, second, "waiting-approval")
+    assert "recreates service db, which mounts named volume data" in held["reason"]
+    assert containers_of(client, project_name) == before
+    third = repo.commit("no db", {"compose.yaml": stack_file(service("web", "2"))})
+    held = agent.at(project_name, third, "waiting-approval")
+    assert "removes service db" in held["reason"]
+    assert containers_of(client, project_name) == before
+    assert [r.commit for r in agent_records(docker_engine, project_name)] == [first]
+
+
+def sign(body: bytes, secret: str = HOOK_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_webhook_with_a_wrong_signature_is_401_a_right_one_syncs_within_2_s(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None) -> None:
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        webhook_secret_env: T_HOOK_SECRET
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 0
+    """)
+    agent.at(project_name, first, "synced")  # the start-up sync
+    before = containers_of(client, project_name)
+    second = repo.commit("two", {"compose.yaml": stack_file(service("web", "2"))})
+    body = json.dumps({"ref": "refs/heads/main", "after": second}).encode()
+    for headers in ({"X-Hub-Signature-256": sign(body, "wrong")},
+                    {"X-Gitea-Signature": sign(body, "wrong")[7:]},
+                    {"X-Gitlab-Token": "wrong"}, {}):
+        bad = httpx.post(f"{agent.base}/hooks", content=body, headers=headers, timeout=10)
+        assert bad.status_code == 401, bad.text
+    huge = httpx.post(f"{agent.base}/hooks", content=b"x" * (2 << 20),
+                      headers={"X-Hub-Signature-256": sign(b"x" * (2 << 20))}, timeout=10)
+    assert huge.status_code == 413
+    time.sleep(1.5)
+    assert agent.status(project_name)["commit"] == first
+    assert containers_of(client, project_name) == before
+    started = time.monotonic()
+    good = httpx.post(f"{agent.base}/hooks", content=body,
+                      headers={"X-Hub-Signature-256": sign(body),
+                               "X-GitHub-Event": "push"}, timeout=10)
+    assert good.status_code == 202 and good.json()["triggered"] == [project_name]
+    agent.at(project_name, second, "synced", timeout=10)
+    took = time.monotonic() - started
+    assert took < 2.0, f"{took:.2f} s from the webhook to synced"
+    assert containers_of(client, project_name) != before
+    # GitLab's token and Gitea's signature are accepted too (nothing new to do)
+    for headers in ({"X-Gitlab-Token": HOOK_SECRET}, {"X-Gitea-Signature": sign(body)[7:]}):
+        assert httpx.post(f"{agent.base}/hooks", content=body, headers=headers,
+                          timeout=10).status_code == 202
+
+
+SLOW_READY = """
+    healthcheck:
+      test: ["CMD", "test", "-f", "/ready"]
+      interval: 1s
+      retries: 30
+"""
+
+
+def ready_after(seconds: int, version: str) -> str:
+    return textwrap.dedent(f"""\
+        services:
+          fast:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            stop_grace_period: 1s
+            environment: {{VERSION: "{version}"}}
+          slow:
+            image: busybox:local
+            command: ["sh", "-c", "sleep {seconds}; touch /ready; {LOOP}"]
+            stop_grace_period: 1s
+            environment: {{VERSION: "{version}"}}
+        """) + textwrap.indent(textwrap.dedent(SLOW_READY), "    ")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_apply_then_a_restart_converges_without_a_double_apply(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None) -> None:
+    first = repo.commit("one", {"compose.yaml": ready_after(0, "1")})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+    """)
+    agent.at(project_name, first, "synced")
+    second = repo.commit("two", {"compose.yaml": ready_after(8, "2")})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # both replaced, slow not yet healthy: mid-apply
+        envs = {c.name: c.attrs["Config"]["Env"] for c in client.containers.list(
+            all=True, filters={"label": f"io.stackup.project={project_name}"})}
+        if envs and all("VERSION=2" in env for env in envs.values()) and len(envs) == 2:
+            break
+        time.sleep(0.1)
+    assert agent.status(project_name)["state"] == "syncing"
+    agent.stop(signal.SIGKILL)
+    at_kill = containers_of(client, project_name)
+    assert [r.commit for r in agent_records(docker_engine, project_name)] == [first]
+
+    agent.start()
+    agent.at(project_name, second, "synced", timeout=90)
+    assert containers_of(client, project_name) == at_kill  # nothing applied twice
+    records = agent_records(docker_engine, project_name)
+    assert [(r.commit, r.outcome) for r in records] == [(first, "ok"), (second, "ok")]
+    time.sleep(2.5)  # more polls: still one record of the second commit
+    assert len(agent_records(docker_engine, project_name)) == 2
+
+
+def test_drift_is_healed_and_reported(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, docker_engine: Any, history: None,
+        receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T_NOTIFY_URL", receiver.url)
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+            heal: true
+        notify:
+          - url_env: T_NOTIFY_URL
+    """)
+    agent.at(project_name, first, "synced")
+    client.containers.get(f"{project_name}-web-1").remove(force=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+            b["event"] == "drift-healed" for b in receiver.bodies):
+        time.sleep(0.1)
+    healed = [b for b in receiver.bodies if b["event"] == "drift-healed"]
+    assert healed and healed[0]["ok"] is True, receiver.bodies
+    assert list(containers_of(client, project_name)) == [f"{project_name}-web-1"]
+    assert agent.status(project_name)["state"] == "synced"
