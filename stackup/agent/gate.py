@@ -39,6 +39,8 @@ def destructive(plan: Plan, project: Project) -> list[str]:
             out.append(f"removes service {op.service_name or op.name}")
         elif op.kind is Kind.REMOVE_CONTAINER:
             service = op.service_name
+            if service is None and op.cause == "orphan":  # ids: "remove_container:db:1"
+                service = op.op_id.split(":")[1] if op.op_id.count(":") >= 2 else None
             if service is None or service not in project.services:
                 line = f"removes service {service or op.container_name}"
                 if line not in out:

@@ -55,6 +55,7 @@ class Pending:
     digest: str
     text: str
     path: str
+    reasons: str  # why the gate held it
 
 
 OPTIONS = UpOptions(remove_orphans=True, wait=True)
@@ -141,12 +142,12 @@ class StackSync:
             return SyncResult("error", "error", reason=_one_line(error))
         history = self.revisions()
         recorded = any(r.commit == head and r.command.startswith("agent") for r in history)
+        if self.pending is not None and self.pending.info.commit == head and not force:
+            return self._waiting(self.pending)  # the same plan waits on
         if force or not (recorded or head == self.checked):
             if self.broken is not None and self.broken[0] == head and not force:
                 return self.broken[1]
             return self.sync(head)
-        if self.pending is not None and self.pending.info.commit == head:
-            return self._waiting(self.pending, None)
         if self.broken is not None and self.broken[0] == head:
             return self.broken[1]
         return self.check_drift(head, history)
@@ -253,16 +254,14 @@ class StackSync:
         path = os.path.join(self.folder, "pending-plan.json")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-        self.pending = Pending(info, digest, text, path)
-        return self._waiting(self.pending, "; ".join(reasons), plan)
+        self.pending = Pending(info, digest, text, path, "; ".join(reasons))
+        return self._waiting(self.pending, plan)
 
-    def _waiting(self, pending: Pending, reasons: str | None,
-                 plan: Plan | None = None) -> SyncResult:
+    def _waiting(self, pending: Pending, plan: Plan | None = None) -> SyncResult:
         info = pending.info
         return SyncResult("waiting-approval", "waiting-approval" if plan is not None else None,
                           info.commit, info.author, info.message,
-                          reason=f"waiting for an approval ({reasons})" if reasons else
-                          "waiting for an approval",
+                          reason=f"waiting for an approval ({pending.reasons})",
                           plan=plan_view(plan) if plan is not None else None,
                           pending_digest=pending.digest)
 

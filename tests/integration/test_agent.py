@@ -427,6 +427,9 @@ def test_non_destructive_holds_a_plan_that_touches_a_named_volume_or_removes_a_s
     third = repo.commit("no db", {"compose.yaml": stack_file(service("web", "2"))})
     held = agent.at(project_name, third, "waiting-approval")
     assert "removes service db" in held["reason"]
+    time.sleep(1.5)  # later polls: the same plan, for the same reason, waits on
+    again = agent.status(project_name)
+    assert again["reason"] == held["reason"] and again["pending_plan"] == held["pending_plan"]
     assert containers_of(client, project_name) == before
     assert [r.commit for r in agent_records(docker_engine, project_name)] == [first]
 
