@@ -82,52 +82,57 @@ def _call(ctx: click.Context, method: str, path: str, body: dict[str, Any] | Non
         return response.status_code, {"error": response.text[:200]}
 
 
-@agent_cmd.command("sync")
-@click.argument("stack")
-@click.pass_context
-def sync_cmd(ctx: click.Context, stack: str) -> None:
-    """Ask the running agent to sync STACK now (its branch head, even one that failed)."""
-    status, body = _call(ctx, "POST", f"/api/stacks/{stack}/sync")
-    if status != 202:
-        raise ProjectError(f"the agent refused to sync {stack}: {body.get('error')}")
-    click.echo(f"sync of {stack} started; `stackup agent status {stack}` shows the result",
-               err=True)
+def _subcommands(group: click.Group) -> None:
+    """``sync``, ``approve``, ``status``: the running agent's API, from the shell (defined
+    here so that the module's only command attribute is ``agent_cmd``)."""
+    @group.command("sync")
+    @click.argument("stack")
+    @click.pass_context
+    def sync_cmd(ctx: click.Context, stack: str) -> None:
+        """Ask the running agent to sync STACK now (its branch head, even one that failed)."""
+        status, body = _call(ctx, "POST", f"/api/stacks/{stack}/sync")
+        if status != 202:
+            raise ProjectError(f"the agent refused to sync {stack}: {body.get('error')}")
+        click.echo(f"sync of {stack} started; `stackup agent status {stack}` shows the result",
+                   err=True)
+
+    @group.command("approve")
+    @click.argument("stack")
+    @click.option("--plan", "digest", metavar="DIGEST",
+                  help="Apply only if the waiting plan has this digest (sha256:...).")
+    @click.pass_context
+    def approve_cmd(ctx: click.Context, stack: str, digest: str | None) -> None:
+        """Apply exactly the plan STACK waits with; refused (exit 3) when it is stale."""
+        status, body = _call(ctx, "POST", f"/api/stacks/{stack}/approve",
+                             {"plan": digest} if digest else None)
+        if status == 409:
+            click.echo(f"error: {body.get('error')}", err=True)
+            if body.get("detail"):
+                click.echo(str(body["detail"]), err=True)
+            sys.exit(3 if body.get("stale") else 1)
+        if status != 200:
+            raise ProjectError(f"the agent refused the approval of {stack}: "
+                               f"{body.get('error')}")
+        click.echo(f"{stack}: {body.get('state')}"
+                   + (f": {body['reason']}" if body.get("reason") else ""), err=True)
+        if not body.get("ok"):
+            sys.exit(1)
+
+    @group.command("status")
+    @click.argument("stack", required=False)
+    @click.pass_context
+    def status_cmd(ctx: click.Context, stack: str | None) -> None:
+        """Print the running agent's view of its stacks (JSON); exit 1 unless all are synced."""
+        import json
+
+        status, body = _call(ctx, "GET", f"/api/stacks/{stack}" if stack else "/api/stacks",
+                             timeout=30.0)
+        if status != 200:
+            raise ProjectError(f"the agent answered {status}: {body.get('error')}")
+        click.echo(json.dumps(body, indent=2))
+        stacks = [body] if stack else body.get("stacks", [])
+        if not all(s.get("ok") for s in stacks):
+            sys.exit(1)
 
 
-@agent_cmd.command("approve")
-@click.argument("stack")
-@click.option("--plan", "digest", metavar="DIGEST",
-              help="Apply only if the waiting plan has this digest (sha256:...).")
-@click.pass_context
-def approve_cmd(ctx: click.Context, stack: str, digest: str | None) -> None:
-    """Apply exactly the plan STACK waits with; refused (exit 3) when it is stale."""
-    status, body = _call(ctx, "POST", f"/api/stacks/{stack}/approve",
-                         {"plan": digest} if digest else None)
-    if status == 409:
-        click.echo(f"error: {body.get('error')}", err=True)
-        if body.get("detail"):
-            click.echo(str(body["detail"]), err=True)
-        sys.exit(3 if body.get("stale") else 1)
-    if status != 200:
-        raise ProjectError(f"the agent refused the approval of {stack}: {body.get('error')}")
-    click.echo(f"{stack}: {body.get('state')}"
-               + (f": {body['reason']}" if body.get("reason") else ""), err=True)
-    if not body.get("ok"):
-        sys.exit(1)
-
-
-@agent_cmd.command("status")
-@click.argument("stack", required=False)
-@click.pass_context
-def status_cmd(ctx: click.Context, stack: str | None) -> None:
-    """Print the running agent's view of its stacks (JSON); exit 1 unless all are synced."""
-    import json
-
-    status, body = _call(ctx, "GET", f"/api/stacks/{stack}" if stack else "/api/stacks",
-                         timeout=30.0)
-    if status != 200:
-        raise ProjectError(f"the agent answered {status}: {body.get('error')}")
-    click.echo(json.dumps(body, indent=2))
-    stacks = [body] if stack else body.get("stacks", [])
-    if not all(s.get("ok") for s in stacks):
-        sys.exit(1)
+_subcommands(agent_cmd)
