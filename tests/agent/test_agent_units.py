@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from stackup.agent.config import AgentConfigError, load_config, parse_config
+from stackup.agent.config import AgentConfig, AgentConfigError, load_config, parse_config
 from stackup.agent.config import Notifier
 from stackup.agent.gate import decide
 from stackup.agent.notify import Notifications, message
@@ -45,18 +45,18 @@ notify:
 """
 
 
-def parse(text: str, **environ: str) -> object:
+def parse(text: str, **environ: str) -> AgentConfig:
     return parse_config(textwrap.dedent(text), "agent.yaml", environ,
                         default_state_dir="/state")
 
 
 def test_the_readme_example_loads_with_secrets_from_the_environment() -> None:
     config = parse(GOOD, MY_TOKEN="t0k", MY_HOOK="h00k")
-    stack = config.stacks[0]  # type: ignore[attr-defined]
+    stack = config.stacks[0]
     assert (stack.name, stack.path, stack.files, stack.interval, stack.approve, stack.heal) == \
         ("shop", "deploy/", ("compose.yaml",), 60.0, "non-destructive", True)
-    assert config.api_token == "t0k"  # type: ignore[attr-defined]
-    assert config.webhook_secret == "h00k"  # type: ignore[attr-defined]
+    assert config.api_token == "t0k"
+    assert config.webhook_secret == "h00k"
     assert "t0k" not in repr(config) and "h00k" not in repr(config)
     assert "hooks.example.com" not in repr(config)
 
