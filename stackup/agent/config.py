@@ -185,6 +185,9 @@ def _stack(node: _Node, environ: Mapping[str, str]) -> StackConfig:
     for key, allowed in choices.items():
         if key in keys:
             values[key] = keys[key].choice(allowed)
+    if values.get("target") == "swarm":
+        raise keys["target"].error("the agent deploys to one engine's containers only for "
+                                   "now; `target: swarm` is not supported yet")
     for key in ("interval", "wait_timeout"):
         if key in keys:
             values[key] = keys[key].seconds()

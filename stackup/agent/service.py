@@ -72,10 +72,10 @@ class Agent:
             self._force.discard(name)
             result = await self.sync(name, force=force)
             delay = stack.interval if stack.interval > 0 else math.inf
-            if result.state == "error":
+            if result.state == "error":  # try again later, and later still each time
                 backoff = min(max(MIN_BACKOFF, self._backoff[name] * 2), MAX_BACKOFF)
                 self._backoff[name] = backoff
-                delay = min(delay, backoff)
+                delay = backoff if math.isinf(delay) else max(delay, backoff)
             else:
                 self._backoff[name] = 0.0
             with anyio.move_on_after(delay):

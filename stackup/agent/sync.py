@@ -141,7 +141,10 @@ class StackSync:
         except GitError as error:
             return SyncResult("error", "error", reason=_one_line(error))
         history = self.revisions()
-        recorded = any(r.commit == head and r.command.startswith("agent") for r in history)
+        # the engine says where the agent was: the commit of its last sync or apply record
+        # (a heal or a rollback records what it restored, not a new commit)
+        attempts = [r for r in history if r.command.startswith(("agent sync", "agent apply"))]
+        recorded = bool(attempts) and attempts[-1].commit == head
         if self.pending is not None and self.pending.info.commit == head and not force:
             return self._waiting(self.pending)  # the same plan waits on
         if force or not (recorded or head == self.checked):

@@ -76,6 +76,8 @@ def test_the_readme_example_loads_with_secrets_from_the_environment() -> None:
     (("path: deploy/", "path: ../elsewhere"),
      "agent.yaml:8: stacks[0].path: must be a folder inside the repository"),
     (("heal: true", "heal: maybe"), "agent.yaml:16: stacks[0].heal: must be true or false"),
+    (("target: engine", "target: swarm"),
+     "agent.yaml:12: stacks[0].target: the agent deploys to one engine's containers only"),
 ])
 def test_errors_name_the_file_the_line_and_the_key(change: tuple[str, str],
                                                    expected: str) -> None:
