@@ -565,3 +565,35 @@ def test_drift_is_healed_and_reported(
     assert healed and healed[0]["ok"] is True, receiver.bodies
     assert list(containers_of(client, project_name)) == [f"{project_name}-web-1"]
     assert agent.status(project_name)["state"] == "synced"
+
+
+def test_a_network_remote_served_by_git_daemon(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, history: None) -> None:
+    port = free_port()
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={repo.remote.parent}",
+         "--listen=127.0.0.1", f"--port={port}", str(repo.remote.parent)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+        url = f"git://127.0.0.1:{port}/remote.git"
+        deadline = time.monotonic() + 10
+        while subprocess.run(["git", "ls-remote", url], capture_output=True).returncode:
+            assert time.monotonic() < deadline, "git daemon did not start"
+            time.sleep(0.1)
+        agent = agents(f"""
+            listen: 127.0.0.1:PORT
+            stacks:
+              - name: {project_name}
+                repo: {url}
+                interval: 1s
+        """)
+        agent.at(project_name, first, "synced")
+        second = repo.commit("two", {"compose.yaml": stack_file(service("web", "2"))})
+        agent.at(project_name, second, "synced")
+        env = client.containers.get(f"{project_name}-web-1").attrs["Config"]["Env"]
+        assert "VERSION=2" in env
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
