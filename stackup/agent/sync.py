@@ -130,7 +130,8 @@ class StackSync:
             path = os.path.relpath(path, self.source.folder)
         line = f":{location.line}" if location.line else ""
         key = f" ({location.path})" if location.path else ""
-        return f"{path}{line}{key}: {error.summary}"
+        summary = error.summary.replace(self.source.folder + os.sep, "")
+        return f"{path}{line}{key}: {summary}"
 
     # --- one sync ----------------------------------------------------------------------------
 

@@ -597,3 +597,38 @@ def test_a_network_remote_served_by_git_daemon(
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
+
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+                 if os.path.exists(p)), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                                             "(apt-get install chromium)")
+def test_the_status_page_in_headless_chromium_shows_every_stack_state(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        tmp_path: Path, history: None) -> None:
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+          - name: unreachable
+            repo: file://{repo.remote}-missing
+            interval: 1s
+    """)
+    agent.at(project_name, first, "synced")
+    agent.wait_for("unreachable", lambda s: s["state"] == "error")
+    assert CHROMIUM is not None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--window-size=1400,600"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", agent.base + "/"],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert f">{project_name}</a>" in dom and ">synced</span>" in dom
+    assert ">unreachable</a>" in dom and ">error</span>" in dom and first[:12] in dom
+    shot = tmp_path / "status.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", agent.base + "/"],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
