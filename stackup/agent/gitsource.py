@@ -107,8 +107,9 @@ def remote_head(source: Source) -> str:
 
 def checkout(source: Source, commit: str) -> CommitInfo:
     """Fetch the branch (when ``commit`` is not here yet) and check ``commit`` out into the
-    stack's work tree, removing every untracked file; what was checked out, with its author
-    and message."""
+    stack's work tree (tracked files as the commit has them; untracked ones, such as data a
+    container wrote into a bind mount, kept); what was checked out, with its author and
+    message."""
     folder = source.folder
     if not os.path.isdir(os.path.join(folder, ".git")):
         os.makedirs(folder, exist_ok=True)
@@ -122,8 +123,9 @@ def checkout(source: Source, commit: str) -> CommitInfo:
         if not has_commit(source, commit):
             raise GitError(f"commit {commit[:12]} is not on {source.branch} of "
                            f"{_masked(source.repo)} any more")
+    # no `git clean`: files git does not track are what containers wrote into bind mounts
+    # under the work tree (``./data:/data``), and they are kept
     _git(source, "checkout", "-q", "-f", "--detach", commit, cwd=folder)
-    _git(source, "clean", "-q", "-ffdx", cwd=folder)
     return commit_info(source, commit)
 
 

@@ -123,11 +123,12 @@ class Agent:
         status.syncs += 1
         if result.state == "synced":
             status.last_success = time.time()
-        try:
-            status.history = await anyio.to_thread.run_sync(self.syncs[name].history,
-                                                            limiter=self._threads)
-        except StackupError:
-            pass
+        if result.applied or result.event is not None or not status.history:
+            try:
+                status.history = await anyio.to_thread.run_sync(self.syncs[name].history,
+                                                                limiter=self._threads)
+            except StackupError:
+                pass
         self.metrics.observe(status, seconds)
         self._tell(name, previous, result)
         return result

@@ -58,6 +58,25 @@ class Pending:
     reasons: str  # why the gate held it
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A revision record as a poll reads it (``labels``: to decode the model when needed)."""
+
+    number: int
+    time: str
+    command: str
+    outcome: str
+    reason: str
+    commit: str | None
+    rollback_to: int | None
+    labels: Mapping[str, str]
+
+    def as_json(self) -> dict[str, object]:
+        return {"number": self.number, "time": self.time, "command": self.command,
+                "outcome": self.outcome, "reason": self.reason, "commit": self.commit,
+                "rollback_to": self.rollback_to}
+
+
 OPTIONS = UpOptions(remove_orphans=True, wait=True)
 
 
@@ -74,6 +93,7 @@ class StackSync:
         self.pending: Pending | None = None
         self.checked: str | None = None  # a head that planned empty (nothing to record)
         self.broken: tuple[str, SyncResult] | None = None  # a head whose files do not load
+        self.tree_at: CommitInfo | None = None  # what the work tree holds now
         self._engine: Engine | None = None
 
     # --- the engine and its records --------------------------------------------------------
@@ -84,7 +104,8 @@ class StackSync:
         return self._engine
 
     def revisions(self) -> list[R.Revision]:
-        """The project's revision records on the engine, oldest first (damaged ones left out)."""
+        """The project's revision records, whole (models decoded), oldest first; damaged
+        ones left out."""
         found = []
         for labels in self.engine().list_revisions(self.project_name):
             try:
@@ -93,10 +114,23 @@ class StackSync:
                 continue
         return sorted(found, key=lambda r: r.number)
 
+    def records(self) -> list[Record]:
+        """The records' small labels only, oldest first: what a poll needs, without decoding
+        every model."""
+        found = []
+        for labels in self.engine().list_revisions(self.project_name):
+            number = labels.get(R.NUMBER, "")
+            if not number.isdigit():
+                continue
+            back = labels.get(R.ROLLBACK_TO, "")
+            found.append(Record(int(number), labels.get(R.TIME, ""), labels.get(R.COMMAND, ""),
+                                labels.get(R.OUTCOME, ""), labels.get(R.REASON, ""),
+                                labels.get(R.COMMIT),
+                                int(back) if back.isdigit() else None, labels))
+        return sorted(found, key=lambda r: r.number)
+
     def history(self, limit: int = 20) -> list[dict[str, object]]:
-        return [{"number": r.number, "time": r.time, "command": r.command,
-                 "outcome": r.outcome, "reason": r.reason, "commit": r.commit,
-                 "rollback_to": r.rollback_to} for r in self.revisions()[-limit:]]
+        return [r.as_json() for r in self.records()[-limit:]]
 
     def _locked(self) -> ProjectLock:
         from stackup.engine.locking import ProjectLock, lease_from
@@ -105,6 +139,13 @@ class StackSync:
                            timeout=300.0, lease=lease_from(self.environ))
 
     # --- loading a commit ------------------------------------------------------------------
+
+    def checkout(self, commit: str) -> CommitInfo:
+        """``commit`` in the stack's work tree (nothing to do when it is there already)."""
+        if self.tree_at is None or self.tree_at.commit != commit:
+            self.tree_at = None
+            self.tree_at = checkout(self.source, commit)
+        return self.tree_at
 
     @property
     def tree(self) -> str:
@@ -141,7 +182,7 @@ class StackSync:
             head = remote_head(self.source)
         except GitError as error:
             return SyncResult("error", "error", reason=_one_line(error))
-        history = self.revisions()
+        history = self.records()
         # the engine says where the agent was: the commit of its last sync or apply record
         # (a heal or a rollback records what it restored, not a new commit)
         attempts = [r for r in history if r.command.startswith(("agent sync", "agent apply"))]
@@ -158,7 +199,7 @@ class StackSync:
 
     def sync(self, head: str) -> SyncResult:
         try:
-            info = checkout(self.source, head)
+            info = self.checkout(head)
         except GitError as error:
             return SyncResult("error", "error", commit=head, reason=_one_line(error))
         try:
@@ -277,7 +318,7 @@ class StackSync:
         if digest and digest != pending.digest:
             raise Refused(f"the plan approved ({digest[:19]}…) is not the one waiting now "
                           f"({pending.digest[:19]}…); nothing was changed")
-        info = checkout(self.source, pending.info.commit)
+        info = self.checkout(pending.info.commit)
         project = self.load()
         engine = self.engine()
         with self._locked():
@@ -299,27 +340,29 @@ class StackSync:
 
     # --- between commits ---------------------------------------------------------------------
 
-    def check_drift(self, head: str, history: list[R.Revision]) -> SyncResult:
+    def check_drift(self, head: str, history: list[Record]) -> SyncResult:
         """Compare the engine with the desired state; heal it when the stack says so."""
         try:
-            info = checkout(self.source, head)
+            info = self.checkout(head)
             files = self.load()
         except StackupError as error:
             return SyncResult("failed", None, head, reason=self.where(error))
-        target = R.desired_revision(history)
-        desired = app.restore_revision(target, files, self.environ) if target else files
-        engine = self.engine()
-        plan = app.plan_up(desired, engine, OPTIONS)
         newest = history[-1] if history else None
+        target = None  # the rollback whose model is the desired state, if the newest is one
+        if newest is not None and newest.rollback_to is not None:
+            target = R.from_labels(newest.labels)
+        desired = app.restore_revision(target, files, self.environ) if target else files
         state = "rolled-back" if target is not None else "synced"
         reason = ""
         if target is not None:
-            failed = next((r for r in reversed(history) if not r.ok), None)
+            failed = next((r for r in reversed(history) if r.outcome != "ok"), None)
             reason = (f"{failed.reason if failed else 'an apply failed'}; rolled back to "
                       f"revision {target.rollback_to}")
+        engine = self.engine()
+        plan = app.plan_up(desired, engine, OPTIONS)
         common = (info.commit, info.author, info.message)
         if plan.empty:
-            if newest is not None and not newest.ok and target is None:
+            if newest is not None and newest.outcome != "ok" and target is None:
                 return SyncResult("failed", None, *common, reason=newest.reason)
             return SyncResult(state, None, *common, reason=reason)
         if not self.stack.heal or not decide(self.stack.approve, plan, desired).apply:
