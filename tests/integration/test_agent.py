@@ -520,8 +520,13 @@ def test_sigkill_mid_apply_then_a_restart_converges_without_a_double_apply(
     second = repo.commit("two", {"compose.yaml": ready_after(8, "2")})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # both replaced, slow not yet healthy: mid-apply
-        envs = {c.name: c.attrs["Config"]["Env"] for c in client.containers.list(
-            all=True, filters={"label": f"io.stackup.project={project_name}"})}
+        envs = {}
+        for found in client.api.containers(all=True, filters={
+                "label": f"io.stackup.project={project_name}"}):
+            try:  # one list call, then each one (it may go away in between)
+                envs[found["Id"]] = client.api.inspect_container(found["Id"])["Config"]["Env"]
+            except docker.errors.NotFound:
+                continue
         if envs and all("VERSION=2" in env for env in envs.values()) and len(envs) == 2:
             break
         time.sleep(0.1)
