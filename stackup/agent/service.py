@@ -104,8 +104,8 @@ class Agent:
         status = self.status[name]
         previous = status.state
         status.state = "syncing"
-        status.last_start = datetime.datetime.now(datetime.timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        status.last_start = datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
         started = time.monotonic()
         try:
             result = await anyio.to_thread.run_sync(work, limiter=self._threads)
