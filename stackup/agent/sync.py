@@ -261,8 +261,14 @@ class StackSync:
             return SyncResult("failed", "failed", *common,
                               reason=f"{reason}; no earlier good revision to roll back to",
                               failing_service=service, plan=view, applied=True)
-        back = self._converge_to(target, project, f"rollback to {target.number} (after "
-                                                  f"revision {failed_number} failed)")
+        try:
+            back = self._converge_to(target, project, f"rollback to {target.number} (after "
+                                                      f"revision {failed_number} failed)")
+        except StackupError as error:
+            return SyncResult("failed", "failed", *common,
+                              reason=f"{reason}; the rollback to revision {target.number} "
+                                     f"could not run: {_one_line(error)}",
+                              failing_service=service, plan=view, applied=True)
         if not back[1].ok:
             return SyncResult("failed", "failed", *common,
                               reason=f"{reason}; the rollback to revision {target.number} "
