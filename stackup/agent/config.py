@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from stackup.errors import Location, StackupError
+from stackup.core.errors import Location, StackupError
 
 APPROVE_MODES = ("auto", "non-destructive", "manual")
 ON_FAILURE = ("rollback", "stay")
-TARGETS = ("engine", "swarm")
+TARGETS = ("engine",)  # a Swarm target is not supported by the agent yet
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -108,10 +108,10 @@ class _Node:
             raise self.error("must be a non-empty string")
         return str(self.node.value)
 
-    def choice(self, allowed: tuple[str, ...]) -> str:
+    def choice(self, allowed: tuple[str, ...], hint: str = "") -> str:
         value = self.text()
         if value not in allowed:
-            raise self.error(f"must be one of {', '.join(allowed)} (found {value!r})")
+            raise self.error(f"must be one of {', '.join(allowed)} (found {value!r}){hint}")
         return value
 
     def boolean(self) -> bool:
@@ -182,12 +182,11 @@ def _stack(node: _Node, environ: Mapping[str, str]) -> StackConfig:
         if key in keys:
             values[key] = keys[key].strings()
     choices = {"target": TARGETS, "approve": APPROVE_MODES, "on_failure": ON_FAILURE}
+    hints = {"target": "; the agent deploys to one engine's containers for now (a Swarm "
+                       "target is not supported yet)"}
     for key, allowed in choices.items():
         if key in keys:
-            values[key] = keys[key].choice(allowed)
-    if values.get("target") == "swarm":
-        raise keys["target"].error("the agent deploys to one engine's containers only for "
-                                   "now; `target: swarm` is not supported yet")
+            values[key] = keys[key].choice(allowed, hints.get(key, ""))
     for key in ("interval", "wait_timeout"):
         if key in keys:
             values[key] = keys[key].seconds()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackup.model import Project
-from stackup.plan import Kind, Plan
+from stackup.core.model import Project
+from stackup.core.plan import Kind, Plan
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from stackup.errors import StackupError
+from stackup.core.errors import StackupError
 
 TIMEOUT = 120.0  # seconds one git command may take
 

@@ -25,7 +25,7 @@ from stackup.agent.metrics import Metrics
 from stackup.agent.notify import Notifications, message
 from stackup.agent.status import StackStatus, SyncResult
 from stackup.agent.sync import Refused, StackSync, StaleApproval
-from stackup.errors import StackupError
+from stackup.core.errors import StackupError
 
 MIN_BACKOFF = 5.0
 MAX_BACKOFF = 300.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackup.plan import Plan
+from stackup.core.plan import Plan
 
 STATES = ("synced", "syncing", "waiting-approval", "failed", "rolled-back", "drifted", "error")
 SUCCESS = "synced"
@@ -33,8 +33,8 @@ class PlanView:
 
 
 def plan_view(plan: Plan) -> PlanView:
-    from stackup.redact import change_text
-    from stackup.render import plan_text
+    from stackup.core.redact import change_text
+    from stackup.core.render import plan_text
 
     text = plan_text(plan, diff=True)
     lines = [line for line in text.splitlines() if line.startswith(("Plan:", "No changes"))]

@@ -22,21 +22,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackup import app
-from stackup import revisions as R
+from stackup.app import containers as app
+from stackup.app import revisions as R
 from stackup.agent.config import StackConfig
 from stackup.agent.gate import decide
 from stackup.agent.gitsource import CommitInfo, GitError, Source, checkout, remote_head
 from stackup.agent.status import SyncResult, plan_view
-from stackup.errors import StackupError, StalePlan
-from stackup.events import Outcome
-from stackup.model import Project
-from stackup.plan import Plan
+from stackup.core.errors import StackupError, StalePlan
+from stackup.run.events import Outcome
+from stackup.core.model import Project
+from stackup.core.plan import Plan
 from stackup.reconcile import UpOptions
 
 if TYPE_CHECKING:
-    from stackup.engine.base import Engine
-    from stackup.engine.locking import ProjectLock
+    from stackup.ports.engine import Engine
+    from stackup.app.locking import ProjectLock
 
 
 class Refused(StackupError):
@@ -100,7 +100,9 @@ class StackSync:
 
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = app.connect(self.environ)
+            from stackup.app.wiring import connect
+
+            self._engine = connect(self.environ)
         return self._engine
 
     def revisions(self) -> list[R.Revision]:
@@ -133,7 +135,7 @@ class StackSync:
         return [r.as_json() for r in self.records()[-limit:]]
 
     def _locked(self) -> ProjectLock:
-        from stackup.engine.locking import ProjectLock, lease_from
+        from stackup.app.locking import ProjectLock, lease_from
 
         return ProjectLock(self.engine().lock_store(), self.project_name, "stackup agent",
                            timeout=300.0, lease=lease_from(self.environ))
@@ -298,7 +300,7 @@ class StackSync:
 
     def _hold(self, project: Project, info: CommitInfo, reasons: tuple[str, ...]) -> SyncResult:
         plan, text = app.save_plan(project, self.engine(), OPTIONS)
-        from stackup import planfile
+        from stackup.app import planfile
 
         digest = planfile.load(text, "pending plan").digest
         os.makedirs(self.folder, exist_ok=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from stackup.errors import ProjectError
+from stackup.core.errors import ProjectError
 
 
 def _config(ctx: click.Context) -> Any:

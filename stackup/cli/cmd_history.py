@@ -52,7 +52,7 @@ def git_source(project: Project) -> tuple[str | None, bool | None]:
 
 def file_digests(paths: Iterable[str]) -> dict[str, str]:
     """sha256 of each readable file (``app.file_digests``)."""
-    from stackup import app
+    from stackup.app import containers as app
 
     return app.file_digests(paths)
 
@@ -81,7 +81,7 @@ def _parsed(records: Iterable[Mapping[str, str]], project_name: str) -> list[R.R
 
 def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
     """Record ``revision`` under the next free number (``app.store_revision``)."""
-    from stackup import app
+    from stackup.app import containers as app
 
     return app.store_revision(engine, revision, known)
 
@@ -96,7 +96,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
     ``--dry-run``. Never fails the command: a warning instead."""
     if g.dry_run:
         return None
-    from stackup import app
+    from stackup.app import containers as app
 
     try:
         return app.record_revision(
@@ -123,7 +123,7 @@ def _current(g: Globals) -> tuple[Project | None, Mapping[str, str], str | None]
 
 def restore(revision: R.Revision, current: Project | None,
             environ: Mapping[str, str]) -> Project:
-    from stackup import app
+    from stackup.app import containers as app
 
     return app.restore_revision(revision, current, environ)
 

@@ -20,8 +20,8 @@ from stackup.agent.page import index
 from stackup.agent.status import StackStatus, plan_view
 from stackup.agent.webhooks import branch_of, verify
 from stackup.loader.loader import LoadOptions, load_project
-from stackup.model import Project
-from stackup.plan import Kind, Operation, Plan
+from stackup.core.model import Project
+from stackup.core.plan import Kind, Operation, Plan
 
 GOOD = """\
 listen: 127.0.0.1:9090
@@ -77,7 +77,8 @@ def test_the_readme_example_loads_with_secrets_from_the_environment() -> None:
      "agent.yaml:8: stacks[0].path: must be a folder inside the repository"),
     (("heal: true", "heal: maybe"), "agent.yaml:16: stacks[0].heal: must be true or false"),
     (("target: engine", "target: swarm"),
-     "agent.yaml:12: stacks[0].target: the agent deploys to one engine's containers only"),
+     "agent.yaml:12: stacks[0].target: must be one of engine (found 'swarm'); the agent "
+     "deploys to one engine's containers for now (a Swarm target is not supported yet)"),
 ])
 def test_errors_name_the_file_the_line_and_the_key(change: tuple[str, str],
                                                    expected: str) -> None:

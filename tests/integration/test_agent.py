@@ -27,7 +27,7 @@ import docker
 import httpx
 import pytest
 
-from stackup import revisions as R
+from stackup.app import revisions as R
 from tests.integration.helpers import LOOP, STACKUP, free_port, ids
 
 TOKEN = "agent-api-token-for-tests"
