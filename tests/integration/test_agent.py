@@ -265,6 +265,13 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     page = httpx.get(agent.base + "/", timeout=10).text
     assert project_name in page and "failed" in page and "unreachable" in page
     assert "<script" not in page
+    # the command line reads the same status, and its exit code is not a success either
+    shown = agent_cli(agent, "status", project_name)
+    assert shown.returncode == 1 and json.loads(shown.stdout)["state"] == "failed"
+    # a sync needs the API token
+    refused = httpx.post(f"{agent.base}/api/stacks/{project_name}/sync", timeout=10,
+                         headers={"Authorization": "Bearer wrong"})
+    assert refused.status_code == 401
 
 
 SLOW_WEB = """
@@ -351,10 +358,17 @@ def test_a_commit_that_never_becomes_healthy_is_rolled_back_and_says_so(
     assert agent.status(project_name)["state"] == "rolled-back"
 
 
-def approve(agent: AgentProcess, stack: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([STACKUP, "agent", "--config", str(agent.config), "approve", stack],
+def agent_cli(agent: AgentProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`stackup agent --config FILE ARGS...`, with the environment the agent has."""
+    return subprocess.run([STACKUP, "agent", "--config", str(agent.config), *args],
                           capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "T_API_TOKEN": TOKEN})
+                          env={**os.environ, "T_API_TOKEN": TOKEN,
+                               "T_HOOK_SECRET": HOOK_SECRET,
+                               "T_NOTIFY_URL": os.environ.get("T_NOTIFY_URL", "")})
+
+
+def approve(agent: AgentProcess, stack: str) -> subprocess.CompletedProcess[str]:
+    return agent_cli(agent, "approve", stack)
 
 
 def test_manual_waits_an_approval_applies_the_saved_plan_a_stale_one_is_refused(
@@ -400,6 +414,9 @@ def test_manual_waits_an_approval_applies_the_saved_plan_a_stale_one_is_refused(
     again = agent.wait_for(project_name, lambda s: s["state"] == "waiting-approval"
                            and s["pending_plan"] not in (None, waiting["pending_plan"]))
     assert again["commit"] == second
+    assert agent_cli(agent, "status", project_name).returncode == 1  # waiting is not synced
+    triggered = agent_cli(agent, "sync", project_name)
+    assert triggered.returncode == 0 and "sync of" in triggered.stderr
 
 
 def test_non_destructive_holds_a_plan_that_touches_a_named_volume_or_removes_a_service(
