@@ -35,7 +35,8 @@ class Agent:
     def __init__(self, config: AgentConfig, environ: Mapping[str, str],
                  log: Callable[[str], None]) -> None:
         self.config, self.log = config, log
-        self.syncs = {s.name: StackSync(s, config.state_dir, environ) for s in config.stacks}
+        self.syncs = {s.name: StackSync(s, config.state_dir, environ, self._on_busy(s.name))
+                      for s in config.stacks}
         self.status = {s.name: StackStatus(s.name, self.syncs[s.name].project_name)
                        for s in config.stacks}
         self.metrics = Metrics()
@@ -84,6 +85,17 @@ class Agent:
 
     # --- one sync, one approval ------------------------------------------------------------
 
+    def _on_busy(self, name: str) -> Callable[[], None]:
+        """For the worker thread: the stack is ``syncing`` from the moment a sync starts to
+        change something (a poll that finds nothing new leaves the state as it was)."""
+        def busy() -> None:
+            def mark() -> None:
+                self.status[name].state = "syncing"
+
+            anyio.from_thread.run_sync(mark)
+
+        return busy
+
     async def sync(self, name: str, *, force: bool = False) -> SyncResult:
         sync = self.syncs[name]
         async with self._locks[name]:
@@ -103,7 +115,6 @@ class Agent:
     async def _run(self, name: str, work: Callable[[], SyncResult]) -> SyncResult:
         status = self.status[name]
         previous = status.state
-        status.state = "syncing"
         status.last_start = datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="milliseconds").replace("+00:00", "Z")
         started = time.monotonic()

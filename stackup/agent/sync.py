@@ -18,7 +18,7 @@ revision a rollback restored) and heals drift when the stack says so.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,8 +83,10 @@ OPTIONS = UpOptions(remove_orphans=True, wait=True)
 class StackSync:
     """The syncs of one stack. Blocking; the caller runs one call at a time per stack."""
 
-    def __init__(self, stack: StackConfig, state_dir: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, stack: StackConfig, state_dir: str, environ: Mapping[str, str],
+                 on_busy: Callable[[], None] | None = None) -> None:
         self.stack = stack
+        self.on_busy = on_busy  # called when a sync starts to change something (``syncing``)
         self.folder = os.path.join(os.path.abspath(state_dir), "stacks", stack.name)
         self.source = Source(stack.repo, stack.branch, os.path.join(self.folder, "repo"),
                              stack.git_token, stack.ssh_key)
@@ -199,7 +201,12 @@ class StackSync:
             return self.broken[1]
         return self.check_drift(head, history)
 
+    def _busy(self) -> None:
+        if self.on_busy is not None:
+            self.on_busy()
+
     def sync(self, head: str) -> SyncResult:
+        self._busy()
         try:
             info = self.checkout(head)
         except GitError as error:
@@ -326,6 +333,7 @@ class StackSync:
         if digest and digest != pending.digest:
             raise Refused(f"the plan approved ({digest[:19]}…) is not the one waiting now "
                           f"({pending.digest[:19]}…); nothing was changed")
+        self._busy()
         info = self.checkout(pending.info.commit)
         project = self.load()
         engine = self.engine()
@@ -377,6 +385,7 @@ class StackSync:
             return SyncResult("drifted", "drifted", *common,
                               reason="the engine differs from the desired state: "
                                      + plan_view(plan).summary, plan=plan_view(plan))
+        self._busy()
         with self._locked():
             plan = app.plan_up(desired, engine, OPTIONS)
             outcome = app.run_plan(plan, desired, engine,
