@@ -226,7 +226,7 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     before = containers_of(client, project_name)
     assert sorted(before) == [f"{project_name}-db-1", f"{project_name}-web-1"]
     # the unreachable repository is in error, the other stack went on
-    other = agent.status("unreachable")
+    other = agent.wait_for("unreachable", lambda s: s["state"] != "syncing", timeout=30)
     assert other["state"] == "error" and "git ls-remote" in other["reason"]
 
     second = repo.commit("web v2", {"deploy/compose.yaml": stack_file(
