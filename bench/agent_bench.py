@@ -1,6 +1,7 @@
 """`stackup agent` (issue 22): push → converged, idle cost with 20 stacks, memory over 1,000 syncs.
 
     .venv/bin/python bench/agent_bench.py [--runs N] [--idle SECONDS] [--syncs N]
+                                          [--only push|idle|memory]
 
 * push → converged: one stack of one busybox service (a bare git repository on local disk as
   the remote); each run commits a changed environment variable and measures the time until
@@ -175,10 +176,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--syncs", type=int, default=1000)
+    parser.add_argument("--only", choices=["push", "idle", "memory"],
+                        help="Run one part only.")
     args = parser.parse_args()
-    push_to_converged(args.runs)
-    idle(args.idle)
-    memory(args.syncs)
+    if args.only in (None, "push"):
+        push_to_converged(args.runs)
+    if args.only in (None, "idle"):
+        idle(args.idle)
+    if args.only in (None, "memory"):
+        memory(args.syncs)
 
 
 if __name__ == "__main__":
