@@ -18,6 +18,7 @@ import subprocess
 import textwrap
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -657,3 +658,105 @@ def test_the_status_page_in_headless_chromium_shows_every_stack_state(
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", agent.base + "/"],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+class SmartHttp:
+    """git's own `http-backend` behind a test-side HTTP server that wants Basic auth whose
+    password is ``token`` (a thread in the test; the product starts none)."""
+
+    def __init__(self, root: Path, token: str) -> None:
+        import base64
+
+        backend = subprocess.run(["git", "--exec-path"], capture_output=True,
+                                 text=True).stdout.strip() + "/git-http-backend"
+        self.seen_tokens: list[str] = []
+        seen = self.seen_tokens
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                auth = self.headers.get("authorization", "")
+                password = ""
+                if auth.startswith("Basic "):
+                    password = base64.b64decode(auth[6:]).decode().partition(":")[2]
+                if password != token:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.end_headers()
+                    return
+                seen.append(password)
+                path, _, query = self.path.partition("?")
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                env = {"GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1",
+                       "PATH_INFO": path, "QUERY_STRING": query,
+                       "REQUEST_METHOD": self.command, "REMOTE_USER": "agent",
+                       "CONTENT_TYPE": self.headers.get("content-type", ""),
+                       "CONTENT_LENGTH": str(len(body)),
+                       "HTTP_CONTENT_ENCODING": self.headers.get("content-encoding", ""),
+                       "GIT_PROTOCOL": self.headers.get("git-protocol", "")}
+                out = subprocess.run([backend], input=body, capture_output=True, env=env,
+                                     timeout=60).stdout
+                head, _, rest = out.partition(b"\r\n\r\n")
+                status = 200
+                headers = []
+                for line in head.decode().split("\r\n"):
+                    key, _, value = line.partition(": ")
+                    if key.lower() == "status":
+                        status = int(value.split()[0])
+                    elif key:
+                        headers.append((key, value))
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(rest)))
+                self.end_headers()
+                self.wfile.write(rest)
+
+            do_GET = _serve  # noqa: N815 - http.server's names
+            do_POST = _serve  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_git_token_from_the_environment_reaches_an_authenticated_remote_and_no_output(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, history: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_token = "git-token-" + uuid.uuid4().hex
+    monkeypatch.setenv("T_GIT_TOKEN", git_token)
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    http = SmartHttp(repo.remote.parent, git_token)
+    try:
+        agent = agents(f"""
+            listen: 127.0.0.1:PORT
+            stacks:
+              - name: {project_name}
+                repo: {http.base}/remote.git
+                interval: 1s
+                git_token_env: T_GIT_TOKEN
+              - name: no-token
+                repo: {http.base}/remote.git
+                interval: 1s
+        """)
+        agent.at(project_name, first, "synced")
+        assert http.seen_tokens and list(containers_of(client, project_name))
+        refused = agent.wait_for("no-token", lambda s: s["state"] != "syncing", timeout=30)
+        assert refused["state"] == "error" and "git ls-remote" in refused["reason"]
+        everything = (httpx.get(agent.base + "/api/stacks", timeout=10).text
+                      + httpx.get(agent.base + f"/api/stacks/{project_name}", timeout=10).text
+                      + httpx.get(agent.base + "/", timeout=10).text
+                      + httpx.get(agent.base + "/metrics", timeout=10).text
+                      + agent.log.read_text())
+        assert git_token not in everything
+        state = agent.folder / ".stackup-agent"
+        assert not any(git_token in p.read_text(errors="replace")
+                       for p in state.rglob("*") if p.is_file() and p.stat().st_size < 1 << 20)
+    finally:
+        http.close()
