@@ -181,13 +181,14 @@ def agents(tmp_path: Path) -> Iterator[Callable[[str], AgentProcess]]:
         agent.stop()
 
 
-def service(name: str, env: str, extra: str = "") -> str:
+def service(name: str, env: str, extra: str = "", password: str | None = None) -> str:
+    secret = f', DB_PASSWORD: "{password}"' if password else ""
     return textwrap.dedent(f"""\
       {name}:
         image: busybox:local
         command: ["sh", "-c", "{LOOP}"]
         stop_grace_period: 1s
-        environment: {{VERSION: "{env}"}}
+        environment: {{VERSION: "{env}"{secret}}}
     """).replace("\n", "\n  ").rstrip() + extra + "\n"
 
 
@@ -208,7 +209,7 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
         repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
         client: docker.DockerClient, docker_engine: Any, history: None) -> None:
     first = repo.commit("web and db", {"deploy/compose.yaml": stack_file(
-        service("web", "1"), service("db", "1"))})
+        service("web", "1", password="hunter2-old"), service("db", "1"))})
     agent = agents(f"""
         listen: 127.0.0.1:PORT
         api_token_env: T_API_TOKEN
@@ -231,14 +232,18 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     assert other["state"] == "error" and "git ls-remote" in other["reason"]
 
     second = repo.commit("web v2", {"deploy/compose.yaml": stack_file(
-        service("web", "2"), service("db", "1"))})
+        service("web", "2", password="hunter2-new"), service("db", "1"))})
     status = agent.at(project_name, second, "synced")
     after = containers_of(client, project_name)
     assert after[f"{project_name}-db-1"] == before[f"{project_name}-db-1"]
     assert after[f"{project_name}-web-1"] != before[f"{project_name}-web-1"]
     changes = [c for op in status["plan"]["operations"] for c in op["changes"]]
-    assert [(c["path"], c["text"]) for c in changes] == [
+    assert sorted((c["path"], c["text"]) for c in changes) == [
+        ("environment.DB_PASSWORD", "environment.DB_PASSWORD: (sensitive value changed)"),
         ("environment.VERSION", 'environment.VERSION: "1" → "2"')]
+    shown = httpx.get(f"{agent.base}/api/stacks/{project_name}", timeout=10).text + \
+        httpx.get(f"{agent.base}/", timeout=10).text
+    assert "hunter2" not in shown  # secrets masked in the diff, the status and the page
     records = agent_records(docker_engine, project_name)
     assert [r.commit for r in records] == [first, second]
     assert all(r.ok and r.command.startswith("agent sync") for r in records)
@@ -246,7 +251,7 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     assert [h["commit"] for h in status["history"]] == [first, second]
 
     third = repo.commit("broken", {"deploy/compose.yaml": stack_file(
-        service("web", "3"), service("db", "1")) + "  bogus: [\n"})
+        service("web", "3", password="hunter2-new"), service("db", "1")) + "  bogus: [\n"})
     status = agent.at(project_name, third, "failed")
     assert status["reason"].startswith("the stack file does not load: deploy/compose.yaml:")
     assert containers_of(client, project_name) == after  # the running stack is untouched
