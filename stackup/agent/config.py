@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from stackup.core.errors import Location, StackupError
+from stackup.core.errors import StackupError
 
 APPROVE_MODES = ("auto", "non-destructive", "manual")
 ON_FAILURE = ("rollback", "stay")
@@ -83,8 +83,7 @@ class _Node:
     def error(self, message: str) -> AgentConfigError:
         line = self.node.start_mark.line + 1
         where = f"{self.source}:{line}: {self.path or '(top level)'}"
-        return AgentConfigError(f"{where}: {message}",
-                                location=Location(self.source, line, 0, self.path))
+        return AgentConfigError(f"{where}: {message}")  # the place is in the summary
 
     def mapping(self) -> dict[str, _Node]:
         if not isinstance(self.node, yaml.MappingNode):
