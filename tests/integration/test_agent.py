@@ -598,6 +598,27 @@ def test_drift_is_healed_and_reported(
     assert agent.status(project_name)["state"] == "synced"
 
 
+def test_drift_without_heal_is_reported_not_touched(
+        repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
+        client: docker.DockerClient, history: None) -> None:
+    first = repo.commit("one", {"compose.yaml": stack_file(service("web", "1"))})
+    agent = agents(f"""
+        listen: 127.0.0.1:PORT
+        stacks:
+          - name: {project_name}
+            repo: {repo.url}
+            interval: 1s
+    """)
+    agent.at(project_name, first, "synced")
+    client.containers.get(f"{project_name}-web-1").stop(timeout=1)
+    drifted = agent.at(project_name, first, "drifted", timeout=30)
+    assert drifted["ok"] is False and "differs from the desired state" in drifted["reason"]
+    time.sleep(2)
+    assert client.containers.get(f"{project_name}-web-1").status == "exited"  # untouched
+    text = httpx.get(agent.base + "/metrics", timeout=10).text
+    assert f'stackup_agent_drift{{stack="{project_name}"}} 1.0' in text
+
+
 def test_a_network_remote_served_by_git_daemon(
         repo: Repo, agents: Callable[[str], AgentProcess], project_name: str,
         client: docker.DockerClient, history: None) -> None:
