@@ -209,3 +209,20 @@ def test_the_status_page_escapes_and_has_no_script(tmp_path: Path) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold" not in page
     assert "rolled-back" in page and "bbbbbbbbbbbb" in page and "<script" not in page
     assert status.summary()["ok"] is False
+
+
+def test_the_example_configurations_load() -> None:
+    """examples/gitops-agent: its README's complete agent.yaml and the container's own."""
+    import re
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "gitops-agent"
+    text = (folder / "README.md").read_text()
+    block = re.search(r"## agent.yaml\n\n```yaml\n(.*?)```", text, re.S)
+    assert block is not None
+    names = set(re.findall(r"_env: (\w+)", block.group(1)))
+    environ = {name: "https://x.example/hook" for name in names}
+    config = parse(block.group(1), **environ)
+    assert [s.name for s in config.stacks] == ["shop"] and len(config.notify) == 2
+    own = parse((folder / "agent.yaml").read_text(), STACKUP_AGENT_TOKEN="t",
+                STACKUP_WEBHOOK_SECRET="s")
+    assert (own.host, own.port, own.state_dir) == ("0.0.0.0", 9090, "/var/lib/stackup-agent")
