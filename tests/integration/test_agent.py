@@ -340,22 +340,23 @@ def test_a_commit_that_never_becomes_healthy_is_rolled_back_and_says_so(
         served = probe.logs().decode().split()
     finally:
         probe.remove(force=True)
-    assert status["ok"] is False and status["failing_service"] == "web"
-    assert "rolled back to revision 1" in status["reason"]
-    assert served.count("v1") > 20 and "FAIL" not in served and "v2" not in served
+    assert status["ok"] is False and status["failing_service"] == "web", status
+    assert "rolled back to revision 1" in status["reason"], status
+    assert served.count("v1") > 20 and "FAIL" not in served and "v2" not in served, \
+        (served, agent.log.read_text())
     # the old web still serves, the records say what happened
     env = client.containers.get(f"{project_name}-web-1").attrs["Config"]["Env"]
     assert "VERSION=v1" in env
     records = agent_records(docker_engine, project_name)
     assert [(r.outcome, r.commit) for r in records] == [("ok", good), ("failed", bad),
-                                                       ("ok", good)]
+                                                       ("ok", good)], records
     assert records[-1].rollback_to == 1
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
             b["event"] == "rolled-back" for b in receiver.bodies):
         time.sleep(0.1)
     rolled = [b for b in receiver.bodies if b["event"] == "rolled-back"]
-    assert len(rolled) == 1 and rolled[0]["ok"] is False
+    assert len(rolled) == 1 and rolled[0]["ok"] is False, receiver.bodies
     assert "ROLLED BACK" in rolled[0]["text"] and "web" in rolled[0]["text"]
     assert not any(b["event"] == "synced" and b["commit"] == bad for b in receiver.bodies)
     # the next polls do not try the failed commit again
