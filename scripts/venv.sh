@@ -14,6 +14,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "stackup: installing packages into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   # compat mode: a plain path entry, not an import hook that costs ~20 ms at every start
-  .venv/bin/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+  .venv/bin/python -m pip install -q -e '.[test,agent]' --config-settings editable_mode=compat
   echo "$want" > "$stamp"
 fi

@@ -19,6 +19,7 @@ EXPECTED = {
     "build": {"web", "mirror"},
     "swarm": {"store", "migrate", "api", "web", "worker"},
     "rolling-update": {"web", "client"},
+    "gitops-agent": {"agent"},
 }
 
 

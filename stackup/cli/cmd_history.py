@@ -9,7 +9,6 @@ the path of ``up``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -32,17 +31,6 @@ if TYPE_CHECKING:
 # --- the impure parts of a record ---------------------------------------------------------------
 
 
-def _who() -> str:
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def git_source(project: Project) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git work tree holding the stack files; (None, None) outside one
     (or without git)."""
@@ -63,25 +51,10 @@ def git_source(project: Project) -> tuple[str | None, bool | None]:
 
 
 def file_digests(paths: Iterable[str]) -> dict[str, str]:
-    """sha256 of each readable file (unreadable ones are left out)."""
-    out: dict[str, str] = {}
-    for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                out[path] = R.sha256(handle.read())
-        except OSError:
-            continue
-    return out
+    """sha256 of each readable file (``app.file_digests``)."""
+    from stackup.app import containers as app
 
-
-def _failure_reason(outcome: Outcome) -> str:
-    if outcome.failed:
-        op, error = outcome.failed[0]
-        more = f" (+{len(outcome.failed) - 1} more)" if len(outcome.failed) > 1 else ""
-        return f"{op.subject}: {error.summary}{more}"
-    if outcome.skipped:
-        return f"{len(outcome.skipped)} operations skipped"
-    return ""
+    return app.file_digests(paths)
 
 
 # --- reading and writing records --------------------------------------------------------------
@@ -107,17 +80,10 @@ def _parsed(records: Iterable[Mapping[str, str]], project_name: str) -> list[R.R
 
 
 def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
-    """Record ``revision`` under the next free number (race-free: create-or-get by name)."""
-    number = R.next_number(known)
-    for _ in range(64):
-        candidate = dataclasses.replace(revision, number=number)
-        stored = engine.create_revision(
-            revision.project_name, number, R.to_labels(candidate))
-        if stored.get(R.TOKEN) == revision.token:
-            return candidate
-        number += 1
-    raise StackupError(f"cannot record a revision of {revision.project_name}: too many "
-                       "concurrent writers")
+    """Record ``revision`` under the next free number (``app.store_revision``)."""
+    from stackup.app import containers as app
+
+    return app.store_revision(engine, revision, known)
 
 
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
@@ -130,35 +96,13 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
     ``--dry-run``. Never fails the command: a warning instead."""
     if g.dry_run:
         return None
+    from stackup.app import containers as app
+
     try:
-        engine = g.engine()
-        model, digests = R.recorded_model(project, file_digests(R.file_sources(project)))
-        # only the newest record is read back (each holds a whole model): the others' numbers
-        # are enough to pick the next one
-        records = engine.list_revisions(project.name)
-        numbers = [_number(labels) for labels in records]
-        newest = _parsed([max(records, key=_number)], project.name) if records else []
-        latest = newest[0] if newest else None  # None: no record, or a damaged newest one
-        if (R.changed_nothing(plan, outcome, command) and latest is not None
-                and latest.ok and latest.model_sha256 == R.sha256(model)
-                and latest.rollback_to == rollback_to):
-            return None
-        commit, dirty = source if source is not None else git_source(project)
-        import datetime
-        import uuid
-
-        from stackup import __version__
-
-        revision = R.Revision(
-            project_name=project.name, number=0,
-            time=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            user=_who(), command=command, services=services,
-            outcome="ok" if outcome.ok else "failed", reason=_failure_reason(outcome),
-            model=model, digests=digests, commit=commit, dirty=dirty,
-            working_dir=project.working_dir, stackup_version=__version__,
-            token=uuid.uuid4().hex, plan_digest=plan_digest,
-            env_file_keys=R.env_file_keys(project), rollback_to=rollback_to)
-        return store(engine, revision, numbers)
+        return app.record_revision(
+            g.engine(), project, services, plan, outcome, command=command,
+            source=source if source is not None else git_source(project),
+            plan_digest=plan_digest, rollback_to=rollback_to)
     except StackupError as error:
         click.echo(f"warning: could not record the revision of {project.name}: {error}",
                    err=True)
@@ -179,11 +123,9 @@ def _current(g: Globals) -> tuple[Project | None, Mapping[str, str], str | None]
 
 def restore(revision: R.Revision, current: Project | None,
             environ: Mapping[str, str]) -> Project:
-    doc = json.loads(revision.model)
-    files = [str(entry.get("file")) for kind in ("secrets", "configs")
-             for entry in (doc.get(kind) or {}).values() if entry.get("file")]
-    return R.restore_project(revision, environ=environ, current=current,
-                             file_digests=file_digests(files))
+    from stackup.app import containers as app
+
+    return app.restore_revision(revision, current, environ)
 
 
 def load_revision_project(g: Globals, number: int | None) -> Project:

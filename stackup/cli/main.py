@@ -52,6 +52,7 @@ def _all_resources(ctx: click.Context, param: click.Parameter, value: bool) -> N
 # Every command: its name → "module:attribute" of its ``click.Command``, imported when the
 # command runs (``--help`` and completion of command names import them all).
 COMMANDS = {
+    "agent": "stackup.cli.cmd_agent:agent_cmd",
     "apply": "stackup.cli.cmd_lifecycle:apply_cmd",
     "attach": "stackup.cli.cmd_run:attach_cmd",
     "build": "stackup.cli.cmd_images:build_cmd",
