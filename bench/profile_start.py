@@ -66,8 +66,8 @@ def then_wrap():
     wrap(R, "plan_up", "plan (reconcile)")
     wrap(K.ProjectLock, "acquire", "project lock (take, give back)")
     wrap(K.ProjectLock, "release", "project lock (take, give back)")
-    if "stackup.cli.cmd_history" in sys.modules:
-        wrap(sys.modules["stackup.cli.cmd_history"], "record_revision", "record the revision")
+    if "stackup.cli.revision_records" in sys.modules:
+        wrap(sys.modules["stackup.cli.revision_records"], "record_revision", "record the revision")
 Lazy = getattr(M, "LazyGroup", None) or getattr(M, "_LazyGroup", None)
 if Lazy is not None:  # commands imported when used
     lookup = Lazy.get_command

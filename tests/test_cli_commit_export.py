@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from stackup.adapters.dry_run import READS, WRITES
-from stackup.cli.cmd_commit import split_reference
+from stackup.cli.commands.commit import split_reference
 
 
 @pytest.mark.parametrize(("reference", "expected"), [

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from stackup.cli.cmd_cp import _split
-from stackup.cli.cmd_events import event_record, rfc3339, stats_record
+from stackup.cli.commands.cp import _split
+from stackup.cli.views.engine_events import event_record, rfc3339, stats_record
 from stackup.cli.views.formatting import (displayable_ports, human_duration, human_size,
                                     quote_command, render_template)
 from stackup.cli.selection import table

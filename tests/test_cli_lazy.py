@@ -31,21 +31,22 @@ def test_each_name_in_the_table_is_the_command_of_that_name() -> None:
 
 
 def test_every_command_module_is_in_the_table_and_registers_nothing() -> None:
-    """A command defined but missing from the table would be unreachable: every command a
-    ``cmd_*`` module defines is named there; importing them adds nothing to the group."""
+    """One module per command: ``cli/commands/NAME.py`` defines the command NAME and no other,
+    every one is in the table (else unreachable), and importing them adds nothing to the group."""
     out = _python(
-        "import importlib, pkgutil, click, stackup.cli\n"
+        "import importlib, pkgutil, click, stackup.cli.commands\n"
         "from stackup.cli.main import cli\n"
         "before = dict(cli.commands)\n"
-        "for m in pkgutil.iter_modules(stackup.cli.__path__):\n"
-        "    if m.name.startswith('cmd_'):\n"
-        "        mod = importlib.import_module(f'stackup.cli.{m.name}')\n"
-        "        for attr, value in vars(mod).items():\n"
-        "            if isinstance(value, click.Command):\n"
-        "                print(f'{value.name} stackup.cli.{m.name}:{attr}')\n"
+        "for m in pkgutil.iter_modules(stackup.cli.commands.__path__):\n"
+        "    mod = importlib.import_module(f'stackup.cli.commands.{m.name}')\n"
+        "    for attr, value in vars(mod).items():\n"
+        "        if isinstance(value, click.Command):\n"
+        "            print(f'{m.name} {value.name} stackup.cli.commands.{m.name}:{attr}')\n"
         "assert cli.commands == before == {}, cli.commands\n")
-    defined = dict(line.split() for line in out.splitlines())
-    assert defined == COMMANDS
+    rows = [line.split() for line in out.splitlines()]
+    assert all(module == name.replace("-", "_") for module, name, _ in rows), rows
+    assert len(rows) == len({name for _, name, _ in rows})  # one command per module
+    assert {name: target for _, name, target in rows} == COMMANDS
 
 
 def test_a_command_imports_its_own_module_only() -> None:
@@ -56,11 +57,9 @@ def test_a_command_imports_its_own_module_only() -> None:
         "    M.main(['ps', '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('stackup.cli.cmd_')))\n")
+        "print(sorted(m for m in sys.modules if m.startswith('stackup.cli.commands.')))\n")
     last = out.strip().splitlines()[-1]
-    assert "stackup.cli.cmd_ps'" in last
-    for other in ("cmd_config", "cmd_events", "cmd_lifecycle", "cmd_drift", "cmd_more"):
-        assert f"stackup.cli.{other}'" not in last
+    assert last == "['stackup.cli.commands.ps']"
 
 
 def test_help_lists_every_command_and_unknown_names_still_fail_clearly() -> None:

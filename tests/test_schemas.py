@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from stackup.app import planfile
-from stackup.cli.cmd_schema import schema
+from stackup.cli.commands.schema import schema
 from stackup.cli.views.progress import Progress
 from stackup.core.model import BuildSpec, FrozenMap, Mount, Volume
 from stackup.core.plan import Kind, Plan

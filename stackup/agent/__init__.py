@@ -2,7 +2,7 @@
 report honestly.
 
 Pipeline position: a long-running caller of the use cases in ``stackup.app``, below the CLI
-(``cli.cmd_agent`` starts it) and above everything else. One sync is the path of ``plan`` +
+(``cli.commands.agent`` starts it) and above everything else. One sync is the path of ``plan`` +
 ``up --wait`` (or ``apply FILE`` for an approved plan) + ``rollback``: nothing new decides what
 to change. Modules: ``config`` (agent.yaml), ``gitsource`` (the git CLI), ``gate`` (pure),
 ``sync`` (one sync, blocking, run in a worker thread), ``service`` (the anyio loop: triggers,

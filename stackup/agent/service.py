@@ -1,6 +1,6 @@
 """The agent's event loop: one task per stack, the HTTP server, the notifications.
 
-Pipeline position: under ``cli.cmd_agent``, over ``sync``. One concurrency model: anyio. Each
+Pipeline position: under ``cli.commands.agent``, over ``sync``. One concurrency model: anyio. Each
 stack has a task that syncs, then sleeps until its poll interval has passed or a trigger (a
 webhook, ``POST /api/stacks/NAME/sync``, an approval that found its plan stale) wakes it. A
 stack's syncs never overlap (one ``anyio.Lock`` each); different stacks sync at the same time,

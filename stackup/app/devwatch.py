@@ -3,7 +3,7 @@
 Pipeline position: pure, beside ``reconcile``: changed host paths + the project's rules →
 ``Actions`` (files to copy into or remove from containers, services to restart, commands to
 run, services to rebuild and recreate). ``app.devwatch_sync`` carries them out on the engine;
-``cli.cmd_watch`` runs the loop. As in Compose: a path matches a rule when it is the rule's
+``cli.commands.watch`` runs the loop. As in Compose: a path matches a rule when it is the rule's
 ``path`` or under it, is not ``ignore``d (gitignore-style patterns relative to the rule's path,
 and the build context's ``.dockerignore`` for ``rebuild``) and, when ``include`` is set, matches
 one of its patterns; a service that is rebuilt in a batch gets no syncs in that batch (the new

@@ -1,6 +1,6 @@
 """The ``stackup watch`` loop: follow the ``develop.watch`` paths, one batch of changes at a time.
 
-Pipeline position: the use case's event loop, between ``cli.cmd_watch`` (which prints and acts
+Pipeline position: the use case's event loop, between ``cli.commands.watch`` (which prints and acts
 through ``app.devwatch_sync``) and ``watchfiles`` (the file watcher). One anyio event loop:
 ``watchfiles.awatch`` gathers changes until none came for ``QUIET_MS`` (Compose waits for a
 quiet period too), ``app.devwatch.decide`` turns them into actions, and the blocking ``handle``

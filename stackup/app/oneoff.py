@@ -5,7 +5,7 @@ The steps, as Compose runs them: the service's dependencies come up through the 
 path (load → observe → reconcile → execute, for the dependencies only); the service's own image
 is built or pulled as ``reconcile.images`` decides; the dependencies' ``depends_on`` conditions
 are waited for; then a container ``<project>-<service>-run-<hex>`` labelled oneoff is created.
-Starting, attaching and the exit code are the CLI's (``cli/cmd_run.py``). Nothing here prints.
+Starting, attaching and the exit code are the CLI's (``cli/commands/run.py``). Nothing here prints.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def test_rollback_target(project: stackup.Project, tmp_path: Path) -> None:
 
 
 def test_concurrent_writers_get_distinct_numbers(project: stackup.Project) -> None:
-    from stackup.cli.cmd_history import store
+    from stackup.cli.revision_records import store
 
     engine = FakeEngine()
     got: list[int] = []

@@ -1,7 +1,7 @@
 """``--target engine`` (the default): the target-dependent commands on one engine's containers.
 
 Pipeline position: CLI over ``stackup.app.containers`` (the use cases: load → observe →
-reconcile → execute); each function is the command of the same name (``cli/cmd_*.py`` parse
+reconcile → execute); each function is the command of the same name (``cli/commands/*.py`` parse
 the flags), printing and exiting as the command does. ``plan`` renders exactly the plan ``up``
 would run. See ``targets`` for the seam.
 """
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from stackup.cli.attach import AttachOptions
-from stackup.cli.cmd_history import after_up, load_revision_project, record_revision
-from stackup.cli.cmd_inspect import container_label, project_name_of
-from stackup.cli.cmd_ps import HEADERS, record, statuses
+from stackup.cli.revision_records import after_up, load_revision_project, record_revision
+from stackup.cli.naming import container_label, project_name_of
+from stackup.cli.commands.ps import HEADERS, record, statuses
 from stackup.cli.context import Globals
 from stackup.cli.plan_options import (
     check_orphan_flags,
@@ -73,7 +73,7 @@ def up(g: Globals, attach: AttachOptions, services: tuple[str, ...],
     progress = Progress(g.progress)
     on_event = progress.on_event if not quiet_pull else without_pull_output(progress.on_event)
     if quiet_build:
-        from stackup.cli.cmd_run import quiet_output
+        from stackup.cli.signals import quiet_output
 
         on_event = quiet_output(on_event, ("build_image",))
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)

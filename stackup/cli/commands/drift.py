@@ -1,6 +1,6 @@
 """``stackup drift [--heal] [--once]``: report drift as it happens and, with ``--heal``, converge it.
 
-Named ``drift`` so that ``watch`` is Compose's file-sync loop (``cli.cmd_watch``).
+Named ``drift`` so that ``watch`` is Compose's file-sync loop (``cli.commands.watch``).
 
 Pipeline position: CLI over ``stackup.app.drift`` (what is drift, pure) and the engine's event
 stream (``adapters.docker.events``). One thread reads the stream into a queue; the main thread
@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup.cli.context import Globals, pass_globals
 from stackup.app.drift import Classifier, Drift, event_from_engine
+from stackup.cli.context import Globals, pass_globals
 from stackup.core.errors import StackupError
 
 if TYPE_CHECKING:
+    from stackup.app.revisions import Revision
     from stackup.core.model import Project
     from stackup.core.plan import Operation, Plan
-    from stackup.app.revisions import Revision
 
 QUIET = 0.12  # seconds without events before gathered ones are judged (rm -f: kill, die, destroy)
 FILE_POLL = 0.5  # seconds between looks at the stack files' modification times
@@ -164,8 +164,8 @@ class Watcher:
     def desire(self) -> None:
         """The desired state: the revision a rollback made desired (read from the engine's
         revision records), else the stack files. Said whenever it changes."""
-        from stackup.cli.cmd_history import desired_state
         from stackup.app.revisions import differences
+        from stackup.cli.revision_records import desired_state
 
         try:
             target, restored = desired_state(self.engine, self.project.name, self.project,

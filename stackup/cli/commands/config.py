@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.cli import complete
-from stackup.cli.views.config_views import View, render
 from stackup.cli.context import Globals, pass_globals
+from stackup.cli.views.config_views import View, render
 from stackup.core.errors import ProjectError
 
 if TYPE_CHECKING:

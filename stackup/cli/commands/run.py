@@ -1,63 +1,23 @@
-"""``run`` (a one-off container of a service) and ``attach`` (to a service's container).
-
-Pipeline position: CLI over ``stackup.app.oneoff`` (dependencies, image, create) and the Engine's
-streams (``cli/stdio.py`` pumps them). ``run`` exits with the container's exit code; its stdin
-is forwarded (a TTY when stdin and stdout are terminals, unless ``-T``); Ctrl-C and other
-signals are passed on to the container when there is no TTY (with one, the terminal's own keys
-reach the container's TTY), as ``docker compose run`` does.
-"""
+"""``stackup run``: run a one-off command in a new container of SERVICE (its dependencies first);
+the container's exit code is passed through."""
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import click
 
 from stackup.cli import complete
-from stackup.cli.cmd_inspect import tty_flags, wants_tty
 from stackup.cli.context import Globals, pass_globals
+from stackup.cli.naming import tty_flags, wants_tty
+from stackup.cli.signals import forward_signals, quiet_output
 
 if TYPE_CHECKING:
-    from stackup.ports.engine import Engine
-    from stackup.run.events import Event, Outcome
     from stackup.core.plan import Plan
-
-
-@contextmanager
-def _forward_signals(engine: Engine, project_name: str, container_id: str,
-                     enabled: bool) -> Iterator[None]:
-    """SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 to stackup go to the container instead."""
-    if not enabled:
-        yield
-        return
-    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        # a handler must not block on the engine: one short kill call per signal, ends with it
-        threading.Thread(target=_kill, args=(engine, project_name, container_id, name),
-                         daemon=True).start()
-
-    previous = {getattr(signal, n): signal.signal(getattr(signal, n), forward) for n in names}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _kill(engine: Engine, project_name: str, container_id: str, name: str) -> None:
-    try:
-        engine.kill_container(project_name, container_id, signal=name)
-    except Exception:  # noqa: BLE001 - the container may just have exited
-        pass
+    from stackup.run.events import Outcome
 
 
 def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
@@ -70,20 +30,6 @@ def _failed(g: Globals, result: tuple[Plan, Outcome] | None, verb: str) -> None:
     if not outcome.ok:
         Progress(g.progress).summary(plan, outcome, verb=verb)
         sys.exit(1)
-
-
-def quiet_output(sink: Callable[[Event], None], kinds: Collection[str]) -> Callable[[Event], None]:
-    """``--quiet-build`` / ``--quiet-pull``: the operations of ``kinds`` still show, their
-    output lines (the build's steps, the pull's layers) do not."""
-    if not kinds:
-        return sink
-
-    def quiet(event: Event) -> None:
-        if event.phase == "output" and event.kind.value in kinds:
-            return
-        sink(event)
-
-    return quiet
 
 
 def quiet_kinds(quiet_build: bool, quiet_pull: bool) -> tuple[str, ...]:
@@ -161,8 +107,8 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
 
     from stackup.app import containers as app
     from stackup.app import oneoff
-    from stackup.cli.views.progress import Progress
     from stackup.cli.stdio import pump
+    from stackup.cli.views.progress import Progress
     from stackup.core.model import FrozenMap
 
     if publish and service_ports:
@@ -215,34 +161,6 @@ def run_cmd(g: Globals, remove: bool, detach: bool, env: tuple[str, ...],
     watch = engine.watch_exit(container_id, removed=remove)
     session = engine.attach_container(container_id, stdin=True, watch=watch)
     engine.start_container(project.name, container_id)
-    with _forward_signals(engine, project.name, container_id, enabled=not use_tty):
+    with forward_signals(engine, project.name, container_id, enabled=not use_tty):
         code = pump(session)
-    sys.exit(code)
-
-
-@click.command("attach")
-@click.option("--index", type=click.IntRange(1), default=1, show_default=True,
-              help="Replica number.")
-@click.option("--no-stdin", is_flag=True, help="Do not attach stdin.")
-@click.option("--sig-proxy/--no-sig-proxy", default=True, show_default=True,
-              help="Pass signals stackup receives on to the container.")
-@click.option("--detach-keys", metavar="KEYS",
-              help="Keys that detach, leaving the container running (the engine's default: "
-                   "ctrl-p,ctrl-q).")
-@click.argument("service", shell_complete=complete.services)
-@pass_globals
-def attach_cmd(g: Globals, index: int, no_stdin: bool, sig_proxy: bool,
-               detach_keys: str | None, service: str) -> None:
-    """Attach this terminal's input and output to a running container of SERVICE; exits with
-    the container's exit code when it stops, 0 when detached with the detach keys."""
-    from stackup.cli.cmd_inspect import running_container
-    from stackup.cli.stdio import pump
-
-    project_name, target = running_container(g, service, index)
-    engine = g.engine()
-    session = engine.attach_container(target.container_id, stdin=not no_stdin,
-                                      detach_keys=detach_keys)
-    with _forward_signals(engine, project_name, target.container_id,
-                          enabled=sig_proxy and not session.tty):
-        code = pump(session, stdin=not no_stdin)
     sys.exit(code)

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
     from stackup.app.devwatch import Actions
     from stackup.cli.views.progress import Progress
-    from stackup.run.events import Event
     from stackup.core.model import Project
     from stackup.ports.engine import Engine
+    from stackup.run.events import Event
 
 
 def _say(service: str, text: str) -> None:
@@ -46,8 +46,8 @@ class DevWatch:
     def up(self) -> None:
         """``up -d`` of the watched services (their dependencies too), as ``up`` does it."""
         from stackup.app import containers as app
-        from stackup.cli.cmd_history import after_up
         from stackup.cli.plan_options import finish, up_options
+        from stackup.cli.revision_records import after_up
         from stackup.cli.views.progress import Progress
 
         options = up_options(self.project, self.services, (), False, False, False, None)
@@ -125,9 +125,9 @@ def run_watch(g: Globals, services: tuple[str, ...], *, up: bool, prune: bool = 
               quiet: bool = False, project: Project | None = None) -> None:
     """The whole command: ``up`` unless told not to, the initial syncs, then the loop until a
     signal. ``project``: already loaded (``up --watch``)."""
+    from stackup.app.containers import check_services
     from stackup.app.devwatch import initial_syncs, services_with_rules
     from stackup.app.devwatch_loop import follow
-    from stackup.app.containers import check_services
     from stackup.core.errors import ProjectError
 
     if project is None:

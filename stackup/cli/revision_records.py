@@ -1,15 +1,8 @@
-"""``history``, ``rollback`` and the revision recorded after every ``up``.
-
-Pipeline position: CLI over ``stackup.app.revisions`` (records, pure) and the engine's revision
-store (``adapters.docker.revisions``). Here are the impure parts a record needs: the clock, the
-user and host, ``git`` for the source, the digests of secret and config files. A rollback loads
-the recorded model back through the loader and converges through ``stackup.app.containers.up``, exactly
-the path of ``up``.
-"""
+"""The revision recorded after every ``up``/``apply`` and what ``history``, ``rollback`` and
+``drift`` read back: the git source, file digests, storing and reading records."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -18,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackup.app import revisions as R
-from stackup.cli.context import Globals, pass_globals
+from stackup.cli.context import Globals
 from stackup.core.errors import ProjectError, StackupError
 
 if TYPE_CHECKING:
@@ -112,7 +105,7 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
 # --- rollback ---------------------------------------------------------------------------------
 
 
-def _current(g: Globals) -> tuple[Project | None, Mapping[str, str], str | None]:
+def current_state(g: Globals) -> tuple[Project | None, Mapping[str, str], str | None]:
     """The stack files as they are now, when they load: (project, environment, name)."""
     try:
         loaded = g.load()
@@ -131,7 +124,7 @@ def restore(revision: R.Revision, current: Project | None,
 def load_revision_project(g: Globals, number: int | None) -> Project:
     """The model of revision ``number`` (None: the previous good one) as a Project, for
     ``plan --revision N`` and ``rollback``."""
-    current, environ, name = _current(g)
+    current, environ, name = current_state(g)
     if name is None:
         raise ProjectError("which project? no stack file found and no -p NAME given")
     target = R.rollback_target(revisions_of(g.engine(), name), number)
@@ -213,7 +206,7 @@ def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan
         click.echo("error: up failed and there is no earlier good revision to roll back to",
                    err=True)
         sys.exit(1)
-    _, environ, _ = _current(g)
+    _, environ, _ = current_state(g)
     converge_to(g, target, f"rollback to {target.number} (after revision {failed_number} "
                 f"failed)", plan_out=sys.stderr, current=project, environ=environ)
     click.echo(f"error: up failed; rolled back to revision {target.number}", err=True)
@@ -223,80 +216,3 @@ def after_up(g: Globals, project: Project, services: tuple[str, ...], plan: Plan
 # --- commands ---------------------------------------------------------------------------------
 
 
-def _row(r: R.Revision, previous: R.Revision | None) -> str:
-    source = ((r.commit or "")[:12] + ("+dirty" if r.dirty else "")) if r.commit else "-"
-    services = f" {' '.join(r.services)}" if r.services else ""
-    reason = f" ({r.reason})" if r.reason else ""
-    changes = R.changes_text(R.model_changes(previous, r)) if previous is not None else "(first)"
-    return (f"{r.number:>4}  {r.time:<20}  {r.user:<16} {source:<18} {r.outcome:<7} "
-            f"{(r.command + services + reason):<24} {changes}")
-
-
-def _with_changes(r: R.Revision, previous: R.Revision | None) -> dict[str, Any]:
-    """``history --format json``'s entry: the record and what it changed relative to the
-    revision before it (``changes_from``: its number; null for the first one kept)."""
-    changes = R.model_changes(previous, r) if previous is not None else ()
-    return {**r.summary(), "changes_from": previous.number if previous is not None else None,
-            "changes": [c.as_json() for c in changes]}
-
-
-@click.command("history")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--purge", is_flag=True, help="Remove every recorded revision of the project.")
-@pass_globals
-def history_cmd(g: Globals, fmt: str, purge: bool) -> None:
-    """List the project's recorded revisions (kept on the engine), oldest first, each with
-    what it changed relative to the one before (services and keys; secret values masked) and
-    its git commit. `down` keeps the records, `down -v` removes them."""
-    _, _, name = _current(g)
-    if name is None:
-        raise ProjectError("which project? no stack file found and no -p NAME given")
-    engine = g.engine()
-    if purge:
-        numbers = sorted(int(labels[R.NUMBER]) for labels in
-                         engine.list_revisions(name)
-                         if labels.get(R.NUMBER, "").isdigit())
-        engine.remove_revisions(name, numbers)
-        click.echo(f"removed {len(numbers)} revision{'' if len(numbers) == 1 else 's'} "
-                   f"of {name}", err=True)
-        return
-    found = revisions_of(engine, name)
-    pairs = list(zip(found, [None, *found[:-1]]))
-    if fmt == "json":
-        click.echo(json.dumps({"project": name, "revisions": [_with_changes(r, before)
-                                                              for r, before in pairs]},
-                              indent=2))
-        return
-    if not found:
-        click.echo(f"no revisions recorded for {name}", err=True)
-        return
-    click.echo(f"{'REV':>4}  {'TIME (UTC)':<20}  {'USER':<16} {'SOURCE':<18} {'OUTCOME':<7} "
-               f"{'COMMAND':<24} CHANGES")
-    for revision, before in pairs:
-        click.echo(_row(revision, before))
-
-
-@click.command("rollback")
-@click.argument("revision", type=int, required=False)
-@pass_globals
-def rollback_cmd(g: Globals, revision: int | None) -> None:
-    """Converge back to REVISION (default: the previous good one), without the old files."""
-    current, environ, name = _current(g)
-    if name is None:
-        raise ProjectError("which project? no stack file found and no -p NAME given")
-    locked = getattr(g, "locked", None)
-    if locked is None:
-        outcome = _rollback(g, name, revision, current, environ)
-    else:
-        with locked("rollback", name):
-            outcome = _rollback(g, name, revision, current, environ)
-    if not outcome.ok:
-        sys.exit(1)
-
-
-def _rollback(g: Globals, name: str, number: int | None, current: Project | None,
-              environ: Mapping[str, str]) -> Outcome:
-    target = R.rollback_target(revisions_of(g.engine(), name), number)
-    return converge_to(g, target, f"rollback to {target.number}", plan_out=sys.stdout,
-                       current=current, environ=environ)
