@@ -70,10 +70,10 @@ def test_up_of_ten_services_as_a_person_sees_it(tmp_path: Path, project_name: st
     term = Terminal(tmp_path)
     try:
         command = f"{STACKUP} -p {project_name} up -d; echo EXIT=$?"
-        term.type(f"clear; {command}")
+        term.type(f"clear; {command}; echo MARK$((40+1))")  # the typed line shows no MARK41
         during = _view(term.wait_for("[+] Running"))
         assert during[0].startswith("[+] Running ") and during[0].endswith("/11")
-        done = term.wait_for("EXIT=")
+        done = term.wait_for("MARK41")
         view = _view(done)
         assert view[0] == "[+] Running 11/11"
         rows = view[1:12]
@@ -86,8 +86,8 @@ def test_up_of_ten_services_as_a_person_sees_it(tmp_path: Path, project_name: st
         assert view[13] == "EXIT=0"
         assert "not found" not in "\n".join(view)  # no cause where nothing needs explaining
 
-        term.type(f"clear; VERSION=2 {command}")
-        replaced = _view(term.wait_for("EXIT="))
+        term.type(f"clear; VERSION=2 {command}; echo MARK$((40+2))")
+        replaced = _view(term.wait_for("MARK42"))
         assert replaced[0] == "[+] Running 10/10"
         assert len(replaced) == 1 + 10 + 2, "\n".join(replaced)  # a line per container, summary, EXIT
         for row in replaced[1:11]:
