@@ -114,3 +114,18 @@ def write_plan(path: str, text: str) -> None:
         raise ProjectError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
+
+
+def show_plan(plan: Plan, fmt: str, *, diff: bool = False, exit_code: bool = False) -> None:
+    """``plan``'s output on both targets: the text (``--diff``: each changed field) or the JSON,
+    then exit 2 with ``--exit-code`` when something would change."""
+    from stackup.core.render import plan_json, plan_text
+
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(plan_json(plan), indent=2, sort_keys=False))
+    else:
+        click.echo(plan_text(plan, diff=diff), nl=False)
+    if exit_code and not plan.empty:
+        sys.exit(2)

@@ -27,6 +27,7 @@ from stackup.cli.plan_options import (
     finish,
     up_options,
     without_pull_output,
+    show_plan,
     write_plan,
 )
 from stackup.cli.selection import load_or_name, table
@@ -92,7 +93,6 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
              revision: int | None) -> None:
     """Show what `up` would change: every operation, its cause and what it waits for."""
     from stackup.app import containers as app
-    from stackup.core.render import plan_json, plan_text
 
     if revision is None:
         project = g.load(services).project
@@ -110,14 +110,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
     else:
         if out is not None:
             write_plan(out, saved)
-        if fmt == "json":
-            import json
-
-            click.echo(json.dumps(plan_json(plan), indent=2, sort_keys=False))
-        else:
-            click.echo(plan_text(plan, diff=diff), nl=False)
-    if exit_code and not plan.empty:
-        sys.exit(2)
+        show_plan(plan, fmt, diff=diff, exit_code=exit_code)
 
 
 def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:

@@ -139,7 +139,8 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
          **_: Any) -> None:
     """What ``up`` would do on the swarm: the same text and JSON as on one engine; ``--out``
     saves it for ``apply``."""
-    from stackup.core.render import plan_json, plan_text
+    from stackup.cli.plan_options import show_plan
+    from stackup.core.render import plan_json
 
     _unsupported(force_recreate=force_recreate, no_recreate=no_recreate, pull=pull)
     project, tree = load(g, services)
@@ -159,12 +160,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
             click.echo(text, nl=False)
             return
         write_plan(out, text)
-    if fmt == "json":
-        click.echo(json.dumps(plan_json(result), indent=2, sort_keys=False))
-    else:
-        click.echo(plan_text(result, diff=diff), nl=False)
-    if exit_code and not result.empty:
-        sys.exit(2)
+    show_plan(result, fmt, diff=diff, exit_code=exit_code)
 
 
 def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: Any) -> None:
