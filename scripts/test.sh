@@ -28,5 +28,6 @@ done
 bash scripts/venv.sh
 if [ "$needs_engine" = 1 ]; then
     bash scripts/engine.sh
+    bash scripts/test_tools.sh
 fi
 exec .venv/bin/python -m pytest -q "$@"
