@@ -30,4 +30,4 @@ if [ "$needs_engine" = 1 ]; then
     bash scripts/engine.sh
     bash scripts/test_tools.sh
 fi
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q --durations=15 "$@"
