@@ -35,7 +35,7 @@ READS = frozenset({
 WRITES = frozenset({
     "create_network", "remove_network", "create_volume", "remove_volume", "create_container",
     "start_container", "stop_container", "restart_container", "remove_container",
-    "rename_container", "disconnect_network", "connect_network", "run_hook", "build_image",
+    "rename_container", "disconnect_network", "connect_network", "run_hook", "run_pre_start", "build_image",
     "pull_image", "push_image", "kill_container", "pause_container", "unpause_container",
     "put_archive", "remove_image", "create_revision", "remove_revisions", "lock_store",
     "commit_container",

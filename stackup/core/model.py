@@ -117,13 +117,15 @@ class DeviceRequest:
 
 @dataclass(frozen=True, slots=True)
 class Hook:
-    """A ``post_start`` / ``pre_stop`` command, run with exec in the service's container."""
+    """A ``post_start`` / ``pre_stop`` command, run with exec in the service's container, or a
+    ``pre_start`` one, run in a container of its own (``image``: other than the service's)."""
 
     command: tuple[str, ...]
     user: str | None = None
     privileged: bool = False
     working_dir: str | None = None
     environment: FrozenMap[str, str] = field(default_factory=_empty)
+    image: str | None = None  # pre_start only
 
 
 WATCH_ACTIONS = ("sync", "rebuild", "restart", "sync+restart", "sync+exec")
@@ -382,6 +384,7 @@ class Service:
     oom_score_adj: int | None = None
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
+    pre_start: tuple[Hook, ...] = ()  # one-off containers run before the first replica starts
     # issue 20: the resource and isolation keys a single engine honours
     cpu_count: int | None = None
     cpu_percent: int | None = None
@@ -417,6 +420,10 @@ class Service:
     def image_ref(self, project_name: str) -> str:
         """The image this service runs: ``image`` or, for build-only services, ``<project>-<service>``."""
         return self.image or f"{project_name}-{self.name}"
+
+    def pre_start_container_name(self, project_name: str, number: int) -> str:
+        """The container ``pre_start`` hook ``number`` (from 1) runs in."""
+        return f"{project_name}-{self.name}-pre_start-{number}"
 
 
 # --- top-level resources ------------------------------------------------------------------

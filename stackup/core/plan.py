@@ -55,6 +55,8 @@ class Kind(str, Enum):
     DISCONNECT_NETWORK = "disconnect_network"  # a container off the network named ``name``
     CONNECT_NETWORK = "connect_network"  # back on its service's network (``name``: the key)
     RUN_HOOK = "run_hook"  # a service's post_start / pre_stop commands, exec'd in a container
+    RUN_PRE_START = "run_pre_start"  # pre_start hook ``number`` of a service, in a container of
+    # its own (``image``), waited for until it exits 0
     GATE = "gate"  # a rolling update's check between batches: fails past max_failures
     SLEEP = "sleep"  # a rolling update's delay between batches (``timeout`` seconds)
     REMOVE_NETWORK = "remove_network"

@@ -45,6 +45,7 @@ _VERBS: dict[Kind, tuple[str, str]] = {
     Kind.RESTART_CONTAINER: ("~", "restart"),
     Kind.REMOVE_CONTAINER: ("-", "remove"),
     Kind.RUN_HOOK: ("!", "hook"),
+    Kind.RUN_PRE_START: ("!", "hook"),
     Kind.DISCONNECT_NETWORK: ("-", "detach"),
     Kind.CONNECT_NETWORK: ("+", "attach"),
     Kind.GATE: (".", "check"),
@@ -90,6 +91,8 @@ def subject(op: Operation) -> str:
         return f"{op.subject} → {op.new_name}"
     if op.kind is Kind.RUN_HOOK:
         return f"{op.subject} {op.hook}"
+    if op.kind is Kind.RUN_PRE_START:
+        return f"{op.service_name} pre_start {op.number}"
     if op.kind in (Kind.DISCONNECT_NETWORK, Kind.CONNECT_NETWORK):
         return f"{op.container_name or op.target} {op.name}"
     if op.kind is Kind.GATE:

@@ -5,8 +5,8 @@ Pipeline position: handlers of ``loader.parse_service`` (``HANDLERS`` takes ``LI
 each turns one raw key into a frozen model value, with located errors. ``label_file`` is read
 here, as ``env_file`` is, relative to the project directory; its labels are merged under the
 service's own ``labels`` (which win), as in Compose. Keys stackup does not run (``models``,
-``provider``, ``pre_start`` hooks, and a remote ``include:`` from git or OCI, which
-``loader.include`` checks with ``REMOTE``) are refused here with what to use instead.
+``provider``, and a remote ``include:`` from git or OCI, which ``loader.include`` checks with
+``REMOTE``) are refused here with what to use instead.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ _BLKIO_KEYS = ("weight", "weight_device", "device_read_bps", "device_write_bps",
 REFUSED = {
     "models": "it asks Docker Model Runner for an AI model, which stackup does not run; "
               "run the model server as a service of its own (an image with the model) instead",
-    "pre_start": "stackup does not run pre_start hook containers yet; make the step a "
-                 "one-shot service and depend on it with condition: "
-                 "service_completed_successfully instead",
     "provider": "it hands the service to a Compose provider plugin, which stackup does not "
                 "run; create that resource outside stackup and pass its address to the "
                 "services in environment instead",
@@ -132,7 +129,7 @@ LIMIT_HANDLERS: dict[str, Handler] = {
     "use_api_socket": lambda r, k, p, c: ck.as_bool(r, k, p),
     "attach": lambda r, k, p, c: ck.as_bool(r, k, p),
     "pull_refresh_after": lambda r, k, p, c: ck.convert(r, k, p, units.parse_duration),
-    "models": _refused, "provider": _refused, "pre_start": _refused,
+    "models": _refused, "provider": _refused,
 }
 
 

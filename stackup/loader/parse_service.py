@@ -8,6 +8,7 @@ Short and long syntaxes are normalised here; paths are made absolute against the
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -97,6 +98,29 @@ def _hooks(raw: Any, key: str, path: str, ctx: Context) -> tuple[Hook, ...]:
     environment}, run with exec in the container."""
     items = ck.as_list(raw, key, path)
     return tuple(_hook(items, i, f"{path}[{i}]", ctx) for i in range(len(items)))
+
+
+def _pre_start(raw: Any, key: str, path: str, ctx: Context) -> tuple[Hook, ...]:
+    """``pre_start``: a list of {command, image, user, privileged, working_dir, environment,
+    per_replica}, each run in a container of its own before the service starts. Only
+    ``per_replica: false`` exists, as in Compose."""
+    items = ck.as_list(raw, key, path)
+    hooks = []
+    for i in range(len(items)):
+        sub = f"{path}[{i}]"
+        opts = dict(ck.as_mapping(items, i, sub))
+        per_replica = ck.as_bool(opts, "per_replica", f"{sub}.per_replica") \
+            if opts.get("per_replica") is not None else False
+        if per_replica:
+            raise ck.fail(opts, "per_replica", f"{sub}.per_replica",
+                          "per_replica: true is not supported (Compose does not support it "
+                          "either); remove it or set it to false")
+        image = ck.opt_str(opts, "image", sub) if "image" in opts else None
+        opts.pop("per_replica", None)
+        opts.pop("image", None)
+        hook = _hook([opts], 0, sub, ctx)
+        hooks.append(dataclasses.replace(hook, image=image) if image else hook)
+    return tuple(hooks)
 
 
 def _hook(container: Any, key: Any, sub: str, ctx: Context) -> Hook:
@@ -258,6 +282,7 @@ HANDLERS: dict[str, Handler] = {
     "networks": networks, "depends_on": depends_on, "healthcheck": _healthcheck,
     "restart": _restart, "extra_hosts": _simple(parse_extra_hosts),
     "ulimits": _simple(parse_ulimits), "post_start": _hooks, "pre_stop": _hooks,
+    "pre_start": _pre_start,
     "links": _service_refs("links"), "volumes_from": _service_refs("volumes_from"),
     "gpus": lambda r, k, p, c: parse_device_requests(r, k, p, gpu=True),
     "oom_score_adj": lambda r, k, p, c: ck.as_int(r, k, p, minimum=-1000),

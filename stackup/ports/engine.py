@@ -152,6 +152,14 @@ class ContainerPort(Protocol):
         is not running does nothing."""
         ...
 
+    def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
+                      on_output: OutputSink | None = None) -> None:
+        """Run the service's pre_start hook ``number`` (from 1) in a container of its own,
+        made from ``image`` (or the hook's) and the service's config, and wait for it: exit 0
+        removes that container; another code raises ``OperationFailed`` and keeps it (labelled
+        the project's, so ``down`` removes it)."""
+        ...
+
 class ImagePort(Protocol):
     """Images: look up, build, pull, push, describe."""
 

@@ -45,7 +45,7 @@ def plan_start(project: Project | None, observed: ObservedState,
     chosen = _chosen(project, observed, services)
     targets = [c for c in chosen if not c.running and c.state not in ("paused", "removing")]
     ops = add_hooks(ordered(project, targets, Kind.START_CONTAINER, state_cause,
-                            dependents_first=False))
+                            dependents_first=False), observed)
     notes = []
     if project is not None:
         present = {c.service for c in observed.containers}

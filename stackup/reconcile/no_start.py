@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from stackup.core.plan import Kind, Operation, Plan
 
-_STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER, Kind.WAIT_HEALTHY,
+_STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER, Kind.RUN_PRE_START, Kind.WAIT_HEALTHY,
                      Kind.WAIT_COMPLETED, Kind.WAIT_RUNNING})
 
 

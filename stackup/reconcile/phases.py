@@ -29,7 +29,7 @@ import heapq
 
 from stackup.core.plan import Kind, Operation, Plan
 
-_STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER})
+_STARTS = frozenset({Kind.START_CONTAINER, Kind.RESTART_CONTAINER, Kind.RUN_PRE_START})
 GATE_ID = "gate:stops"
 GATE_LABEL = "stopped containers released"
 GATE_CAUSE = "no start before then (Engine 20.10 miscounts network endpoints)"

@@ -157,7 +157,7 @@ class _Up(ResourcePlanner):
         self.notes[:0] = [self.wait_notes[w] for w in sorted(self.waits) if w in self.wait_notes]
         image_ops = [need.op for ref, need in self.images.items()
                      if ref in self.used_images and need.op is not None]
-        return Plan(project.name, (*image_ops, *add_hooks(self.ops)), tuple(self.notes),
+        return Plan(project.name, (*image_ops, *add_hooks(self.ops, self.observed)), tuple(self.notes),
                     tuple(sorted(self.up_to_date)), project=project)
 
     # --- containers -------------------------------------------------------------------------

@@ -492,6 +492,16 @@ class FakeEngine(FakeRevisionsMixin):
             hooks = service.post_start if kind == "post_start" else service.pre_stop
             self.hooks_run.extend((c.name, kind, " ".join(h.command)) for h in hooks)
 
+    def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
+                      on_output: Callable[[str], None] | None = None) -> None:
+        """Records ``(<project>-<service>-pre_start-<n>, "pre_start", command)`` in
+        ``hooks_run``; ``fail_on("run_pre_start", "<service>:<n>", error)`` makes it fail."""
+        name = service.pre_start_container_name(project.name, number)
+        with self._call("run_pre_start", name), self._lock:
+            self._maybe_fail("run_pre_start", f"{service.name}:{number}")
+            self.hooks_run.append((name, "pre_start",
+                                   " ".join(service.pre_start[number - 1].command)))
+
     def _maybe_fail(self, method: str, name: str) -> None:
         error = self._failures.pop((method, name), None)
         if error is not None:

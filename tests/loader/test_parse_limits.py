@@ -123,7 +123,6 @@ def test_a_missing_label_file_is_located() -> None:
 @pytest.mark.parametrize("text", [
     "services:\n  s:\n    image: x\n    models: [llm]\n",
     "services:\n  s:\n    provider: {type: model}\n",
-    "services:\n  s:\n    image: x\n    pre_start: [{command: [init]}]\n",
     "models:\n  llm: {model: ai/smollm2}\nservices: {}\n",
 ])
 def test_keys_a_single_engine_cannot_run_are_refused_in_one_line(text: str) -> None:

@@ -18,6 +18,9 @@ from stackup.adapters.docker.containers import ContainerMixin
 from stackup.adapters.docker.events import EventsMixin
 from stackup.adapters.docker.extra import ExtraMixin
 from stackup.adapters.docker.images import ImageMixin
+from stackup.adapters.docker.pre_start import run_pre_start
+from stackup.core.model import Project, Service
+from stackup.ports.engine import OutputSink
 from stackup.adapters.docker.lock import LockMixin
 from stackup.adapters.docker.observe import ObserveMixin
 from stackup.adapters.docker.resources import ResourceMixin
@@ -29,6 +32,12 @@ from stackup.adapters.docker.resource_specs import default_state_dir
 class DockerEngine(RevisionMixin, EventsMixin, AttachMixin, ExtraMixin, ObserveMixin,
                    ResourceMixin, ContainerMixin, ImageMixin, StreamMixin, LockMixin):
     """The Engine protocol implemented with the Docker SDK's low-level API."""
+
+    def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
+                      on_output: OutputSink | None = None) -> None:
+        """pre_start hook ``number`` of ``service`` in a container of its own
+        (``adapters.docker.pre_start``)."""
+        run_pre_start(self, project, service, number, image, on_output=on_output)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,

@@ -38,6 +38,7 @@ WORDS = {
     "disconnect_network": ("Container", "Disconnecting", "Disconnected"),
     "connect_network": ("Container", "Connecting", "Connected"),
     "run_hook": ("Container", "Running hook", "Hook done"),
+    "run_pre_start": ("Container", "Running pre_start hook", "Hook done"),
     "wait_healthy": ("Container", "Waiting", "Healthy"),
     "wait_running": ("Container", "Waiting", "Running"),
     "wait_completed": ("Container", "Waiting", "Exited"),
