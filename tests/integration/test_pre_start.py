@@ -100,5 +100,16 @@ def test_a_failing_hook_keeps_the_service_from_starting_and_down_cleans_up(
         assert client.containers.get(name).status == "created"  # never started
     assert f"{project_name}-db-pre_start-3" not in ids(client, project_name)
 
+    # fixed: the next up removes the kept container, runs every hook and starts the services
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(compose.read_text().replace("exit 3", "exit 0"))
+    run(tmp_path, project_name, "up", "-d")
+    assert sorted(ids(client, project_name)) == [f"{project_name}-db-1",
+                                                 f"{project_name}-web-1"]
+    assert client.containers.get(f"{project_name}-db-1").status == "running"
+    compose.write_text(compose.read_text().replace("exit 0", "exit 3"))
+    run(tmp_path, project_name, "up", "-d", "--force-recreate", "db", check=False)
+    assert kept in ids(client, project_name)
+
     run(tmp_path, project_name, "down")
     assert ids(client, project_name) == {}

@@ -6,7 +6,8 @@ none of its replicas runs). The hook container is a one-off container of the ser
 image, or the hook's, its volumes and networks, no published ports) named
 ``<project>-<service>-pre_start-<n>``, labelled as the project's (so ``down`` removes it) and
 with ``PRE_START``; the hook's command, user, working directory, environment (added to the
-service's) and ``privileged`` apply. It is started and waited for: exit 0 removes it; another
+service's) and ``privileged`` apply; a hook ``image`` the engine lacks is pulled first, as
+Compose does. It is started, its output streamed as it comes, and waited for: exit 0 removes it; another
 exit code fails the operation with the service, the hook, the code and the output's last lines,
 and the container is kept for inspection. A container left by an earlier failed run is removed
 first.
@@ -41,16 +42,24 @@ def run_pre_start(engine: Engine, project: Project, service: Service, number: in
                             labels=FrozenMap({PRE_START: str(number)}),
                             workdir=hook.working_dir, user=hook.user, interactive=False,
                             detach=True)
+    if hook.image and engine.image_id(hook.image) is None:  # as Compose pulls it
+        if on_output is not None:
+            on_output(f"pulling {hook.image}, the image of pre_start hook {number}")
+        engine.pull_image(hook.image, on_output=on_output)
     container_id = engine.create_oneoff(project, runs, name=name, image=hook.image or image,
                                         options=options)
     watch = engine.watch_exit(container_id)
     engine.start_container(project.name, container_id)
+    lines: list[str] = []
+    pending = ""
+    for chunk in engine.logs(container_id, follow=True):  # ends when the hook exits
+        pending += chunk.decode("utf-8", "replace")
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            _emit(line, lines, on_output)
+    if pending:
+        _emit(pending, lines, on_output)
     code = watch.result()
-    text = b"".join(engine.logs(container_id)).decode("utf-8", "replace")
-    lines = [line.rstrip("\r") for line in text.splitlines()]
-    if on_output is not None:
-        for line in lines:
-            on_output(line)
     if code != 0:
         tail = "\n".join(f"  {line}" for line in lines[-_TAIL_LINES:])
         raise OperationFailed(
@@ -60,3 +69,10 @@ def run_pre_start(engine: Engine, project: Project, service: Service, number: in
                    + f"The hook container {name} is kept for inspection (`docker logs {name}`);"
                      f" `stackup down` removes it.")
     engine.remove_container(project.name, container_id, volumes=True, force=True)
+
+
+def _emit(line: str, lines: list[str], on_output: OutputSink | None) -> None:
+    line = line.rstrip("\r")
+    lines.append(line)
+    if on_output is not None:
+        on_output(line)
