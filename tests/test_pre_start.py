@@ -69,7 +69,7 @@ Plan: 2 to create, 1 to create network, 1 to create volume.
     assert first.depends_on == ("create_container:db:1",)
     assert second.depends_on == (first.op_id,)
     assert (first.container_name, first.image, second.image) == \
-        ("demo-db-pre_start-1", "busybox:local", "tools:1")
+        ("demo-db-1", "busybox:local", "tools:1")
     assert second.op_id in plan.operation("start_container:db:1").depends_on
     assert not any(op.kind is Kind.RUN_PRE_START and op.service_name == "api"
                    for op in plan.operations)

@@ -68,7 +68,8 @@ class ContainerBackend:
             project = _need(plan.project, op)
             service = _need(op.service, op)
             e.run_pre_start(project, service, _need(op.number, op),
-                            op.image or service.image_ref(project.name), on_output=on_output)
+                            op.image or service.image_ref(project.name), replica=_target(op),
+                            on_output=on_output)
         elif kind is Kind.BUILD_IMAGE:
             service = _need(op.service, op)
             return e.build_image(service.name, _need(service.build, op), _need(op.image, op),

@@ -153,9 +153,10 @@ class ContainerPort(Protocol):
         ...
 
     def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
-                      on_output: OutputSink | None = None) -> None:
+                      replica: str, on_output: OutputSink | None = None) -> None:
         """Run the service's pre_start hook ``number`` (from 1) in a container of its own,
-        made from ``image`` (or the hook's) and the service's config, and wait for it: exit 0
+        made from ``image`` (or the hook's) and the service's config, with the volumes of the
+        container ``replica`` (created, not started), and wait for it: exit 0
         removes that container; another code raises ``OperationFailed`` and keeps it (labelled
         the project's, so ``down`` removes it)."""
         ...

@@ -13,8 +13,10 @@ left as they are. ``restart`` runs no hooks.
 of its replicas stays running (the ones running before are stopped by the plan, or there are
 none), one ``run_pre_start`` operation per hook, in order, each after the previous; the first
 takes the predecessors of the service's starts (its creates, its dependencies' waits) and the
-stops of its old containers, and every start of the service waits for the last. A failing hook
-fails its operation, so the service's starts are skipped.
+stops of its old containers, and every start of the service waits for the last. The operation
+names the service's lowest-numbered replica it starts (whose volumes the hook shares, as
+Compose's ``VolumesFrom``). A failing hook fails its operation, so the service's starts are
+skipped.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def _add_pre_start(ops: list[Operation], observed: ObservedState) -> list[Operat
         first.update(dict.fromkeys(op.op_id for op in ops if op.service_name == name
                                    and op.kind is Kind.STOP_CONTAINER and not op.if_failed))
         image = next((op.image for op in creates.values() if op.image), None)
+        replica = min(service_starts, key=lambda s: s.number or 0)  # its volumes are shared
         chain: list[Operation] = []
         for i, hook in enumerate(service.pre_start, start=1):
             chain.append(Operation(
@@ -58,7 +61,7 @@ def _add_pre_start(ops: list[Operation], observed: ObservedState) -> list[Operat
                 f"pre_start hook {i} of service {name}",
                 depends_on=(chain[-1].op_id,) if chain else tuple(first),
                 when_image=service_starts[0].when_image, service=service, number=i,
-                container_name=service.pre_start_container_name(observed.project_name, i),
+                container_name=replica.container_name, container_id=replica.container_id,
                 image=hook.image or image, hook="pre_start"))
         hooks[service_starts[0].op_id] = chain
         for s in service_starts:

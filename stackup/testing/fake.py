@@ -493,12 +493,14 @@ class FakeEngine(FakeRevisionsMixin):
             self.hooks_run.extend((c.name, kind, " ".join(h.command)) for h in hooks)
 
     def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
-                      on_output: Callable[[str], None] | None = None) -> None:
+                      replica: str, on_output: Callable[[str], None] | None = None) -> None:
         """Records ``(<project>-<service>-pre_start-<n>, "pre_start", command)`` in
         ``hooks_run``; ``fail_on("run_pre_start", "<service>:<n>", error)`` makes it fail."""
         name = service.pre_start_container_name(project.name, number)
         with self._call("run_pre_start", name), self._lock:
             self._maybe_fail("run_pre_start", f"{service.name}:{number}")
+            if not any(replica in (c.container_id, c.name) for c in self.containers.values()):
+                raise NotFound(f"cannot share the volumes of {replica}: no such container")
             self.hooks_run.append((name, "pre_start",
                                    " ".join(service.pre_start[number - 1].command)))
 

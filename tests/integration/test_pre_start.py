@@ -35,6 +35,13 @@ def test_hooks_run_in_order_and_the_service_sees_what_they_wrote(
               - command: ["sh", "-c", "echo second-$$STEP >> /data/steps"]
                 environment: {{STEP: two}}
               - command: ["sh", "-c", "echo third >> /data/steps; echo hook says hi"]
+          cache:
+            image: busybox:local
+            command: ["sh", "-c", "cat /anon/mark; {LOOP}"]
+            stop_grace_period: 1s
+            volumes: ["/anon"]
+            pre_start:
+              - command: ["sh", "-c", "echo in-the-anonymous-volume > /anon/mark"]
         volumes:
           data: {{}}
     """)
@@ -47,8 +54,14 @@ def test_hooks_run_in_order_and_the_service_sees_what_they_wrote(
         if "third" in _logs(client, f"{project_name}-db-1"):
             break
     assert _logs(client, f"{project_name}-db-1") == "first-svc\nsecond-two\nthird\n"
+    # the hook shares the replica's volumes, anonymous ones too (as Compose's VolumesFrom)
+    for _ in range(50):
+        if "anonymous" in _logs(client, f"{project_name}-cache-1"):
+            break
+    assert _logs(client, f"{project_name}-cache-1") == "in-the-anonymous-volume\n"
     # the hook containers are gone once they succeeded
-    assert sorted(ids(client, project_name)) == [f"{project_name}-db-1"]
+    assert sorted(ids(client, project_name)) == [f"{project_name}-cache-1",
+                                                 f"{project_name}-db-1"]
 
     # a replica runs: a second up (and a scale-up) runs no hook
     again = run(tmp_path, project_name, "up", "-d", "--scale", "db=2")
@@ -60,7 +73,7 @@ def test_hooks_run_in_order_and_the_service_sees_what_they_wrote(
     assert db2.logs().decode() == "first-svc\nsecond-two\nthird\n"
 
     # a recreate (no replica left running) runs them again
-    run(tmp_path, project_name, "up", "-d", "--force-recreate", "--scale", "db=1")
+    run(tmp_path, project_name, "up", "-d", "--force-recreate", "--scale", "db=1", "db")
     for _ in range(50):
         if _logs(client, f"{project_name}-db-1").count("third") == 1:
             break

@@ -34,10 +34,11 @@ class DockerEngine(RevisionMixin, EventsMixin, AttachMixin, ExtraMixin, ObserveM
     """The Engine protocol implemented with the Docker SDK's low-level API."""
 
     def run_pre_start(self, project: Project, service: Service, number: int, image: str, *,
-                      on_output: OutputSink | None = None) -> None:
+                      replica: str, on_output: OutputSink | None = None) -> None:
         """pre_start hook ``number`` of ``service`` in a container of its own
         (``adapters.docker.pre_start``)."""
-        run_pre_start(self, project, service, number, image, on_output=on_output)
+        run_pre_start(self, project, service, number, image, replica=replica,
+                      on_output=on_output)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, max_pool_size: int = 32,

@@ -3,14 +3,15 @@
 Pipeline position: the container backend calls ``Engine.run_pre_start`` for each
 ``run_pre_start`` operation of a plan (reconcile puts them before the service's first start when
 none of its replicas runs). The hook container is a one-off container of the service (its
-image, or the hook's, its volumes and networks, no published ports) named
+image, or the hook's, its networks, no published ports) with the volumes of the replica about
+to start (``VolumesFrom``, as Compose: named, anonymous and bind mounts alike) named
 ``<project>-<service>-pre_start-<n>``, labelled as the project's (so ``down`` removes it) and
 with ``PRE_START``; the hook's command, user, working directory, environment (added to the
 service's) and ``privileged`` apply; a hook ``image`` the engine lacks is pulled first, as
-Compose does. It is started, its output streamed as it comes, and waited for: exit 0 removes it; another
-exit code fails the operation with the service, the hook, the code and the output's last lines,
-and the container is kept for inspection. A container left by an earlier failed run is removed
-first.
+Compose does. It is started, its output streamed as it comes, and waited for: exit 0 removes
+it; another exit code fails the operation with the service, the hook, the code and the output's
+last lines, and the container is kept for inspection. A container left by an earlier failed
+run is removed first.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _TAIL_LINES = 10
 
 
 def run_pre_start(engine: Engine, project: Project, service: Service, number: int, image: str,
-                  *, on_output: OutputSink | None = None) -> None:
+                  *, replica: str, on_output: OutputSink | None = None) -> None:
     """Run pre_start hook ``number`` (from 1) of ``service`` to its end (see the docstring)."""
     hook = service.pre_start[number - 1]
     name = service.pre_start_container_name(project.name, number)
@@ -37,7 +38,8 @@ def run_pre_start(engine: Engine, project: Project, service: Service, number: in
         engine.remove_container(project.name, service.pre_start_container_name(project.name, n),
                                 volumes=True, force=True)
     runs = dataclasses.replace(service, privileged=service.privileged or hook.privileged,
-                               healthcheck=None, pre_start=(), post_start=(), pre_stop=())
+                               healthcheck=None, pre_start=(), post_start=(), pre_stop=(),
+                               volumes=(), volumes_from=(f"container:{replica}",))
     options = OneoffOptions(command=hook.command, environment=hook.environment,
                             labels=FrozenMap({PRE_START: str(number)}),
                             workdir=hook.working_dir, user=hook.user, interactive=False,
