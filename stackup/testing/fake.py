@@ -500,7 +500,8 @@ class FakeEngine(FakeRevisionsMixin):
         with self._call("run_pre_start", name), self._lock:
             self._maybe_fail("run_pre_start", f"{service.name}:{number}")
             if not any(replica in (c.container_id, c.name) for c in self.containers.values()):
-                raise NotFound(f"cannot share the volumes of {replica}: no such container")
+                raise NotFound(f"cannot run pre_start hook {number} of service {service.name}: "
+                               f"its replica {replica} (whose volumes it shares) does not exist")
             self.hooks_run.append((name, "pre_start",
                                    " ".join(service.pre_start[number - 1].command)))
 

@@ -5,7 +5,7 @@ removing what is already gone, removing a running container, anonymous volumes, 
 not the project's, rename, start/stop transitions, what observe shows, the files a container is
 given, the exit code of a container killed at the stop timeout, health timing, exec, network
 connect and disconnect, removing a network that stopped containers are attached to (and what
-observe then says about them). Each
+observe then says about them), a pre_start hook run beside a created replica. Each
 test runs twice (``fake`` and ``docker``); only the ``Target`` helpers below look at an engine's
 insides.
 """
@@ -479,3 +479,21 @@ def test_observe_reports_a_removed_network_as_gone(target: Target) -> None:
         engine.start_container(proj.name, ran)
     engine.start_container(proj.name, never_started)
     engine.stop_container(proj.name, never_started, timeout=5)
+
+
+def test_a_pre_start_hook_runs_beside_the_created_replica_and_leaves_nothing(
+        target: Target) -> None:
+    from stackup.core.model import Hook
+
+    web = service("web", volumes=(Mount("volume", "/data", "data"),),
+                  pre_start=(Hook(("sh", "-c", "echo hi > /data/f")),))
+    proj = project(target.project_name, web)
+    target.up(proj)
+    cid = create(target, proj, web)
+    target.engine.run_pre_start(proj, web, 1, IMAGE, replica=cid)
+    seen = target.engine.observe(proj.name)
+    assert [(c.name, c.state) for c in seen.containers] == [(f"{proj.name}-web-1", "created")]
+    with pytest.raises(NotFound):
+        target.engine.run_pre_start(proj, web, 1, IMAGE, replica=f"{proj.name}-never-1")
+    assert [c.name for c in target.engine.observe(proj.name).containers] == \
+        [f"{proj.name}-web-1"]

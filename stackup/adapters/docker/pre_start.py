@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 from stackup.core import labels as L
-from stackup.core.errors import OperationFailed
+from stackup.core.errors import NotFound, OperationFailed
 from stackup.core.model import FrozenMap, Project, Service
 from stackup.ports.engine import Engine, OutputSink
 from stackup.ports.oneoff import OneoffOptions
@@ -32,6 +32,11 @@ def run_pre_start(engine: Engine, project: Project, service: Service, number: in
                   *, replica: str, on_output: OutputSink | None = None) -> None:
     """Run pre_start hook ``number`` (from 1) of ``service`` to its end (see the docstring)."""
     hook = service.pre_start[number - 1]
+    try:
+        engine.inspect_container(replica)
+    except NotFound as exc:
+        raise NotFound(f"cannot run pre_start hook {number} of service {service.name}: its "
+                       f"replica {replica} (whose volumes it shares) does not exist") from exc
     name = service.pre_start_container_name(project.name, number)
     stale = range(1, len(service.pre_start) + 1) if number == 1 else (number,)
     for n in stale:
