@@ -346,8 +346,8 @@ def test_engine_restarted_in_the_middle_of_up(own_engine: OwnEngine, tmp_path: P
             # gone before `up` reached it (start-up is quick): later, not sooner. A run that
             # reached it shows operation lines (" ...  create ..."), whatever its error says
             # (through the SDK an engine that goes mid-run is also "cannot reach ...")
-            reached = any(line.startswith((" ...", " done", " failed"))
-                          for line in output.splitlines())
+            reached = any(line.split()[1:2] in (["..."], ["done"], ["failed"])
+                          for line in output.splitlines())  # "<time>  done  create …"
             if code != 0 and "cannot reach the Docker engine" in output and not reached:
                 low = delay
                 continue

@@ -39,7 +39,7 @@ def timed(command: list[str]) -> tuple[float, float]:
     assert process.stderr is not None
     executing = None
     for line in process.stderr:
-        if executing is None and line.startswith(" ..."):
+        if executing is None and line.split()[1:2] == ["..."]:  # "<time>  ...  create …"
             executing = time.monotonic() - began
     assert process.wait(timeout=120) == 0 and executing is not None
     return executing, time.monotonic() - began
