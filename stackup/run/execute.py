@@ -224,13 +224,14 @@ class _Runner:
         if op.kind in WAIT_KINDS or op.kind in (Kind.SLEEP, Kind.GATE):
             await self._attempt(op)
             return
-        # an engine call begins when it gets one of the ``parallel`` places, not before: an
-        # operation still waiting for one when a stop request comes is not run (rule 6)
-        async with self.stopping if op.kind in STOPPING_KINDS else self.limiter:
-            if self.stopped_by is not None and op.op_id not in self.committed:
-                self._finish(op, "not_run", error=f"not started: {self.stopped_by}")
-                return
-            await self._attempt(op)
+        # an engine call begins when it has its turn and one of the ``parallel`` places, not
+        # before: an operation still waiting for them when a stop request comes is not run
+        async with self.turns.take(_TURNS.get(op.kind)):
+            async with self.stopping if op.kind in STOPPING_KINDS else self.limiter:
+                if self.stopped_by is not None and op.op_id not in self.committed:
+                    self._finish(op, "not_run", error=f"not started: {self.stopped_by}")
+                    return
+                await self._attempt(op)
 
     async def _attempt(self, op: Operation) -> None:
         self.began.add(op.op_id)
@@ -243,11 +244,10 @@ class _Runner:
                 await self._pause(op.timeout or 0)
             elif op.kind is Kind.GATE:
                 self._gate(op)
-            else:
-                async with self.turns.take(_TURNS.get(op.kind)):
-                    self.results[op.op_id] = await anyio.to_thread.run_sync(
-                        functools.partial(self.backend.perform, self.plan, op,
-                                          self._output(op)), limiter=self.threads)
+            else:  # its turn and its place are held by ``_perform``
+                self.results[op.op_id] = await anyio.to_thread.run_sync(
+                    functools.partial(self.backend.perform, self.plan, op, self._output(op)),
+                    limiter=self.threads)
         except StackupError as error:
             self.errors[op.op_id] = error
             self._finish(op, "failed", time.monotonic() - start, str(error))

@@ -167,7 +167,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture()
-def agents(tmp_path: Path) -> Iterator[Callable[[str], AgentProcess]]:
+def agents(tmp_path: Path, project_name: str) -> Iterator[Callable[[str], AgentProcess]]:
+    """Agents, stopped before the project's resources are removed (this fixture comes after
+    ``project_name``), so that none heals them back after the test."""
     started: list[AgentProcess] = []
 
     def make(config: str) -> AgentProcess:
