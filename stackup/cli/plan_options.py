@@ -129,3 +129,14 @@ def show_plan(plan: Plan, fmt: str, *, diff: bool = False, exit_code: bool = Fal
         click.echo(plan_text(plan, diff=diff), nl=False)
     if exit_code and not plan.empty:
         sys.exit(2)
+
+
+def read_plan_file(path: str) -> str:
+    """``apply FILE``'s input on both targets: the saved plan's text (``-``: stdin)."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ProjectError(f"cannot read plan file {path}: {exc.strerror}") from exc

@@ -9,7 +9,6 @@ would run. See ``targets`` for the seam.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -118,14 +117,9 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     from stackup.app import containers as app
     from stackup.cli.views.progress import Progress
 
-    if plan_file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(plan_file, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise ProjectError(f"cannot read plan file {plan_file}: {exc.strerror}") from exc
+    from stackup.cli.plan_options import read_plan_file
+
+    text = read_plan_file(plan_file)
     loaded = g.load()
     project = loaded.project
     engine = g.engine()

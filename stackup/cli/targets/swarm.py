@@ -172,14 +172,9 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None = None, **_: An
     from stackup.swarm import saved
 
     source = "stdin" if plan_file == "-" else plan_file
-    if plan_file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(plan_file, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise ProjectError(f"cannot read plan file {plan_file}: {exc.strerror}") from exc
+    from stackup.cli.plan_options import read_plan_file
+
+    text = read_plan_file(plan_file)
     body = saved.load(text, source)
     options = saved.options_of(body)
     project, tree = load(g, options.services)
