@@ -214,3 +214,30 @@ def test_a_missing_secret_file_names_its_services(tmp_path: Path) -> None:
     assert preflight(loaded, engine_has(loaded), host).splitlines()[1:] == [
         f"  {tmp_path}/compose.yaml:5: secrets.cert.file: secret cert of service api, web: "
         f"file {tmp_path}/cert.pem does not exist"]
+
+
+def test_a_host_port_the_run_would_bind_twice(tmp_path: Path) -> None:
+    """Two services publishing one host port, and a fixed host port on a service of two
+    replicas: found before anything is made (the engine would refuse the second start, after
+    the first container was made)."""
+    loaded = load(tmp_path, """
+        services:
+          web:
+            image: busybox:local
+            ports: ["8080:80"]
+          admin:
+            image: busybox:local
+            ports: ["127.0.0.1:8080:81", "9000:90"]
+          api:
+            image: busybox:local
+            scale: 2
+            ports: ["7000:70", "7100-7101:71"]
+    """)
+    f = tmp_path / "compose.yaml"
+    assert preflight(loaded, engine_has(loaded), P.HostFacts()).splitlines() == [
+        "2 problems found before starting; nothing was changed",
+        f"  {f}:4: services.web.ports[0]: host port 8080/tcp is also published by service "
+        f"admin: only one of them can bind it",
+        f"  {f}:11: services.api.ports[0]: host port 7000/tcp is published by each of the 2 "
+        f"replicas of api: only one can bind it (give a range, e.g. \"7000-7001:70\", or no "
+        f"host port)"]

@@ -14,6 +14,7 @@ case (``app``) gathers for exactly the ``Wants`` listed here. Three steps:
 3. ``check``: the answers → problems: a host port another process or another project's
    container holds, a ``container_name`` another container has, a bind source that does not
    exist where the engine would refuse it (long syntax with ``create_host_path: false``), a
+   host port the run itself would bind twice (two services, or replicas of one), a
    secret or config file that does not exist, an image that is neither present, pullable nor
    built.
 
@@ -266,6 +267,7 @@ def check(project: Project, wanted: Wants, host: HostFacts,
                 wanted_port.overlaps(p) for c in ours for p in c.ports):
             out.append(Problem(path, f"host port {wanted_port} is already in use by another "
                                      f"process on this machine"))
+    out += _clashes(project, wanted, tree)
     by_name = {c.name: c for c in host.containers}
     for service_name, name in wanted.names:
         found = by_name.get(name)
@@ -325,6 +327,32 @@ def _raw_list(tree: Mapping[str, Any] | None, service: str, key: str) -> list[An
     except (KeyError, TypeError):
         return []
     return found if isinstance(found, list) else []
+
+
+def _clashes(project: Project, wanted: Wants,
+             tree: Mapping[str, Any] | None) -> list[Problem]:
+    """Host ports the run itself would bind twice: two services publishing one port, or a
+    service of several replicas publishing a single host port (the second container's start
+    would fail with "port is already allocated", after the first was made)."""
+    out: list[Problem] = []
+    first: dict[HostPort, str] = {}
+    for service_name, port in sorted(wanted.ports, key=lambda item: item[0]):
+        wanted_port = host_port(port)
+        path = port_path(tree, service_name, port)
+        replicas = project.services[service_name].replicas
+        if replicas > 1:
+            out.append(Problem(path, f"host port {wanted_port} is published by each of the "
+                                     f"{replicas} replicas of {service_name}: only one can "
+                                     f"bind it (give a range, e.g. \"{port.published}-"
+                                     f"{int(port.published or 0) + replicas - 1}:{port.target}\","
+                                     f" or no host port)"))
+        other = next((name for p, name in first.items()
+                      if name != service_name and wanted_port.overlaps(p)), None)
+        if other is not None:
+            out.append(Problem(path, f"host port {wanted_port} is also published by service "
+                                     f"{other}: only one of them can bind it"))
+        first.setdefault(wanted_port, service_name)
+    return out
 
 
 def port_path(tree: Mapping[str, Any] | None, service: str, port: Port) -> str:

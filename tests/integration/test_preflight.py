@@ -156,10 +156,10 @@ def test_own_running_containers_are_no_conflict(tmp_path: Path, project_name: st
     run(tmp_path, project_name, "down", "-t", "1")
 
 
-def test_a_port_error_during_the_run_names_the_ports_entry(
-        tmp_path: Path, project_name: str) -> None:
-    """Two services of one file on one host port: preflight cannot know which starts first;
-    the engine refuses the second, and the summary points at its `ports:` entry."""
+def test_two_services_on_one_host_port_are_found_before_anything_is_made(
+        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
+    """Compose makes the first service's container and then fails at the second's start;
+    stackup names both entries' clash at once and makes nothing."""
     port = free_port()
     write(tmp_path, f"""
         services:
@@ -167,6 +167,38 @@ def test_a_port_error_during_the_run_names_the_ports_entry(
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
             ports: ["127.0.0.1:{port}:80"]
+          b:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            depends_on: [a]
+            ports:
+              - target: 81
+                published: "{port}"
+                host_ip: 127.0.0.1
+    """)
+    result = run(tmp_path, project_name, "up", "-d", check=False)
+    assert result.returncode == 1
+    assert (f"{tmp_path / 'compose.yaml'}:12: services.b.ports[0]: host port "
+            f"127.0.0.1:{port}/tcp is also published by service a") in result.stderr
+    assert _made(client, project_name) == (0, 0, 0)
+
+
+def test_a_port_error_during_the_run_names_the_ports_entry(
+        tmp_path: Path, project_name: str) -> None:
+    """A running service of the project holds the host port a new service asks for (preflight
+    counts the project's own containers as no conflict, as a recreate reuses their ports): the
+    engine refuses the new one, and the summary points at its `ports:` entry."""
+    port = free_port()
+    a = f"""
+        services:
+          a:
+            image: busybox:local
+            command: ["sh", "-c", "{LOOP}"]
+            ports: ["127.0.0.1:{port}:80"]
+    """
+    write(tmp_path, a)
+    run(tmp_path, project_name, "up", "-d")
+    write(tmp_path, a.rstrip() + f"""
           b:
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
