@@ -92,3 +92,23 @@ def test_a_network_made_again_under_the_same_name_is_still_gone_for_the_containe
         op.cause for op in plan.operations}
     assert app.up(project, engine, UpOptions(), RUN)[1].ok
     assert states(engine) == {"demo-web-1": "running"}
+
+
+@pytest.mark.parametrize("verb", ["start", "restart"])
+def test_start_of_a_container_whose_network_is_gone_is_refused_naming_up(verb: str) -> None:
+    """The engine would refuse it (it knows the network by its old id) after starting the
+    others; stackup starts nothing and says that `up` mends it."""
+    engine = FakeEngine()
+    project = stack("demo", "web", "db")
+    app.up(project, engine, UpOptions(), RUN)
+    for name in ("demo-web-1", "demo-db-1"):
+        engine.stop_container("demo", engine.by_name(name).container_id)
+    engine.remove_network("demo", "demo_default")
+    with pytest.raises(PlanError) as refused:
+        app.lifecycle(verb, project, engine, services=(), timeout=None, run=RUN)
+    assert str(refused.value).splitlines()[0] == (f"cannot {verb} demo-db-1, demo-web-1: network demo_default "
+                                  f"they were attached to is gone; nothing was started")
+    assert "Run `stackup up`: it makes the network again" in str(refused.value)
+    assert states(engine) == {"demo-web-1": "exited", "demo-db-1": "exited"}
+    assert app.up(project, engine, UpOptions(), RUN)[1].ok
+    assert states(engine) == {"demo-web-1": "running", "demo-db-1": "running"}

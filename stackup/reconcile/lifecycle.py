@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 
+from stackup.core.errors import PlanError
 from stackup.core.model import Project
 from stackup.core.observed import ObservedContainer, ObservedState
 from stackup.core.plan import Kind, Operation, Plan
@@ -44,6 +45,7 @@ def plan_start(project: Project | None, observed: ObservedState,
     ``timeout`` is accepted for symmetry with the other lifecycle planners and unused."""
     chosen = _chosen(project, observed, services)
     targets = [c for c in chosen if not c.running and c.state not in ("paused", "removing")]
+    _networks_present("start", targets)
     ops = add_hooks(ordered(project, targets, Kind.START_CONTAINER, state_cause,
                             dependents_first=False), observed)
     notes = []
@@ -60,9 +62,25 @@ def plan_restart(project: Project | None, observed: ObservedState, services: Ite
                  *, timeout: float | None = None) -> Plan:
     """Restart every container of the named services (all when none), dependencies first."""
     targets = _chosen(project, observed, services)
+    _networks_present("restart", [c for c in targets if not c.running])
     ops = ordered(project, targets, Kind.RESTART_CONTAINER, lambda c: "restart requested",
                    timeout=timeout, dependents_first=False)
     return Plan(observed.project_name, tuple(ops))
+
+
+def _networks_present(verb: str, targets: Iterable[ObservedContainer]) -> None:
+    """A stopped container whose network was removed cannot start (the engine knows the
+    network by its old id): refused before anything starts, with the command that mends it."""
+    stranded = [c for c in targets if c.gone_networks]
+    if stranded:
+        gone = sorted({n for c in stranded for n in c.gone_networks})
+        raise PlanError(
+            f"cannot {verb} {', '.join(c.name for c in stranded)}: "
+            f"{'network' if len(gone) == 1 else 'networks'} {', '.join(gone)} "
+            f"{'it was' if len(stranded) == 1 else 'they were'} attached to "
+            f"{'is' if len(gone) == 1 else 'are'} gone; nothing was started",
+            detail="Run `stackup up`: it makes the network again and replaces these containers "
+                   "(named volumes are kept).")
 
 
 def plan_rm(project: Project | None, observed: ObservedState, services: Iterable[str] = (), *,
