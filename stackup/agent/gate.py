@@ -3,9 +3,9 @@
 Pipeline position: after ``plan``, before ``execute``. Pure: a Plan and the Project it was made
 from in, a decision out. ``auto`` runs every plan; ``manual`` none; ``non-destructive`` runs a
 plan unless it removes a volume, a network or a service (orphan containers of a service no
-longer in the files, or a Swarm service), or replaces the containers (or, on a Swarm, the tasks)
-of a service that mounts a named volume (data a new container may treat differently). The reasons say which, for the status and the
-notification.
+longer in the files, or a Swarm service), or replaces the containers (on a Swarm, the tasks) of
+a service that mounts a named volume (data a new container may treat differently). The reasons
+say which, for the status and the notification.
 """
 
 from __future__ import annotations
