@@ -20,7 +20,7 @@ from stackup.core.errors import StackupError
 
 APPROVE_MODES = ("auto", "non-destructive", "manual")
 ON_FAILURE = ("rollback", "stay")
-TARGETS = ("engine",)  # a Swarm target is not supported by the agent yet
+TARGETS = ("engine", "swarm")  # one engine's containers; a Swarm's services (``targets``)
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -181,11 +181,9 @@ def _stack(node: _Node, environ: Mapping[str, str]) -> StackConfig:
         if key in keys:
             values[key] = keys[key].strings()
     choices = {"target": TARGETS, "approve": APPROVE_MODES, "on_failure": ON_FAILURE}
-    hints = {"target": "; the agent deploys to one engine's containers for now (a Swarm "
-                       "target is not supported yet)"}
     for key, allowed in choices.items():
         if key in keys:
-            values[key] = keys[key].choice(allowed, hints.get(key, ""))
+            values[key] = keys[key].choice(allowed)
     for key in ("interval", "wait_timeout"):
         if key in keys:
             values[key] = keys[key].seconds()

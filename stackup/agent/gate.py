@@ -3,9 +3,9 @@
 Pipeline position: after ``plan``, before ``execute``. Pure: a Plan and the Project it was made
 from in, a decision out. ``auto`` runs every plan; ``manual`` none; ``non-destructive`` runs a
 plan unless it removes a volume, a network or a service (orphan containers of a service no
-longer in the files), or replaces the containers of a service that mounts a named volume (data
-a new container may treat differently). The reasons say which, for the status and the
-notification.
+longer in the files, or a Swarm service), or replaces the containers (on a Swarm, the tasks) of
+a service that mounts a named volume (data a new container may treat differently). The reasons
+say which, for the status and the notification.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def destructive(plan: Plan, project: Project) -> list[str]:
                     out.append(line)
             elif service in created:
                 replaced.add(service)
+        elif op.kind is Kind.UPDATE_SERVICE and op.service is not None:
+            replaced.add(op.service.name)  # a Swarm update replaces the service's tasks
     for name in sorted(replaced):
         named = [m.source for m in project.services[name].volumes
                  if m.type == "volume" and m.source]

@@ -73,7 +73,8 @@ def detail(s: StackStatus) -> str:
             if s.plan is not None else "<p>No plan yet.</p>")
     rows = "".join(
         f"<tr><td>{r.get('number')}</td><td>{escape(str(r.get('time')))}</td>"
-        f"<td><code>{escape(str(r.get('commit') or '-')[:12])}</code></td>"
+        f"<td><code>{escape(str(r.get('commit') or '-')[:12])}</code> "
+        f"{escape(str(r.get('message') or ''))}</td>"
         f"<td>{escape(str(r.get('outcome')))}</td><td>{escape(str(r.get('command')))}</td>"
         f"<td>{escape(str(r.get('reason') or ''))}</td></tr>"
         for r in reversed(s.history))
@@ -83,7 +84,9 @@ def detail(s: StackStatus) -> str:
     head = (f"<p><a href=\"/\">← all stacks</a></p><h1>{escape(s.name)} {badge(s.state)}</h1>"
             f"<p>Project <code>{escape(s.project)}</code>, commit {_commit(s)} "
             f"{escape(s.message)} {escape(s.author)}</p>"
-            + (f"<p>{escape(s.reason)}</p>" if s.reason else ""))
+            + (f"<p>{escape(s.reason)}</p>" if s.reason else "")
+            + (f"<p>Target {escape(s.target)}: {escape(s.drift_scope)}</p>"
+               if s.drift_scope else ""))
     return _page(f"{s.name}: {s.state}", head + plan + history)
 
 

@@ -25,6 +25,7 @@ from stackup.agent.metrics import Metrics
 from stackup.agent.notify import Notifications, message
 from stackup.agent.status import StackStatus, SyncResult
 from stackup.agent.sync import Refused, StackSync, StaleApproval
+from stackup.agent.targets import TARGETS
 from stackup.core.errors import StackupError
 
 MIN_BACKOFF = 5.0
@@ -37,7 +38,8 @@ class Agent:
         self.config, self.log = config, log
         self.syncs = {s.name: StackSync(s, config.state_dir, environ, self._on_busy(s.name))
                       for s in config.stacks}
-        self.status = {s.name: StackStatus(s.name, self.syncs[s.name].project_name)
+        self.status = {s.name: StackStatus(s.name, self.syncs[s.name].project_name, s.target,
+                                           TARGETS[s.target].drift_scope)
                        for s in config.stacks}
         self.metrics = Metrics()
         self.notifications = Notifications(config.notify, log)

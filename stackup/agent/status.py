@@ -70,6 +70,8 @@ class SyncResult:
 class StackStatus:
     name: str
     project: str
+    target: str = "engine"  # agent.yaml's ``target``
+    drift_scope: str = ""  # what drift means on that target, when it is not everything
     state: str = "syncing"
     commit: str | None = None
     author: str = ""
@@ -97,7 +99,8 @@ class StackStatus:
         self.last_result = result.state
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "project": self.project, "state": self.state,
+        return {"name": self.name, "project": self.project, "target": self.target,
+                "drift_scope": self.drift_scope or None, "state": self.state,
                 "ok": self.state == SUCCESS, "commit": self.commit,
                 "author": self.author, "message": self.message, "reason": self.reason,
                 "failing_service": self.failing_service,

@@ -4,15 +4,17 @@ Pipeline position: called by ``service`` in a worker thread, never two at once f
 ``poll`` asks the remote for the branch head; a head the engine's revision records already
 name (or that planned empty here) is not applied again, so an agent killed mid-apply and
 started again picks up from the engine, not from a local file. A new head is checked out,
-loaded with the CLI's loader, planned with ``app.plan_up`` (``up --wait --remove-orphans``),
-passed through the ``gate``, run with ``app.run_plan`` under the project's lock and recorded
-with ``app.record_revision`` (its git commit, author and message in the record's command). A
-failed apply with ``on_failure: rollback`` converges back to the previous good revision,
-exactly as ``up --rollback-on-failure`` does, and the result says ``rolled-back`` with the
-failing service and why. A plan held by the gate is saved in the ``planfile`` format;
-``approve`` runs exactly that plan, or refuses it when anything moved (``StalePlan``).
-Between commits, ``poll`` compares the engine with the desired state (the files, or the
-revision a rollback restored) and heals drift when the stack says so.
+loaded with the CLI's loader, planned by the stack's ``targets.Target`` (``up --wait
+--remove-orphans`` on one engine or on a Swarm), passed through the ``gate``, run by the target
+under the project's lock and recorded with ``app.record_revision`` (its git commit, author and
+message as the record's own fields). A failed apply with ``on_failure: rollback`` converges back
+to the previous good revision, exactly as ``up --rollback-on-failure`` does (on a Swarm also
+after the Swarm rolled an update back by itself: that is a failed sync too), and the result
+says ``rolled-back`` with the failing service and why. A plan held by the gate is saved in the
+target's saved-plan format; ``approve`` runs exactly that plan, or refuses it when anything
+moved (``StalePlan``). Between commits, ``poll`` compares the engine with the desired state (the
+files, or the revision a rollback restored) and heals drift when the stack says so (on a Swarm,
+the drift its plan sees: ``targets.SwarmTarget.drift_scope``).
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from typing import Any
+
 from stackup.app import containers as app
 from stackup.app import revisions as R
 from stackup.agent.config import StackConfig
 from stackup.agent.gate import decide
 from stackup.agent.gitsource import CommitInfo, GitError, Source, checkout, remote_head
 from stackup.agent.status import SyncResult, plan_view
+from stackup.agent.targets import Target, target_of
 from stackup.core.errors import StackupError, StalePlan
 from stackup.run.events import Outcome
 from stackup.core.model import Project
 from stackup.core.plan import Plan
-from stackup.reconcile import UpOptions
 
 if TYPE_CHECKING:
     from stackup.ports.engine import Engine
@@ -74,10 +78,8 @@ class Record:
     def as_json(self) -> dict[str, object]:
         return {"number": self.number, "time": self.time, "command": self.command,
                 "outcome": self.outcome, "reason": self.reason, "commit": self.commit,
+                "author": self.labels.get(R.AUTHOR), "message": self.labels.get(R.MESSAGE),
                 "rollback_to": self.rollback_to}
-
-
-OPTIONS = UpOptions(remove_orphans=True, wait=True)
 
 
 class StackSync:
@@ -97,6 +99,7 @@ class StackSync:
         self.broken: tuple[str, SyncResult] | None = None  # a head whose files do not load
         self.tree_at: CommitInfo | None = None  # what the work tree holds now
         self._engine: Engine | None = None
+        self._target: Target | None = None
 
     # --- the engine and its records --------------------------------------------------------
 
@@ -106,6 +109,12 @@ class StackSync:
 
             self._engine = connect(self.environ)
         return self._engine
+
+    def target(self) -> Target:
+        """What runs the stack (``target:`` in agent.yaml): plans, saved plans and runs."""
+        if self._target is None:
+            self._target = target_of(self.stack.target, self.engine())
+        return self._target
 
     def revisions(self) -> list[R.Revision]:
         """The project's revision records, whole (models decoded), oldest first; damaged
@@ -155,7 +164,8 @@ class StackSync:
     def tree(self) -> str:
         return os.path.join(self.source.folder, self.stack.path)
 
-    def load(self) -> Project:
+    def load(self) -> tuple[Project, Any]:
+        """(the project, the loader's located tree) of the work tree's stack files."""
         from stackup.loader.loader import LoadOptions, load_project
 
         options = LoadOptions(
@@ -163,7 +173,8 @@ class StackSync:
             project_name=self.project_name, project_directory=self.tree,
             env_files=tuple(os.path.join(self.tree, f) for f in self.stack.env_files),
             environ=self.environ, cwd=self.tree)
-        return load_project(options).project
+        loaded = load_project(options)
+        return loaded.project, loaded.tree
 
     def where(self, error: StackupError) -> str:
         """``deploy/compose.yaml:7: summary``: the failure with its place in the repository."""
@@ -212,7 +223,7 @@ class StackSync:
         except GitError as error:
             return SyncResult("error", "error", commit=head, reason=_one_line(error))
         try:
-            project = self.load()
+            project, tree = self.load()
         except StackupError as error:
             result = SyncResult("failed", "failed", info.commit, info.author, info.message,
                                 reason=f"the stack file does not load: {self.where(error)}; "
@@ -222,36 +233,39 @@ class StackSync:
         self.broken = None
         self.pending = None
         engine = self.engine()
+        target = self.target()
         lock = self._locked()
         with lock:
             try:
-                plan = app.plan_up(project, engine, OPTIONS)
+                plan = target.plan(project, tree)
             except StackupError as error:
                 return SyncResult("failed", "failed", info.commit, info.author, info.message,
                                   reason=f"cannot plan: {self.where(error)}")
             decision = decide(self.stack.approve, plan, project)
             if not decision.apply:
-                return self._hold(project, info, decision.reasons)
+                return self._hold(project, tree, info, decision.reasons)
             if plan.empty:
                 app.record_revision(engine, project, (), plan, Outcome(),
-                                    command=self._command(info), source=(info.commit, False))
+                                    command=self._command(info), source=(info.commit, False),
+                                    author=info.author, message=info.message)
                 self.checked = head
                 return SyncResult("synced", "synced", info.commit, info.author, info.message,
                                   plan=plan_view(plan))
-            run = app.RunOptions(wait_timeout=self.stack.wait_timeout)
-            outcome = app.run_plan(plan, project, engine, run)
+            outcome = target.run(plan, project, self.stack.wait_timeout)
             return self._finish(project, plan, outcome, info, self._command(info))
 
     def _command(self, info: CommitInfo, verb: str = "sync") -> str:
-        message = info.message if len(info.message) <= 72 else info.message[:71] + "…"
-        return f"agent {verb} {info.commit[:12]} by {info.author}: {message}"
+        """``agent sync 0123abcd4567``: the commit's author and message are the record's own
+        fields (``history`` shows them)."""
+        return f"agent {verb} {info.commit[:12]}"
 
     def _finish(self, project: Project, plan: Plan, outcome: Outcome, info: CommitInfo,
                 command: str, plan_digest: str = "") -> SyncResult:
         """Record what ran; on failure roll back when the stack says so."""
         engine = self.engine()
         recorded = app.record_revision(engine, project, (), plan, outcome, command=command,
-                                       source=(info.commit, False), plan_digest=plan_digest)
+                                       source=(info.commit, False), plan_digest=plan_digest,
+                                       author=info.author, message=info.message)
         view = plan_view(plan)
         common = (info.commit, info.author, info.message)
         if outcome.ok:
@@ -295,21 +309,19 @@ class StackSync:
         desired state."""
         engine = self.engine()
         project = app.restore_revision(target, current, self.environ)
-        plan = app.plan_up(project, engine, OPTIONS)
-        outcome = app.run_plan(plan, project, engine,
-                               app.RunOptions(wait_timeout=self.stack.wait_timeout))
+        plan = self.target().plan(project, None)
+        outcome = self.target().run(plan, project, self.stack.wait_timeout)
         recorded = app.record_revision(engine, project, (), plan, outcome, command=command,
                                        source=(target.commit, target.dirty),
-                                       rollback_to=target.number)
+                                       rollback_to=target.number, author=target.author,
+                                       message=target.message)
         return recorded, outcome
 
     # --- the gate's hold and approvals -------------------------------------------------------
 
-    def _hold(self, project: Project, info: CommitInfo, reasons: tuple[str, ...]) -> SyncResult:
-        plan, text = app.save_plan(project, self.engine(), OPTIONS)
-        from stackup.app import planfile
-
-        digest = planfile.load(text, "pending plan").digest
+    def _hold(self, project: Project, tree: Any, info: CommitInfo,
+              reasons: tuple[str, ...]) -> SyncResult:
+        plan, text, digest = self.target().save(project, tree)
         os.makedirs(self.folder, exist_ok=True)
         path = os.path.join(self.folder, "pending-plan.json")
         with open(path, "w", encoding="utf-8") as handle:
@@ -335,22 +347,23 @@ class StackSync:
                           f"({pending.digest[:19]}…); nothing was changed")
         self._busy()
         info = self.checkout(pending.info.commit)
-        project = self.load()
-        engine = self.engine()
+        project, tree = self.load()
+        target = self.target()
         with self._locked():
-            _, applied = app.applied_revision(pending.text, pending.path, project.name, engine)
-            if applied is not None:
+            # applied already (by an agent killed after the apply): its record has the digest
+            newest = self.records()[-1:]
+            if newest and newest[0].outcome == "ok" and \
+                    newest[0].labels.get(R.PLAN_DIGEST) == pending.digest:
                 self.pending = None
                 return SyncResult("synced", None, info.commit, info.author, info.message)
             try:
-                plan = app.check_saved_plan(pending.text, pending.path, project, engine)
+                plan = target.check_saved(pending.text, pending.path, project, tree)
             except StalePlan as error:
                 self.pending = None
                 raise StaleApproval(f"the approved plan is stale: {error.summary}",
                               detail=error.detail) from None
             self.pending = None
-            outcome = app.run_plan(plan, project, engine,
-                                   app.RunOptions(wait_timeout=self.stack.wait_timeout))
+            outcome = target.run(plan, project, self.stack.wait_timeout)
             return self._finish(project, plan, outcome, info, self._command(info, "apply"),
                                 plan_digest=pending.digest)
 
@@ -360,7 +373,7 @@ class StackSync:
         """Compare the engine with the desired state; heal it when the stack says so."""
         try:
             info = self.checkout(head)
-            files = self.load()
+            files, tree = self.load()
         except StackupError as error:
             return SyncResult("failed", None, head, reason=self.where(error))
         newest = history[-1] if history else None
@@ -375,7 +388,9 @@ class StackSync:
             reason = (f"{failed.reason if failed else 'an apply failed'}; rolled back to "
                       f"revision {target.rollback_to}")
         engine = self.engine()
-        plan = app.plan_up(desired, engine, OPTIONS)
+        runner = self.target()
+        desired_tree = None if target else tree
+        plan = runner.plan(desired, desired_tree)
         common = (info.commit, info.author, info.message)
         if plan.empty:
             if newest is not None and newest.outcome != "ok" and target is None:
@@ -387,14 +402,15 @@ class StackSync:
                                      + plan_view(plan).summary, plan=plan_view(plan))
         self._busy()
         with self._locked():
-            plan = app.plan_up(desired, engine, OPTIONS)
-            outcome = app.run_plan(plan, desired, engine,
-                                   app.RunOptions(wait_timeout=self.stack.wait_timeout))
+            plan = runner.plan(desired, desired_tree)
+            outcome = runner.run(plan, desired, self.stack.wait_timeout)
             app.record_revision(engine, desired, (), plan, outcome,
                                 command=self._command(info, "heal"),
                                 source=(target.commit, target.dirty) if target else
                                 (info.commit, False),
-                                rollback_to=target.rollback_to if target else None)
+                                rollback_to=target.rollback_to if target else None,
+                                author=target.author if target else info.author,
+                                message=target.message if target else info.message)
         if not outcome.ok:
             return SyncResult("failed", "failed", *common,
                               reason=f"healing drift failed: {app.failure_reason(outcome)}",

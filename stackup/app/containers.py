@@ -513,11 +513,12 @@ def store_revision(engine: Engine, revision: Revision, known: Iterable[int]) -> 
 def record_revision(engine: Engine, project: Project, services: tuple[str, ...],
                     plan: Plan | None, outcome: Outcome, *, command: str,
                     source: tuple[str | None, bool | None], plan_digest: str = "",
-                    rollback_to: int | None = None) -> Revision | None:
+                    rollback_to: int | None = None, author: str | None = None,
+                    message: str | None = None) -> Revision | None:
     """Record what a run just did on the engine; None when it changed nothing
     (``revisions.changed_nothing``) and the newest record has the same model (unless it ends
-    or starts a rollback's hold on the desired state). ``source``: (git commit, dirty).
-    Raises ``StackupError`` when the engine cannot store it."""
+    or starts a rollback's hold on the desired state). ``source``: (git commit, dirty);
+    ``author`` and ``message``: the commit's, when known. Raises ``StackupError`` when the engine cannot store it."""
     import datetime
     import uuid
 
@@ -553,7 +554,8 @@ def record_revision(engine: Engine, project: Project, services: tuple[str, ...],
         model=model, digests=digests, commit=commit, dirty=dirty,
         working_dir=project.working_dir, stackup_version=__version__,
         token=uuid.uuid4().hex, plan_digest=plan_digest,
-        env_file_keys=R.env_file_keys(project), rollback_to=rollback_to)
+        env_file_keys=R.env_file_keys(project), rollback_to=rollback_to,
+        author=author, message=message)
     return store_revision(engine, revision, [number(labels) for labels in records])
 
 

@@ -43,6 +43,7 @@ NUMBER, TOKEN, TIME = f"{PREFIX}.number", f"{PREFIX}.token", f"{PREFIX}.time"
 USER, COMMAND, SERVICES = f"{PREFIX}.user", f"{PREFIX}.command", f"{PREFIX}.services"
 OUTCOME, REASON = f"{PREFIX}.outcome", f"{PREFIX}.reason"
 COMMIT, DIRTY = f"{PREFIX}.git-commit", f"{PREFIX}.git-dirty"
+AUTHOR, MESSAGE = f"{PREFIX}.git-author", f"{PREFIX}.git-message"  # of the commit; optional
 WORKING_DIR, VERSION = f"{PREFIX}.working-dir", f"{PREFIX}.stackup-version"
 MODEL_SHA, DIGESTS = f"{PREFIX}.model-sha256", f"{PREFIX}.digests"
 PLAN_DIGEST = f"{PREFIX}.plan-digest"  # ``apply``: the digest of the saved plan it ran
@@ -51,6 +52,7 @@ ROLLBACK_TO = f"{PREFIX}.rollback-to"  # on a rollback's record: the revision it
 MODEL_PARTS = f"{PREFIX}.model-parts"  # how many model.<i> labels follow
 MODEL = f"{PREFIX}.model"  # model.0, model.1 ...: zlib + base64 of the model JSON, chunked
 
+MAX_GIT_TEXT = 200  # characters of a commit's author or message line kept in a record
 CHUNK = 64 * 1024  # characters per model label: far below any engine's limit
 MAX_MODEL = 4 * 1024 * 1024  # encoded characters; a bigger model is refused, not truncated
 
@@ -85,6 +87,8 @@ class Revision:
     plan_digest: str = ""  # ``apply FILE``: the saved plan's digest ("sha256:…")
     env_file_keys: Mapping[str, tuple[str, ...]] | None = None  # None: not recorded (older)
     rollback_to: int | None = None  # a rollback's record: the revision whose model it restored
+    author: str | None = None  # the commit's author ("Name <email>"); None: not recorded
+    message: str | None = None  # the commit message's first line (bounded); None: not recorded
 
     @property
     def ok(self) -> bool:
@@ -101,6 +105,7 @@ class Revision:
                 "command": self.command, "services": list(self.services),
                 "outcome": self.outcome, "reason": self.reason,
                 "source": {"git_commit": self.commit, "git_dirty": self.dirty,
+                           "git_author": self.author, "git_message": self.message,
                            "working_dir": self.working_dir},
                 "model_sha256": self.model_sha256,
                 "secrets": [{"kind": d.kind[:-1], "key": d.key, "source": d.source,
@@ -237,6 +242,10 @@ def to_labels(revision: Revision) -> dict[str, str]:
         out[COMMIT] = revision.commit
     if revision.dirty is not None:
         out[DIRTY] = "true" if revision.dirty else "false"
+    if revision.author is not None:
+        out[AUTHOR] = git_line(revision.author)
+    if revision.message is not None:
+        out[MESSAGE] = git_line(revision.message)
     if revision.plan_digest:
         out[PLAN_DIGEST] = revision.plan_digest
     if revision.env_file_keys is not None:
@@ -269,7 +278,8 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
             working_dir=labels.get(WORKING_DIR, ""), stackup_version=labels.get(VERSION, ""),
             token=labels.get(TOKEN, ""), plan_digest=labels.get(PLAN_DIGEST, ""),
             env_file_keys=_env_file_keys(labels.get(ENV_FILE_KEYS)),
-            rollback_to=int(labels[ROLLBACK_TO]) if ROLLBACK_TO in labels else None)
+            rollback_to=int(labels[ROLLBACK_TO]) if ROLLBACK_TO in labels else None,
+            author=labels.get(AUTHOR), message=labels.get(MESSAGE))
     except (KeyError, ValueError, TypeError, binascii.Error, zlib.error) as exc:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail=f"{type(exc).__name__}: {exc}") from None
@@ -277,6 +287,14 @@ def from_labels(labels: Mapping[str, str], where: str = "") -> Revision:
         raise ProjectError(f"damaged revision record {where}".rstrip(),
                            detail="the model does not match its recorded sha256")
     return revision
+
+
+def git_line(text: str) -> str:
+    """A commit's author or message as a record keeps it: the first line, at most
+    ``MAX_GIT_TEXT`` characters (what ``git log --oneline`` shows, nothing more)."""
+    lines = text.strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    return line if len(line) <= MAX_GIT_TEXT else line[:MAX_GIT_TEXT - 1] + "…"
 
 
 def _env_file_keys(raw: str | None) -> dict[str, tuple[str, ...]] | None:

@@ -59,6 +59,8 @@ def test_the_readme_example_loads_with_secrets_from_the_environment() -> None:
     assert config.webhook_secret == "h00k"
     assert "t0k" not in repr(config) and "h00k" not in repr(config)
     assert "hooks.example.com" not in repr(config)
+    swarm = parse(GOOD.replace("target: engine", "target: swarm"), MY_TOKEN="t", MY_HOOK="h")
+    assert swarm.stacks[0].target == "swarm"
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -76,9 +78,8 @@ def test_the_readme_example_loads_with_secrets_from_the_environment() -> None:
     (("path: deploy/", "path: ../elsewhere"),
      "agent.yaml:8: stacks[0].path: must be a folder inside the repository"),
     (("heal: true", "heal: maybe"), "agent.yaml:16: stacks[0].heal: must be true or false"),
-    (("target: engine", "target: swarm"),
-     "agent.yaml:12: stacks[0].target: must be one of engine (found 'swarm'); the agent "
-     "deploys to one engine's containers for now (a Swarm target is not supported yet)"),
+    (("target: engine", "target: kubernetes"),
+     "agent.yaml:12: stacks[0].target: must be one of engine, swarm (found 'kubernetes')"),
 ])
 def test_errors_name_the_file_the_line_and_the_key(change: tuple[str, str],
                                                    expected: str) -> None:
@@ -168,6 +169,15 @@ def test_the_gate(tmp_path: Path) -> None:
         "recreates service db, which mounts named volume data",)
     assert decide("non-destructive", orphan, p).reasons == ("removes service old",)
     assert decide("non-destructive", volume, p).reasons == ("removes volume p_x",)
+    # on a Swarm, an update replaces the tasks; a removed service is a removal too
+    update = Plan("p", (Operation("update_service:db", Kind.UPDATE_SERVICE, "changed",
+                                  service=p.services["db"], name="p_db"),
+                        Operation("update_service:web", Kind.UPDATE_SERVICE, "changed",
+                                  service=p.services["web"], name="p_web"),
+                        Operation("remove_service:old", Kind.REMOVE_SERVICE, "orphan",
+                                  name="p_old")), project=p)
+    assert decide("non-destructive", update, p).reasons == (
+        "removes service p_old", "recreates service db, which mounts named volume data")
 
 
 def test_a_failing_receiver_never_blocks_and_is_retried_with_backoff() -> None:

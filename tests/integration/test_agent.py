@@ -227,6 +227,18 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     status = agent.at(project_name, first, "synced")
     assert status["ok"] is True and status["author"] == "Ada Tester <ada@example.com>"
     assert status["message"] == "web and db"
+    # the revision record has the commit, its author and its message: `stackup history`
+    shown = subprocess.run([STACKUP, "-p", project_name, "history", "--format", "json"],
+                           capture_output=True, text=True, timeout=60, cwd=repo.work.parent)
+    assert shown.returncode == 0, shown.stderr
+    [entry] = json.loads(shown.stdout)["revisions"]
+    assert entry["command"] == f"agent sync {first[:12]}"
+    assert {k: entry["source"][k] for k in ("git_commit", "git_author", "git_message")} == {
+        "git_commit": first, "git_author": "Ada Tester <ada@example.com>",
+        "git_message": "web and db"}
+    text = subprocess.run([STACKUP, "-p", project_name, "history"], capture_output=True,
+                          text=True, timeout=60, cwd=repo.work.parent).stdout
+    assert f"agent sync {first[:12]} by Ada Tester <ada@example.com>: web and db" in text
     before = containers_of(client, project_name)
     assert sorted(before) == [f"{project_name}-db-1", f"{project_name}-web-1"]
     # the unreachable repository is in error, the other stack went on
@@ -249,8 +261,11 @@ def test_first_commit_deploys_a_change_recreates_only_that_service_a_broken_file
     records = agent_records(docker_engine, project_name)
     assert [r.commit for r in records] == [first, second]
     assert all(r.ok and r.command.startswith("agent sync") for r in records)
-    assert "by Ada Tester <ada@example.com>: web v2" in records[-1].command
+    assert (records[-1].author, records[-1].message) == ("Ada Tester <ada@example.com>",
+                                                         "web v2")
     assert [h["commit"] for h in status["history"]] == [first, second]
+    assert [h["message"] for h in status["history"]] == ["web and db", "web v2"]
+    assert status["target"] == "engine" and status["drift_scope"] is None
 
     third = repo.commit("broken", {"deploy/compose.yaml": stack_file(
         service("web", "3", password="hunter2-new"), service("db", "1")) + "  bogus: [\n"})

@@ -163,6 +163,28 @@ def test_a_rollback_record_is_the_desired_state_until_the_next_up(
     assert R.desired_revision([one, two, back, record(other, 4)]) is None  # an up after it
 
 
+def test_the_commit_author_and_message_are_fields_of_the_record(
+        project: stackup.Project) -> None:
+    long = "deploy: " + "x" * 300
+    labels = R.to_labels(record(project, commit="0123abcd" * 5, author="Ada <ada@example.com>",
+                                message=f"{long}\n\nbody line with details\n"))
+    assert labels[R.AUTHOR] == "Ada <ada@example.com>"
+    assert "body line" not in labels[R.MESSAGE]  # the first line only, bounded
+    assert len(labels[R.MESSAGE]) == R.MAX_GIT_TEXT and labels[R.MESSAGE].endswith("…")
+    back = R.from_labels(labels)
+    assert (back.commit, back.author, back.message) == ("0123abcd" * 5,
+                                                        "Ada <ada@example.com>",
+                                                        labels[R.MESSAGE])
+    source = back.summary()["source"]
+    assert (source["git_author"], source["git_message"]) == (back.author, back.message)
+    # a record written before these fields existed still reads, without them
+    old = {k: v for k, v in labels.items() if k not in (R.AUTHOR, R.MESSAGE)}
+    before = R.from_labels(old)
+    assert (before.commit, before.author, before.message) == ("0123abcd" * 5, None, None)
+    assert before.summary()["source"]["git_author"] is None
+    assert R.AUTHOR not in R.to_labels(record(project))  # none given, none written
+
+
 def test_differences_name_fields_never_values(project: stackup.Project, tmp_path: Path) -> None:
     files = load(tmp_path, STACK.replace("hi $$HOME", "hello").replace(
         "secrets:\n  token", "  extra: {image: busybox:local}\nsecrets:\n  token"),

@@ -19,9 +19,10 @@ def _row(r: R.Revision, previous: R.Revision | None) -> str:
     source = ((r.commit or "")[:12] + ("+dirty" if r.dirty else "")) if r.commit else "-"
     services = f" {' '.join(r.services)}" if r.services else ""
     reason = f" ({r.reason})" if r.reason else ""
+    by = (f" by {r.author}" if r.author else "") + (f": {r.message}" if r.message else "")
     changes = R.changes_text(R.model_changes(previous, r)) if previous is not None else "(first)"
     return (f"{r.number:>4}  {r.time:<20}  {r.user:<16} {source:<18} {r.outcome:<7} "
-            f"{(r.command + services + reason):<24} {changes}")
+            f"{(r.command + by + services + reason):<24} {changes}")
 
 
 def _with_changes(r: R.Revision, previous: R.Revision | None) -> dict[str, Any]:
