@@ -6,11 +6,11 @@ name (or that planned empty here) is not applied again, so an agent killed mid-a
 started again picks up from the engine, not from a local file. A new head is checked out,
 loaded with the CLI's loader, planned by the stack's ``targets.Target`` (``up --wait
 --remove-orphans`` on one engine or on a Swarm), passed through the ``gate``, run by the target
-under the project's lock and recorded with ``app.record_revision`` (its git commit, author and
-message as the record's own fields). A failed apply with ``on_failure: rollback`` converges back
-to the previous good revision, exactly as ``up --rollback-on-failure`` does (on a Swarm also
-after the Swarm rolled an update back by itself: that is a failed sync too), and the result
-says ``rolled-back`` with the failing service and why. A plan held by the gate is saved in the
+under the project's lock and recorded with ``app.revision_store.record_revision`` (its git
+commit, author and message as the record's own fields). A failed apply with ``on_failure:
+rollback`` converges back to the previous good revision, exactly as ``up --rollback-on-failure``
+does (on a Swarm also after the Swarm rolled an update back by itself: that is a failed sync
+too), and the result says ``rolled-back`` with the failing service and why. A plan held by the gate is saved in the
 target's saved-plan format; ``approve`` runs exactly that plan, or refuses it when anything
 moved (``StalePlan``). Between commits, ``poll`` compares the engine with the desired state (the
 files, or the revision a rollback restored) and heals drift when the stack says so (on a Swarm,
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from typing import Any
 
-from stackup.app import containers as app
+from stackup.app.revision_store import failure_reason, record_revision, restore_revision
 from stackup.app import revisions as R
 from stackup.agent.config import StackConfig
 from stackup.agent.gate import decide
@@ -245,9 +245,9 @@ class StackSync:
             if not decision.apply:
                 return self._hold(project, tree, info, decision.reasons)
             if plan.empty:
-                app.record_revision(engine, project, (), plan, Outcome(),
-                                    command=self._command(info), source=(info.commit, False),
-                                    author=info.author, message=info.message)
+                record_revision(engine, project, (), plan, Outcome(),
+                                command=self._command(info), source=(info.commit, False),
+                                author=info.author, message=info.message)
                 self.checked = head
                 return SyncResult("synced", "synced", info.commit, info.author, info.message,
                                   plan=plan_view(plan))
@@ -263,15 +263,15 @@ class StackSync:
                 command: str, plan_digest: str = "") -> SyncResult:
         """Record what ran; on failure roll back when the stack says so."""
         engine = self.engine()
-        recorded = app.record_revision(engine, project, (), plan, outcome, command=command,
-                                       source=(info.commit, False), plan_digest=plan_digest,
-                                       author=info.author, message=info.message)
+        recorded = record_revision(engine, project, (), plan, outcome, command=command,
+                                   source=(info.commit, False), plan_digest=plan_digest,
+                                   author=info.author, message=info.message)
         view = plan_view(plan)
         common = (info.commit, info.author, info.message)
         if outcome.ok:
             return SyncResult("synced", "synced", *common, plan=view,
                               revision=recorded.number if recorded else None, applied=True)
-        reason = app.failure_reason(outcome)
+        reason = failure_reason(outcome)
         service = outcome.failed[0][0].service_name if outcome.failed else None
         if self.stack.on_failure != "rollback":
             return SyncResult("failed", "failed", *common, reason=reason,
@@ -295,7 +295,7 @@ class StackSync:
         if not back[1].ok:
             return SyncResult("failed", "failed", *common,
                               reason=f"{reason}; the rollback to revision {target.number} "
-                                     f"failed too: {app.failure_reason(back[1])}",
+                                     f"failed too: {failure_reason(back[1])}",
                               failing_service=service, plan=view, applied=True)
         return SyncResult("rolled-back", "rolled-back", *common,
                           reason=f"{reason}; rolled back to revision {target.number} "
@@ -308,13 +308,13 @@ class StackSync:
         """``stackup rollback``'s path: the revision's model, planned and run, recorded as the
         desired state."""
         engine = self.engine()
-        project = app.restore_revision(target, current, self.environ)
+        project = restore_revision(target, current, self.environ)
         plan = self.target().plan(project, None)
         outcome = self.target().run(plan, project, self.stack.wait_timeout)
-        recorded = app.record_revision(engine, project, (), plan, outcome, command=command,
-                                       source=(target.commit, target.dirty),
-                                       rollback_to=target.number, author=target.author,
-                                       message=target.message)
+        recorded = record_revision(engine, project, (), plan, outcome, command=command,
+                                   source=(target.commit, target.dirty),
+                                   rollback_to=target.number, author=target.author,
+                                   message=target.message)
         return recorded, outcome
 
     # --- the gate's hold and approvals -------------------------------------------------------
@@ -380,7 +380,7 @@ class StackSync:
         target = None  # the rollback whose model is the desired state, if the newest is one
         if newest is not None and newest.rollback_to is not None:
             target = R.from_labels(newest.labels)
-        desired = app.restore_revision(target, files, self.environ) if target else files
+        desired = restore_revision(target, files, self.environ) if target else files
         state = "rolled-back" if target is not None else "synced"
         reason = ""
         if target is not None:
@@ -404,16 +404,16 @@ class StackSync:
         with self._locked():
             plan = runner.plan(desired, desired_tree)
             outcome = runner.run(plan, desired, self.stack.wait_timeout)
-            app.record_revision(engine, desired, (), plan, outcome,
-                                command=self._command(info, "heal"),
-                                source=(target.commit, target.dirty) if target else
-                                (info.commit, False),
-                                rollback_to=target.rollback_to if target else None,
-                                author=target.author if target else info.author,
-                                message=target.message if target else info.message)
+            record_revision(engine, desired, (), plan, outcome,
+                            command=self._command(info, "heal"),
+                            source=(target.commit, target.dirty) if target else
+                            (info.commit, False),
+                            rollback_to=target.rollback_to if target else None,
+                            author=target.author if target else info.author,
+                            message=target.message if target else info.message)
         if not outcome.ok:
             return SyncResult("failed", "failed", *common,
-                              reason=f"healing drift failed: {app.failure_reason(outcome)}",
+                              reason=f"healing drift failed: {failure_reason(outcome)}",
                               plan=plan_view(plan), applied=True)
         return SyncResult(state, "drift-healed", *common, reason=reason,
                           plan=plan_view(plan), applied=True)

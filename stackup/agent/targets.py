@@ -63,16 +63,16 @@ class EngineTarget:
         return app.run_plan(plan, project, self.engine, app.RunOptions(wait_timeout=wait_timeout))
 
     def save(self, project: Project, tree: Any) -> tuple[Plan, str, str]:
-        from stackup.app import containers as app
+        from stackup.app import saved_plans
         from stackup.app import planfile
 
-        plan, text = app.save_plan(project, self.engine, _engine_options())
+        plan, text = saved_plans.save_plan(project, self.engine, _engine_options())
         return plan, text, planfile.load(text, "pending plan").digest
 
     def check_saved(self, text: str, source: str, project: Project, tree: Any) -> Plan:
-        from stackup.app import containers as app
+        from stackup.app import saved_plans
 
-        return app.check_saved_plan(text, source, project, self.engine)
+        return saved_plans.check_saved_plan(text, source, project, self.engine)
 
 
 class SwarmTarget:

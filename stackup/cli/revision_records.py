@@ -44,10 +44,10 @@ def git_source(project: Project) -> tuple[str | None, bool | None]:
 
 
 def file_digests(paths: Iterable[str]) -> dict[str, str]:
-    """sha256 of each readable file (``app.file_digests``)."""
-    from stackup.app import containers as app
+    """sha256 of each readable file (``revision_store.file_digests``)."""
+    from stackup.app import revision_store
 
-    return app.file_digests(paths)
+    return revision_store.file_digests(paths)
 
 
 # --- reading and writing records --------------------------------------------------------------
@@ -73,10 +73,10 @@ def _parsed(records: Iterable[Mapping[str, str]], project_name: str) -> list[R.R
 
 
 def store(engine: Engine, revision: R.Revision, known: Iterable[int]) -> R.Revision:
-    """Record ``revision`` under the next free number (``app.store_revision``)."""
-    from stackup.app import containers as app
+    """Record ``revision`` under the next free number (``revision_store.store_revision``)."""
+    from stackup.app import revision_store
 
-    return app.store_revision(engine, revision, known)
+    return revision_store.store_revision(engine, revision, known)
 
 
 def record_revision(g: Globals, project: Project, services: tuple[str, ...], plan: Plan | None,
@@ -89,10 +89,10 @@ def record_revision(g: Globals, project: Project, services: tuple[str, ...], pla
     ``--dry-run``. Never fails the command: a warning instead."""
     if g.dry_run:
         return None
-    from stackup.app import containers as app
+    from stackup.app import revision_store
 
     try:
-        return app.record_revision(
+        return revision_store.record_revision(
             g.engine(), project, services, plan, outcome, command=command,
             source=source if source is not None else git_source(project),
             plan_digest=plan_digest, rollback_to=rollback_to)
@@ -116,9 +116,9 @@ def current_state(g: Globals) -> tuple[Project | None, Mapping[str, str], str | 
 
 def restore(revision: R.Revision, current: Project | None,
             environ: Mapping[str, str]) -> Project:
-    from stackup.app import containers as app
+    from stackup.app import revision_store
 
-    return app.restore_revision(revision, current, environ)
+    return revision_store.restore_revision(revision, current, environ)
 
 
 def load_revision_project(g: Globals, number: int | None) -> Project:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import stackup
-from stackup.app import containers as app
+from stackup.app import revision_store, saved_plans
 from stackup.app import planfile
 from stackup.app import revisions as R
 from stackup.testing.fake import FakeEngine
@@ -102,20 +102,20 @@ def test_a_saved_plan_knows_its_digest_and_apply_finds_it(tmp_path: Path) -> Non
     (tmp_path / "compose.yaml").write_text("name: demo\nservices:\n  web: {image: busybox:local}\n")
     project = stackup.load([str(tmp_path / "compose.yaml")], environ={})
     engine = FakeEngine()
-    _, text = app.save_plan(project, engine, app_options())
+    _, text = saved_plans.save_plan(project, engine, app_options())
     saved = planfile.load(text, "p.json")
     assert saved.digest == json.loads(text)["digest"] and saved.digest.startswith("sha256:")
-    assert app.applied_revision(text, "p.json", "demo", engine) == (saved.digest, None)
+    assert saved_plans.applied_revision(text, "p.json", "demo", engine) == (saved.digest, None)
     model, digests = R.recorded_model(project, {})
     for number, digest in ((1, saved.digest), (2, "")):
         engine.create_revision("demo", number, R.to_labels(R.Revision(
             project_name="demo", number=number, time="t", user="u", command="apply",
             services=(), outcome="ok", reason="", model=model, digests=digests,
             token=str(number), plan_digest=digest)))
-    assert app.applied_revision(text, "p.json", "demo", engine) == (saved.digest, None)
+    assert saved_plans.applied_revision(text, "p.json", "demo", engine) == (saved.digest, None)
     engine.remove_revisions("demo", [2])  # now the apply of this file is the newest
-    assert app.applied_revision(text, "p.json", "demo", engine) == (saved.digest, 1)
-    assert app.remove_revision_records("demo", engine) == (1, 0)  # one there, none left
+    assert saved_plans.applied_revision(text, "p.json", "demo", engine) == (saved.digest, 1)
+    assert revision_store.remove_revision_records("demo", engine) == (1, 0)  # one there, none left
     assert engine.list_revisions("demo") == []
 
 

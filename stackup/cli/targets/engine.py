@@ -92,6 +92,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
              revision: int | None) -> None:
     """Show what `up` would change: every operation, its cause and what it waits for."""
     from stackup.app import containers as app
+    from stackup.app import saved_plans
 
     if revision is None:
         project = g.load(services).project
@@ -103,7 +104,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
     if out is None:  # fingerprints and the saved form only for `--out`
         plan, saved = app.plan_up(project, g.engine(), options), ""
     else:
-        plan, saved = app.save_plan(project, g.engine(), options)
+        plan, saved = saved_plans.save_plan(project, g.engine(), options)
     if out == "-":
         click.echo(saved, nl=False)
     else:
@@ -115,6 +116,7 @@ def plan(g: Globals, services: tuple[str, ...], force_recreate: bool, no_recreat
 def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     """Run a plan saved by `plan --out FILE` exactly, or nothing if anything moved (exit 3)."""
     from stackup.app import containers as app
+    from stackup.app import saved_plans
     from stackup.cli.views.progress import Progress
 
     from stackup.cli.plan_options import read_plan_file
@@ -127,7 +129,7 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
     run = app.RunOptions(parallel=g.parallel, wait_timeout=wait_timeout)
     source = "stdin" if plan_file == "-" else plan_file
     with g.locked("apply"):  # checked under the lock: nobody moves things in between
-        digest, applied = app.applied_revision(text, source, project.name, engine)
+        digest, applied = saved_plans.applied_revision(text, source, project.name, engine)
         if applied is not None:
             if g.progress == "json":
                 import json
@@ -140,7 +142,7 @@ def apply(g: Globals, plan_file: str, wait_timeout: float | None) -> None:
                 click.echo(f"{source}: already applied (revision {applied}); nothing was "
                            f"changed", err=True)
             return
-        plan = app.check_saved_plan(text, source, project, engine, tree=loaded.tree)
+        plan = saved_plans.check_saved_plan(text, source, project, engine, tree=loaded.tree)
         outcome = app.run_plan(plan, project, engine, run, progress.on_event, tree=loaded.tree)
         record_revision(g, project, (), plan, outcome, command="apply", plan_digest=digest)
     finish(g, plan, outcome, progress, "apply")
@@ -150,6 +152,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
              rmi: str | None) -> None:
     """Stop and remove the project's containers and networks (and volumes with -v)."""
     from stackup.app import containers as app
+    from stackup.app import revision_store
     from stackup.cli.views.progress import Progress
     from stackup.cli.rmi import images_of, remove_images
 
@@ -166,7 +169,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
                                  ignore_orphans=compose_ignore_orphans(),
                                  named=bool(g.project_name) and not g.files)
         # -v: the history goes too (its records are volumes without the project's label)
-        found, left = app.remove_revision_records(name, g.engine()) \
+        found, left = revision_store.remove_revision_records(name, g.engine()) \
             if volumes and outcome.ok else (0, 0)
     images = images_of(plan.project, seen, rmi) if rmi and seen is not None else []
     finish(g, plan, outcome, progress, "down")
