@@ -131,17 +131,19 @@ class Agent:
             result = SyncResult("error", "error",
                                 reason=f"internal error: {type(bug).__name__}: {bug}")
         seconds = time.monotonic() - started
+        history = status.history
+        if result.applied or result.event is not None or not status.history:
+            try:  # read before the result shows: a new state never comes with an old history
+                history = await anyio.to_thread.run_sync(self.syncs[name].history,
+                                                         limiter=self._threads)
+            except StackupError:
+                pass
         status.apply(result)
+        status.history = history
         status.last_duration = round(seconds, 3)
         status.syncs += 1
         if result.state == "synced":
             status.last_success = time.time()
-        if result.applied or result.event is not None or not status.history:
-            try:
-                status.history = await anyio.to_thread.run_sync(self.syncs[name].history,
-                                                                limiter=self._threads)
-            except StackupError:
-                pass
         self.metrics.observe(status, seconds)
         self._tell(name, previous, result)
         return result

@@ -236,3 +236,46 @@ def test_the_example_configurations_load() -> None:
     own = parse((folder / "agent.yaml").read_text(), STACKUP_AGENT_TOKEN="t",
                 STACKUP_WEBHOOK_SECRET="s")
     assert (own.host, own.port, own.state_dir) == ("0.0.0.0", 9090, "/var/lib/stackup-agent")
+
+
+def test_a_new_state_never_shows_with_the_history_before_it(tmp_path: Path) -> None:
+    """The status is read by the web routes on the same event loop while a sync's history is
+    being read in a worker thread: until that history is in, the status shows the state
+    before the sync (CI once read `synced` at the new commit with the old history)."""
+    import threading
+
+    from stackup.agent.service import Agent
+    from stackup.agent.status import SyncResult
+
+    config = parse(GOOD, MY_TOKEN="t", MY_HOOK="h")
+    agent = Agent(config, {}, log=lambda line: None)
+    reading = threading.Event()
+    release = threading.Event()
+
+    class Sync:
+        stack = config.stacks[0]
+
+        def poll(self, force: bool = False) -> SyncResult:
+            return SyncResult("synced", "synced", "c2" * 20, applied=True)
+
+        def history(self, limit: int = 20) -> list[dict[str, object]]:
+            reading.set()
+            release.wait(10)
+            return [{"commit": "c1" * 20}, {"commit": "c2" * 20}]
+
+    agent.syncs["shop"] = Sync()  # type: ignore[assignment]
+    agent.status["shop"].history = [{"commit": "c1" * 20}]
+    seen: list[tuple[str, str | None, int]] = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(agent.sync, "shop")
+            await anyio.to_thread.run_sync(reading.wait, 10)
+            status = agent.status["shop"]
+            seen.append((status.state, status.commit, len(status.history)))
+            release.set()
+        status = agent.status["shop"]
+        seen.append((status.state, status.commit, len(status.history)))
+
+    anyio.run(main)
+    assert seen == [("syncing", None, 1), ("synced", "c2" * 20, 2)]
