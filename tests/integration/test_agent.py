@@ -166,10 +166,8 @@ def receiver() -> Iterator[Receiver]:
     found.close()
 
 
-@pytest.fixture()
-def agents(tmp_path: Path, project_name: str) -> Iterator[Callable[[str], AgentProcess]]:
-    """Agents, stopped before the project's resources are removed (this fixture comes after
-    ``project_name``), so that none heals them back after the test."""
+def agents_in(tmp_path: Path) -> Iterator[Callable[[str], AgentProcess]]:
+    """A fixture's body: a maker of started agents, each stopped when the fixture ends."""
     started: list[AgentProcess] = []
 
     def make(config: str) -> AgentProcess:
@@ -181,6 +179,13 @@ def agents(tmp_path: Path, project_name: str) -> Iterator[Callable[[str], AgentP
     yield make
     for agent in started:
         agent.stop()
+
+
+@pytest.fixture()
+def agents(tmp_path: Path, project_name: str) -> Iterator[Callable[[str], AgentProcess]]:
+    """Agents, stopped before the project's resources are removed (this fixture comes after
+    ``project_name``), so that none heals them back after the test."""
+    yield from agents_in(tmp_path)
 
 
 def service(name: str, env: str, extra: str = "", password: str | None = None) -> str:

@@ -156,17 +156,16 @@ def test_own_running_containers_are_no_conflict(tmp_path: Path, project_name: st
     run(tmp_path, project_name, "down", "-t", "1")
 
 
-def test_two_services_on_one_host_port_are_found_before_anything_is_made(
-        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
-    """Compose makes the first service's container and then fails at the second's start;
-    stackup names both entries' clash at once and makes nothing."""
-    port = free_port()
-    write(tmp_path, f"""
+def _on_one_port(port: int) -> tuple[str, str]:
+    """Service a publishing ``port``, and service b (after a) publishing it too."""
+    a = f"""
         services:
           a:
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
             ports: ["127.0.0.1:{port}:80"]
+    """
+    return a, a.rstrip() + f"""
           b:
             image: busybox:local
             command: ["sh", "-c", "{LOOP}"]
@@ -175,7 +174,15 @@ def test_two_services_on_one_host_port_are_found_before_anything_is_made(
               - target: 81
                 published: "{port}"
                 host_ip: 127.0.0.1
-    """)
+    """
+
+
+def test_two_services_on_one_host_port_are_found_before_anything_is_made(
+        tmp_path: Path, project_name: str, client: docker.DockerClient) -> None:
+    """Compose makes the first service's container and then fails at the second's start;
+    stackup names both entries' clash at once and makes nothing."""
+    port = free_port()
+    write(tmp_path, _on_one_port(port)[1])
     result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert (f"{tmp_path / 'compose.yaml'}:12: services.b.ports[0]: host port "
@@ -189,25 +196,10 @@ def test_a_port_error_during_the_run_names_the_ports_entry(
     counts the project's own containers as no conflict, as a recreate reuses their ports): the
     engine refuses the new one, and the summary points at its `ports:` entry."""
     port = free_port()
-    a = f"""
-        services:
-          a:
-            image: busybox:local
-            command: ["sh", "-c", "{LOOP}"]
-            ports: ["127.0.0.1:{port}:80"]
-    """
-    write(tmp_path, a)
+    only_a, both = _on_one_port(port)
+    write(tmp_path, only_a)
     run(tmp_path, project_name, "up", "-d")
-    write(tmp_path, a.rstrip() + f"""
-          b:
-            image: busybox:local
-            command: ["sh", "-c", "{LOOP}"]
-            depends_on: [a]
-            ports:
-              - target: 81
-                published: "{port}"
-                host_ip: 127.0.0.1
-    """)
+    write(tmp_path, both)
     result = run(tmp_path, project_name, "up", "-d", check=False)
     assert result.returncode == 1
     assert "service b: start" in result.stderr

@@ -19,7 +19,7 @@ import docker
 import pytest
 
 from stackup.app import revisions as R
-from tests.integration.test_agent import AgentProcess, Receiver, Repo
+from tests.integration.test_agent import AgentProcess, Receiver, Repo, agents_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.swarm]
 
@@ -46,17 +46,7 @@ def agents(tmp_path: Path, swarm_project: str, docker_engine: Any
            ) -> Iterator[Callable[[str], AgentProcess]]:
     """Agents, stopped before the project's services are removed (this fixture comes after
     ``swarm_project``); the project's revision records removed last."""
-    started: list[AgentProcess] = []
-
-    def make(config: str) -> AgentProcess:
-        agent = AgentProcess(tmp_path, config)
-        started.append(agent)
-        agent.start()
-        return agent
-
-    yield make
-    for agent in started:
-        agent.stop()
+    yield from agents_in(tmp_path)
     numbers = [int(x[R.NUMBER]) for x in docker_engine.list_revisions(swarm_project)]
     docker_engine.remove_revisions(swarm_project, numbers)
 
