@@ -10,11 +10,11 @@ under the project's lock and recorded with ``app.revision_store.record_revision`
 commit, author and message as the record's own fields). A failed apply with ``on_failure:
 rollback`` converges back to the previous good revision, exactly as ``up --rollback-on-failure``
 does (on a Swarm also after the Swarm rolled an update back by itself: that is a failed sync
-too), and the result says ``rolled-back`` with the failing service and why. A plan held by the gate is saved in the
-target's saved-plan format; ``approve`` runs exactly that plan, or refuses it when anything
-moved (``StalePlan``). Between commits, ``poll`` compares the engine with the desired state (the
-files, or the revision a rollback restored) and heals drift when the stack says so (on a Swarm,
-the drift its plan sees: ``targets.SwarmTarget.drift_scope``).
+too), and the result says ``rolled-back`` with the failing service and why. A plan held by
+the gate is saved in the target's saved-plan format; ``approve`` runs exactly that plan, or
+refuses it when anything moved (``StalePlan``). Between commits, ``poll`` compares the engine
+with the desired state (the files, or the revision a rollback restored) and heals drift when the
+stack says so (on a Swarm, the drift its plan sees: ``targets.SwarmTarget.drift_scope``).
 """
 
 from __future__ import annotations
