@@ -1,7 +1,9 @@
 """The executor never runs a container stop while another container call (create, start,
 rename, remove, network connect or disconnect) runs, nor the reverse, yet runs each kind
 concurrently: Engine 20.10 loses count of a network's endpoints when containers stop while
-others start or are removed (bench/endpoint_leak.py)."""
+others start or are removed (bench/endpoint_leak.py). The calls that change that count (stops,
+restarts, starts, connects, disconnects) begin one after another: the next once the previous one
+finished or ``endpoint_gap`` after it began."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from stackup.core.plan import Kind, Operation, Plan
 class Recorder:
     """A backend whose calls take a little time and record what else ran meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.03) -> None:
+        self.seconds = seconds  # how long every call but a removal takes
+        self.began: list[float] = []
         self.lock = threading.Lock()
         self.running: dict[Kind, int] = {}
         self.most: dict[Kind, int] = {}
@@ -32,7 +36,8 @@ class Recorder:
                     self.overlaps.append((op.kind, kind))
             self.running[op.kind] = self.running.get(op.kind, 0) + 1
             self.most[op.kind] = max(self.most.get(op.kind, 0), self.running[op.kind])
-        time.sleep(0.01 if op.kind is Kind.REMOVE_CONTAINER else 0.03)
+            self.began.append(time.monotonic())
+        time.sleep(0.01 if op.kind is Kind.REMOVE_CONTAINER else self.seconds)
         with self.lock:
             self.running[op.kind] -= 1
 
@@ -64,10 +69,33 @@ def _down(n: int, layers: int) -> Plan:
 def test_stops_and_removals_take_turns_each_kind_in_parallel() -> None:
     backend = Recorder()
     plan = _down(12, 3)
-    outcome = anyio.run(lambda: execute(plan, backend, parallel=16))
+    outcome = anyio.run(lambda: execute(plan, backend, parallel=16, endpoint_gap=0.005))
     assert outcome.ok and len(outcome.done) == len(plan.operations)
     assert backend.overlaps == []
     assert backend.most[Kind.STOP_CONTAINER] > 1 and backend.most[Kind.REMOVE_CONTAINER] > 1
+
+
+def test_quick_stops_and_starts_never_overlap() -> None:
+    """Each takes 0.03 s, less than the gap: the next begins when the previous has finished."""
+    for kind in (Kind.STOP_CONTAINER, Kind.START_CONTAINER, Kind.RESTART_CONTAINER):
+        backend = Recorder()
+        plan = Plan("demo", tuple(Operation(f"{kind.value}:{i}", kind, "x", container_id=f"c{i}")
+                                  for i in range(10)))
+        assert anyio.run(lambda: execute(plan, backend)).ok
+        assert backend.most[kind] == 1
+
+
+def test_slow_stops_wait_side_by_side_beginning_a_gap_apart() -> None:
+    """A stop that waits out a grace period does not hold the others back past the gap."""
+    backend = Recorder(seconds=0.5)
+    plan = Plan("demo", tuple(Operation(f"stop_container:{i}", Kind.STOP_CONTAINER, "x",
+                                        container_id=f"c{i}") for i in range(5)))
+    started = time.monotonic()
+    assert anyio.run(lambda: execute(plan, backend, endpoint_gap=0.1)).ok
+    assert backend.most[Kind.STOP_CONTAINER] == 5
+    assert time.monotonic() - started < 2.5  # one after another would take 2.5 s
+    gaps = [b - a for a, b in zip(backend.began, backend.began[1:])]
+    assert min(gaps) >= 0.09
 
 
 def test_starts_creates_and_renames_take_turns_with_stops_too() -> None:

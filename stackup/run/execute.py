@@ -14,7 +14,12 @@ the other runs (each runs concurrently with its kind), because Engine 20.10 lose
 network's endpoints when containers stop while others start or are removed, and the network can
 then not be removed until dockerd restarts ("has active endpoints"; ``bench/endpoint_leak.py``
 and docs/benchmarks.md). A stop counts as finished once the engine has released the container's
-network (the backend waits for that). Waits poll ``backend.poll`` every ``poll_interval`` until it is true
+network (the backend waits for that). For the same reason the calls that change a network's
+endpoint count (stops, restarts, starts, network connects and disconnects) begin one after
+another: the next once the previous one has finished or ``endpoint_gap`` seconds after it began,
+whichever comes first. Quick ones never overlap; slow ones (a stop waiting for its grace period)
+still wait side by side, their ends ``endpoint_gap`` apart. One chain for the whole run, not one
+per network: most stacks have one network, and one chain is plainer. Waits poll ``backend.poll`` every ``poll_interval`` until it is true
 or the operation's timeout (else ``wait_timeout``) passes.
 
 Stop requests (``stop_requests``: the CLI's Ctrl-C and SIGTERM, one item each) follow rule 6:
@@ -68,7 +73,8 @@ _SATISFIED = frozenset({"done", "not_needed"})
 async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
                   wait_timeout: float | None = 300.0, poll_interval: float = 0.1,
                   on_event: Callable[[Event], None] = lambda e: None,
-                  stop_requests: AsyncIterable[str] | None = None) -> Outcome:
+                  stop_requests: AsyncIterable[str] | None = None,
+                  endpoint_gap: float = 0.1) -> Outcome:
     """Run every operation of ``plan``; return what was done, failed, skipped, not needed, and
     not run after a stop request. ``wait_timeout`` None waits without a limit (as Compose's
     ``--wait`` does). Each item of ``stop_requests`` (its name, e.g. "SIGINT") is one stop
@@ -83,7 +89,8 @@ async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
             unknown.append(op.when_image[0])
         if unknown:
             raise ValueError(f"operation {op.op_id} depends on unknown {', '.join(unknown)}")
-    runner = _Runner(plan, backend, parallel, wait_timeout, poll_interval, on_event)
+    runner = _Runner(plan, backend, parallel, wait_timeout, poll_interval, on_event,
+                     endpoint_gap)
     on_event(Event("", Kind.GATE, plan.project_name or "", None, "planned", "", 0.0, plan=plan))
     async with anyio.create_task_group() as outer:
         if stop_requests is not None:
@@ -99,13 +106,14 @@ async def execute(plan: Plan, backend: Backend, *, parallel: int = 16,
 class _Runner:
     def __init__(self, plan: Plan, backend: Backend, parallel: int,
                  wait_timeout: float | None, poll_interval: float,
-                 on_event: Callable[[Event], None]) -> None:
+                 on_event: Callable[[Event], None], endpoint_gap: float) -> None:
         self.plan, self.backend = plan, backend
         self.limiter = anyio.CapacityLimiter(parallel)
         self.stopping = anyio.CapacityLimiter(max(4 * parallel, 64))
         # the worker threads: one per place of the two limiters above, which decide who runs
         self.threads = anyio.CapacityLimiter(parallel + max(4 * parallel, 64))
         self.turns = _Turns()
+        self.pace = _Pace(endpoint_gap)
         self.wait_timeout, self.poll = wait_timeout, poll_interval
         self.on_event = on_event
         self.finished = {op.op_id: anyio.Event() for op in plan.operations}
@@ -227,7 +235,8 @@ class _Runner:
         # an engine call begins when it has its turn and one of the ``parallel`` places, not
         # before: an operation still waiting for them when a stop request comes is not run
         async with self.turns.take(_TURNS.get(op.kind)):
-            async with self.stopping if op.kind in STOPPING_KINDS else self.limiter:
+            async with self.stopping if op.kind in STOPPING_KINDS else self.limiter, \
+                    self.pace.turn(op.kind in _PACED):
                 if self.stopped_by is not None and op.op_id not in self.committed:
                     self._finish(op, "not_run", error=f"not started: {self.stopped_by}")
                     return
@@ -341,3 +350,35 @@ class _Turns:
                 async with self.changed:
                     self.running[kind] -= 1
                     self.changed.notify_all()
+
+
+_PACED = frozenset({Kind.STOP_CONTAINER, Kind.RESTART_CONTAINER, Kind.START_CONTAINER,
+                    Kind.CONNECT_NETWORK, Kind.DISCONNECT_NETWORK})
+"""The calls that change a network's endpoint count (see the module docstring)."""
+
+
+class _Pace:
+    """Calls that begin one after another: the next once the previous one has finished or
+    ``gap`` seconds after it began, whichever comes first (in the order they asked)."""
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+        self.lock = anyio.Lock()
+        self.previous: tuple[float, anyio.Event] | None = None
+
+    @asynccontextmanager
+    async def turn(self, paced: bool) -> AsyncIterator[None]:
+        if not paced:
+            yield
+            return
+        finished = anyio.Event()
+        async with self.lock:
+            if self.previous is not None:
+                began, ended = self.previous
+                with anyio.move_on_after(began + self.gap - anyio.current_time()):
+                    await ended.wait()
+            self.previous = (anyio.current_time(), finished)
+        try:
+            yield
+        finally:
+            finished.set()
