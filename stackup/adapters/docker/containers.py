@@ -113,7 +113,8 @@ class ContainerMixin(ClientBase):
         waits for the answer its timeout plus the stop timeout. Then an inspect: the engine
         answers the stop once the process has exited and releases the container's network
         afterwards, holding the container, which an inspect waits for (so the stop is over
-        when this returns; the executor's turns rely on it)."""
+        when this returns; the executor's turns and its pacing of endpoint changes rely on
+        it)."""
         seconds = _seconds(timeout)
         with self._call(what):
             self.api.stop(container_id, timeout=seconds)
