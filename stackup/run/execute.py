@@ -19,8 +19,10 @@ endpoint count (stops, restarts, starts, network connects and disconnects) begin
 another: the next once the previous one has finished or ``endpoint_gap`` seconds after it began,
 whichever comes first. Quick ones never overlap; slow ones (a stop waiting for its grace period)
 still wait side by side, their ends ``endpoint_gap`` apart. One chain for the whole run, not one
-per network: most stacks have one network, and one chain is plainer. Waits poll ``backend.poll`` every ``poll_interval`` until it is true
-or the operation's timeout (else ``wait_timeout``) passes.
+per network: most stacks have one network, and one chain is plainer.
+
+Waits poll ``backend.poll`` every ``poll_interval`` until it is true or the operation's timeout
+(else ``wait_timeout``) passes.
 
 Stop requests (``stop_requests``: the CLI's Ctrl-C and SIGTERM, one item each) follow rule 6:
 the first lets what began end as the plan says, the second abandons the run (its task group is
