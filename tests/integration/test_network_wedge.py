@@ -118,9 +118,10 @@ def test_recreate_all_then_down_never_wedges_the_network(own_engine: OwnEngine,
     finally:
         own.close()
     timing = ", ".join(f"{phase} {total / CYCLES:.1f}s" for phase, total in seconds.items())
-    # Before the fix 4 of 6 cycles wedged (Compose 2.26: 5 of 31); since, 1 of 63 cycles, under
-    # heavy load (docs/benchmarks.md). One wedge in ten is the engine's rare race, and `down`'s
-    # handling of it is checked above; two or more is the old pattern back.
+    # Before the turns 4 of 6 cycles wedged; with the turns alone 4 of 24 under heavy load; with
+    # stops and starts paced 0 of 64, quiet and loaded (Compose 2.26 in the same runs: 2 of 64;
+    # docs/benchmarks.md). One wedge in ten is the engine's rare race, and `down`'s handling of
+    # it is checked above; two or more is the old pattern back.
     assert len(wedged) <= CYCLES // 10, \
         f"{len(wedged)} of {CYCLES} cycles wedged the network (mean {timing}):\n" \
         + "\n".join(wedged)
