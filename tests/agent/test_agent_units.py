@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from stackup.agent.config import Notifier
 from stackup.agent.gate import decide
 from stackup.agent.notify import Notifications, message
 from stackup.agent.page import index
-from stackup.agent.status import StackStatus, plan_view
+from stackup.agent.service import Agent
+from stackup.agent.status import StackStatus, SyncResult, plan_view
 from stackup.agent.webhooks import branch_of, verify
 from stackup.loader.loader import LoadOptions, load_project
 from stackup.core.model import Project
@@ -242,11 +244,6 @@ def test_a_new_state_never_shows_with_the_history_before_it(tmp_path: Path) -> N
     """The status is read by the web routes on the same event loop while a sync's history is
     being read in a worker thread: until that history is in, the status shows the state
     before the sync (CI once read `synced` at the new commit with the old history)."""
-    import threading
-
-    from stackup.agent.service import Agent
-    from stackup.agent.status import SyncResult
-
     config = parse(GOOD, MY_TOKEN="t", MY_HOOK="h")
     agent = Agent(config, {}, log=lambda line: None)
     reading = threading.Event()
